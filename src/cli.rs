@@ -1,0 +1,142 @@
+//! Command-line definitions (clap derive). Doc comments are the help text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::timeseries::Format;
+
+/// Load testing and capacity planning: drive a service open- or closed-loop,
+/// measure latency without coordinated omission, write results people and
+/// programs read.
+#[derive(Debug, Parser)]
+#[command(name = "headroom", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario (or a quick run from flags) and write its results.
+    ///
+    /// Exit codes: 0 all SLOs met, 1 an SLO failed, 2 bad input,
+    /// 3 inconclusive (generator limited or interrupted), 4 target unreachable.
+    Run(RunArgs),
+    /// Serve the embedded synthetic target (capacity = workers / mean service time).
+    Target(TargetArgs),
+    /// Start the embedded target in-process, run the demo scenario against it
+    /// and write the results to reports/demo/.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML). Without one, --url and --rate or --concurrency make up a run.
+    pub scenario: Option<PathBuf>,
+    /// Target URL, or "embedded" for the built-in target.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Open model: arrivals per second (constant).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Closed model: virtual users, each waiting for its answer before the next request.
+    #[arg(long)]
+    pub concurrency: Option<u32>,
+    /// Length of the run, e.g. 30s, 2m.
+    #[arg(long, value_parser = duration)]
+    pub duration: Option<Duration>,
+    /// Stop after this many requests.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Poisson arrivals instead of evenly spaced ones (open model).
+    #[arg(long)]
+    pub poisson: bool,
+    /// Shard threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Most connections open at once (open model).
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Request timeout, e.g. 5s.
+    #[arg(long, value_parser = duration)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Results directory (default: results/<scenario>-<UTC time>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Format of the per-second time series.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// No progress bar and no text summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dist {
+    Fixed,
+    Exponential,
+    Lognormal,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Requests served at once (c).
+    #[arg(long, default_value_t = 8)]
+    pub workers: u32,
+    /// Service-time distribution.
+    #[arg(long, value_enum, default_value_t = Dist::Exponential)]
+    pub service: Dist,
+    /// Mean service time.
+    #[arg(long, value_parser = duration, default_value = "10ms")]
+    pub mean: Duration,
+    /// Shape σ of the log-normal distribution.
+    #[arg(long, default_value_t = 0.5)]
+    pub sigma: f64,
+    /// Requests that may wait for a worker; more get 503.
+    #[arg(long, default_value_t = 1000)]
+    pub queue_limit: u64,
+    /// Share of requests answered 500, e.g. 1% or 0.01.
+    #[arg(long, value_parser = share, default_value = "0")]
+    pub error_share: f64,
+    /// Stall: hold all responses for --stall-pause at the end of every period.
+    #[arg(long, value_parser = duration, requires = "stall_pause")]
+    pub stall_every: Option<Duration>,
+    #[arg(long, value_parser = duration, requires = "stall_every")]
+    pub stall_pause: Option<Duration>,
+    /// Stop serving after this long (default: until Ctrl-C).
+    #[arg(long = "for", value_parser = duration)]
+    pub run_for: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the results.
+    #[arg(long, default_value = "reports/demo")]
+    pub out: PathBuf,
+    /// Length of the demo run.
+    #[arg(long, value_parser = duration)]
+    pub duration: Option<Duration>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    crate::units::parse_duration(s)
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    crate::units::parse_share(s)
+}

@@ -1,0 +1,33 @@
+//! headroom — load testing and capacity planning.
+//!
+//! # Layout
+//!
+//! * [`scenario`] — TOML scenario files → a validated [`scenario::Plan`];
+//!   errors carry file, line and column.
+//! * [`load`] — the engine: arrival schedules, shard threads, HTTP client
+//!   connections. The only module that drives traffic.
+//! * [`metrics`] — HdrHistogram recorders, per-second interval snapshots,
+//!   merging, summaries and the HdrHistogram interval log.
+//! * [`target`] — the embedded synthetic service whose capacity is known in
+//!   closed form (c workers / mean service time): demo, default target and
+//!   test oracle.
+//! * [`model`] — pure math for capacity planning (USL, queueing).
+//! * [`report`] — files people and programs read: `summary.json`,
+//!   `timeseries.csv|parquet`, the text summary.
+//! * [`app`] — one function per subcommand wiring the parts together;
+//!   [`cli`] holds the clap definitions.
+//!
+//! Data flows one way: `scenario → load → metrics → report`. `load` knows
+//! nothing of reports; `model` does no I/O.
+
+pub mod app;
+pub mod cli;
+pub mod exit;
+pub mod load;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod scenario;
+pub mod target;
+pub mod timer;
+pub mod units;

@@ -1,0 +1,222 @@
+//! The load engine.
+//!
+//! One [`run`] drives a [`Plan`] against a base URL: the arrival
+//! [`schedule`] (open model) or a fixed set of virtual users (closed model)
+//! is split over shard threads, each with its own single-threaded runtime,
+//! connections and recorder (no locks on the hot path). Once a second each
+//! shard hands its interval snapshot to the calling thread, which merges
+//! them exactly, passes each whole second to the caller and keeps totals.
+//!
+//! Latency is measured from the *intended* send time, so a server that
+//! stalls shows up in the percentiles (no coordinated omission); service
+//! time (from the actual send) and send lag are recorded beside it.
+
+mod http;
+pub mod schedule;
+mod shard;
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+pub use http::Template;
+pub use schedule::{Arrival, Schedule};
+
+use crate::metrics::{Aggregator, Interval, Stats};
+use crate::scenario::{BaseUrl, LoadModel, Plan};
+use shard::{Job, Msg, Part, Work};
+
+/// Set to stop a run early (Ctrl-C); the run then writes what it measured.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot resolve {0}")]
+    Resolve(String),
+    #[error("target {addr} is unreachable: {source}")]
+    Unreachable { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("cannot start a shard thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// What a run measured, beyond the per-second intervals.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub totals: Vec<Stats>,
+    /// Arrivals the schedule released (open model).
+    pub scheduled: Option<u64>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Load time: the plan's duration, or until the stop when interrupted.
+    pub duration: Duration,
+    pub interrupted: bool,
+    pub threads: usize,
+    pub connections_opened: u64,
+    pub in_flight_at_end: u64,
+}
+
+/// Something to watch a run by (a progress bar, a test).
+pub trait Observer {
+    /// Called for each whole second, in order.
+    fn interval(&mut self, iv: &Interval);
+}
+
+impl<F: FnMut(&Interval)> Observer for F {
+    fn interval(&mut self, iv: &Interval) {
+        self(iv)
+    }
+}
+
+/// Resolves the target and checks that it accepts connections.
+pub fn resolve(base: &BaseUrl, connect_timeout: Duration) -> Result<SocketAddr, RunError> {
+    let addr = (base.host.as_str(), base.port)
+        .to_socket_addrs()
+        .map_err(|e| RunError::Resolve(format!("{}: {e}", base.authority)))?
+        .next()
+        .ok_or_else(|| RunError::Resolve(base.authority.to_string()))?;
+    TcpStream::connect_timeout(&addr, connect_timeout)
+        .map_err(|source| RunError::Unreachable { addr, source })?;
+    Ok(addr)
+}
+
+/// Runs `plan` against `base` and returns what it measured; each completed
+/// second goes to `observer` first.
+pub fn run(plan: &Plan, base: &BaseUrl, stop: &StopFlag, observer: &mut dyn Observer) -> Result<RunOutcome, RunError> {
+    let addr = resolve(base, plan.timeouts.connect)?;
+    let templates = plan
+        .requests
+        .iter()
+        .map(|r| Template::new(r, base))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(RunError::BadRequest)?;
+    let cum_weights = plan
+        .requests
+        .iter()
+        .scan(0u32, |acc, r| {
+            *acc = acc.saturating_add(r.weight);
+            Some(*acc)
+        })
+        .collect();
+    let duration = plan.load.model.duration();
+    let (work, shards, users) = match &plan.load.model {
+        LoadModel::Open { profile, arrivals } => {
+            let schedule = Schedule::new(profile, *arrivals, plan.load.max_requests, plan.seed);
+            let work = Work::Open { schedule, max_connections: plan.load.max_connections };
+            (work, plan.load.threads.max(1), 0)
+        }
+        LoadModel::Closed { concurrency, think_time, .. } => {
+            let shards = plan.load.threads.clamp(1, *concurrency as usize);
+            (Work::Closed { think_time: *think_time }, shards, *concurrency)
+        }
+    };
+    // A short head start so every shard is up before the first arrival.
+    let start = Instant::now() + Duration::from_millis(20);
+    let started_at = chrono::Utc::now() + chrono::Duration::milliseconds(20);
+    let job = Arc::new(Job {
+        addr,
+        templates,
+        cum_weights,
+        timeouts: plan.timeouts,
+        work,
+        start,
+        duration,
+        seed: plan.seed,
+        stop: stop.clone(),
+    });
+    let (tx, rx) = mpsc::channel();
+    let mut handles = Vec::new();
+    for index in 0..shards {
+        let part = Part {
+            index,
+            of: shards,
+            users: share(users as u64, index, shards) as u32,
+            budget: match plan.load.model {
+                LoadModel::Closed { .. } => plan.load.max_requests.map(|n| share(n, index, shards)),
+                LoadModel::Open { .. } => None,
+            },
+        };
+        let (job, tx) = (job.clone(), tx.clone());
+        let h = std::thread::Builder::new()
+            .name(format!("headroom-shard-{index}"))
+            .spawn(move || shard::run(job, part, tx))
+            .map_err(RunError::Thread)?;
+        handles.push(h);
+    }
+    drop(tx);
+
+    let mut agg = Aggregator::new(shards, plan.requests.len());
+    let (mut opened, mut abandoned) = (0, 0);
+    let mut stopped_at = None;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Msg::Interval(snap)) => {
+                for iv in agg.add(snap) {
+                    observer.interval(&iv);
+                }
+            }
+            Ok(Msg::Done { connections_opened, in_flight }) => {
+                opened += connections_opened;
+                abandoned += in_flight;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if stopped_at.is_none() && stop.is_set() {
+            stopped_at = Some(Instant::now());
+        }
+    }
+    for iv in agg.finish() {
+        observer.interval(&iv);
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    let finished = Instant::now();
+    let interrupted = stopped_at.is_some_and(|t| t < start + duration);
+    let duration = match stopped_at {
+        Some(t) if interrupted => t.saturating_duration_since(start),
+        _ => duration.min(finished.saturating_duration_since(start)),
+    };
+    Ok(RunOutcome {
+        scheduled: matches!(plan.load.model, LoadModel::Open { .. }).then_some(agg.scheduled),
+        totals: agg.totals,
+        started_at,
+        duration,
+        interrupted,
+        threads: shards,
+        connections_opened: opened,
+        in_flight_at_end: abandoned,
+    })
+}
+
+/// Shard `index`'s part of `n` split over `of` shards, as even as possible.
+fn share(n: u64, index: usize, of: usize) -> u64 {
+    let of = of as u64;
+    n / of + u64::from((index as u64) < n % of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn shares_add_up() {
+        for n in [0, 1, 7, 100] {
+            for of in 1..5 {
+                assert_eq!((0..of).map(|i| share(n, i, of)).sum::<u64>(), n);
+            }
+        }
+    }
+}

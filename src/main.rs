@@ -1,0 +1,37 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use headroom::cli::{Cli, Command};
+use headroom::load::StopFlag;
+use headroom::{app, exit, load, scenario};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stop = StopFlag::default();
+    let on_signal = stop.clone();
+    // Ctrl-C or SIGTERM: stop sending, keep and write what was measured.
+    let _ = ctrlc::set_handler(move || on_signal.stop());
+    let result = match &cli.command {
+        Command::Run(args) => app::run(args, &stop),
+        Command::Target(args) => app::serve_target(args, &stop),
+        Command::Demo(args) => app::demo(args, &stop),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code_for(&err))
+        }
+    }
+}
+
+fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<scenario::Error>().is_some() || err.downcast_ref::<exit::BadInput>().is_some() {
+        return exit::BAD_INPUT;
+    }
+    match err.downcast_ref::<load::RunError>() {
+        Some(load::RunError::Unreachable { .. } | load::RunError::Resolve(_)) => exit::UNREACHABLE,
+        Some(load::RunError::BadRequest(_)) => exit::BAD_INPUT,
+        _ => exit::FAILURE,
+    }
+}

@@ -1,0 +1,291 @@
+//! The per-request-name counters and histograms of one interval, the
+//! shard-local recorder that fills them, and the aggregator that merges
+//! shards' snapshots into whole intervals.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::{micros, new_histogram};
+
+/// Why a request failed. Errors are data: counted, never fatal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    ConnectRefused,
+    ConnectTimeout,
+    /// Any other failure to open a connection.
+    Connect,
+    RequestTimeout,
+    /// The connection was reset or closed mid-request.
+    Reset,
+    /// A response with a 4xx or 5xx status.
+    Http(u16),
+    /// The arrival waited longer than the request timeout for a free
+    /// connection (all `connections` busy) and was never sent.
+    DroppedNoConnection,
+    Other,
+}
+
+impl ErrorKind {
+    pub fn label(&self) -> String {
+        match self {
+            ErrorKind::ConnectRefused => "connect_refused".into(),
+            ErrorKind::ConnectTimeout => "connect_timeout".into(),
+            ErrorKind::Connect => "connect_error".into(),
+            ErrorKind::RequestTimeout => "request_timeout".into(),
+            ErrorKind::Reset => "reset".into(),
+            ErrorKind::Http(s) => format!("http_{s}"),
+            ErrorKind::DroppedNoConnection => "dropped_no_connection".into(),
+            ErrorKind::Other => "other".into(),
+        }
+    }
+
+    pub fn is_connect(&self) -> bool {
+        matches!(self, ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Connect)
+    }
+}
+
+/// What happened to one request name in one interval (or a whole run).
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// From the intended send time to the end of the response (CO-free).
+    /// Successful responses only; failures are counted in `errors`.
+    pub latency: Histogram<u64>,
+    /// From the actual send to the end of the response.
+    pub service: Histogram<u64>,
+    /// Actual send time minus intended send time, for every request sent.
+    pub lag: Histogram<u64>,
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// Response body bytes read.
+    pub bytes: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            latency: new_histogram(),
+            service: new_histogram(),
+            lag: new_histogram(),
+            sent: 0,
+            ok: 0,
+            errors: BTreeMap::new(),
+            bytes: 0,
+        }
+    }
+}
+
+impl Stats {
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// Requests with an outcome: answered OK or failed in any way.
+    pub fn completed(&self) -> u64 {
+        self.ok + self.error_count()
+    }
+
+    /// Adds `other` into `self` exactly (histograms merge without loss).
+    pub fn merge(&mut self, other: &Stats) {
+        // Same bounds on both sides: `add` cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        let _ = self.lag.add(&other.lag);
+        self.sent += other.sent;
+        self.ok += other.ok;
+        self.bytes += other.bytes;
+        for (k, v) in &other.errors {
+            *self.errors.entry(*k).or_default() += v;
+        }
+    }
+}
+
+/// One shard's measurements for interval `index` (second `index` of the run).
+#[derive(Debug)]
+pub struct IntervalSnapshot {
+    pub index: u64,
+    /// Arrivals whose intended time fell in this interval.
+    pub scheduled: u64,
+    pub per_request: Vec<Stats>,
+}
+
+/// Shard-local recorder: plain fields, no locks, no atomics.
+#[derive(Debug)]
+pub struct Recorder {
+    current: Vec<Stats>,
+    scheduled: u64,
+    index: u64,
+}
+
+impl Recorder {
+    pub fn new(request_names: usize) -> Recorder {
+        Recorder {
+            current: (0..request_names).map(|_| Stats::default()).collect(),
+            scheduled: 0,
+            index: 0,
+        }
+    }
+
+    #[inline]
+    pub fn scheduled(&mut self, n: u64) {
+        self.scheduled += n;
+    }
+
+    /// A request left at `lag` after its intended time.
+    #[inline]
+    pub fn sent(&mut self, req: usize, lag: Duration) {
+        let s = &mut self.current[req];
+        s.sent += 1;
+        s.lag.saturating_record(micros(lag));
+    }
+
+    #[inline]
+    pub fn ok(&mut self, req: usize, latency: Duration, service: Duration, bytes: u64) {
+        let s = &mut self.current[req];
+        s.ok += 1;
+        s.bytes += bytes;
+        s.latency.saturating_record(micros(latency));
+        s.service.saturating_record(micros(service));
+    }
+
+    #[inline]
+    pub fn error(&mut self, req: usize, kind: ErrorKind) {
+        *self.current[req].errors.entry(kind).or_default() += 1;
+    }
+
+    /// Ends the current interval and hands out what it measured.
+    pub fn take(&mut self) -> IntervalSnapshot {
+        let fresh = (0..self.current.len()).map(|_| Stats::default()).collect();
+        let snap = IntervalSnapshot {
+            index: self.index,
+            scheduled: std::mem::take(&mut self.scheduled),
+            per_request: std::mem::replace(&mut self.current, fresh),
+        };
+        self.index += 1;
+        snap
+    }
+}
+
+/// One whole second of the run, all shards merged.
+#[derive(Debug)]
+pub struct Interval {
+    pub index: u64,
+    pub scheduled: u64,
+    pub per_request: Vec<Stats>,
+    /// All request names together.
+    pub all: Stats,
+}
+
+/// Merges shards' snapshots into whole intervals, in order, and keeps the
+/// run's totals. Holds only intervals some shard has not reported yet.
+#[derive(Debug)]
+pub struct Aggregator {
+    shards: usize,
+    names: usize,
+    pending: BTreeMap<u64, (usize, u64, Vec<Stats>)>,
+    next: u64,
+    /// Whole-run totals per request name.
+    pub totals: Vec<Stats>,
+    pub scheduled: u64,
+}
+
+impl Aggregator {
+    pub fn new(shards: usize, names: usize) -> Aggregator {
+        Aggregator {
+            shards,
+            names,
+            pending: BTreeMap::new(),
+            next: 0,
+            totals: (0..names).map(|_| Stats::default()).collect(),
+            scheduled: 0,
+        }
+    }
+
+    /// Adds a snapshot; returns the intervals that are now complete.
+    pub fn add(&mut self, snap: IntervalSnapshot) -> Vec<Interval> {
+        let names = self.names;
+        let entry = self
+            .pending
+            .entry(snap.index)
+            .or_insert_with(|| (0, 0, (0..names).map(|_| Stats::default()).collect()));
+        entry.0 += 1;
+        entry.1 += snap.scheduled;
+        for (acc, s) in entry.2.iter_mut().zip(&snap.per_request) {
+            acc.merge(s);
+        }
+        let mut done = Vec::new();
+        while self.pending.get(&self.next).is_some_and(|e| e.0 >= self.shards) {
+            done.push(self.complete(self.next));
+        }
+        done
+    }
+
+    /// Completes every interval still pending (at the end of a run).
+    pub fn finish(&mut self) -> Vec<Interval> {
+        let mut done = Vec::new();
+        while let Some((&index, _)) = self.pending.first_key_value() {
+            self.next = index;
+            done.push(self.complete(index));
+        }
+        done
+    }
+
+    fn complete(&mut self, index: u64) -> Interval {
+        let (_, scheduled, per_request) = self.pending.remove(&index).unwrap_or_default();
+        let mut all = Stats::default();
+        for (t, s) in self.totals.iter_mut().zip(&per_request) {
+            t.merge(s);
+            all.merge(s);
+        }
+        self.scheduled += scheduled;
+        self.next = index + 1;
+        Interval { index, scheduled, per_request, all }
+    }
+
+    /// All request names together, whole run.
+    pub fn total(&self) -> Stats {
+        let mut all = Stats::default();
+        for t in &self.totals {
+            all.merge(t);
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregator_merges_shards_exactly_and_in_order() {
+        let mut shards: Vec<Recorder> = (0..2).map(|_| Recorder::new(1)).collect();
+        let mut agg = Aggregator::new(2, 1);
+        for (i, r) in shards.iter_mut().enumerate() {
+            r.scheduled(10);
+            for v in 1..=10u64 {
+                r.sent(0, Duration::from_micros(5));
+                r.ok(0, Duration::from_millis(v * (i as u64 + 1)), Duration::from_millis(v), 3);
+            }
+            r.error(0, ErrorKind::Http(503));
+        }
+        let s0 = shards[0].take();
+        let s1 = shards[1].take();
+        let s1b = shards[1].take();
+        assert!(agg.add(s1b).is_empty(), "interval 1 cannot complete before 0");
+        assert!(agg.add(s0).is_empty());
+        let done = agg.add(s1);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].index, 0);
+        assert_eq!(done[0].all.ok, 20);
+        assert_eq!(done[0].all.errors[&ErrorKind::Http(503)], 2);
+        assert_eq!(done[0].scheduled, 20);
+        assert_eq!(done[0].all.latency.len(), 20);
+        assert_eq!(done[0].all.latency.max(), done[0].all.latency.highest_equivalent(20_000));
+        let rest = agg.finish();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].index, 1);
+        assert_eq!(agg.total().sent, 20);
+    }
+}

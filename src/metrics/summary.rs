@@ -1,0 +1,270 @@
+//! `summary.json`: the versioned, documented result of one run
+//! (schema `headroom.summary/1`, JSON Schema in `src/report/summary.schema.json`).
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use super::Stats;
+use crate::scenario::Slo;
+
+pub const SCHEMA: &str = "headroom.summary/1";
+
+/// Send lag beyond this at p99 means the generator fell behind its schedule.
+pub const LAG_P99_LIMIT_MS: f64 = 25.0;
+/// Achieved rate below this share of the target means the generator fell behind.
+pub const ACHIEVED_SHARE_MIN: f64 = 0.98;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl LatencySummary {
+    /// Milliseconds from a microsecond histogram; `None` when it is empty.
+    pub fn from_histogram(h: &Histogram<u64>) -> Option<LatencySummary> {
+        if h.is_empty() {
+            return None;
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        Some(LatencySummary {
+            mean: h.mean() / 1000.0,
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p999: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Errors {
+    pub total: u64,
+    /// connect_refused, connect_timeout, connect_error, request_timeout,
+    /// reset, http_<status>, dropped_no_connection, other.
+    pub by_kind: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requests {
+    /// Requests with an outcome: ok + errors.
+    pub total: u64,
+    /// Requests put on the wire.
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: Errors,
+}
+
+impl Requests {
+    fn from_stats(s: &Stats) -> Requests {
+        Requests {
+            total: s.completed(),
+            sent: s.sent,
+            ok: s.ok,
+            errors: Errors {
+                total: s.error_count(),
+                by_kind: s.errors.iter().map(|(k, v)| (k.label(), *v)).collect(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerRequest {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub requests: Requests,
+    pub latency_ms: Option<LatencySummary>,
+    pub service_time_ms: Option<LatencySummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SloVerdict {
+    /// "p99", "errors", …
+    pub name: String,
+    /// Milliseconds for latency, a share for errors.
+    pub threshold: f64,
+    /// `None` when nothing was measured.
+    pub measured: Option<f64>,
+    /// `None` when it cannot be judged (no samples).
+    pub pass: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    pub tool: Tool,
+    pub scenario: String,
+    pub target: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// "open" or "closed".
+    pub model: String,
+    /// "uniform" or "poisson" (open model).
+    pub arrivals: Option<String>,
+    /// Virtual users (closed model).
+    pub concurrency: Option<u32>,
+    pub threads: usize,
+    /// Seconds of load (until the stop when interrupted).
+    pub duration_s: f64,
+    /// Scheduled arrivals per second (open model).
+    pub target_rate: Option<f64>,
+    /// Requests sent per second.
+    pub achieved_rate: f64,
+    /// Requests answered (ok or error) per second.
+    pub throughput: f64,
+    pub requests: Requests,
+    /// Requests still unanswered when the run ended (abandoned).
+    pub in_flight_at_end: u64,
+    pub connections_opened: u64,
+    pub latency_ms: Option<LatencySummary>,
+    pub service_time_ms: Option<LatencySummary>,
+    pub send_lag_ms: Option<LatencySummary>,
+    pub per_request: Vec<PerRequest>,
+    pub slo: Vec<SloVerdict>,
+    pub generator_limited: bool,
+    /// Why the generator counts as limited, in words.
+    pub generator_notes: Vec<String>,
+    pub interrupted: bool,
+}
+
+/// What a run measured, as the summary builder needs it.
+pub struct RunFacts<'a> {
+    pub scenario: &'a str,
+    pub target: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub model: &'static str,
+    pub arrivals: Option<&'static str>,
+    pub concurrency: Option<u32>,
+    pub threads: usize,
+    pub duration_s: f64,
+    /// Arrivals the schedule released (open model).
+    pub scheduled: Option<u64>,
+    pub totals: &'a [Stats],
+    pub names: Vec<(String, String, String)>,
+    pub in_flight_at_end: u64,
+    pub connections_opened: u64,
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn build(f: RunFacts<'_>, slo: &Slo) -> Summary {
+        let mut all = Stats::default();
+        for t in f.totals {
+            all.merge(t);
+        }
+        let d = f.duration_s.max(1e-9);
+        let target_rate = f.scheduled.map(|n| n as f64 / d);
+        let achieved_rate = all.sent as f64 / d;
+        let send_lag_ms = LatencySummary::from_histogram(&all.lag);
+        let mut notes = Vec::new();
+        if let Some(t) = target_rate {
+            if achieved_rate < ACHIEVED_SHARE_MIN * t {
+                notes.push(format!(
+                    "achieved {achieved_rate:.1} requests/s of {t:.1} scheduled ({:.1} %)",
+                    100.0 * achieved_rate / t
+                ));
+            }
+            let dropped = all.errors.get(&super::ErrorKind::DroppedNoConnection).copied().unwrap_or(0);
+            if dropped > 0 {
+                notes.push(format!("{dropped} requests dropped: no free connection within the timeout"));
+            }
+            if let Some(lag) = &send_lag_ms {
+                if lag.p99 > LAG_P99_LIMIT_MS {
+                    notes.push(format!(
+                        "send lag p99 {:.1} ms exceeds {LAG_P99_LIMIT_MS} ms: sends left late",
+                        lag.p99
+                    ));
+                }
+            }
+        }
+        let per_request = f
+            .totals
+            .iter()
+            .zip(&f.names)
+            .map(|(s, (name, method, path))| PerRequest {
+                name: name.clone(),
+                method: method.clone(),
+                path: path.clone(),
+                requests: Requests::from_stats(s),
+                latency_ms: LatencySummary::from_histogram(&s.latency),
+                service_time_ms: LatencySummary::from_histogram(&s.service),
+            })
+            .collect();
+        Summary {
+            schema: SCHEMA.into(),
+            tool: Tool { name: "headroom".into(), version: env!("CARGO_PKG_VERSION").into() },
+            scenario: f.scenario.into(),
+            target: f.target,
+            started_at: f.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            model: f.model.into(),
+            arrivals: f.arrivals.map(str::to_string),
+            concurrency: f.concurrency,
+            threads: f.threads,
+            duration_s: f.duration_s,
+            target_rate,
+            achieved_rate,
+            throughput: all.completed() as f64 / d,
+            requests: Requests::from_stats(&all),
+            in_flight_at_end: f.in_flight_at_end,
+            connections_opened: f.connections_opened,
+            latency_ms: LatencySummary::from_histogram(&all.latency),
+            service_time_ms: LatencySummary::from_histogram(&all.service),
+            send_lag_ms,
+            per_request,
+            slo: judge(slo, &all),
+            generator_limited: !notes.is_empty(),
+            generator_notes: notes,
+            interrupted: f.interrupted,
+        }
+    }
+
+    /// True when an SLO was judged and failed.
+    pub fn slo_failed(&self) -> bool {
+        self.slo.iter().any(|v| v.pass == Some(false))
+    }
+}
+
+/// Judges every SLO on whole-run totals.
+pub fn judge(slo: &Slo, all: &Stats) -> Vec<SloVerdict> {
+    let mut out: Vec<SloVerdict> = slo
+        .latency
+        .iter()
+        .map(|l| {
+            let threshold = l.max.as_secs_f64() * 1000.0;
+            let measured = (!all.latency.is_empty())
+                .then(|| all.latency.value_at_quantile(l.quantile) as f64 / 1000.0);
+            SloVerdict {
+                name: l.label.clone(),
+                threshold,
+                measured,
+                pass: measured.map(|m| m <= threshold),
+            }
+        })
+        .collect();
+    if let Some(max) = slo.error_share {
+        let total = all.completed();
+        let measured = (total > 0).then(|| all.error_count() as f64 / total as f64);
+        out.push(SloVerdict {
+            name: "errors".into(),
+            threshold: max,
+            measured,
+            pass: measured.map(|m| m <= max),
+        });
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! Capacity models: pure functions, no I/O, no async. Each is tested
+//! against published reference values (`tests/fixtures/`, copied from
+//! `shared/reference` with its README as `tests/fixtures/README.md`).
+//!
+//! * [`usl`] — the Universal Scalability Law: bounded fit and exact inverses.
+//! * [`queueing`] — M/M/c (Erlang B and C), service levels, server counts.
+
+pub mod queueing;
+pub mod usl;

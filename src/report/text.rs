@@ -1,0 +1,93 @@
+//! The plain-text summary printed after a run (wrk2-style percentiles).
+
+use std::fmt::Write;
+
+use crate::metrics::{LatencySummary, Summary};
+use crate::units::{fmt_count, fmt_ms};
+
+pub fn summary(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} → {}", s.scenario, s.target);
+    let load = match (&s.target_rate, s.concurrency) {
+        (Some(t), _) => format!(
+            "open model, {} arrivals: target {} rps, sent {} rps",
+            s.arrivals.as_deref().unwrap_or("uniform"),
+            fmt_count(*t),
+            fmt_count(s.achieved_rate)
+        ),
+        (None, Some(c)) => format!("closed model, {c} users: sent {} rps", fmt_count(s.achieved_rate)),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        o,
+        "  {load}, throughput {} rps over {:.1} s ({} threads, {} connections opened)",
+        fmt_count(s.throughput),
+        s.duration_s,
+        s.threads,
+        s.connections_opened
+    );
+    let r = &s.requests;
+    let _ = writeln!(o, "  requests: {} ok, {} errors of {} completed", r.ok, r.errors.total, r.total);
+    for (k, v) in &r.errors.by_kind {
+        let _ = writeln!(o, "    {k:<24} {v}");
+    }
+    if s.in_flight_at_end > 0 {
+        let _ = writeln!(o, "  unanswered at the end: {}", s.in_flight_at_end);
+    }
+    let _ = writeln!(o, "\n  {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "", "mean", "p50", "p90", "p99", "p99.9", "max");
+    for (label, l) in [
+        ("latency (intended)", &s.latency_ms),
+        ("service time", &s.service_time_ms),
+        ("send lag", &s.send_lag_ms),
+    ] {
+        let _ = writeln!(o, "  {}", row(label, l.as_ref()));
+    }
+    if s.per_request.len() > 1 {
+        let _ = writeln!(o, "\n  per request (latency):");
+        for p in &s.per_request {
+            let label = format!("{} ({} ok, {} err)", p.name, p.requests.ok, p.requests.errors.total);
+            let _ = writeln!(o, "  {}", row(&label, p.latency_ms.as_ref()));
+        }
+    }
+    if !s.slo.is_empty() {
+        let _ = writeln!(o, "\n  SLO:");
+        for v in &s.slo {
+            let (th, me) = if v.name == "errors" {
+                (format!("{:.2} %", v.threshold * 100.0), v.measured.map(|m| format!("{:.2} %", m * 100.0)))
+            } else {
+                (fmt_ms(v.threshold), v.measured.map(fmt_ms))
+            };
+            let verdict = match v.pass {
+                Some(true) => "pass",
+                Some(false) => "FAIL",
+                None => "no data",
+            };
+            let _ = writeln!(o, "    {:<8} ≤ {:<10} measured {:<12} {verdict}", v.name, th, me.unwrap_or_else(|| "-".into()));
+        }
+    }
+    if s.generator_limited {
+        let _ = writeln!(o, "\n  GENERATOR LIMITED — these numbers describe the generator, not only the target:");
+        for n in &s.generator_notes {
+            let _ = writeln!(o, "    {n}");
+        }
+    }
+    if s.interrupted {
+        let _ = writeln!(o, "\n  INTERRUPTED — results cover the first {:.1} s.", s.duration_s);
+    }
+    o
+}
+
+fn row(label: &str, l: Option<&LatencySummary>) -> String {
+    match l {
+        Some(l) => format!(
+            "{label:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            fmt_ms(l.mean),
+            fmt_ms(l.p50),
+            fmt_ms(l.p90),
+            fmt_ms(l.p99),
+            fmt_ms(l.p999),
+            fmt_ms(l.max)
+        ),
+        None => format!("{label:<22} {:>10}", "no samples"),
+    }
+}

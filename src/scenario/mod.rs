@@ -1,0 +1,419 @@
+//! Scenario files: TOML in, a validated [`Plan`] out.
+//!
+//! Parsing happens once, in two steps (ripgrep's low/high args): serde fills
+//! the plain structs of [`raw`], then [`validate`] checks every value and
+//! builds the typed plan. Past this module nothing re-validates. Every error
+//! names the file, line and column and says what was expected.
+
+mod error;
+mod raw;
+mod validate;
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method};
+
+pub use error::Error;
+pub use validate::parse_quantile_label;
+
+use crate::target::TargetConfig;
+
+/// A validated scenario: what to send, where, how fast, and what counts as good.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub target: TargetSpec,
+    pub requests: Vec<RequestSpec>,
+    pub load: LoadSpec,
+    pub timeouts: Timeouts,
+    pub slo: Slo,
+    /// Seeds Poisson arrivals and request choice, so runs are repeatable.
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    /// An HTTP server at this base URL.
+    Url(BaseUrl),
+    /// The embedded synthetic service, started in-process.
+    Embedded(TargetConfig),
+}
+
+/// `http://host:port[/base]` — the scheme, authority and path prefix.
+#[derive(Debug, Clone)]
+pub struct BaseUrl {
+    pub scheme: http::uri::Scheme,
+    pub authority: http::uri::Authority,
+    pub host: String,
+    pub port: u16,
+    /// Path prefix without a trailing slash ("" for the root).
+    pub base_path: String,
+}
+
+impl BaseUrl {
+    pub fn parse(text: &str) -> Result<BaseUrl, String> {
+        let uri: http::Uri = text
+            .parse()
+            .map_err(|e| format!("expected a URL like \"http://127.0.0.1:8080\": {e}"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| format!("URL {text:?} needs a scheme (http://)"))?;
+        if scheme != http::uri::Scheme::HTTP {
+            return Err(format!(
+                "only http:// targets are supported so far, found {scheme}://"
+            ));
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("URL {text:?} needs a host"))?;
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = authority.port_u16().unwrap_or(80);
+        let base_path = uri.path().trim_end_matches('/').to_string();
+        Ok(BaseUrl { scheme, authority, host, port, base_path })
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}{}", self.scheme, self.authority, self.base_path)
+    }
+}
+
+/// One kind of request, chosen by weight.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub name: String,
+    pub method: Method,
+    /// Path and query, starting with '/'.
+    pub path: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    pub weight: u32,
+}
+
+impl RequestSpec {
+    pub fn get(name: &str, path: &str) -> RequestSpec {
+        RequestSpec {
+            name: name.to_string(),
+            method: Method::GET,
+            path: path.to_string(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            weight: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub model: LoadModel,
+    /// Shard threads, each with its own runtime, connections and histograms.
+    pub threads: usize,
+    /// Most connections open at once (open model; the closed model uses one
+    /// per virtual user).
+    pub max_connections: usize,
+    /// Stop after this many requests, whatever the clock says.
+    pub max_requests: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum LoadModel {
+    /// Arrivals on a schedule, whatever the responses do.
+    Open { profile: Profile, arrivals: Arrivals },
+    /// A fixed number of virtual users, each sending its next request when
+    /// the last one has been answered (plus think time).
+    Closed {
+        concurrency: u32,
+        think_time: Duration,
+        duration: Duration,
+    },
+}
+
+impl LoadModel {
+    pub fn duration(&self) -> Duration {
+        match self {
+            LoadModel::Open { profile, .. } => profile.duration(),
+            LoadModel::Closed { duration, .. } => *duration,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrivals {
+    /// Evenly spaced by the profile's rate.
+    Uniform,
+    /// A Poisson process with the profile's rate.
+    Poisson,
+}
+
+/// The arrival rate over time: stages played one after another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stage {
+    Constant { rate: f64, duration: Duration },
+    /// Linear from `from` to `to` requests/s.
+    Ramp { from: f64, to: f64, duration: Duration },
+}
+
+impl Stage {
+    pub fn duration(&self) -> Duration {
+        match *self {
+            Stage::Constant { duration, .. } | Stage::Ramp { duration, .. } => duration,
+        }
+    }
+}
+
+impl Profile {
+    pub fn constant(rate: f64, duration: Duration) -> Profile {
+        Profile { stages: vec![Stage::Constant { rate, duration }] }
+    }
+    pub fn duration(&self) -> Duration {
+        self.stages.iter().map(Stage::duration).sum()
+    }
+    /// Requests the whole profile schedules (the integral of the rate).
+    pub fn total_arrivals(&self) -> f64 {
+        self.stages
+            .iter()
+            .map(|s| match *s {
+                Stage::Constant { rate, duration } => rate * duration.as_secs_f64(),
+                Stage::Ramp { from, to, duration } => (from + to) / 2.0 * duration.as_secs_f64(),
+            })
+            .sum()
+    }
+    /// Mean rate over the profile.
+    pub fn mean_rate(&self) -> f64 {
+        let d = self.duration().as_secs_f64();
+        if d > 0.0 {
+            self.total_arrivals() / d
+        } else {
+            0.0
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub request: Duration,
+    pub connect: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { request: Duration::from_secs(10), connect: Duration::from_secs(3) }
+    }
+}
+
+/// Service-level objectives judged on a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Slo {
+    pub latency: Vec<LatencySlo>,
+    /// Largest acceptable share of failed requests (0..=1).
+    pub error_share: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencySlo {
+    /// As written: "p99", "p999", "max".
+    pub label: String,
+    /// 0.99, 0.999, 1.0.
+    pub quantile: f64,
+    pub max: Duration,
+}
+
+/// Values given on the command line that replace (or, without a file, make
+/// up) a scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub url: Option<String>,
+    pub rate: Option<f64>,
+    pub concurrency: Option<u32>,
+    pub duration: Option<Duration>,
+    pub requests: Option<u64>,
+    pub threads: Option<usize>,
+    pub connections: Option<usize>,
+    pub timeout: Option<Duration>,
+    pub poisson: bool,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Plan, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Validates scenario text; `path` is used in error messages.
+pub fn parse(path: &Path, text: &str) -> Result<Plan, Error> {
+    let raw: raw::Scenario = toml::from_str(text).map_err(|e| {
+        Error::at(path, text, e.span(), e.message().trim_end().to_string())
+    })?;
+    validate::plan(path, text, raw)
+}
+
+/// Default shard threads: every core, less one when the embedded target
+/// runs in the same process.
+pub fn default_threads(embedded: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if embedded {
+        cores.saturating_sub(1).max(1)
+    } else {
+        cores
+    }
+}
+
+impl Plan {
+    /// A plan made from flags alone: `headroom run --url … --rate …`.
+    pub fn from_flags(o: &Overrides) -> Result<Plan, Error> {
+        let url = o
+            .url
+            .as_deref()
+            .ok_or_else(|| Error::Flags("give a scenario file or --url".into()))?;
+        let (target, path) = if url == "embedded" {
+            (TargetSpec::Embedded(TargetConfig::default()), "/".to_string())
+        } else {
+            let uri: http::Uri = url
+                .parse()
+                .map_err(|e| Error::Flags(format!("--url {url:?}: {e}")))?;
+            let base = BaseUrl::parse(url).map_err(|e| Error::Flags(format!("--url: {e}")))?;
+            let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+            let base = BaseUrl { base_path: String::new(), ..base };
+            (TargetSpec::Url(base), path)
+        };
+        let duration = o.duration.unwrap_or(Duration::from_secs(10));
+        let model = match (o.rate, o.concurrency) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Flags("give --rate (open model) or --concurrency (closed model), not both".into()))
+            }
+            (None, Some(c)) => LoadModel::Closed { concurrency: c, think_time: Duration::ZERO, duration },
+            (Some(r), None) => LoadModel::Open {
+                profile: Profile::constant(r, duration),
+                arrivals: if o.poisson { Arrivals::Poisson } else { Arrivals::Uniform },
+            },
+            (None, None) => {
+                return Err(Error::Flags("give --rate R (open model) or --concurrency C (closed model)".into()))
+            }
+        };
+        let embedded = matches!(target, TargetSpec::Embedded(_));
+        let mut plan = Plan {
+            name: "run".into(),
+            target,
+            requests: vec![RequestSpec::get("default", &path)],
+            load: LoadSpec {
+                model,
+                threads: default_threads(embedded),
+                max_connections: 1024,
+                max_requests: None,
+            },
+            timeouts: Timeouts::default(),
+            slo: Slo::default(),
+            seed: 1,
+        };
+        plan.apply(&Overrides { url: None, rate: None, concurrency: None, duration: None, ..o.clone() })?;
+        Ok(plan)
+    }
+
+    /// Applies command-line values over the file's.
+    pub fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
+        if let Some(url) = &o.url {
+            if url == "embedded" {
+                if !matches!(self.target, TargetSpec::Embedded(_)) {
+                    self.target = TargetSpec::Embedded(TargetConfig::default());
+                }
+            } else {
+                let base = BaseUrl::parse(url).map_err(|e| Error::Flags(format!("--url: {e}")))?;
+                self.target = TargetSpec::Url(base);
+            }
+        }
+        let duration = o.duration.unwrap_or_else(|| self.load.model.duration());
+        if o.rate.is_some() && o.concurrency.is_some() {
+            return Err(Error::Flags("give --rate or --concurrency, not both".into()));
+        }
+        if let Some(rate) = o.rate {
+            let arrivals = match &self.load.model {
+                LoadModel::Open { arrivals, .. } => *arrivals,
+                LoadModel::Closed { .. } => Arrivals::Uniform,
+            };
+            self.load.model = LoadModel::Open { profile: Profile::constant(rate, duration), arrivals };
+        } else if let Some(c) = o.concurrency {
+            let think_time = match &self.load.model {
+                LoadModel::Closed { think_time, .. } => *think_time,
+                LoadModel::Open { .. } => Duration::ZERO,
+            };
+            self.load.model = LoadModel::Closed { concurrency: c, think_time, duration };
+        } else if let Some(d) = o.duration {
+            match &mut self.load.model {
+                LoadModel::Open { profile, .. } => {
+                    if let [Stage::Constant { duration, .. }] = profile.stages.as_mut_slice() {
+                        *duration = d;
+                    } else {
+                        return Err(Error::Flags(
+                            "--duration applies to a constant-rate profile; this scenario has stages (give --rate too)".into(),
+                        ));
+                    }
+                }
+                LoadModel::Closed { duration, .. } => *duration = d,
+            }
+        }
+        if o.poisson {
+            if let LoadModel::Open { arrivals, .. } = &mut self.load.model {
+                *arrivals = Arrivals::Poisson;
+            }
+        }
+        if let Some(n) = o.requests {
+            self.load.max_requests = Some(n);
+        }
+        if let Some(t) = o.threads {
+            self.load.threads = t.max(1);
+        }
+        if let Some(c) = o.connections {
+            self.load.max_connections = c.max(1);
+        }
+        if let Some(t) = o.timeout {
+            self.timeouts.request = t;
+        }
+        check_model(&self.load.model).map_err(Error::Flags)
+    }
+}
+
+/// Checks that hold however the model was made (file or flags).
+fn check_model(model: &LoadModel) -> Result<(), String> {
+    match model {
+        LoadModel::Open { profile, .. } => {
+            for s in &profile.stages {
+                let ok = match *s {
+                    Stage::Constant { rate, .. } => rate.is_finite() && rate >= 0.0,
+                    Stage::Ramp { from, to, .. } => from.is_finite() && to.is_finite() && from >= 0.0 && to >= 0.0,
+                };
+                if !ok {
+                    return Err("rates must be finite and ≥ 0".into());
+                }
+            }
+            if profile.duration().is_zero() {
+                return Err("the load profile lasts no time: give a duration".into());
+            }
+            if profile.total_arrivals() < 1.0 {
+                return Err("the load profile schedules no request (rate × duration < 1)".into());
+            }
+        }
+        LoadModel::Closed { concurrency, duration, .. } => {
+            if *concurrency == 0 {
+                return Err("concurrency must be at least 1".into());
+            }
+            if duration.is_zero() {
+                return Err("a closed-model run needs a duration".into());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Plain serde structs that mirror the scenario file, with spans kept so
+//! that validation errors can point at the text. Nothing here is checked
+//! beyond TOML types; `super::validate` turns these into a `Plan`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: Option<S<String>>,
+    pub seed: Option<u64>,
+    pub target: S<Target>,
+    #[serde(default, rename = "request")]
+    pub requests: Vec<S<Request>>,
+    pub load: S<Load>,
+    pub slo: Option<S<BTreeMap<String, S<toml::Value>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub url: S<String>,
+    pub timeout: Option<S<String>>,
+    pub connect_timeout: Option<S<String>>,
+    pub embedded: Option<S<Embedded>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Embedded {
+    pub workers: Option<S<u32>>,
+    pub service_time: Option<S<ServiceTime>>,
+    pub queue_limit: Option<S<u64>>,
+    pub error_share: Option<S<toml::Value>>,
+    pub stall: Option<S<Stall>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTime {
+    pub dist: S<String>,
+    pub mean: S<String>,
+    pub sigma: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stall {
+    pub every: S<String>,
+    pub pause: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub name: Option<S<String>>,
+    pub method: Option<S<String>>,
+    pub path: Option<S<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, S<String>>,
+    pub body: Option<String>,
+    pub weight: Option<S<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    pub model: Option<S<String>>,
+    pub arrivals: Option<S<String>>,
+    pub rate: Option<S<f64>>,
+    pub duration: Option<S<String>>,
+    pub requests: Option<S<u64>>,
+    pub stages: Option<Vec<S<Stage>>>,
+    pub concurrency: Option<S<u32>>,
+    pub think_time: Option<S<String>>,
+    pub threads: Option<S<u32>>,
+    pub connections: Option<S<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub kind: S<String>,
+    pub rate: Option<S<f64>>,
+    pub from: Option<S<f64>>,
+    pub to: Option<S<f64>>,
+    pub step: Option<S<f64>>,
+    pub duration: Option<S<String>>,
+    pub step_duration: Option<S<String>>,
+}

@@ -1,0 +1,186 @@
+//! What the embedded target is: c workers, a service-time distribution, a
+//! queue limit, injected errors and stalls. Plain data; `server` runs it.
+
+use std::time::Duration;
+
+use rand::RngExt;
+use statrs::distribution::{Exp, LogNormal};
+
+/// The embedded service. Its capacity is `workers / mean service time`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetConfig {
+    /// Requests served at once (c of M/G/c).
+    pub workers: u32,
+    pub service_time: ServiceTime,
+    /// Requests that may wait for a worker; one more gets `503` at once.
+    pub queue_limit: u64,
+    /// Share of requests answered `500` (after their service time).
+    pub error_share: f64,
+    /// Pause all responses now and then (for coordinated-omission tests).
+    pub stall: Option<Stall>,
+    pub seed: u64,
+}
+
+impl Default for TargetConfig {
+    fn default() -> Self {
+        TargetConfig {
+            workers: 8,
+            service_time: ServiceTime::Exponential {
+                mean: Duration::from_millis(10),
+            },
+            queue_limit: 1000,
+            error_share: 0.0,
+            stall: None,
+            seed: 1,
+        }
+    }
+}
+
+impl TargetConfig {
+    /// Requests per second the target sustains: c / E[S].
+    pub fn capacity_rps(&self) -> f64 {
+        self.workers as f64 / self.service_time.mean().as_secs_f64()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "dist", rename_all = "lowercase")]
+pub enum ServiceTime {
+    Fixed {
+        #[serde(with = "secs")]
+        mean: Duration,
+    },
+    Exponential {
+        #[serde(with = "secs")]
+        mean: Duration,
+    },
+    /// Log-normal with the given mean and shape σ (of the underlying normal).
+    LogNormal {
+        #[serde(with = "secs")]
+        mean: Duration,
+        sigma: f64,
+    },
+}
+
+impl ServiceTime {
+    pub fn mean(&self) -> Duration {
+        match *self {
+            ServiceTime::Fixed { mean }
+            | ServiceTime::Exponential { mean }
+            | ServiceTime::LogNormal { mean, .. } => mean,
+        }
+    }
+
+    /// A sampler drawing service times from this distribution.
+    pub fn sampler(&self) -> Sampler {
+        let mean = self.mean().as_secs_f64();
+        match *self {
+            ServiceTime::Fixed { .. } => Sampler::Fixed(mean),
+            // statrs' constructors only fail on non-positive parameters,
+            // which validation has already excluded; fall back to fixed.
+            ServiceTime::Exponential { .. } => Exp::new(1.0 / mean)
+                .map(Sampler::Exp)
+                .unwrap_or(Sampler::Fixed(mean)),
+            ServiceTime::LogNormal { sigma, .. } => {
+                // E[X] = exp(μ + σ²/2)  ⇒  μ = ln(mean) − σ²/2
+                LogNormal::new(mean.ln() - sigma * sigma / 2.0, sigma)
+                    .map(Sampler::LogNormal)
+                    .unwrap_or(Sampler::Fixed(mean))
+            }
+        }
+    }
+}
+
+/// Draws service times (seconds).
+#[derive(Debug, Clone)]
+pub enum Sampler {
+    Fixed(f64),
+    Exp(Exp),
+    LogNormal(LogNormal),
+}
+
+impl Sampler {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> Duration {
+        let secs = match self {
+            Sampler::Fixed(s) => *s,
+            Sampler::Exp(d) => rng.sample(d),
+            Sampler::LogNormal(d) => rng.sample(d),
+        };
+        Duration::from_secs_f64(secs.clamp(0.0, 3600.0))
+    }
+}
+
+/// Responses are held back for `pause` at the end of every `every` period
+/// (the service keeps working; what it finishes waits for the pause to end),
+/// like a stop-the-world GC pause seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Stall {
+    #[serde(with = "secs")]
+    pub every: Duration,
+    #[serde(with = "secs")]
+    pub pause: Duration,
+}
+
+impl Stall {
+    /// When a response ready `since_start` into the target's life may leave.
+    pub fn release_at(&self, since_start: Duration) -> Duration {
+        let every = self.every.as_nanos();
+        let pause = self.pause.as_nanos();
+        let t = since_start.as_nanos();
+        let phase = t % every;
+        if phase >= every - pause {
+            Duration::from_nanos(((t - phase) + every) as u64)
+        } else {
+            since_start
+        }
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn capacity_is_workers_over_mean_service_time() {
+        let cfg = TargetConfig {
+            workers: 4,
+            service_time: ServiceTime::Fixed {
+                mean: Duration::from_millis(10),
+            },
+            ..TargetConfig::default()
+        };
+        assert!((cfg.capacity_rps() - 400.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn samplers_have_the_configured_mean() {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        for st in [
+            ServiceTime::Exponential { mean: Duration::from_millis(10) },
+            ServiceTime::LogNormal { mean: Duration::from_millis(10), sigma: 0.5 },
+        ] {
+            let s = st.sampler();
+            let n = 200_000;
+            let mean: f64 = (0..n).map(|_| s.sample(&mut rng).as_secs_f64()).sum::<f64>() / n as f64;
+            // Standard error of the mean is ≤ 10 ms/√n ≈ 0.022 ms; 5 SE.
+            assert!((mean - 0.010).abs() < 0.00011, "{st:?}: mean {mean}");
+        }
+    }
+
+    #[test]
+    fn stall_holds_responses_until_the_pause_ends() {
+        let s = Stall { every: Duration::from_secs(5), pause: Duration::from_secs(1) };
+        assert_eq!(s.release_at(Duration::from_millis(3_999)), Duration::from_millis(3_999));
+        assert_eq!(s.release_at(Duration::from_millis(4_000)), Duration::from_secs(5));
+        assert_eq!(s.release_at(Duration::from_millis(4_700)), Duration::from_secs(5));
+        assert_eq!(s.release_at(Duration::from_millis(5_000)), Duration::from_millis(5_000));
+    }
+}

@@ -1,0 +1,133 @@
+//! Units shared by every part: durations written by people ("250ms", "1.5s"),
+//! shares ("1%", 0.01) and request rates.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Requests per second. Always finite and ≥ 0.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
+pub struct Rate(f64);
+
+impl Rate {
+    /// A rate in requests per second; `None` unless finite and ≥ 0.
+    pub fn per_second(rps: f64) -> Option<Rate> {
+        (rps.is_finite() && rps >= 0.0).then_some(Rate(rps))
+    }
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} rps", fmt_count(self.0))
+    }
+}
+
+/// Parses a duration such as `250ms`, `1.5s`, `2m`, `100us`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| {
+        format!("expected a duration like \"250ms\" or \"1.5s\", found {text:?}")
+    })?;
+    let seconds_per_unit = match unit.trim() {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "" => return Err(format!("duration {text:?} needs a unit (ms, s, m, h)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {text:?} (expected ns, us, ms, s, m or h)"
+            ))
+        }
+    };
+    let secs = value * seconds_per_unit;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {text:?} is out of range"))
+}
+
+/// Parses a share written as a percentage (`"1%"`, `"0.5 %"`) or a fraction (`"0.01"`).
+pub fn parse_share(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = if let Some(p) = t.strip_suffix('%') {
+        p.trim().parse::<f64>().map(|v| v / 100.0)
+    } else {
+        t.parse::<f64>()
+    }
+    .map_err(|_| format!("expected a share like \"1%\" or 0.01, found {text:?}"))?;
+    check_share(value)
+}
+
+/// Checks that a share lies in [0, 1].
+pub fn check_share(value: f64) -> Result<f64, String> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("a share must lie between 0 and 1 (0 % and 100 %), found {value}"))
+    }
+}
+
+/// Formats a count for people: 950, 1.2k, 3.4M.
+pub fn fmt_count(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Formats milliseconds for people: 0.41 ms, 12.3 ms, 1.25 s.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("100us").unwrap(), Duration::from_micros(100));
+        assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
+        assert!(parse_duration("10 parsecs").unwrap_err().contains("unknown duration unit"));
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn shares_parse_as_percent_or_fraction() {
+        assert_eq!(parse_share("1%").unwrap(), 0.01);
+        assert_eq!(parse_share("0.25").unwrap(), 0.25);
+        assert!(parse_share("150%").is_err());
+        assert!(parse_share("x").is_err());
+    }
+
+    #[test]
+    fn numbers_format_for_people() {
+        assert_eq!(fmt_count(950.0), "950");
+        assert_eq!(fmt_count(12_345.0), "12.3k");
+        assert_eq!(fmt_ms(0.412), "0.41 ms");
+        assert_eq!(fmt_ms(1250.0), "1.25 s");
+    }
+}
