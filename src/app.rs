@@ -67,7 +67,10 @@ pub fn execute(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Res
             (Some(handle), base)
         }
     };
-    let dir = output.out.clone().unwrap_or_else(|| default_dir(&plan.name));
+    let dir = output
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&plan.name));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let mut hlog = HlogWriter::create(&dir.join("latency.hlog"), SystemTime::now(), &names)
@@ -140,7 +143,11 @@ pub fn execute(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Res
         println!("\n  results: {}", dir.display());
     }
     let exit_code = exit_code(&summary);
-    Ok(RunReport { summary, dir, exit_code })
+    Ok(RunReport {
+        summary,
+        dir,
+        exit_code,
+    })
 }
 
 /// The exit code a summary deserves (see `exit`).
@@ -189,12 +196,19 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let service_time = match args.service {
         Dist::Fixed => ServiceTime::Fixed { mean: args.mean },
         Dist::Exponential => ServiceTime::Exponential { mean: args.mean },
-        Dist::Lognormal => ServiceTime::LogNormal { mean: args.mean, sigma: args.sigma },
+        Dist::Lognormal => ServiceTime::LogNormal {
+            mean: args.mean,
+            sigma: args.sigma,
+        },
     };
     let stall = match (args.stall_every, args.stall_pause) {
-        (Some(every), Some(pause)) if pause < every && !pause.is_zero() => Some(Stall { every, pause }),
+        (Some(every), Some(pause)) if pause < every && !pause.is_zero() => {
+            Some(Stall { every, pause })
+        }
         (Some(_), Some(_)) => {
-            return Err(exit::BadInput("--stall-pause must be shorter than --stall-every".into()).into())
+            return Err(
+                exit::BadInput("--stall-pause must be shorter than --stall-every".into()).into(),
+            )
         }
         _ => None,
     };
@@ -206,7 +220,8 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         stall,
         seed: 1,
     };
-    let handle = target::spawn(cfg.clone(), args.listen).with_context(|| format!("listening on {}", args.listen))?;
+    let handle = target::spawn(cfg.clone(), args.listen)
+        .with_context(|| format!("listening on {}", args.listen))?;
     println!(
         "embedded target on {}: {} workers, {} service time (mean {}) → capacity {} requests/s",
         handle.url(),
@@ -227,7 +242,10 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
 pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let mut plan = scenario::parse(Path::new("scenarios/demo.toml"), DEMO_SCENARIO)?;
     if let Some(d) = args.duration {
-        plan.apply(&Overrides { duration: Some(d), ..Overrides::default() })?;
+        plan.apply(&Overrides {
+            duration: Some(d),
+            ..Overrides::default()
+        })?;
     }
     let TargetSpec::Embedded(cfg) = &plan.target else {
         anyhow::bail!("the demo scenario must use the embedded target");
@@ -243,11 +261,23 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         fmt_ms(cfg.service_time.mean().as_secs_f64() * 1000.0),
         fmt_count(cfg.capacity_rps())
     );
-    let predicted = crate::model::queueing::MmcQueue::new(rate, cfg.service_time.mean().as_secs_f64(), cfg.workers)
-        .ok()
-        .filter(|q| q.is_stable());
-    println!("driving it open-loop at {} requests/s for {:.0} s …\n", fmt_count(rate), plan.load.model.duration().as_secs_f64());
-    let output = OutputArgs { out: Some(args.out.clone()), format: timeseries::Format::Csv, quiet: args.quiet };
+    let predicted = crate::model::queueing::MmcQueue::new(
+        rate,
+        cfg.service_time.mean().as_secs_f64(),
+        cfg.workers,
+    )
+    .ok()
+    .filter(|q| q.is_stable());
+    println!(
+        "driving it open-loop at {} requests/s for {:.0} s …\n",
+        fmt_count(rate),
+        plan.load.model.duration().as_secs_f64()
+    );
+    let output = OutputArgs {
+        out: Some(args.out.clone()),
+        format: timeseries::Format::Csv,
+        quiet: args.quiet,
+    };
     let report = execute(&plan, &output, stop)?;
     if let (Some(q), Some(l), ServiceTime::Exponential { .. }) =
         (predicted, &report.summary.latency_ms, cfg.service_time)

@@ -26,7 +26,9 @@ fn main() -> ExitCode {
 }
 
 fn exit_code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<scenario::Error>().is_some() || err.downcast_ref::<exit::BadInput>().is_some() {
+    if err.downcast_ref::<scenario::Error>().is_some()
+        || err.downcast_ref::<exit::BadInput>().is_some()
+    {
         return exit::BAD_INPUT;
     }
     match err.downcast_ref::<load::RunError>() {

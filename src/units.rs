@@ -31,9 +31,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| {
-        format!("expected a duration like \"250ms\" or \"1.5s\", found {text:?}")
-    })?;
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("expected a duration like \"250ms\" or \"1.5s\", found {text:?}"))?;
     let seconds_per_unit = match unit.trim() {
         "ns" => 1e-9,
         "us" | "µs" => 1e-6,
@@ -69,7 +69,9 @@ pub fn check_share(value: f64) -> Result<f64, String> {
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(format!("a share must lie between 0 and 1 (0 % and 100 %), found {value}"))
+        Err(format!(
+            "a share must lie between 0 and 1 (0 % and 100 %), found {value}"
+        ))
     }
 }
 
@@ -111,7 +113,9 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("100us").unwrap(), Duration::from_micros(100));
         assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
-        assert!(parse_duration("10 parsecs").unwrap_err().contains("unknown duration unit"));
+        assert!(parse_duration("10 parsecs")
+            .unwrap_err()
+            .contains("unknown duration unit"));
         assert!(parse_duration("fast").is_err());
     }
 

@@ -76,7 +76,10 @@ pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Sender, Erro
 }
 
 /// Sends one request; returns the status and body bytes read.
-pub async fn exchange(sender: &mut Sender, req: Request<Full<Bytes>>) -> Result<(StatusCode, u64), ErrorKind> {
+pub async fn exchange(
+    sender: &mut Sender,
+    req: Request<Full<Bytes>>,
+) -> Result<(StatusCode, u64), ErrorKind> {
     sender.ready().await.map_err(|e| classify(&e))?;
     let resp = sender.send_request(req).await.map_err(|e| classify(&e))?;
     let status = resp.status();

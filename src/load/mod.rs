@@ -45,7 +45,10 @@ pub enum RunError {
     #[error("cannot resolve {0}")]
     Resolve(String),
     #[error("target {addr} is unreachable: {source}")]
-    Unreachable { addr: SocketAddr, source: std::io::Error },
+    Unreachable {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("cannot start a shard thread: {0}")]
@@ -93,7 +96,12 @@ pub fn resolve(base: &BaseUrl, connect_timeout: Duration) -> Result<SocketAddr, 
 
 /// Runs `plan` against `base` and returns what it measured; each completed
 /// second goes to `observer` first.
-pub fn run(plan: &Plan, base: &BaseUrl, stop: &StopFlag, observer: &mut dyn Observer) -> Result<RunOutcome, RunError> {
+pub fn run(
+    plan: &Plan,
+    base: &BaseUrl,
+    stop: &StopFlag,
+    observer: &mut dyn Observer,
+) -> Result<RunOutcome, RunError> {
     let addr = resolve(base, plan.timeouts.connect)?;
     let templates = plan
         .requests
@@ -113,12 +121,25 @@ pub fn run(plan: &Plan, base: &BaseUrl, stop: &StopFlag, observer: &mut dyn Obse
     let (work, shards, users) = match &plan.load.model {
         LoadModel::Open { profile, arrivals } => {
             let schedule = Schedule::new(profile, *arrivals, plan.load.max_requests, plan.seed);
-            let work = Work::Open { schedule, max_connections: plan.load.max_connections };
+            let work = Work::Open {
+                schedule,
+                max_connections: plan.load.max_connections,
+            };
             (work, plan.load.threads.max(1), 0)
         }
-        LoadModel::Closed { concurrency, think_time, .. } => {
+        LoadModel::Closed {
+            concurrency,
+            think_time,
+            ..
+        } => {
             let shards = plan.load.threads.clamp(1, *concurrency as usize);
-            (Work::Closed { think_time: *think_time }, shards, *concurrency)
+            (
+                Work::Closed {
+                    think_time: *think_time,
+                },
+                shards,
+                *concurrency,
+            )
         }
     };
     // A short head start so every shard is up before the first arrival.
@@ -166,7 +187,10 @@ pub fn run(plan: &Plan, base: &BaseUrl, stop: &StopFlag, observer: &mut dyn Obse
                     observer.interval(&iv);
                 }
             }
-            Ok(Msg::Done { connections_opened, in_flight }) => {
+            Ok(Msg::Done {
+                connections_opened,
+                in_flight,
+            }) => {
                 opened += connections_opened;
                 abandoned += in_flight;
             }

@@ -42,7 +42,12 @@ pub struct Arrival {
 }
 
 impl Schedule {
-    pub fn new(profile: &Profile, arrivals: Arrivals, max_requests: Option<u64>, seed: u64) -> Schedule {
+    pub fn new(
+        profile: &Profile,
+        arrivals: Arrivals,
+        max_requests: Option<u64>,
+        seed: u64,
+    ) -> Schedule {
         let mut stages = Vec::new();
         let (mut t, mut n0) = (0.0, 0.0);
         for &stage in &profile.stages {
@@ -51,7 +56,12 @@ impl Schedule {
                 Stage::Constant { rate, .. } => rate * d,
                 Stage::Ramp { from, to, .. } => (from + to) / 2.0 * d,
             };
-            stages.push(Placed { start_s: t, n0, n, stage });
+            stages.push(Placed {
+                start_s: t,
+                n0,
+                n,
+                stage,
+            });
             t += d;
             n0 += n;
         }
@@ -81,13 +91,20 @@ impl Schedule {
                         let k = (to - from) / duration.as_secs_f64();
                         // Root of k τ²/2 + from τ − x = 0, in the form
                         // that stays accurate as k → 0.
-                        2.0 * x / (from + (from * from + 2.0 * k * x).max(0.0).sqrt())
+                        let denom = from + (from * from + 2.0 * k * x).max(0.0).sqrt();
+                        if denom > 0.0 {
+                            2.0 * x / denom
+                        } else {
+                            0.0
+                        }
                     }
                 };
                 return p.start_s + tau;
             }
         }
-        self.stages.last().map_or(0.0, |p| p.start_s + p.stage.duration().as_secs_f64())
+        self.stages
+            .last()
+            .map_or(0.0, |p| p.start_s + p.stage.duration().as_secs_f64())
     }
 
     /// The arrivals of shard `shard` of `shards`.
@@ -140,7 +157,7 @@ impl Iterator for ShardArrivals<'_> {
         if m >= s.total {
             return None;
         }
-        let at = Duration::from_secs_f64(s.time_of(m));
+        let at = Duration::try_from_secs_f64(s.time_of(m)).unwrap_or(Duration::ZERO);
         let index = self.next;
         self.next += self.step;
         Some(Arrival { index, at })
@@ -157,7 +174,12 @@ mod tests {
 
     #[test]
     fn uniform_constant_rate_is_evenly_spaced() {
-        let s = Schedule::new(&Profile::constant(100.0, secs(10)), Arrivals::Uniform, None, 1);
+        let s = Schedule::new(
+            &Profile::constant(100.0, secs(10)),
+            Arrivals::Uniform,
+            None,
+            1,
+        );
         let all: Vec<_> = s.shard(0, 1).collect();
         assert_eq!(all.len(), 1000);
         assert_eq!(s.expected_len(), 1000);
@@ -167,14 +189,25 @@ mod tests {
 
     #[test]
     fn shards_together_play_the_global_schedule() {
-        let p = Profile { stages: vec![
-            Stage::Ramp { from: 0.0, to: 200.0, duration: secs(5) },
-            Stage::Constant { rate: 200.0, duration: secs(5) },
-        ] };
+        let p = Profile {
+            stages: vec![
+                Stage::Ramp {
+                    from: 0.0,
+                    to: 200.0,
+                    duration: secs(5),
+                },
+                Stage::Constant {
+                    rate: 200.0,
+                    duration: secs(5),
+                },
+            ],
+        };
         for arrivals in [Arrivals::Uniform, Arrivals::Poisson] {
             let s = Schedule::new(&p, arrivals, None, 42);
             let whole: Vec<_> = s.shard(0, 1).collect();
-            let mut merged: Vec<_> = (0..3).flat_map(|k| s.shard(k, 3).collect::<Vec<_>>()).collect();
+            let mut merged: Vec<_> = (0..3)
+                .flat_map(|k| s.shard(k, 3).collect::<Vec<_>>())
+                .collect();
             merged.sort_by_key(|a| a.index);
             assert_eq!(whole, merged, "{arrivals:?}");
         }
@@ -183,7 +216,13 @@ mod tests {
     #[test]
     fn ramp_follows_the_integral_of_its_rate() {
         // Λ(t) = 20 t² over a 0 → 200/s ramp of 5 s: 500 arrivals in all.
-        let p = Profile { stages: vec![Stage::Ramp { from: 0.0, to: 200.0, duration: secs(5) }] };
+        let p = Profile {
+            stages: vec![Stage::Ramp {
+                from: 0.0,
+                to: 200.0,
+                duration: secs(5),
+            }],
+        };
         let s = Schedule::new(&p, Arrivals::Uniform, None, 1);
         let all: Vec<_> = s.shard(0, 1).collect();
         assert_eq!(all.len(), 500);
@@ -193,21 +232,42 @@ mod tests {
 
     #[test]
     fn poisson_has_the_profile_mean_and_exponential_gaps() {
-        let s = Schedule::new(&Profile::constant(1000.0, secs(100)), Arrivals::Poisson, None, 7);
+        let s = Schedule::new(
+            &Profile::constant(1000.0, secs(100)),
+            Arrivals::Poisson,
+            None,
+            7,
+        );
         let all: Vec<_> = s.shard(0, 1).collect();
         // N ~ Poisson(100 000): sd ≈ 316; allow 5 sd.
-        assert!((all.len() as f64 - 100_000.0).abs() < 1600.0, "{}", all.len());
+        assert!(
+            (all.len() as f64 - 100_000.0).abs() < 1600.0,
+            "{}",
+            all.len()
+        );
         // Gaps: exponential with mean 1 ms, so sd = mean.
-        let gaps: Vec<f64> = all.windows(2).map(|w| (w[1].at - w[0].at).as_secs_f64()).collect();
+        let gaps: Vec<f64> = all
+            .windows(2)
+            .map(|w| (w[1].at - w[0].at).as_secs_f64())
+            .collect();
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
         assert!((mean - 0.001).abs() < 0.00002, "mean gap {mean}");
-        assert!((var.sqrt() / mean - 1.0).abs() < 0.02, "cv {}", var.sqrt() / mean);
+        assert!(
+            (var.sqrt() / mean - 1.0).abs() < 0.02,
+            "cv {}",
+            var.sqrt() / mean
+        );
     }
 
     #[test]
     fn request_cap_truncates() {
-        let s = Schedule::new(&Profile::constant(100.0, secs(10)), Arrivals::Uniform, Some(15), 1);
+        let s = Schedule::new(
+            &Profile::constant(100.0, secs(10)),
+            Arrivals::Uniform,
+            Some(15),
+            1,
+        );
         assert_eq!(s.shard(0, 2).count() + s.shard(1, 2).count(), 15);
         assert_eq!(s.expected_len(), 15);
     }

@@ -25,7 +25,10 @@ impl HlogWriter {
         let mut out = BufWriter::new(File::create(path)?);
         let mut serializer = V2DeflateSerializer::new();
         IntervalLogWriterBuilder::new()
-            .add_comment(&format!("headroom {} latency log", env!("CARGO_PKG_VERSION")))
+            .add_comment(&format!(
+                "headroom {} latency log",
+                env!("CARGO_PKG_VERSION")
+            ))
             .add_comment("values in microseconds, from intended send time to response end")
             .with_start_time(start)
             .with_base_time(start)
@@ -36,7 +39,11 @@ impl HlogWriter {
         } else {
             Vec::new()
         };
-        Ok(HlogWriter { out, serializer, tags })
+        Ok(HlogWriter {
+            out,
+            serializer,
+            tags,
+        })
     }
 
     /// Appends one interval (and its per-name histograms).
@@ -45,7 +52,8 @@ impl HlogWriter {
         let len = Duration::from_secs(1);
         // An empty builder writes no header lines: this only borrows the
         // file and serializer for the histograms below.
-        let mut w = IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
+        let mut w =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
         w.write_histogram(&iv.all.latency, start, len, None)
             .map_err(|e| io::Error::other(format!("{e:?}")))?;
         for (tag, s) in self.tags.iter().zip(&iv.per_request) {

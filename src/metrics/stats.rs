@@ -42,7 +42,10 @@ impl ErrorKind {
     }
 
     pub fn is_connect(&self) -> bool {
-        matches!(self, ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Connect)
+        matches!(
+            self,
+            ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Connect
+        )
     }
 }
 
@@ -216,7 +219,11 @@ impl Aggregator {
             acc.merge(s);
         }
         let mut done = Vec::new();
-        while self.pending.get(&self.next).is_some_and(|e| e.0 >= self.shards) {
+        while self
+            .pending
+            .get(&self.next)
+            .is_some_and(|e| e.0 >= self.shards)
+        {
             done.push(self.complete(self.next));
         }
         done
@@ -241,7 +248,12 @@ impl Aggregator {
         }
         self.scheduled += scheduled;
         self.next = index + 1;
-        Interval { index, scheduled, per_request, all }
+        Interval {
+            index,
+            scheduled,
+            per_request,
+            all,
+        }
     }
 
     /// All request names together, whole run.
@@ -266,14 +278,22 @@ mod tests {
             r.scheduled(10);
             for v in 1..=10u64 {
                 r.sent(0, Duration::from_micros(5));
-                r.ok(0, Duration::from_millis(v * (i as u64 + 1)), Duration::from_millis(v), 3);
+                r.ok(
+                    0,
+                    Duration::from_millis(v * (i as u64 + 1)),
+                    Duration::from_millis(v),
+                    3,
+                );
             }
             r.error(0, ErrorKind::Http(503));
         }
         let s0 = shards[0].take();
         let s1 = shards[1].take();
         let s1b = shards[1].take();
-        assert!(agg.add(s1b).is_empty(), "interval 1 cannot complete before 0");
+        assert!(
+            agg.add(s1b).is_empty(),
+            "interval 1 cannot complete before 0"
+        );
         assert!(agg.add(s0).is_empty());
         let done = agg.add(s1);
         assert_eq!(done.len(), 1);
@@ -282,7 +302,10 @@ mod tests {
         assert_eq!(done[0].all.errors[&ErrorKind::Http(503)], 2);
         assert_eq!(done[0].scheduled, 20);
         assert_eq!(done[0].all.latency.len(), 20);
-        assert_eq!(done[0].all.latency.max(), done[0].all.latency.highest_equivalent(20_000));
+        assert_eq!(
+            done[0].all.latency.max(),
+            done[0].all.latency.highest_equivalent(20_000)
+        );
         let rest = agg.finish();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].index, 1);

@@ -179,9 +179,15 @@ impl Summary {
                     100.0 * achieved_rate / t
                 ));
             }
-            let dropped = all.errors.get(&super::ErrorKind::DroppedNoConnection).copied().unwrap_or(0);
+            let dropped = all
+                .errors
+                .get(&super::ErrorKind::DroppedNoConnection)
+                .copied()
+                .unwrap_or(0);
             if dropped > 0 {
-                notes.push(format!("{dropped} requests dropped: no free connection within the timeout"));
+                notes.push(format!(
+                    "{dropped} requests dropped: no free connection within the timeout"
+                ));
             }
             if let Some(lag) = &send_lag_ms {
                 if lag.p99 > LAG_P99_LIMIT_MS {
@@ -207,10 +213,15 @@ impl Summary {
             .collect();
         Summary {
             schema: SCHEMA.into(),
-            tool: Tool { name: "headroom".into(), version: env!("CARGO_PKG_VERSION").into() },
+            tool: Tool {
+                name: "headroom".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
             scenario: f.scenario.into(),
             target: f.target,
-            started_at: f.started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            started_at: f
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             model: f.model.into(),
             arrivals: f.arrivals.map(str::to_string),
             concurrency: f.concurrency,

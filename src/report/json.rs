@@ -12,6 +12,8 @@ pub fn write_summary(path: &Path, s: &Summary) -> anyhow::Result<()> {
 }
 
 pub fn read_summary(path: &Path) -> anyhow::Result<Summary> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a headroom summary", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a headroom summary", path.display()))
 }

@@ -15,7 +15,10 @@ pub fn summary(s: &Summary) -> String {
             fmt_count(*t),
             fmt_count(s.achieved_rate)
         ),
-        (None, Some(c)) => format!("closed model, {c} users: sent {} rps", fmt_count(s.achieved_rate)),
+        (None, Some(c)) => format!(
+            "closed model, {c} users: sent {} rps",
+            fmt_count(s.achieved_rate)
+        ),
         _ => String::new(),
     };
     let _ = writeln!(
@@ -27,14 +30,22 @@ pub fn summary(s: &Summary) -> String {
         s.connections_opened
     );
     let r = &s.requests;
-    let _ = writeln!(o, "  requests: {} ok, {} errors of {} completed", r.ok, r.errors.total, r.total);
+    let _ = writeln!(
+        o,
+        "  requests: {} ok, {} errors of {} completed",
+        r.ok, r.errors.total, r.total
+    );
     for (k, v) in &r.errors.by_kind {
         let _ = writeln!(o, "    {k:<24} {v}");
     }
     if s.in_flight_at_end > 0 {
         let _ = writeln!(o, "  unanswered at the end: {}", s.in_flight_at_end);
     }
-    let _ = writeln!(o, "\n  {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "", "mean", "p50", "p90", "p99", "p99.9", "max");
+    let _ = writeln!(
+        o,
+        "\n  {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "mean", "p50", "p90", "p99", "p99.9", "max"
+    );
     for (label, l) in [
         ("latency (intended)", &s.latency_ms),
         ("service time", &s.service_time_ms),
@@ -45,7 +56,10 @@ pub fn summary(s: &Summary) -> String {
     if s.per_request.len() > 1 {
         let _ = writeln!(o, "\n  per request (latency):");
         for p in &s.per_request {
-            let label = format!("{} ({} ok, {} err)", p.name, p.requests.ok, p.requests.errors.total);
+            let label = format!(
+                "{} ({} ok, {} err)",
+                p.name, p.requests.ok, p.requests.errors.total
+            );
             let _ = writeln!(o, "  {}", row(&label, p.latency_ms.as_ref()));
         }
     }
@@ -53,7 +67,10 @@ pub fn summary(s: &Summary) -> String {
         let _ = writeln!(o, "\n  SLO:");
         for v in &s.slo {
             let (th, me) = if v.name == "errors" {
-                (format!("{:.2} %", v.threshold * 100.0), v.measured.map(|m| format!("{:.2} %", m * 100.0)))
+                (
+                    format!("{:.2} %", v.threshold * 100.0),
+                    v.measured.map(|m| format!("{:.2} %", m * 100.0)),
+                )
             } else {
                 (fmt_ms(v.threshold), v.measured.map(fmt_ms))
             };
@@ -62,17 +79,30 @@ pub fn summary(s: &Summary) -> String {
                 Some(false) => "FAIL",
                 None => "no data",
             };
-            let _ = writeln!(o, "    {:<8} ≤ {:<10} measured {:<12} {verdict}", v.name, th, me.unwrap_or_else(|| "-".into()));
+            let _ = writeln!(
+                o,
+                "    {:<8} ≤ {:<10} measured {:<12} {verdict}",
+                v.name,
+                th,
+                me.unwrap_or_else(|| "-".into())
+            );
         }
     }
     if s.generator_limited {
-        let _ = writeln!(o, "\n  GENERATOR LIMITED — these numbers describe the generator, not only the target:");
+        let _ = writeln!(
+            o,
+            "\n  GENERATOR LIMITED — these numbers describe the generator, not only the target:"
+        );
         for n in &s.generator_notes {
             let _ = writeln!(o, "    {n}");
         }
     }
     if s.interrupted {
-        let _ = writeln!(o, "\n  INTERRUPTED — results cover the first {:.1} s.", s.duration_s);
+        let _ = writeln!(
+            o,
+            "\n  INTERRUPTED — results cover the first {:.1} s.",
+            s.duration_s
+        );
     }
     o
 }

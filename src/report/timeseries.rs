@@ -59,29 +59,38 @@ impl Format {
 }
 
 pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
-    let col_u = |name: &str, f: fn(&Row) -> u64| Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>());
-    let col_f = |name: &str, f: fn(&Row) -> f64| Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>());
+    let col_u = |name: &str, f: fn(&Row) -> u64| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let col_f = |name: &str, f: fn(&Row) -> f64| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
     let col_o = |name: &str, f: fn(&Row) -> Option<f64>| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
-    DataFrame::new(rows.len(), vec![
-        col_u("second", |r| r.second),
-        col_f("target_rate", |r| r.target_rate),
-        col_f("achieved_rate", |r| r.achieved_rate),
-        col_u("ok", |r| r.ok),
-        col_u("errors", |r| r.errors),
-        col_o("p50_ms", |r| r.p50_ms),
-        col_o("p90_ms", |r| r.p90_ms),
-        col_o("p99_ms", |r| r.p99_ms),
-        col_o("max_ms", |r| r.max_ms),
-    ])
+    DataFrame::new(
+        rows.len(),
+        vec![
+            col_u("second", |r| r.second),
+            col_f("target_rate", |r| r.target_rate),
+            col_f("achieved_rate", |r| r.achieved_rate),
+            col_u("ok", |r| r.ok),
+            col_u("errors", |r| r.errors),
+            col_o("p50_ms", |r| r.p50_ms),
+            col_o("p90_ms", |r| r.p90_ms),
+            col_o("p99_ms", |r| r.p99_ms),
+            col_o("max_ms", |r| r.max_ms),
+        ],
+    )
 }
 
 pub fn write(path: &Path, rows: &[Row], format: Format) -> anyhow::Result<()> {
     let mut df = frame(rows)?;
     let mut file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     match format {
-        Format::Csv => CsvWriter::new(&mut file).include_header(true).finish(&mut df)?,
+        Format::Csv => CsvWriter::new(&mut file)
+            .include_header(true)
+            .finish(&mut df)?,
         Format::Parquet => {
             ParquetWriter::new(&mut file).finish(&mut df)?;
         }

@@ -26,16 +26,26 @@ pub enum Error {
 
 impl Error {
     /// Builds a located error from a byte span into `source`.
-    pub fn at(path: &Path, source: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Error {
+    pub fn at(
+        path: &Path,
+        source: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Error {
         let span = span.unwrap_or(0..0);
         let start = span.start.min(source.len());
         let before = &source[..start];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = source[line_start..start].chars().count() + 1;
-        let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+        let line_end = source[start..]
+            .find('\n')
+            .map_or(source.len(), |i| start + i);
         let text = source[line_start..line_end].trim_end_matches('\r');
-        let width = source[start..span.end.clamp(start, line_end)].chars().count().max(1);
+        let width = source[start..span.end.clamp(start, line_end)]
+            .chars()
+            .count()
+            .max(1);
         let gutter = " ".repeat(line.to_string().len());
         let excerpt = format!(
             "{gutter} |\n{line} | {text}\n{gutter} | {}{}",

@@ -70,10 +70,20 @@ impl BaseUrl {
             .authority()
             .cloned()
             .ok_or_else(|| format!("URL {text:?} needs a host"))?;
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let port = authority.port_u16().unwrap_or(80);
         let base_path = uri.path().trim_end_matches('/').to_string();
-        Ok(BaseUrl { scheme, authority, host, port, base_path })
+        Ok(BaseUrl {
+            scheme,
+            authority,
+            host,
+            port,
+            base_path,
+        })
     }
 }
 
@@ -123,7 +133,10 @@ pub struct LoadSpec {
 #[derive(Debug, Clone)]
 pub enum LoadModel {
     /// Arrivals on a schedule, whatever the responses do.
-    Open { profile: Profile, arrivals: Arrivals },
+    Open {
+        profile: Profile,
+        arrivals: Arrivals,
+    },
     /// A fixed number of virtual users, each sending its next request when
     /// the last one has been answered (plus think time).
     Closed {
@@ -159,9 +172,16 @@ pub struct Profile {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stage {
-    Constant { rate: f64, duration: Duration },
+    Constant {
+        rate: f64,
+        duration: Duration,
+    },
     /// Linear from `from` to `to` requests/s.
-    Ramp { from: f64, to: f64, duration: Duration },
+    Ramp {
+        from: f64,
+        to: f64,
+        duration: Duration,
+    },
 }
 
 impl Stage {
@@ -174,7 +194,9 @@ impl Stage {
 
 impl Profile {
     pub fn constant(rate: f64, duration: Duration) -> Profile {
-        Profile { stages: vec![Stage::Constant { rate, duration }] }
+        Profile {
+            stages: vec![Stage::Constant { rate, duration }],
+        }
     }
     pub fn duration(&self) -> Duration {
         self.stages.iter().map(Stage::duration).sum()
@@ -208,7 +230,10 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { request: Duration::from_secs(10), connect: Duration::from_secs(3) }
+        Timeouts {
+            request: Duration::from_secs(10),
+            connect: Duration::from_secs(3),
+        }
     }
 }
 
@@ -255,9 +280,8 @@ pub fn load(path: &Path) -> Result<Plan, Error> {
 
 /// Validates scenario text; `path` is used in error messages.
 pub fn parse(path: &Path, text: &str) -> Result<Plan, Error> {
-    let raw: raw::Scenario = toml::from_str(text).map_err(|e| {
-        Error::at(path, text, e.span(), e.message().trim_end().to_string())
-    })?;
+    let raw: raw::Scenario = toml::from_str(text)
+        .map_err(|e| Error::at(path, text, e.span(), e.message().trim_end().to_string()))?;
     validate::plan(path, text, raw)
 }
 
@@ -280,28 +304,46 @@ impl Plan {
             .as_deref()
             .ok_or_else(|| Error::Flags("give a scenario file or --url".into()))?;
         let (target, path) = if url == "embedded" {
-            (TargetSpec::Embedded(TargetConfig::default()), "/".to_string())
+            (
+                TargetSpec::Embedded(TargetConfig::default()),
+                "/".to_string(),
+            )
         } else {
             let uri: http::Uri = url
                 .parse()
                 .map_err(|e| Error::Flags(format!("--url {url:?}: {e}")))?;
             let base = BaseUrl::parse(url).map_err(|e| Error::Flags(format!("--url: {e}")))?;
             let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-            let base = BaseUrl { base_path: String::new(), ..base };
+            let base = BaseUrl {
+                base_path: String::new(),
+                ..base
+            };
             (TargetSpec::Url(base), path)
         };
         let duration = o.duration.unwrap_or(Duration::from_secs(10));
         let model = match (o.rate, o.concurrency) {
             (Some(_), Some(_)) => {
-                return Err(Error::Flags("give --rate (open model) or --concurrency (closed model), not both".into()))
+                return Err(Error::Flags(
+                    "give --rate (open model) or --concurrency (closed model), not both".into(),
+                ))
             }
-            (None, Some(c)) => LoadModel::Closed { concurrency: c, think_time: Duration::ZERO, duration },
+            (None, Some(c)) => LoadModel::Closed {
+                concurrency: c,
+                think_time: Duration::ZERO,
+                duration,
+            },
             (Some(r), None) => LoadModel::Open {
                 profile: Profile::constant(r, duration),
-                arrivals: if o.poisson { Arrivals::Poisson } else { Arrivals::Uniform },
+                arrivals: if o.poisson {
+                    Arrivals::Poisson
+                } else {
+                    Arrivals::Uniform
+                },
             },
             (None, None) => {
-                return Err(Error::Flags("give --rate R (open model) or --concurrency C (closed model)".into()))
+                return Err(Error::Flags(
+                    "give --rate R (open model) or --concurrency C (closed model)".into(),
+                ))
             }
         };
         let embedded = matches!(target, TargetSpec::Embedded(_));
@@ -319,7 +361,13 @@ impl Plan {
             slo: Slo::default(),
             seed: 1,
         };
-        plan.apply(&Overrides { url: None, rate: None, concurrency: None, duration: None, ..o.clone() })?;
+        plan.apply(&Overrides {
+            url: None,
+            rate: None,
+            concurrency: None,
+            duration: None,
+            ..o.clone()
+        })?;
         Ok(plan)
     }
 
@@ -337,20 +385,29 @@ impl Plan {
         }
         let duration = o.duration.unwrap_or_else(|| self.load.model.duration());
         if o.rate.is_some() && o.concurrency.is_some() {
-            return Err(Error::Flags("give --rate or --concurrency, not both".into()));
+            return Err(Error::Flags(
+                "give --rate or --concurrency, not both".into(),
+            ));
         }
         if let Some(rate) = o.rate {
             let arrivals = match &self.load.model {
                 LoadModel::Open { arrivals, .. } => *arrivals,
                 LoadModel::Closed { .. } => Arrivals::Uniform,
             };
-            self.load.model = LoadModel::Open { profile: Profile::constant(rate, duration), arrivals };
+            self.load.model = LoadModel::Open {
+                profile: Profile::constant(rate, duration),
+                arrivals,
+            };
         } else if let Some(c) = o.concurrency {
             let think_time = match &self.load.model {
                 LoadModel::Closed { think_time, .. } => *think_time,
                 LoadModel::Open { .. } => Duration::ZERO,
             };
-            self.load.model = LoadModel::Closed { concurrency: c, think_time, duration };
+            self.load.model = LoadModel::Closed {
+                concurrency: c,
+                think_time,
+                duration,
+            };
         } else if let Some(d) = o.duration {
             match &mut self.load.model {
                 LoadModel::Open { profile, .. } => {
@@ -393,7 +450,9 @@ fn check_model(model: &LoadModel) -> Result<(), String> {
             for s in &profile.stages {
                 let ok = match *s {
                     Stage::Constant { rate, .. } => rate.is_finite() && rate >= 0.0,
-                    Stage::Ramp { from, to, .. } => from.is_finite() && to.is_finite() && from >= 0.0 && to >= 0.0,
+                    Stage::Ramp { from, to, .. } => {
+                        from.is_finite() && to.is_finite() && from >= 0.0 && to >= 0.0
+                    }
                 };
                 if !ok {
                     return Err("rates must be finite and ≥ 0".into());
@@ -406,7 +465,11 @@ fn check_model(model: &LoadModel) -> Result<(), String> {
                 return Err("the load profile schedules no request (rate × duration < 1)".into());
             }
         }
-        LoadModel::Closed { concurrency, duration, .. } => {
+        LoadModel::Closed {
+            concurrency,
+            duration,
+            ..
+        } => {
             if *concurrency == 0 {
                 return Err("concurrency must be at least 1".into());
             }

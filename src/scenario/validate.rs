@@ -36,7 +36,10 @@ impl Ctx<'_> {
     fn rate(&self, v: &S<f64>) -> Result<f64, Error> {
         let r = *v.get_ref();
         if !(r.is_finite() && r >= 0.0) {
-            return self.err(v.span(), format!("expected a rate ≥ 0 requests/s, found {r}"));
+            return self.err(
+                v.span(),
+                format!("expected a rate ≥ 0 requests/s, found {r}"),
+            );
         }
         Ok(r)
     }
@@ -45,7 +48,9 @@ impl Ctx<'_> {
 pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, Error> {
     let cx = Ctx { path, text };
     let name = match &raw.name {
-        Some(n) if n.get_ref().trim().is_empty() => return cx.err(n.span(), "name must not be empty"),
+        Some(n) if n.get_ref().trim().is_empty() => {
+            return cx.err(n.span(), "name must not be empty")
+        }
         Some(n) => n.get_ref().clone(),
         None => path
             .file_stem()
@@ -59,7 +64,15 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         Some(s) => slo(&cx, s)?,
         None => Slo::default(),
     };
-    Ok(Plan { name, target, requests, load, timeouts, slo, seed })
+    Ok(Plan {
+        name,
+        target,
+        requests,
+        load,
+        timeouts,
+        slo,
+        seed,
+    })
 }
 
 fn target(cx: &Ctx, t: &raw::Target, seed: u64) -> Result<(TargetSpec, Timeouts), Error> {
@@ -74,19 +87,28 @@ fn target(cx: &Ctx, t: &raw::Target, seed: u64) -> Result<(TargetSpec, Timeouts)
     if url == "embedded" {
         let cfg = match &t.embedded {
             Some(e) => embedded(cx, e.get_ref(), seed)?,
-            None => TargetConfig { seed, ..TargetConfig::default() },
+            None => TargetConfig {
+                seed,
+                ..TargetConfig::default()
+            },
         };
         return Ok((TargetSpec::Embedded(cfg), timeouts));
     }
     if let Some(e) = &t.embedded {
-        return cx.err(e.span(), "[target.embedded] applies only with url = \"embedded\"");
+        return cx.err(
+            e.span(),
+            "[target.embedded] applies only with url = \"embedded\"",
+        );
     }
     let base = BaseUrl::parse(url).or_else(|m| cx.err(t.url.span(), m))?;
     Ok((TargetSpec::Url(base), timeouts))
 }
 
 fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Error> {
-    let mut cfg = TargetConfig { seed, ..TargetConfig::default() };
+    let mut cfg = TargetConfig {
+        seed,
+        ..TargetConfig::default()
+    };
     if let Some(w) = &e.workers {
         if *w.get_ref() == 0 {
             return cx.err(w.span(), "workers must be at least 1");
@@ -123,7 +145,10 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
                 )
             }
         };
-        if let (Some(s), false) = (&st.sigma, matches!(cfg.service_time, ServiceTime::LogNormal { .. })) {
+        if let (Some(s), false) = (
+            &st.sigma,
+            matches!(cfg.service_time, ServiceTime::LogNormal { .. }),
+        ) {
             return cx.err(s.span(), "sigma applies only to dist = \"lognormal\"");
         }
     }
@@ -131,7 +156,10 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
         let every = cx.positive_duration(&s.get_ref().every, "stall every")?;
         let pause = cx.positive_duration(&s.get_ref().pause, "stall pause")?;
         if pause >= every {
-            return cx.err(s.span(), "a stall's pause must be shorter than its period (every)");
+            return cx.err(
+                s.span(),
+                "a stall's pause must be shorter than its period (every)",
+            );
         }
         cfg.stall = Some(Stall { every, pause });
     }
@@ -143,7 +171,10 @@ fn share(cx: &Ctx, v: &S<toml::Value>) -> Result<f64, Error> {
         toml::Value::String(s) => parse_share(s),
         toml::Value::Float(f) => check_share(*f),
         toml::Value::Integer(i) => check_share(*i as f64),
-        other => Err(format!("expected a share like \"1%\" or 0.01, found {}", other.type_str())),
+        other => Err(format!(
+            "expected a share like \"1%\" or 0.01, found {}",
+            other.type_str()
+        )),
     };
     r.or_else(|m| cx.err(v.span(), m))
 }
@@ -156,25 +187,47 @@ fn requests(cx: &Ctx, reqs: &[S<raw::Request>]) -> Result<Vec<RequestSpec>, Erro
     for (i, r) in reqs.iter().enumerate() {
         let span = r.span();
         let r = r.get_ref();
-        let name = r.name.as_ref().map_or(format!("request{}", i + 1), |n| n.get_ref().clone());
+        let name = r
+            .name
+            .as_ref()
+            .map_or(format!("request{}", i + 1), |n| n.get_ref().clone());
         if let Some(n) = &r.name {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-                return cx.err(n.span(), "request names may use letters, digits, '-', '_' and '.'");
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return cx.err(
+                    n.span(),
+                    "request names may use letters, digits, '-', '_' and '.'",
+                );
             }
             if out.iter().any(|o| o.name == name) {
                 return cx.err(n.span(), format!("a request named {name:?} exists already"));
             }
         }
         let method = match &r.method {
-            Some(m) => Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes())
-                .or_else(|_| cx.err(m.span(), format!("expected an HTTP method such as GET or POST, found {:?}", m.get_ref())))?,
+            Some(m) => {
+                Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes()).or_else(|_| {
+                    cx.err(
+                        m.span(),
+                        format!(
+                            "expected an HTTP method such as GET or POST, found {:?}",
+                            m.get_ref()
+                        ),
+                    )
+                })?
+            }
             None => Method::GET,
         };
         let path = match &r.path {
             Some(p) => {
                 let v = p.get_ref();
                 if !v.starts_with('/') || v.parse::<http::uri::PathAndQuery>().is_err() {
-                    return cx.err(p.span(), format!("expected a path starting with '/', found {v:?}"));
+                    return cx.err(
+                        p.span(),
+                        format!("expected a path starting with '/', found {v:?}"),
+                    );
                 }
                 v.clone()
             }
@@ -184,8 +237,12 @@ fn requests(cx: &Ctx, reqs: &[S<raw::Request>]) -> Result<Vec<RequestSpec>, Erro
         for (k, v) in &r.headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .or_else(|_| cx.err(v.span(), format!("{k:?} is not a valid header name")))?;
-            let value = HeaderValue::from_str(v.get_ref())
-                .or_else(|_| cx.err(v.span(), format!("header {k:?} has a value that cannot be sent")))?;
+            let value = HeaderValue::from_str(v.get_ref()).or_else(|_| {
+                cx.err(
+                    v.span(),
+                    format!("header {k:?} has a value that cannot be sent"),
+                )
+            })?;
             headers.push((name, value));
         }
         let weight = match &r.weight {
@@ -210,7 +267,11 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
     let span = l.span();
     let l = l.get_ref();
     let model = l.model.as_ref().map_or("open", |m| m.get_ref().as_str());
-    let duration = l.duration.as_ref().map(|d| cx.positive_duration(d, "duration")).transpose()?;
+    let duration = l
+        .duration
+        .as_ref()
+        .map(|d| cx.positive_duration(d, "duration"))
+        .transpose()?;
     let max_requests = match &l.requests {
         Some(n) if *n.get_ref() == 0 => return cx.err(n.span(), "requests must be at least 1"),
         Some(n) => Some(*n.get_ref()),
@@ -218,45 +279,80 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
     };
     let model = match model {
         "open" => {
-            for (field, name) in [(&l.concurrency.as_ref().map(|c| c.span()), "concurrency"), (&l.think_time.as_ref().map(|c| c.span()), "think_time")] {
+            for (field, name) in [
+                (&l.concurrency.as_ref().map(|c| c.span()), "concurrency"),
+                (&l.think_time.as_ref().map(|c| c.span()), "think_time"),
+            ] {
                 if let Some(s) = field {
                     return cx.err(s.clone(), format!("{name} applies to model = \"closed\"; the open model takes rate or stages"));
                 }
             }
-            let arrivals = match &l.arrivals {
-                None => Arrivals::Uniform,
-                Some(a) => match a.get_ref().as_str() {
-                    "uniform" => Arrivals::Uniform,
-                    "poisson" => Arrivals::Poisson,
-                    other => return cx.err(a.span(), format!("expected arrivals = \"uniform\" or \"poisson\", found {other:?}")),
-                },
-            };
+            let arrivals =
+                match &l.arrivals {
+                    None => Arrivals::Uniform,
+                    Some(a) => match a.get_ref().as_str() {
+                        "uniform" => Arrivals::Uniform,
+                        "poisson" => Arrivals::Poisson,
+                        other => return cx.err(
+                            a.span(),
+                            format!(
+                                "expected arrivals = \"uniform\" or \"poisson\", found {other:?}"
+                            ),
+                        ),
+                    },
+                };
             let profile = profile(cx, l, duration, max_requests, span.clone())?;
             LoadModel::Open { profile, arrivals }
         }
         "closed" => {
             let concurrency = match &l.concurrency {
-                Some(c) if *c.get_ref() == 0 => return cx.err(c.span(), "concurrency must be at least 1"),
+                Some(c) if *c.get_ref() == 0 => {
+                    return cx.err(c.span(), "concurrency must be at least 1")
+                }
                 Some(c) => *c.get_ref(),
                 None => return cx.err(span, "model = \"closed\" needs concurrency = N"),
             };
-            for (s, name) in [(l.rate.as_ref().map(|r| r.span()), "rate"), (l.stages.as_ref().and_then(|s| s.first()).map(|s| s.span()), "stages"), (l.arrivals.as_ref().map(|a| a.span()), "arrivals")] {
+            for (s, name) in [
+                (l.rate.as_ref().map(|r| r.span()), "rate"),
+                (
+                    l.stages.as_ref().and_then(|s| s.first()).map(|s| s.span()),
+                    "stages",
+                ),
+                (l.arrivals.as_ref().map(|a| a.span()), "arrivals"),
+            ] {
                 if let Some(s) = s {
                     return cx.err(s, format!("{name} applies to model = \"open\"; the closed model takes concurrency"));
                 }
             }
-            let think_time = l.think_time.as_ref().map(|t| cx.duration(t)).transpose()?.unwrap_or(Duration::ZERO);
+            let think_time = l
+                .think_time
+                .as_ref()
+                .map(|t| cx.duration(t))
+                .transpose()?
+                .unwrap_or(Duration::ZERO);
             let duration = match (duration, max_requests) {
                 (Some(d), _) => d,
                 // Bounded by count; the clock still stops it after an hour.
                 (None, Some(_)) => Duration::from_secs(3600),
-                (None, None) => return cx.err(span, "the closed model needs duration = \"…\" or requests = N"),
+                (None, None) => {
+                    return cx.err(
+                        span,
+                        "the closed model needs duration = \"…\" or requests = N",
+                    )
+                }
             };
-            LoadModel::Closed { concurrency, think_time, duration }
+            LoadModel::Closed {
+                concurrency,
+                think_time,
+                duration,
+            }
         }
         other => {
             let s = l.model.as_ref().map(|m| m.span()).unwrap_or(span);
-            return cx.err(s, format!("expected model = \"open\" or \"closed\", found {other:?}"));
+            return cx.err(
+                s,
+                format!("expected model = \"open\" or \"closed\", found {other:?}"),
+            );
         }
     };
     let threads = match &l.threads {
@@ -270,7 +366,12 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
         None => 1024,
     };
     check_model(&model).or_else(|m| cx.err(span_of_load(l), m))?;
-    Ok(LoadSpec { model, threads, max_connections, max_requests })
+    Ok(LoadSpec {
+        model,
+        threads,
+        max_connections,
+        max_requests,
+    })
 }
 
 fn span_of_load(l: &raw::Load) -> std::ops::Range<usize> {
@@ -299,13 +400,21 @@ fn profile(
             let duration = match (duration, max_requests) {
                 (Some(d), _) => d,
                 (None, Some(n)) if rate > 0.0 => Duration::from_secs_f64(n as f64 / rate),
-                _ => return cx.err(r.span(), "a constant rate needs duration = \"…\" (or requests = N)"),
+                _ => {
+                    return cx.err(
+                        r.span(),
+                        "a constant rate needs duration = \"…\" (or requests = N)",
+                    )
+                }
             };
             Ok(Profile::constant(rate, duration))
         }
         (None, Some(stages)) => {
             if let Some(d) = &l.duration {
-                return cx.err(d.span(), "with stages, each stage has its own duration; remove this one");
+                return cx.err(
+                    d.span(),
+                    "with stages, each stage has its own duration; remove this one",
+                );
             }
             if stages.is_empty() {
                 return cx.err(span, "stages is empty");
@@ -316,7 +425,10 @@ fn profile(
             }
             Ok(Profile { stages: out })
         }
-        (None, None) => cx.err(span, "the open model needs rate = R (with duration) or stages = [ … ]"),
+        (None, None) => cx.err(
+            span,
+            "the open model needs rate = R (with duration) or stages = [ … ]",
+        ),
     }
 }
 
@@ -326,17 +438,26 @@ fn stage(cx: &Ctx, s: &S<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), Error>
     let need_f = |v: &Option<S<f64>>, name: &str| -> Result<f64, Error> {
         match v {
             Some(v) => cx.rate(v),
-            None => cx.err(span.clone(), format!("this {} stage needs {name}", s.kind.get_ref())),
+            None => cx.err(
+                span.clone(),
+                format!("this {} stage needs {name}", s.kind.get_ref()),
+            ),
         }
     };
     let need_d = |v: &Option<S<String>>, name: &str| -> Result<Duration, Error> {
         match v {
             Some(v) => cx.positive_duration(v, name),
-            None => cx.err(span.clone(), format!("this {} stage needs {name} = \"…\"", s.kind.get_ref())),
+            None => cx.err(
+                span.clone(),
+                format!("this {} stage needs {name} = \"…\"", s.kind.get_ref()),
+            ),
         }
     };
     match s.kind.get_ref().as_str() {
-        "constant" => out.push(Stage::Constant { rate: need_f(&s.rate, "rate")?, duration: need_d(&s.duration, "duration")? }),
+        "constant" => out.push(Stage::Constant {
+            rate: need_f(&s.rate, "rate")?,
+            duration: need_d(&s.duration, "duration")?,
+        }),
         "ramp" => out.push(Stage::Ramp {
             from: need_f(&s.from, "from")?,
             to: need_f(&s.to, "to")?,
@@ -348,21 +469,32 @@ fn stage(cx: &Ctx, s: &S<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), Error>
             let step = need_f(&s.step, "step")?;
             let each = need_d(&s.step_duration, "step_duration")?;
             if step <= 0.0 {
-                return cx.err(s.step.as_ref().map_or(span.clone(), |v| v.span()), "step must be > 0");
+                return cx.err(
+                    s.step.as_ref().map_or(span.clone(), |v| v.span()),
+                    "step must be > 0",
+                );
             }
             let n = ((to - from).abs() / step).floor() as usize + 1;
             if n > 10_000 {
-                return cx.err(span, format!("these steps make {n} stages; use a larger step"));
+                return cx.err(
+                    span,
+                    format!("these steps make {n} stages; use a larger step"),
+                );
             }
             let sign = if to >= from { 1.0 } else { -1.0 };
             for i in 0..n {
-                out.push(Stage::Constant { rate: from + sign * step * i as f64, duration: each });
+                out.push(Stage::Constant {
+                    rate: from + sign * step * i as f64,
+                    duration: each,
+                });
             }
         }
         other => {
             return cx.err(
                 s.kind.span(),
-                format!("unknown stage kind {other:?}: expected \"constant\", \"ramp\" or \"steps\""),
+                format!(
+                    "unknown stage kind {other:?}: expected \"constant\", \"ramp\" or \"steps\""
+                ),
             )
         }
     }
@@ -378,16 +510,25 @@ pub fn parse_quantile_label(label: &str) -> Option<f64> {
     if digits.is_empty() || digits.len() > 8 {
         return None;
     }
-    let pct: f64 = if digits.contains('.') {
-        digits.parse().ok()?
-    } else {
-        if !digits.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let (int, frac) = digits.split_at(digits.len().min(2));
-        format!("{int}.{frac}0").parse().ok()?
-    };
-    (pct > 0.0 && pct < 100.0).then_some(pct / 100.0)
+    // Read the digits as a decimal fraction directly ("999" → 0.999), so
+    // that p999 is exactly 0.999 and not 99.9 / 100.
+    // Beyond two digits only tail quantiles make sense (p995, p999, p9999);
+    // "p100" would otherwise read as p10.
+    if !digits.contains('.') && digits.len() > 2 && !digits.starts_with('9') {
+        return None;
+    }
+    let (int, frac) = digits.split_once('.').unwrap_or((
+        &digits[..digits.len().min(2)],
+        &digits[digits.len().min(2)..],
+    ));
+    if int.is_empty()
+        || int.len() > 2
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let q: f64 = format!("0.{int:0>2}{frac}").parse().ok()?;
+    (q > 0.0 && q < 1.0).then_some(q)
 }
 
 fn slo(cx: &Ctx, s: &S<std::collections::BTreeMap<String, S<toml::Value>>>) -> Result<Slo, Error> {
@@ -405,11 +546,24 @@ fn slo(cx: &Ctx, s: &S<std::collections::BTreeMap<String, S<toml::Value>>>) -> R
         };
         let max = match v.get_ref() {
             toml::Value::String(d) => parse_duration(d).or_else(|m| cx.err(v.span(), m))?,
-            other => return cx.err(v.span(), format!("expected a duration like \"250ms\", found {}", other.type_str())),
+            other => {
+                return cx.err(
+                    v.span(),
+                    format!(
+                        "expected a duration like \"250ms\", found {}",
+                        other.type_str()
+                    ),
+                )
+            }
         };
-        out.latency.push(LatencySlo { label: key.clone(), quantile: q, max });
+        out.latency.push(LatencySlo {
+            label: key.clone(),
+            quantile: q,
+            max,
+        });
     }
-    out.latency.sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
+    out.latency
+        .sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
     Ok(out)
 }
 
@@ -444,7 +598,9 @@ mod tests {
                       { kind = "ramp", from = 300, to = 0, duration = "3s" }]
         "#)
         .unwrap();
-        let LoadModel::Open { profile, .. } = plan.load.model else { panic!("open") };
+        let LoadModel::Open { profile, .. } = plan.load.model else {
+            panic!("open")
+        };
         assert_eq!(profile.stages.len(), 4);
         assert_eq!(profile.duration(), Duration::from_secs(9));
         assert!((profile.total_arrivals() - (200.0 + 400.0 + 600.0 + 450.0)).abs() < 1e-9);
@@ -453,7 +609,15 @@ mod tests {
     #[test]
     fn errors_point_at_the_value() {
         let e = p("target = { url = \"http://127.0.0.1:1\" }\n[load]\nrate = 10\nduration = \"10 parsecs\"\n").unwrap_err();
-        let Error::Invalid { line, column, message, .. } = e else { panic!("{e}") };
+        let Error::Invalid {
+            line,
+            column,
+            message,
+            ..
+        } = e
+        else {
+            panic!("{e}")
+        };
         assert_eq!((line, column), (4, 12));
         assert!(message.contains("unknown duration unit"), "{message}");
     }

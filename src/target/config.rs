@@ -164,12 +164,20 @@ mod tests {
     fn samplers_have_the_configured_mean() {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
         for st in [
-            ServiceTime::Exponential { mean: Duration::from_millis(10) },
-            ServiceTime::LogNormal { mean: Duration::from_millis(10), sigma: 0.5 },
+            ServiceTime::Exponential {
+                mean: Duration::from_millis(10),
+            },
+            ServiceTime::LogNormal {
+                mean: Duration::from_millis(10),
+                sigma: 0.5,
+            },
         ] {
             let s = st.sampler();
             let n = 200_000;
-            let mean: f64 = (0..n).map(|_| s.sample(&mut rng).as_secs_f64()).sum::<f64>() / n as f64;
+            let mean: f64 = (0..n)
+                .map(|_| s.sample(&mut rng).as_secs_f64())
+                .sum::<f64>()
+                / n as f64;
             // Standard error of the mean is ≤ 10 ms/√n ≈ 0.022 ms; 5 SE.
             assert!((mean - 0.010).abs() < 0.00011, "{st:?}: mean {mean}");
         }
@@ -177,10 +185,25 @@ mod tests {
 
     #[test]
     fn stall_holds_responses_until_the_pause_ends() {
-        let s = Stall { every: Duration::from_secs(5), pause: Duration::from_secs(1) };
-        assert_eq!(s.release_at(Duration::from_millis(3_999)), Duration::from_millis(3_999));
-        assert_eq!(s.release_at(Duration::from_millis(4_000)), Duration::from_secs(5));
-        assert_eq!(s.release_at(Duration::from_millis(4_700)), Duration::from_secs(5));
-        assert_eq!(s.release_at(Duration::from_millis(5_000)), Duration::from_millis(5_000));
+        let s = Stall {
+            every: Duration::from_secs(5),
+            pause: Duration::from_secs(1),
+        };
+        assert_eq!(
+            s.release_at(Duration::from_millis(3_999)),
+            Duration::from_millis(3_999)
+        );
+        assert_eq!(
+            s.release_at(Duration::from_millis(4_000)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            s.release_at(Duration::from_millis(4_700)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            s.release_at(Duration::from_millis(5_000)),
+            Duration::from_millis(5_000)
+        );
     }
 }

@@ -76,7 +76,10 @@ pub fn spawn(config: TargetConfig, addr: SocketAddr) -> io::Result<TargetHandle>
     let thread = std::thread::Builder::new()
         .name("headroom-target".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -99,7 +102,13 @@ pub fn spawn(config: TargetConfig, addr: SocketAddr) -> io::Result<TargetHandle>
     ready_rx
         .recv()
         .map_err(|_| io::Error::other("target thread exited early"))??;
-    Ok(TargetHandle { addr, config, stats, shutdown: Some(tx), thread: Some(thread) })
+    Ok(TargetHandle {
+        addr,
+        config,
+        stats,
+        shutdown: Some(tx),
+        thread: Some(thread),
+    })
 }
 
 struct State {
@@ -150,12 +159,17 @@ async fn serve(
 fn respond(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
     r
 }
 
-async fn handle(st: Rc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    st: Rc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     // Read the request body so the connection can be reused.
     let _ = req.into_body().collect().await;
     if st.workers.available_permits() == 0 && st.waiting.get() >= st.cfg.queue_limit {
@@ -168,7 +182,10 @@ async fn handle(st: Rc<State>, req: Request<Incoming>) -> Result<Response<Full<B
     let (service, fail) = {
         let mut rng = st.rng.borrow_mut();
         let s = st.sampler.sample(&mut *rng);
-        (s, st.cfg.error_share > 0.0 && rng.random_bool(st.cfg.error_share))
+        (
+            s,
+            st.cfg.error_share > 0.0 && rng.random_bool(st.cfg.error_share),
+        )
     };
     let popped = st.timers.borrow_mut().pop();
     let mut timer = match popped {
@@ -178,7 +195,7 @@ async fn handle(st: Rc<State>, req: Request<Incoming>) -> Result<Response<Full<B
             Err(_) => return Ok(respond(StatusCode::INTERNAL_SERVER_ERROR, "timer\n")),
         },
     };
-    let _ = timer.sleep(service).await;
+    let _ = timer.sleep_until_exact(Instant::now() + service).await;
     drop(permit);
     if let Some(stall) = st.cfg.stall {
         let since = st.start.elapsed();
@@ -191,7 +208,10 @@ async fn handle(st: Rc<State>, req: Request<Incoming>) -> Result<Response<Full<B
     st.stats.served.fetch_add(1, Ordering::Relaxed);
     if fail {
         st.stats.errors.fetch_add(1, Ordering::Relaxed);
-        return Ok(respond(StatusCode::INTERNAL_SERVER_ERROR, "injected error\n"));
+        return Ok(respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected error\n",
+        ));
     }
     Ok(respond(StatusCode::OK, "ok\n"))
 }
