@@ -1,1 +1,74 @@
-fn main() {}
+//! Per-request costs on the generator's hot path: recording a response,
+//! computing the next arrival, building a request from its template, and
+//! the once-a-second merge of shard snapshots.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use headroom::load::{Schedule, Template};
+use headroom::metrics::{Aggregator, Recorder};
+use headroom::scenario::{Arrivals, BaseUrl, Profile, RequestSpec};
+
+fn recording(c: &mut Criterion) {
+    let mut g = c.benchmark_group("record");
+    g.throughput(Throughput::Elements(1));
+    let mut rec = Recorder::new(1);
+    let mut i = 0u64;
+    g.bench_function("sent+ok", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(7919);
+            let lat = Duration::from_micros(500 + i % 20_000);
+            rec.sent(0, Duration::from_micros(i % 300));
+            rec.ok(0, black_box(lat), lat, 3);
+        })
+    });
+    g.finish();
+}
+
+fn scheduling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("schedule");
+    let n = 100_000u64;
+    g.throughput(Throughput::Elements(n));
+    let profile = Profile::constant(10_000.0, Duration::from_secs(10));
+    for (name, arrivals) in [("uniform", Arrivals::Uniform), ("poisson", Arrivals::Poisson)] {
+        let s = Schedule::new(&profile, arrivals, Some(n), 1);
+        g.bench_function(name, |b| b.iter(|| s.shard(0, 1).map(|a| a.at).max()));
+    }
+    g.finish();
+}
+
+fn templating(c: &mut Criterion) {
+    let base = BaseUrl::parse("http://127.0.0.1:8080").unwrap();
+    let t = Template::new(&RequestSpec::get("home", "/index.html?x=1"), &base).unwrap();
+    c.bench_function("template/build", |b| b.iter(|| black_box(t.build())));
+}
+
+fn merging(c: &mut Criterion) {
+    // One second of two shards with 5 000 responses each.
+    let snaps = || {
+        (0..2)
+            .map(|_| {
+                let mut r = Recorder::new(1);
+                for i in 0..5_000u64 {
+                    r.sent(0, Duration::from_micros(i % 200));
+                    r.ok(0, Duration::from_micros(1_000 + i * 3), Duration::from_micros(900 + i * 3), 10);
+                }
+                r.take()
+            })
+            .collect::<Vec<_>>()
+    };
+    c.bench_function("aggregate/interval-2-shards", |b| {
+        b.iter_batched(
+            snaps,
+            |s| {
+                let mut agg = Aggregator::new(2, 1);
+                s.into_iter().map(|x| agg.add(x).len()).sum::<usize>()
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+}
+
+criterion_group!(benches, recording, scheduling, templating, merging);
+criterion_main!(benches);

@@ -9,15 +9,16 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{DemoArgs, Dist, OutputArgs, RunArgs, TargetArgs};
+use crate::cli::{DemoArgs, Dist, FindArgs, OutputArgs, RunArgs, SweepArgs, TargetArgs, TargetOpts};
 use crate::exit;
 use crate::load::{self, StopFlag};
 use crate::metrics::hlog::HlogWriter;
 use crate::metrics::summary::RunFacts;
 use crate::metrics::{Interval, Summary};
 use crate::report::{self, timeseries};
+use crate::search;
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
-use crate::target::{self, ServiceTime, Stall, TargetConfig};
+use crate::target::{self, Contention, ServiceTime, Stall, TargetConfig};
 use crate::units::{fmt_count, fmt_ms};
 
 /// The demo scenario, also shipped as `scenarios/demo.toml`.
@@ -58,15 +59,7 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<u8> {
 /// Runs a validated plan (starting the embedded target when it names it)
 /// and writes every result file.
 pub fn execute(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Result<RunReport> {
-    let (_target, base) = match &plan.target {
-        TargetSpec::Url(base) => (None, base.clone()),
-        TargetSpec::Embedded(cfg) => {
-            let handle = target::spawn(cfg.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
-                .context("starting the embedded target")?;
-            let base = BaseUrl::parse(&handle.url()).map_err(anyhow::Error::msg)?;
-            (Some(handle), base)
-        }
-    };
+    let (_target, base) = start_target(plan)?;
     let dir = output
         .out
         .clone()
@@ -150,6 +143,199 @@ pub fn execute(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Res
     })
 }
 
+/// The plan's target: its base URL, starting the embedded one (kept
+/// running while the returned handle lives) when the plan names it.
+fn start_target(plan: &Plan) -> anyhow::Result<(Option<target::TargetHandle>, BaseUrl)> {
+    match &plan.target {
+        TargetSpec::Url(base) => Ok((None, base.clone())),
+        TargetSpec::Embedded(cfg) => {
+            let handle = target::spawn(cfg.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+                .context("starting the embedded target")?;
+            let base = BaseUrl::parse(&handle.url()).map_err(anyhow::Error::msg)?;
+            Ok((Some(handle), base))
+        }
+    }
+}
+
+/// A plan for find or sweep: the scenario, or flags alone.
+fn plan_for(t: &TargetOpts, open: bool, poisson: bool) -> anyhow::Result<Plan> {
+    let overrides = Overrides {
+        url: t.url.clone(),
+        threads: t.threads,
+        connections: t.connections,
+        timeout: t.timeout,
+        poisson,
+        ..Overrides::default()
+    };
+    let mut plan = match &t.scenario {
+        Some(path) => {
+            let mut plan = scenario::load(path)?;
+            plan.apply(&overrides)?;
+            plan
+        }
+        None => {
+            // Each step replaces the load model; this one only makes a plan.
+            let model = if open { Overrides { rate: Some(1.0), ..overrides } } else { Overrides { concurrency: Some(1), ..overrides } };
+            Plan::from_flags(&model)?
+        }
+    };
+    plan.slo.apply_flags(&t.slo)?;
+    Ok(plan)
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// `headroom find`.
+pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+    let mut plan = plan_for(&args.target, true, args.poisson)?;
+    let sp = &mut plan.search;
+    if let Some(v) = args.start_rate {
+        sp.start_rate = v;
+    }
+    if let Some(v) = args.max_rate {
+        sp.max_rate = v;
+    }
+    if let Some(v) = args.growth {
+        sp.growth = v;
+    }
+    if let Some(v) = args.precision {
+        sp.precision = v;
+    }
+    if let Some(v) = args.step {
+        sp.step = v;
+    }
+    if let Some(v) = args.warmup {
+        sp.warmup = v;
+    }
+    if let Some(v) = args.confirm {
+        sp.confirm = v;
+    }
+    if let Some(v) = args.max_time {
+        sp.max_time = v;
+    }
+    if !(sp.start_rate > 0.0 && sp.max_rate >= sp.start_rate && sp.growth > 1.0 && sp.precision > 0.0) {
+        return Err(exit::BadInput("search settings: need start_rate > 0, max_rate ≥ start_rate, growth > 1, precision > 0".into()).into());
+    }
+    if plan.slo.is_empty() {
+        return Err(exit::BadInput("find needs an SLO: [slo] in the scenario or --slo p99=250ms (repeatable)".into()).into());
+    }
+    let result = run_find(&plan, &args.output, stop)?;
+    Ok(result.outcome.exit_code())
+}
+
+/// Runs the search for a validated plan and writes `find.json` and the step logs.
+pub fn run_find(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Result<search::FindResult> {
+    let (_target, base) = start_target(plan)?;
+    load::resolve(&base, plan.timeouts.connect)?;
+    let dir = output.out.clone().unwrap_or_else(|| default_dir(&format!("{}-find", plan.name)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut probe = search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("steps")));
+    let quiet = output.quiet;
+    if !quiet {
+        println!("searching for the breaking point of {base} …");
+        println!("  {:>3} {:<13} {:>10} {:>10} {:>9} {:>9} {:>8}  verdict", "#", "phase", "target/s", "sent/s", "p50", "p99", "errors");
+    }
+    let mut on_step = |s: &search::Step| {
+        if quiet {
+            return;
+        }
+        let q = |k: &str| s.quantiles_ms.get(k).map_or("-".into(), |v| fmt_ms(*v));
+        println!(
+            "  {:>3} {:<13} {:>10.1} {:>10.1} {:>9} {:>9} {:>7.2}%  {:?}: {}",
+            s.index,
+            format!("{:?}", s.phase).to_lowercase(),
+            s.target_rate,
+            s.achieved_rate,
+            q("p50"),
+            q("p99"),
+            s.error_share.unwrap_or(0.0) * 100.0,
+            s.verdict,
+            s.reason
+        );
+    };
+    let result = search::find(&mut probe, &plan.search, &plan.slo, &mut on_step)?;
+    write_json(&dir.join("find.json"), &result)?;
+    if !quiet {
+        println!("\n  outcome: {:?} — {}", result.outcome, result.reason);
+        if let Some(r) = result.sustainable_rps {
+            println!("  sustainable: {} requests/s", fmt_count(r));
+        }
+        if let Some(r) = result.breaking_rps {
+            println!("  breaking:    {} requests/s", fmt_count(r));
+        }
+        if let Some(k) = result.knee_rps {
+            println!("  knee of the latency curve: {} requests/s", fmt_count(k));
+        }
+        println!("  {} steps, {:.0} s of load; results: {}", result.steps.len(), result.load_time_s, dir.display());
+    }
+    Ok(result)
+}
+
+/// `headroom sweep`.
+pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+    let mut plan = plan_for(&args.target, false, false)?;
+    if !args.levels.is_empty() {
+        if args.levels.contains(&0) || args.levels.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(exit::BadInput("--levels must be increasing and ≥ 1, e.g. 1,2,4,8".into()).into());
+        }
+        plan.sweep.levels = args.levels.clone();
+    }
+    if let Some(v) = args.max_concurrency {
+        plan.sweep.max_concurrency = v.max(1);
+    }
+    if let Some(v) = args.step {
+        plan.sweep.step = v;
+    }
+    if let Some(v) = args.warmup {
+        plan.sweep.warmup = v;
+    }
+    let result = run_sweep(&plan, &args.output, stop)?;
+    Ok(if result.interrupted || result.usl.is_none() { exit::INCONCLUSIVE } else { exit::OK })
+}
+
+/// Runs the sweep for a validated plan and writes `sweep.json`.
+pub fn run_sweep(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Result<search::SweepResult> {
+    let (_target, base) = start_target(plan)?;
+    load::resolve(&base, plan.timeouts.connect)?;
+    let dir = output.out.clone().unwrap_or_else(|| default_dir(&format!("{}-sweep", plan.name)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut probe = search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("levels")));
+    let quiet = output.quiet;
+    if !quiet {
+        println!("concurrency sweep of {base} …");
+        println!("  {:>6} {:>12} {:>9} {:>9}  verdict", "users", "throughput", "p50", "p99");
+    }
+    let mut on_point = |p: &search::sweep::Point| {
+        if !quiet {
+            let q = |k: &str| p.latency_ms.get(k).map_or("-".into(), |v| fmt_ms(*v));
+            println!("  {:>6} {:>10.1}/s {:>9} {:>9}  {:?}", p.concurrency, p.throughput, q("p50"), q("p99"), p.verdict);
+        }
+    };
+    let result = search::sweep(&mut probe, &plan.sweep, &plan.slo, plan.search.breach_seconds, &mut on_point)?;
+    write_json(&dir.join("sweep.json"), &result)?;
+    if !quiet {
+        println!("\n  {}", result.stop_reason);
+        match (&result.usl, &result.usl_error) {
+            (Some(u), _) => {
+                println!("  USL fit: σ = {:.4}, κ = {:.6}, λ = {:.2}/s per user (R² {:.4})", u.sigma, u.kappa, u.lambda, u.r_squared);
+                if let (Some(n), Some(x)) = (u.peak_concurrency, u.peak_throughput) {
+                    println!("  peak: {:.1} users → {}/s", n, fmt_count(x));
+                }
+                for w in &u.warnings {
+                    println!("  note: {w}");
+                }
+            }
+            (None, Some(e)) => println!("  no USL fit: {e}"),
+            _ => {}
+        }
+        println!("  results: {}", dir.display());
+    }
+    Ok(result)
+}
+
 /// The exit code a summary deserves (see `exit`).
 pub fn exit_code(s: &Summary) -> u8 {
     let by_kind = &s.requests.errors.by_kind;
@@ -218,6 +404,10 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         queue_limit: args.queue_limit,
         error_share: args.error_share,
         stall,
+        contention: (args.contention_sigma > 0.0 || args.contention_kappa > 0.0).then_some(Contention {
+            sigma: args.contention_sigma,
+            kappa: args.contention_kappa,
+        }),
         seed: 1,
     };
     let handle = target::spawn(cfg.clone(), args.listen)
@@ -238,50 +428,35 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// `headroom demo`.
+/// The sweep part of the demo, also shipped as `scenarios/sweep-demo.toml`.
+pub const SWEEP_DEMO_SCENARIO: &str = include_str!("../scenarios/sweep-demo.toml");
+
+/// `headroom demo`: a run, a breaking-point search and a concurrency sweep
+/// against embedded targets whose answers are known in closed form, each
+/// printed beside what headroom measured.
 pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let mut plan = scenario::parse(Path::new("scenarios/demo.toml"), DEMO_SCENARIO)?;
     if let Some(d) = args.duration {
-        plan.apply(&Overrides {
-            duration: Some(d),
-            ..Overrides::default()
-        })?;
+        plan.apply(&Overrides { duration: Some(d), ..Overrides::default() })?;
     }
-    let TargetSpec::Embedded(cfg) = &plan.target else {
+    let TargetSpec::Embedded(cfg) = plan.target.clone() else {
         anyhow::bail!("the demo scenario must use the embedded target");
     };
-    let rate = plan.load.model.duration().as_secs_f64();
-    let rate = match &plan.load.model {
-        LoadModel::Open { profile, .. } => profile.mean_rate(),
-        LoadModel::Closed { .. } => rate,
+    let LoadModel::Open { profile, .. } = &plan.load.model else {
+        anyhow::bail!("the demo scenario must be open-loop");
     };
+    let rate = profile.mean_rate();
+    let mean_s = cfg.service_time.mean().as_secs_f64();
     println!(
-        "headroom demo: embedded target with {} workers and a {} mean service time → capacity {} requests/s",
+        "headroom demo: embedded target with {} workers and a {} mean exponential service time → capacity {} requests/s",
         cfg.workers,
-        fmt_ms(cfg.service_time.mean().as_secs_f64() * 1000.0),
+        fmt_ms(mean_s * 1000.0),
         fmt_count(cfg.capacity_rps())
     );
-    let predicted = crate::model::queueing::MmcQueue::new(
-        rate,
-        cfg.service_time.mean().as_secs_f64(),
-        cfg.workers,
-    )
-    .ok()
-    .filter(|q| q.is_stable());
-    println!(
-        "driving it open-loop at {} requests/s for {:.0} s …\n",
-        fmt_count(rate),
-        plan.load.model.duration().as_secs_f64()
-    );
-    let output = OutputArgs {
-        out: Some(args.out.clone()),
-        format: timeseries::Format::Csv,
-        quiet: args.quiet,
-    };
-    let report = execute(&plan, &output, stop)?;
-    if let (Some(q), Some(l), ServiceTime::Exponential { .. }) =
-        (predicted, &report.summary.latency_ms, cfg.service_time)
-    {
+    println!("1. open-loop run at {} requests/s for {:.0} s\n", fmt_count(rate), plan.load.model.duration().as_secs_f64());
+    let out = |sub: &str| OutputArgs { out: Some(args.out.join(sub)), format: timeseries::Format::Csv, quiet: args.quiet };
+    let report = execute(&plan, &out("run"), stop)?;
+    if let (Ok(q), Some(l)) = (crate::model::queueing::MmcQueue::new(rate, mean_s, cfg.workers), &report.summary.latency_ms) {
         println!(
             "\n  M/M/{} prediction (Erlang C) at {} rps: mean latency {} — measured {}",
             cfg.workers,
@@ -290,5 +465,38 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
             fmt_ms(l.mean)
         );
     }
-    Ok(report.exit_code)
+    if stop.is_set() {
+        return Ok(report.exit_code);
+    }
+
+    println!("\n2. breaking-point search\n");
+    let found = run_find(&plan, &out("find"), stop)?;
+    let truth = plan
+        .slo
+        .latency
+        .iter()
+        .filter_map(|l| crate::model::queueing::max_rate_for_response_quantile(cfg.workers, mean_s, l.quantile, l.max.as_secs_f64()))
+        .fold(f64::INFINITY, f64::min);
+    if let (Some(found), true) = (found.sustainable_rps, truth.is_finite()) {
+        println!(
+            "\n  found {} requests/s sustainable; M/M/{} analytic answer for {}: {} requests/s ({:+.1} %)",
+            fmt_count(found),
+            cfg.workers,
+            plan.slo.latency.iter().map(|l| format!("{} ≤ {}", l.label, fmt_ms(l.max.as_secs_f64() * 1000.0))).collect::<Vec<_>>().join(", "),
+            fmt_count(truth),
+            100.0 * (found / truth - 1.0)
+        );
+    }
+    if stop.is_set() {
+        return Ok(found.outcome.exit_code());
+    }
+
+    println!("\n3. concurrency sweep and USL fit\n");
+    let sweep_plan = scenario::parse(Path::new("scenarios/sweep-demo.toml"), SWEEP_DEMO_SCENARIO)?;
+    let swept = run_sweep(&sweep_plan, &out("sweep"), stop)?;
+    if let (TargetSpec::Embedded(TargetConfig { contention: Some(c), .. }), Some(u)) = (&sweep_plan.target, &swept.usl) {
+        println!("\n  the target was built with σ = {}, κ = {}; the fit found σ = {:.4}, κ = {:.5}", c.sigma, c.kappa, u.sigma, u.kappa);
+    }
+    println!("\nall results under {}", args.out.display());
+    Ok(report.exit_code.max(found.outcome.exit_code()))
 }

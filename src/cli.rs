@@ -25,6 +25,16 @@ pub enum Command {
     /// Exit codes: 0 all SLOs met, 1 an SLO failed, 2 bad input,
     /// 3 inconclusive (generator limited or interrupted), 4 target unreachable.
     Run(RunArgs),
+    /// Find the highest rate that meets the SLO: an open-loop search
+    /// (exponential steps, bisection, confirmation).
+    ///
+    /// Exit codes: 0 breaking point found, 1 even the lowest rate failed,
+    /// 2 bad input, 3 inconclusive (generator limited, time budget,
+    /// interrupted), 4 target unreachable, 5 no breaking point up to --max-rate.
+    Find(FindArgs),
+    /// Step through closed-loop concurrency levels, measure throughput X(N),
+    /// and fit the Universal Scalability Law.
+    Sweep(SweepArgs),
     /// Serve the embedded synthetic target (capacity = workers / mean service time).
     Target(TargetArgs),
     /// Start the embedded target in-process, run the demo scenario against it
@@ -63,6 +73,82 @@ pub struct RunArgs {
     /// Request timeout, e.g. 5s.
     #[arg(long, value_parser = duration)]
     pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Target and connection options shared by find and sweep.
+#[derive(Debug, Args)]
+pub struct TargetOpts {
+    /// Scenario file (TOML): requests, target, [slo], [search], [sweep].
+    pub scenario: Option<PathBuf>,
+    /// Target URL, or "embedded" for the built-in target.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// An SLO, e.g. p99=250ms, p999=1s, errors=1% (repeatable; replaces the scenario's of that name).
+    #[arg(long = "slo", value_parser = slo_flag)]
+    pub slo: Vec<(String, String)>,
+    /// Shard threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Most connections open at once (open model).
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Request timeout, e.g. 5s.
+    #[arg(long, value_parser = duration)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    #[command(flatten)]
+    pub target: TargetOpts,
+    /// First rate tried (requests/s).
+    #[arg(long)]
+    pub start_rate: Option<f64>,
+    /// Give up above this rate.
+    #[arg(long)]
+    pub max_rate: Option<f64>,
+    /// Rate factor between exponential steps.
+    #[arg(long)]
+    pub growth: Option<f64>,
+    /// Stop bisecting when the bracket is this narrow, e.g. 3%.
+    #[arg(long, value_parser = share)]
+    pub precision: Option<f64>,
+    /// Scored length of each step.
+    #[arg(long, value_parser = duration)]
+    pub step: Option<Duration>,
+    /// Unscored warm-up before each step.
+    #[arg(long, value_parser = duration)]
+    pub warmup: Option<Duration>,
+    /// Scored length of the confirmation step.
+    #[arg(long, value_parser = duration)]
+    pub confirm: Option<Duration>,
+    /// Total load time the search may take.
+    #[arg(long, value_parser = duration)]
+    pub max_time: Option<Duration>,
+    /// Poisson arrivals instead of evenly spaced ones.
+    #[arg(long)]
+    pub poisson: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub target: TargetOpts,
+    /// Concurrency levels, e.g. 1,2,4,8,16 (default: powers of two up to --max-concurrency).
+    #[arg(long, value_delimiter = ',')]
+    pub levels: Vec<u32>,
+    #[arg(long)]
+    pub max_concurrency: Option<u32>,
+    /// Scored length of each level.
+    #[arg(long, value_parser = duration)]
+    pub step: Option<Duration>,
+    /// Unscored warm-up before each level.
+    #[arg(long, value_parser = duration)]
+    pub warmup: Option<Duration>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -115,6 +201,12 @@ pub struct TargetArgs {
     pub stall_every: Option<Duration>,
     #[arg(long, value_parser = duration, requires = "stall_every")]
     pub stall_pause: Option<Duration>,
+    /// Contention σ: service time × (1 + σ(n−1) + κn(n−1)) with n requests in service (USL).
+    #[arg(long, default_value_t = 0.0)]
+    pub contention_sigma: f64,
+    /// Coherency κ of the same factor.
+    #[arg(long, default_value_t = 0.0)]
+    pub contention_kappa: f64,
     /// Stop serving after this long (default: until Ctrl-C).
     #[arg(long = "for", value_parser = duration)]
     pub run_for: Option<Duration>,
@@ -135,6 +227,14 @@ pub struct DemoArgs {
 
 fn duration(s: &str) -> Result<Duration, String> {
     crate::units::parse_duration(s)
+}
+
+/// "p99=250ms" → ("p99", "250ms").
+fn slo_flag(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE such as p99=250ms or errors=1%, found {s:?}"))?;
+    Ok((k.trim().to_string(), v.trim().to_string()))
 }
 
 fn share(s: &str) -> Result<f64, String> {

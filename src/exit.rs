@@ -17,3 +17,6 @@ pub const FAILURE: u8 = 10;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct BadInput(pub String);
+
+/// `headroom find`: every rate up to the maximum met the SLO.
+pub const NOT_BROKEN: u8 = 5;

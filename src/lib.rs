@@ -25,6 +25,7 @@ pub mod cli;
 pub mod exit;
 pub mod load;
 pub mod metrics;
+pub mod search;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -13,6 +13,8 @@ fn main() -> ExitCode {
     let _ = ctrlc::set_handler(move || on_signal.stop());
     let result = match &cli.command {
         Command::Run(args) => app::run(args, &stop),
+        Command::Find(args) => app::find(args, &stop),
+        Command::Sweep(args) => app::sweep(args, &stop),
         Command::Target(args) => app::serve_target(args, &stop),
         Command::Demo(args) => app::demo(args, &stop),
     };

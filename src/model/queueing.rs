@@ -185,11 +185,63 @@ impl MmcQueue {
         self.mean_wait_s() + self.mean_service_s
     }
 
+    /// P(T > t): the chance that a response takes longer than `t_s`
+    /// seconds (wait plus exponential service, FIFO). With θ = cμ − λ the
+    /// wait is 0 with probability 1 − C and Exp(θ) otherwise, so
+    /// P(T > t) = (1 − C)·e^(−μt) + C·(θe^(−μt) − μe^(−θt)) / (θ − μ),
+    /// and C·e^(−μt)(1 + μt) in the limit θ = μ. 1 when unstable.
+    pub fn response_time_exceedance(&self, t_s: f64) -> f64 {
+        if t_s <= 0.0 {
+            return 1.0;
+        }
+        if !self.is_stable() {
+            return 1.0;
+        }
+        let mu = 1.0 / self.mean_service_s;
+        let theta = f64::from(self.servers) * mu - self.arrival_rate_per_s;
+        let c = self.p_wait();
+        let service_tail = (-mu * t_s).exp();
+        let sum_tail = if ((theta - mu) / mu).abs() < 1e-9 {
+            service_tail * (1.0 + mu * t_s)
+        } else {
+            (theta * service_tail - mu * (-theta * t_s).exp()) / (theta - mu)
+        };
+        ((1.0 - c) * service_tail + c * sum_tail).clamp(0.0, 1.0)
+    }
+
     /// c − A when positive (stable), else `None`.
     fn spare_servers(&self) -> Option<f64> {
         let spare = f64::from(self.servers) - self.offered_load_erlang();
         (spare > 0.0).then_some(spare)
     }
+}
+
+/// The highest arrival rate at which an M/M/c queue still answers a share
+/// `quantile` of requests within `t_s` (P(T > t) ≤ 1 − quantile). `None`
+/// when even a trickle cannot (the service time alone is too slow).
+pub fn max_rate_for_response_quantile(servers: u32, mean_service_s: f64, quantile: f64, t_s: f64) -> Option<f64> {
+    if servers == 0 || !(mean_service_s > 0.0) || !(0.0..1.0).contains(&quantile) || !(t_s > 0.0) {
+        return None;
+    }
+    let cap = f64::from(servers) / mean_service_s;
+    let exceeds = |rate: f64| {
+        MmcQueue::new(rate, mean_service_s, servers).map_or(1.0, |q| q.response_time_exceedance(t_s))
+    };
+    let allowed = 1.0 - quantile;
+    let (mut lo, mut hi) = (cap * 1e-9, cap * (1.0 - 1e-12));
+    if exceeds(lo) > allowed {
+        return None;
+    }
+    // P(T > t) grows with the arrival rate: bisect to double precision.
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if exceeds(mid) > allowed {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(lo)
 }
 
 /// Fewest servers c such that P(wait ≤ `target_wait_s`) ≥ `service_level`
@@ -416,5 +468,35 @@ mod tests {
         assert_eq!(n_plus_k(100.0, 0.0, 2), None);
         assert_eq!(n_plus_k(f64::NAN, 100.0, 2), None);
         assert_eq!(n_plus_k(1e12, 1.0, 0), None);
+    }
+
+    /// ∫₀^∞ P(T > t) dt = E[T]: the response-time tail integrates to the
+    /// Erlang C mean response time (Gross & Harris, M/M/c waiting time).
+    #[test]
+    fn response_tail_integrates_to_the_mean_response_time() {
+        for (rate, servers) in [(400.0, 8u32), (700.0, 8), (90.0, 1), (750.0, 8)] {
+            let q = MmcQueue::new(rate, 0.01, servers).unwrap();
+            let (mut area, dt) = (0.0, 1e-5);
+            let mut t = dt / 2.0;
+            while t < 2.0 {
+                area += q.response_time_exceedance(t) * dt;
+                t += dt;
+            }
+            let rel = (area - q.mean_response_s()).abs() / q.mean_response_s();
+            assert!(rel < 1e-6, "rate {rate}: ∫tail {area} vs mean {}", q.mean_response_s());
+        }
+        // θ = μ (λ = 700, c = 8, μ = 100) is the continuous limit of the general form.
+        let at = MmcQueue::new(700.0, 0.01, 8).unwrap().response_time_exceedance(0.05);
+        let near = MmcQueue::new(700.0 + 1e-4, 0.01, 8).unwrap().response_time_exceedance(0.05);
+        assert!((at - near).abs() < 1e-6);
+    }
+
+    #[test]
+    fn max_rate_for_a_response_quantile_inverts_the_tail() {
+        let rate = max_rate_for_response_quantile(8, 0.01, 0.99, 0.06).unwrap();
+        let q = MmcQueue::new(rate, 0.01, 8).unwrap();
+        assert!((q.response_time_exceedance(0.06) - 0.01).abs() < 1e-9);
+        // A single exponential server cannot answer 99 % within 10 ms of a 10 ms mean.
+        assert_eq!(max_rate_for_response_quantile(1, 0.01, 0.99, 0.01), None);
     }
 }

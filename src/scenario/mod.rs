@@ -29,6 +29,8 @@ pub struct Plan {
     pub load: LoadSpec,
     pub timeouts: Timeouts,
     pub slo: Slo,
+    pub search: SearchSpec,
+    pub sweep: SweepSpec,
     /// Seeds Poisson arrivals and request choice, so runs are repeatable.
     pub seed: u64,
 }
@@ -254,6 +256,99 @@ pub struct LatencySlo {
     pub max: Duration,
 }
 
+impl Slo {
+    /// Sets SLOs from `--slo NAME=VALUE` flags (p99=250ms, errors=1%),
+    /// replacing any of the same name.
+    pub fn apply_flags(&mut self, flags: &[(String, String)]) -> Result<(), Error> {
+        for (name, value) in flags {
+            if name == "errors" {
+                self.error_share = Some(crate::units::parse_share(value).map_err(|e| Error::Flags(format!("--slo errors: {e}")))?);
+                continue;
+            }
+            let quantile = parse_quantile_label(name).ok_or_else(|| {
+                Error::Flags(format!("--slo {name}: expected a latency quantile (p50, p99, p999, max) or errors"))
+            })?;
+            let max = crate::units::parse_duration(value).map_err(|e| Error::Flags(format!("--slo {name}: {e}")))?;
+            self.latency.retain(|l| l.label != *name);
+            self.latency.push(LatencySlo { label: name.clone(), quantile, max });
+        }
+        self.latency.sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.latency.is_empty() && self.error_share.is_none()
+    }
+}
+
+/// How `headroom find` searches for the breaking point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchSpec {
+    /// First rate tried (requests/s).
+    pub start_rate: f64,
+    /// Rate factor between steps of the exponential phase (> 1).
+    pub growth: f64,
+    /// Bisection stops when fail/pass − 1 is at most this (relative).
+    pub precision: f64,
+    /// Scored length of each step, after its warm-up.
+    pub step: Duration,
+    pub warmup: Duration,
+    /// Scored length of the confirmation step at the found rate.
+    pub confirm: Duration,
+    /// Give up (no breaking point) above this rate.
+    pub max_rate: f64,
+    /// Total load time the search may take.
+    pub max_time: Duration,
+    /// A latency quantile above its threshold this many seconds in a row ends a step.
+    pub breach_seconds: u32,
+    /// Error share over this many seconds (sliding) above its threshold ends a step.
+    pub error_window: u32,
+}
+
+impl Default for SearchSpec {
+    fn default() -> Self {
+        SearchSpec {
+            start_rate: 50.0,
+            growth: 2.0,
+            precision: 0.03,
+            step: Duration::from_secs(4),
+            warmup: Duration::from_secs(1),
+            confirm: Duration::from_secs(10),
+            max_rate: 1_000_000.0,
+            max_time: Duration::from_secs(300),
+            breach_seconds: 3,
+            error_window: 5,
+        }
+    }
+}
+
+/// How `headroom sweep` steps through concurrency levels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepSpec {
+    /// Explicit levels; empty means 1, 2, 4, … up to `max_concurrency`.
+    pub levels: Vec<u32>,
+    pub max_concurrency: u32,
+    pub step: Duration,
+    pub warmup: Duration,
+}
+
+impl Default for SweepSpec {
+    fn default() -> Self {
+        SweepSpec { levels: Vec::new(), max_concurrency: 256, step: Duration::from_secs(4), warmup: Duration::from_secs(1) }
+    }
+}
+
+impl SweepSpec {
+    pub fn levels(&self) -> Vec<u32> {
+        if !self.levels.is_empty() {
+            return self.levels.clone();
+        }
+        std::iter::successors(Some(1u32), |n| n.checked_mul(2))
+            .take_while(|&n| n <= self.max_concurrency)
+            .collect()
+    }
+}
+
 /// Values given on the command line that replace (or, without a file, make
 /// up) a scenario.
 #[derive(Debug, Clone, Default)]
@@ -359,6 +454,8 @@ impl Plan {
             },
             timeouts: Timeouts::default(),
             slo: Slo::default(),
+            search: SearchSpec::default(),
+            sweep: SweepSpec::default(),
             seed: 1,
         };
         plan.apply(&Overrides {

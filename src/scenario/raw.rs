@@ -19,6 +19,32 @@ pub struct Scenario {
     pub requests: Vec<S<Request>>,
     pub load: S<Load>,
     pub slo: Option<S<BTreeMap<String, S<toml::Value>>>>,
+    pub search: Option<S<Search>>,
+    pub sweep: Option<S<Sweep>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    pub start_rate: Option<S<f64>>,
+    pub growth: Option<S<f64>>,
+    pub precision: Option<S<toml::Value>>,
+    pub step: Option<S<String>>,
+    pub warmup: Option<S<String>>,
+    pub confirm: Option<S<String>>,
+    pub max_rate: Option<S<f64>>,
+    pub max_time: Option<S<String>>,
+    pub breach_seconds: Option<S<u32>>,
+    pub error_window: Option<S<u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    pub levels: Option<S<Vec<u32>>>,
+    pub max_concurrency: Option<S<u32>>,
+    pub step: Option<S<String>>,
+    pub warmup: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,6 +64,16 @@ pub struct Embedded {
     pub queue_limit: Option<S<u64>>,
     pub error_share: Option<S<toml::Value>>,
     pub stall: Option<S<Stall>>,
+    pub contention: Option<S<Contention>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contention {
+    #[serde(default)]
+    pub sigma: f64,
+    #[serde(default)]
+    pub kappa: f64,
 }
 
 #[derive(Debug, Deserialize)]

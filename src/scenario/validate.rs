@@ -9,9 +9,9 @@ use http::{HeaderName, HeaderValue, Method};
 use super::raw::{self, S};
 use super::{
     check_model, default_threads, Arrivals, BaseUrl, Error, LatencySlo, LoadModel, LoadSpec, Plan,
-    Profile, RequestSpec, Slo, Stage, TargetSpec, Timeouts,
+    Profile, RequestSpec, SearchSpec, Slo, Stage, SweepSpec, TargetSpec, Timeouts,
 };
-use crate::target::{ServiceTime, Stall, TargetConfig};
+use crate::target::{Contention, ServiceTime, Stall, TargetConfig};
 use crate::units::{check_share, parse_duration, parse_share};
 
 struct Ctx<'a> {
@@ -64,15 +64,15 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         Some(s) => slo(&cx, s)?,
         None => Slo::default(),
     };
-    Ok(Plan {
-        name,
-        target,
-        requests,
-        load,
-        timeouts,
-        slo,
-        seed,
-    })
+    let search = match &raw.search {
+        Some(s) => search(&cx, s.get_ref())?,
+        None => SearchSpec::default(),
+    };
+    let sweep = match &raw.sweep {
+        Some(s) => sweep(&cx, s.get_ref())?,
+        None => SweepSpec::default(),
+    };
+    Ok(Plan { name, target, requests, load, timeouts, slo, search, sweep, seed })
 }
 
 fn target(cx: &Ctx, t: &raw::Target, seed: u64) -> Result<(TargetSpec, Timeouts), Error> {
@@ -162,6 +162,13 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
             );
         }
         cfg.stall = Some(Stall { every, pause });
+    }
+    if let Some(c) = &e.contention {
+        let v = c.get_ref();
+        if !(v.sigma.is_finite() && v.kappa.is_finite() && (0.0..=1.0).contains(&v.sigma) && (0.0..=1.0).contains(&v.kappa)) {
+            return cx.err(c.span(), "contention sigma and kappa must lie between 0 and 1");
+        }
+        cfg.contention = Some(Contention { sigma: v.sigma, kappa: v.kappa });
     }
     Ok(cfg)
 }
@@ -499,6 +506,81 @@ fn stage(cx: &Ctx, s: &S<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), Error>
         }
     }
     Ok(())
+}
+
+fn search(cx: &Ctx, s: &raw::Search) -> Result<SearchSpec, Error> {
+    let mut out = SearchSpec::default();
+    let positive = |v: &S<f64>, what: &str| -> Result<f64, Error> {
+        let x = *v.get_ref();
+        if x.is_finite() && x > 0.0 {
+            Ok(x)
+        } else {
+            cx.err(v.span(), format!("{what} must be a number > 0, found {x}"))
+        }
+    };
+    if let Some(v) = &s.start_rate {
+        out.start_rate = positive(v, "start_rate")?;
+    }
+    if let Some(v) = &s.growth {
+        out.growth = positive(v, "growth")?;
+        if out.growth <= 1.0 {
+            return cx.err(v.span(), "growth must be > 1 (the rate factor between steps)");
+        }
+    }
+    if let Some(v) = &s.precision {
+        out.precision = share(cx, v)?;
+        if out.precision <= 0.0 {
+            return cx.err(v.span(), "precision must be > 0, e.g. \"3%\"");
+        }
+    }
+    if let Some(v) = &s.max_rate {
+        out.max_rate = positive(v, "max_rate")?;
+    }
+    if let Some(v) = &s.step {
+        out.step = cx.positive_duration(v, "step")?;
+    }
+    if let Some(v) = &s.warmup {
+        out.warmup = cx.duration(v)?;
+    }
+    if let Some(v) = &s.confirm {
+        out.confirm = cx.positive_duration(v, "confirm")?;
+    }
+    if let Some(v) = &s.max_time {
+        out.max_time = cx.positive_duration(v, "max_time")?;
+    }
+    for (v, slot, what) in [(&s.breach_seconds, &mut out.breach_seconds, "breach_seconds"), (&s.error_window, &mut out.error_window, "error_window")] {
+        if let Some(v) = v {
+            if *v.get_ref() == 0 {
+                return cx.err(v.span(), format!("{what} must be at least 1"));
+            }
+            *slot = *v.get_ref();
+        }
+    }
+    Ok(out)
+}
+
+fn sweep(cx: &Ctx, s: &raw::Sweep) -> Result<SweepSpec, Error> {
+    let mut out = SweepSpec::default();
+    if let Some(v) = &s.levels {
+        let l = v.get_ref();
+        if l.is_empty() || l.contains(&0) || l.windows(2).any(|w| w[0] >= w[1]) {
+            return cx.err(v.span(), "levels must be increasing concurrency values ≥ 1, e.g. [1, 2, 4, 8]");
+        }
+        out.levels = l.clone();
+    }
+    if let Some(v) = &s.max_concurrency {
+        if *v.get_ref() == 0 {
+            return cx.err(v.span(), "max_concurrency must be at least 1");
+        }
+        out.max_concurrency = *v.get_ref();
+    }
+    if let Some(v) = &s.step {
+        out.step = cx.positive_duration(v, "step")?;
+    }
+    if let Some(v) = &s.warmup {
+        out.warmup = cx.duration(v)?;
+    }
+    Ok(out)
 }
 
 /// "p99" → 0.99, "p999" → 0.999, "p50" → 0.5, "p99.9" → 0.999, "max" → 1.0.

@@ -18,6 +18,9 @@ pub struct TargetConfig {
     pub error_share: f64,
     /// Pause all responses now and then (for coordinated-omission tests).
     pub stall: Option<Stall>,
+    /// Make service time grow with the requests in service, so that a
+    /// closed-loop sweep traces the Universal Scalability Law.
+    pub contention: Option<Contention>,
     pub seed: u64,
 }
 
@@ -31,6 +34,7 @@ impl Default for TargetConfig {
             queue_limit: 1000,
             error_share: 0.0,
             stall: None,
+            contention: None,
             seed: 1,
         }
     }
@@ -107,6 +111,23 @@ impl Sampler {
             Sampler::LogNormal(d) => rng.sample(d),
         };
         Duration::from_secs_f64(secs.clamp(0.0, 3600.0))
+    }
+}
+
+/// Service time × (1 + σ(n−1) + κ·n(n−1)) with n the requests in service
+/// when a request starts. With `workers` ≥ N closed-loop users, n = N and
+/// throughput is X(N) = N / (S·(1 + σ(N−1) + κN(N−1))): the USL with
+/// λ = 1/S.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Contention {
+    pub sigma: f64,
+    pub kappa: f64,
+}
+
+impl Contention {
+    pub fn factor(&self, in_service: u32) -> f64 {
+        let n = in_service.max(1) as f64;
+        1.0 + self.sigma * (n - 1.0) + self.kappa * n * (n - 1.0)
     }
 }
 

@@ -10,5 +10,5 @@
 mod config;
 mod server;
 
-pub use config::{Sampler, ServiceTime, Stall, TargetConfig};
+pub use config::{Contention, Sampler, ServiceTime, Stall, TargetConfig};
 pub use server::{spawn, TargetHandle, TargetStats};

@@ -181,7 +181,11 @@ async fn handle(
     st.waiting.set(st.waiting.get() - 1);
     let (service, fail) = {
         let mut rng = st.rng.borrow_mut();
-        let s = st.sampler.sample(&mut *rng);
+        let mut s = st.sampler.sample(&mut *rng);
+        if let Some(c) = st.cfg.contention {
+            let in_service = st.cfg.workers - st.workers.available_permits() as u32;
+            s = s.mul_f64(c.factor(in_service));
+        }
         (
             s,
             st.cfg.error_share > 0.0 && rng.random_bool(st.cfg.error_share),

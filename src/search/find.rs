@@ -1,0 +1,422 @@
+//! The open-loop breaking-point search.
+//!
+//! 1. Exponential: start rate × growth until a step fails.
+//! 2. Descent (only if the very first step failed): ÷ growth until one passes.
+//! 3. Bisection between the last pass and the first fail until
+//!    fail/pass − 1 ≤ precision.
+//! 4. Confirmation: a longer step at the found rate (long enough to hold the
+//!    samples every quantile needs). If it fails, the bracket moves down
+//!    and bisection resumes (at most four confirmations).
+//!
+//! A step the generator could not drive ends the search as
+//! `generator_limited` — never as a breaking point.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::criteria::{self, min_samples, Measure, Verdict, Watch};
+use super::probe::Probe;
+use crate::scenario::{SearchSpec, Slo};
+
+pub const SCHEMA: &str = "headroom.find/1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Exponential,
+    Descent,
+    Bisection,
+    Confirmation,
+}
+
+/// One measured step, as `find.json` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub index: usize,
+    pub phase: Phase,
+    pub target_rate: f64,
+    pub achieved_rate: f64,
+    pub throughput: f64,
+    pub quantiles_ms: BTreeMap<String, f64>,
+    pub error_share: Option<f64>,
+    pub samples: u64,
+    pub verdict: Verdict,
+    pub reason: String,
+    /// Set when a windowed criterion ended the step early.
+    pub stop_reason: Option<String>,
+    pub scored_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A confirmed sustainable rate and a breaking rate above it.
+    Found,
+    /// The generator could not drive a step: no verdict on the target.
+    GeneratorLimited,
+    /// Every rate up to `max_rate` met the SLO.
+    NoBreakingPoint,
+    /// Even the lowest rate tried failed.
+    NoPassingRate,
+    /// `max_time` ran out before a confirmed answer.
+    TimeBudget,
+    /// Four confirmations failed: the service's behaviour is unstable.
+    Unconfirmed,
+    Interrupted,
+}
+
+impl Outcome {
+    /// The exit code `headroom find` ends with.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Found => crate::exit::OK,
+            Outcome::NoBreakingPoint => crate::exit::NOT_BROKEN,
+            Outcome::NoPassingRate => crate::exit::THRESHOLD_FAILED,
+            _ => crate::exit::INCONCLUSIVE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SloLine {
+    pub name: String,
+    /// Milliseconds for latency, a share for errors.
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FindResult {
+    pub schema: String,
+    pub outcome: Outcome,
+    pub reason: String,
+    /// Highest rate that passed its confirmation step.
+    pub sustainable_rps: Option<f64>,
+    /// Lowest rate that failed.
+    pub breaking_rps: Option<f64>,
+    /// Where p99 latency (or the first SLO quantile) bends upward most.
+    pub knee_rps: Option<f64>,
+    pub precision: f64,
+    pub slo: Vec<SloLine>,
+    /// Seconds of load the search used.
+    pub load_time_s: f64,
+    pub steps: Vec<Step>,
+}
+
+struct Search<'a> {
+    probe: &'a mut dyn Probe,
+    spec: &'a SearchSpec,
+    slo: &'a Slo,
+    on_step: &'a mut dyn FnMut(&Step),
+    steps: Vec<Step>,
+    spent: Duration,
+    interrupted: bool,
+}
+
+impl Search<'_> {
+    fn can_afford(&self, scored: Duration) -> bool {
+        self.spent + self.spec.warmup + scored <= self.spec.max_time
+    }
+
+    fn step(&mut self, rate: f64, phase: Phase, scored: Duration) -> anyhow::Result<Verdict> {
+        let watch = Watch::new(self.slo, self.spec.breach_seconds, self.spec.error_window);
+        let m: Measure = self.probe.open(rate, self.spec.warmup, scored, watch)?;
+        self.spent += self.spec.warmup + Duration::from_secs_f64(m.seconds);
+        self.interrupted |= m.interrupted;
+        let (verdict, reason) = criteria::judge(&m, self.slo, true);
+        let step = Step {
+            index: self.steps.len() + 1,
+            phase,
+            target_rate: rate,
+            achieved_rate: m.achieved_rate(),
+            throughput: m.throughput(),
+            quantiles_ms: criteria::quantiles(&m, self.slo),
+            error_share: m.error_share(),
+            samples: m.ok,
+            verdict,
+            reason,
+            stop_reason: m.stopped.clone(),
+            scored_s: m.seconds,
+        };
+        (self.on_step)(&step);
+        self.steps.push(step);
+        Ok(verdict)
+    }
+}
+
+/// Runs the search. `on_step` sees each step as it finishes.
+pub fn find(probe: &mut dyn Probe, spec: &SearchSpec, slo: &Slo, on_step: &mut dyn FnMut(&Step)) -> anyhow::Result<FindResult> {
+    let mut s = Search { probe, spec, slo, on_step, steps: Vec::new(), spent: Duration::ZERO, interrupted: false };
+    let (outcome, lo, hi, reason) = search(&mut s)?;
+    let outcome = if s.interrupted { Outcome::Interrupted } else { outcome };
+    let mut lines: Vec<SloLine> =
+        slo.latency.iter().map(|l| SloLine { name: l.label.clone(), threshold: l.max.as_secs_f64() * 1000.0 }).collect();
+    if let Some(e) = slo.error_share {
+        lines.push(SloLine { name: "errors".into(), threshold: e });
+    }
+    let knee_label = slo.latency.first().map_or("p99".to_string(), |l| l.label.clone());
+    Ok(FindResult {
+        schema: SCHEMA.into(),
+        outcome,
+        reason,
+        sustainable_rps: if outcome == Outcome::Found { lo } else { None },
+        breaking_rps: hi,
+        knee_rps: knee(&s.steps, &knee_label),
+        precision: spec.precision,
+        slo: lines,
+        load_time_s: s.spent.as_secs_f64(),
+        steps: s.steps,
+    })
+}
+
+type Found = (Outcome, Option<f64>, Option<f64>, String);
+
+fn search(s: &mut Search) -> anyhow::Result<Found> {
+    let spec = s.spec;
+    let (mut lo, mut hi): (Option<f64>, Option<f64>) = (None, None);
+    let generator = |s: &Search, rate: f64| -> Found {
+        let why = s.steps.last().map_or(String::new(), |st| st.reason.clone());
+        (Outcome::GeneratorLimited, None, None, format!("the generator could not drive {rate:.1} requests/s: {why}"))
+    };
+    // 1. Exponential phase.
+    let mut rate = spec.start_rate.min(spec.max_rate);
+    loop {
+        if s.interrupted {
+            return Ok((Outcome::Interrupted, lo, hi, "interrupted".into()));
+        }
+        if !s.can_afford(spec.step) {
+            return Ok((Outcome::TimeBudget, lo, hi, "max_time ran out in the exponential phase".into()));
+        }
+        match s.step(rate, Phase::Exponential, spec.step)? {
+            Verdict::Pass | Verdict::TooFewSamples => {
+                // A step too short to judge a quantile still did not fail:
+                // it bounds the search from below until confirmation.
+                lo = Some(rate);
+                if rate >= spec.max_rate {
+                    return Ok((Outcome::NoBreakingPoint, lo, None, format!("every rate up to max_rate {:.1} met the SLO", spec.max_rate)));
+                }
+                rate = (rate * spec.growth).min(spec.max_rate);
+            }
+            Verdict::Fail => {
+                hi = Some(rate);
+                break;
+            }
+            Verdict::GeneratorLimited => return Ok(generator(s, rate)),
+        }
+    }
+    let mut hi_rate = hi.unwrap_or(rate);
+    // 2. Descent: the first step failed; find a passing rate below it.
+    let mut lo_rate = match lo {
+        Some(l) => l,
+        None => loop {
+            let r = hi_rate / spec.growth;
+            if r < spec.start_rate / 1000.0 || !s.can_afford(spec.step) || s.interrupted {
+                return Ok((Outcome::NoPassingRate, None, Some(hi_rate), format!("even {hi_rate:.2} requests/s failed")));
+            }
+            match s.step(r, Phase::Descent, spec.step)? {
+                Verdict::Pass | Verdict::TooFewSamples => break r,
+                Verdict::Fail => hi_rate = r,
+                Verdict::GeneratorLimited => return Ok(generator(s, r)),
+            }
+        },
+    };
+    // 3 and 4. Bisection, then confirmation.
+    let needed = s.slo.latency.iter().map(|l| min_samples(l.quantile)).max().unwrap_or(1);
+    let mut passes: Vec<f64> = s.steps.iter().filter(|st| st.verdict == Verdict::Pass).map(|st| st.target_rate).collect();
+    for _attempt in 0..4 {
+        while hi_rate / lo_rate - 1.0 > spec.precision {
+            if s.interrupted {
+                return Ok((Outcome::Interrupted, None, Some(hi_rate), "interrupted".into()));
+            }
+            if !s.can_afford(spec.step) {
+                return Ok((Outcome::TimeBudget, None, Some(hi_rate), format!("max_time ran out bisecting [{lo_rate:.1}, {hi_rate:.1}]")));
+            }
+            let mid = 0.5 * (lo_rate + hi_rate);
+            match s.step(mid, Phase::Bisection, spec.step)? {
+                Verdict::Pass | Verdict::TooFewSamples => {
+                    lo_rate = mid;
+                    passes.push(mid);
+                }
+                Verdict::Fail => hi_rate = mid,
+                Verdict::GeneratorLimited => return Ok(generator(s, mid)),
+            }
+        }
+        // Long enough for every quantile's samples, and at least `confirm`.
+        let scored = spec.confirm.max(Duration::from_secs_f64((1.2 * needed as f64 / lo_rate).min(3600.0)));
+        if !s.can_afford(scored) {
+            return Ok((Outcome::TimeBudget, None, Some(hi_rate), format!("max_time ran out before confirming {lo_rate:.1} requests/s")));
+        }
+        match s.step(lo_rate, Phase::Confirmation, scored)? {
+            Verdict::Pass | Verdict::TooFewSamples => {
+                let why = format!(
+                    "{lo_rate:.1} requests/s met the SLO (confirmed over {:.0} s); {hi_rate:.1} did not",
+                    scored.as_secs_f64()
+                );
+                return Ok((Outcome::Found, Some(lo_rate), Some(hi_rate), why));
+            }
+            Verdict::GeneratorLimited => return Ok(generator(s, lo_rate)),
+            Verdict::Fail => {
+                // The bracket moves down: the failed rate is the new upper
+                // end, the best pass below it (or a step down) the lower.
+                hi_rate = lo_rate;
+                passes.retain(|&p| p < hi_rate);
+                lo_rate = passes.iter().copied().fold(f64::NAN, f64::max);
+                if lo_rate.is_nan() {
+                    lo_rate = hi_rate / spec.growth;
+                }
+            }
+        }
+    }
+    Ok((Outcome::Unconfirmed, None, Some(hi_rate), "four confirmation steps failed: the service is not stable near its limit".into()))
+}
+
+/// The knee of the rate–latency curve: the measured point farthest below
+/// the chord from the lowest to the highest rate (on normalised axes).
+pub fn knee(steps: &[Step], label: &str) -> Option<f64> {
+    let mut pts: Vec<(f64, f64)> = steps
+        .iter()
+        .filter(|s| matches!(s.verdict, Verdict::Pass | Verdict::Fail))
+        .filter_map(|s| s.quantiles_ms.get(label).map(|&q| (s.achieved_rate, q)))
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pts.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-9);
+    if pts.len() < 3 {
+        return None;
+    }
+    let (x0, y0) = pts[0];
+    let (x1, y1) = pts[pts.len() - 1];
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    pts.iter()
+        .map(|&(x, y)| {
+            let (xn, yn) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+            (x, xn - yn)
+        })
+        .filter(|&(_, d)| d > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(x, _)| x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{micros, new_histogram};
+    use crate::scenario::LatencySlo;
+
+    /// A service that meets p99 ≤ 100 ms below `capacity` and misses it
+    /// above; the generator tops out at `generator_max`.
+    struct Model {
+        capacity: f64,
+        generator_max: f64,
+        calls: Vec<f64>,
+    }
+
+    impl Probe for Model {
+        fn open(&mut self, rate: f64, _w: Duration, scored: Duration, _watch: Watch) -> anyhow::Result<Measure> {
+            self.calls.push(rate);
+            let secs = scored.as_secs_f64();
+            let n = (rate * secs) as u64;
+            let mut m = Measure::empty(rate);
+            let sent = if rate > self.generator_max { (self.generator_max * secs) as u64 } else { n };
+            m.scheduled = n;
+            m.sent = sent;
+            m.ok = sent;
+            m.seconds = secs;
+            let lat = if rate <= self.capacity { 20 } else { 400 };
+            let mut h = new_histogram();
+            h.record_n(micros(Duration::from_millis(lat)), sent.max(1)).unwrap();
+            m.latency = h;
+            m.lag.record(50).unwrap();
+            Ok(m)
+        }
+        fn closed(&mut self, _: u32, _: Duration, _: Duration, _: Watch) -> anyhow::Result<Measure> {
+            unreachable!()
+        }
+    }
+
+    fn slo() -> Slo {
+        Slo { latency: vec![LatencySlo { label: "p99".into(), quantile: 0.99, max: Duration::from_millis(100) }], error_share: None }
+    }
+
+    fn spec() -> SearchSpec {
+        SearchSpec { start_rate: 100.0, max_time: Duration::from_secs(100_000), ..SearchSpec::default() }
+    }
+
+    #[test]
+    fn finds_the_capacity_within_the_precision() {
+        let mut m = Model { capacity: 1234.0, generator_max: 1e9, calls: vec![] };
+        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
+        let (lo, hi) = (r.sustainable_rps.unwrap(), r.breaking_rps.unwrap());
+        assert!(lo <= 1234.0 && hi > 1234.0, "[{lo}, {hi}]");
+        assert!(hi / lo - 1.0 <= 0.03);
+        // Exponential 100 … 1600, then bisection of [800, 1600].
+        assert_eq!(&m.calls[..5], &[100.0, 200.0, 400.0, 800.0, 1600.0]);
+        assert_eq!(r.steps.last().unwrap().phase, Phase::Confirmation);
+        assert_eq!(r.steps.len(), m.calls.len());
+    }
+
+    #[test]
+    fn a_generator_that_cannot_keep_up_is_never_a_breaking_point() {
+        let mut m = Model { capacity: 5000.0, generator_max: 700.0, calls: vec![] };
+        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::GeneratorLimited);
+        assert_eq!(r.sustainable_rps, None);
+        assert_eq!(r.breaking_rps, None);
+        assert!(r.reason.contains("800.0"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_first_failing_step_descends() {
+        let mut m = Model { capacity: 30.0, generator_max: 1e9, calls: vec![] };
+        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
+        assert!(r.sustainable_rps.unwrap() <= 30.0 && r.breaking_rps.unwrap() > 30.0);
+        assert_eq!(r.steps[1].phase, Phase::Descent);
+    }
+
+    #[test]
+    fn no_breaking_point_up_to_max_rate() {
+        let mut m = Model { capacity: 1e9, generator_max: 1e9, calls: vec![] };
+        let r = find(&mut m, &SearchSpec { max_rate: 1000.0, ..spec() }, &slo(), &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::NoBreakingPoint);
+        assert_eq!(*m.calls.last().unwrap(), 1000.0);
+        assert_eq!(r.outcome.exit_code(), crate::exit::NOT_BROKEN);
+    }
+
+    #[test]
+    fn the_time_budget_holds() {
+        let mut m = Model { capacity: 1234.0, generator_max: 1e9, calls: vec![] };
+        let s = SearchSpec { max_time: Duration::from_secs(20), ..spec() };
+        let r = find(&mut m, &s, &slo(), &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::TimeBudget);
+        assert!(r.load_time_s <= 20.0);
+    }
+
+    #[test]
+    fn the_knee_is_where_latency_turns_up() {
+        let step = |rate: f64, p99: f64| Step {
+            index: 0,
+            phase: Phase::Exponential,
+            target_rate: rate,
+            achieved_rate: rate,
+            throughput: rate,
+            quantiles_ms: [("p99".to_string(), p99)].into(),
+            error_share: None,
+            samples: 1000,
+            verdict: Verdict::Pass,
+            reason: String::new(),
+            stop_reason: None,
+            scored_s: 1.0,
+        };
+        let steps: Vec<Step> = [(100.0, 10.0), (200.0, 10.5), (400.0, 11.0), (600.0, 14.0), (700.0, 40.0), (800.0, 200.0)]
+            .iter()
+            .map(|&(r, p)| step(r, p))
+            .collect();
+        // Farthest below the chord from (100, 10) to (800, 200): the last
+        // rate before the steepest rise.
+        assert_eq!(knee(&steps, "p99"), Some(700.0));
+    }
+}

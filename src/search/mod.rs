@@ -1,0 +1,21 @@
+//! Breaking points.
+//!
+//! * [`find`] — the open-loop search for the highest rate that meets the
+//!   SLO: exponential steps until one fails, bisection between the last pass
+//!   and the first fail, then a confirmation step.
+//! * [`sweep`] — closed-loop concurrency levels, measuring X(N), then a USL fit.
+//! * [`criteria`] — how a step is judged, and the windowed criteria that end
+//!   a failing step early.
+//! * [`probe`] — the [`Probe`](probe::Probe) seam: the search asks for
+//!   measurements at a rate or concurrency; [`EngineProbe`](probe::EngineProbe)
+//!   answers with the load engine, the tests answer with a mock.
+
+pub mod criteria;
+pub mod find;
+pub mod probe;
+pub mod sweep;
+
+pub use criteria::{Measure, Verdict, Watch};
+pub use find::{find, FindResult, Outcome, Step};
+pub use probe::{EngineProbe, Probe};
+pub use sweep::{sweep, SweepResult};

@@ -1,0 +1,100 @@
+//! The seam between the search and the load it measures.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use super::criteria::{Measure, Watch};
+use crate::load::{self, StopFlag};
+use crate::metrics::hlog::HlogWriter;
+use crate::metrics::Interval;
+use crate::scenario::{Arrivals, BaseUrl, LoadModel, Plan, Profile};
+
+/// Measures a service at one load level. The search only ever talks to
+/// this; tests answer with a model, the real thing with [`EngineProbe`].
+pub trait Probe {
+    /// Open model: `rate` requests/s for `warmup` (not scored) + `scored`.
+    fn open(&mut self, rate: f64, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure>;
+    /// Closed model: `users` virtual users for `warmup` + `scored`.
+    fn closed(&mut self, users: u32, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure>;
+}
+
+/// Measures with the load engine, one `load::run` per step. Each step's
+/// per-second latency goes to its own HdrHistogram interval log.
+pub struct EngineProbe {
+    plan: Plan,
+    base: BaseUrl,
+    stop: StopFlag,
+    logs: Option<PathBuf>,
+    steps: usize,
+}
+
+impl EngineProbe {
+    /// `plan` gives the requests, timeouts, threads and connections; each
+    /// step replaces its load model. Step logs go to `logs/` when given.
+    pub fn new(plan: &Plan, base: BaseUrl, stop: StopFlag, logs: Option<PathBuf>) -> EngineProbe {
+        EngineProbe { plan: plan.clone(), base, stop, logs, steps: 0 }
+    }
+
+    fn measure(&mut self, model: LoadModel, level: f64, warmup: Duration, mut watch: Watch) -> anyhow::Result<Measure> {
+        let mut plan = self.plan.clone();
+        let total = model.duration();
+        plan.load.model = model;
+        plan.load.max_requests = None;
+        self.steps += 1;
+        // Whole seconds: intervals are one second long.
+        let first = warmup.as_secs_f64().ceil() as u64;
+        let last = total.as_secs_f64().ceil() as u64;
+        let mut hlog = match &self.logs {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+                let path = dir.join(format!("step-{:02}-{}.hlog", self.steps, level.round()));
+                Some(HlogWriter::create(&path, SystemTime::now(), &names)?)
+            }
+            None => None,
+        };
+        let step_stop = StopFlag::default();
+        let mut m = Measure::empty(level);
+        let mut observe = |iv: &Interval| {
+            if let Some(h) = hlog.as_mut() {
+                let _ = h.write(iv);
+            }
+            if self.stop.is_set() {
+                m.interrupted = true;
+                step_stop.stop();
+            }
+            if iv.index >= first && iv.index < last && m.stopped.is_none() {
+                m.add_second(iv.scheduled, &iv.all);
+                if let Some(why) = watch.second(&iv.all) {
+                    m.stopped = Some(why);
+                    step_stop.stop();
+                }
+            }
+        };
+        load::run(&plan, &self.base, &step_stop, &mut observe)?;
+        if let Some(h) = hlog {
+            h.finish()?;
+        }
+        Ok(m)
+    }
+}
+
+impl Probe for EngineProbe {
+    fn open(&mut self, rate: f64, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure> {
+        let arrivals = match &self.plan.load.model {
+            LoadModel::Open { arrivals, .. } => *arrivals,
+            LoadModel::Closed { .. } => Arrivals::Uniform,
+        };
+        let profile = Profile::constant(rate, warmup + scored);
+        self.measure(LoadModel::Open { profile, arrivals }, rate, warmup, watch)
+    }
+
+    fn closed(&mut self, users: u32, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure> {
+        let think_time = match &self.plan.load.model {
+            LoadModel::Closed { think_time, .. } => *think_time,
+            LoadModel::Open { .. } => Duration::ZERO,
+        };
+        let model = LoadModel::Closed { concurrency: users, think_time, duration: warmup + scored };
+        self.measure(model, users as f64, warmup, watch)
+    }
+}
