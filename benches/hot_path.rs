@@ -31,7 +31,10 @@ fn scheduling(c: &mut Criterion) {
     let n = 100_000u64;
     g.throughput(Throughput::Elements(n));
     let profile = Profile::constant(10_000.0, Duration::from_secs(10));
-    for (name, arrivals) in [("uniform", Arrivals::Uniform), ("poisson", Arrivals::Poisson)] {
+    for (name, arrivals) in [
+        ("uniform", Arrivals::Uniform),
+        ("poisson", Arrivals::Poisson),
+    ] {
         let s = Schedule::new(&profile, arrivals, Some(n), 1);
         g.bench_function(name, |b| b.iter(|| s.shard(0, 1).map(|a| a.at).max()));
     }
@@ -52,7 +55,12 @@ fn merging(c: &mut Criterion) {
                 let mut r = Recorder::new(1);
                 for i in 0..5_000u64 {
                     r.sent(0, Duration::from_micros(i % 200));
-                    r.ok(0, Duration::from_micros(1_000 + i * 3), Duration::from_micros(900 + i * 3), 10);
+                    r.ok(
+                        0,
+                        Duration::from_micros(1_000 + i * 3),
+                        Duration::from_micros(900 + i * 3),
+                        10,
+                    );
                 }
                 r.take()
             })

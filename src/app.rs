@@ -9,15 +9,17 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{DemoArgs, Dist, FindArgs, OutputArgs, RunArgs, SweepArgs, TargetArgs, TargetOpts};
+use crate::cli::{
+    DemoArgs, Dist, FindArgs, OutputArgs, RunArgs, SweepArgs, TargetArgs, TargetOpts,
+};
 use crate::exit;
 use crate::load::{self, StopFlag};
 use crate::metrics::hlog::HlogWriter;
 use crate::metrics::summary::RunFacts;
 use crate::metrics::{Interval, Summary};
 use crate::report::{self, timeseries};
-use crate::search;
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
+use crate::search;
 use crate::target::{self, Contention, ServiceTime, Stall, TargetConfig};
 use crate::units::{fmt_count, fmt_ms};
 
@@ -175,7 +177,17 @@ fn plan_for(t: &TargetOpts, open: bool, poisson: bool) -> anyhow::Result<Plan> {
         }
         None => {
             // Each step replaces the load model; this one only makes a plan.
-            let model = if open { Overrides { rate: Some(1.0), ..overrides } } else { Overrides { concurrency: Some(1), ..overrides } };
+            let model = if open {
+                Overrides {
+                    rate: Some(1.0),
+                    ..overrides
+                }
+            } else {
+                Overrides {
+                    concurrency: Some(1),
+                    ..overrides
+                }
+            };
             Plan::from_flags(&model)?
         }
     };
@@ -216,27 +228,45 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     if let Some(v) = args.max_time {
         sp.max_time = v;
     }
-    if !(sp.start_rate > 0.0 && sp.max_rate >= sp.start_rate && sp.growth > 1.0 && sp.precision > 0.0) {
+    if !(sp.start_rate > 0.0
+        && sp.max_rate >= sp.start_rate
+        && sp.growth > 1.0
+        && sp.precision > 0.0)
+    {
         return Err(exit::BadInput("search settings: need start_rate > 0, max_rate ≥ start_rate, growth > 1, precision > 0".into()).into());
     }
     if plan.slo.is_empty() {
-        return Err(exit::BadInput("find needs an SLO: [slo] in the scenario or --slo p99=250ms (repeatable)".into()).into());
+        return Err(exit::BadInput(
+            "find needs an SLO: [slo] in the scenario or --slo p99=250ms (repeatable)".into(),
+        )
+        .into());
     }
     let result = run_find(&plan, &args.output, stop)?;
     Ok(result.outcome.exit_code())
 }
 
 /// Runs the search for a validated plan and writes `find.json` and the step logs.
-pub fn run_find(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Result<search::FindResult> {
+pub fn run_find(
+    plan: &Plan,
+    output: &OutputArgs,
+    stop: &StopFlag,
+) -> anyhow::Result<search::FindResult> {
     let (_target, base) = start_target(plan)?;
     load::resolve(&base, plan.timeouts.connect)?;
-    let dir = output.out.clone().unwrap_or_else(|| default_dir(&format!("{}-find", plan.name)));
+    let dir = output
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&format!("{}-find", plan.name)));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut probe = search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("steps")));
+    let mut probe =
+        search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("steps")));
     let quiet = output.quiet;
     if !quiet {
         println!("searching for the breaking point of {base} …");
-        println!("  {:>3} {:<13} {:>10} {:>10} {:>9} {:>9} {:>8}  verdict", "#", "phase", "target/s", "sent/s", "p50", "p99", "errors");
+        println!(
+            "  {:>3} {:<13} {:>10} {:>10} {:>9} {:>9} {:>8}  verdict",
+            "#", "phase", "target/s", "sent/s", "p50", "p99", "errors"
+        );
     }
     let mut on_step = |s: &search::Step| {
         if quiet {
@@ -269,7 +299,12 @@ pub fn run_find(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Re
         if let Some(k) = result.knee_rps {
             println!("  knee of the latency curve: {} requests/s", fmt_count(k));
         }
-        println!("  {} steps, {:.0} s of load; results: {}", result.steps.len(), result.load_time_s, dir.display());
+        println!(
+            "  {} steps, {:.0} s of load; results: {}",
+            result.steps.len(),
+            result.load_time_s,
+            dir.display()
+        );
     }
     Ok(result)
 }
@@ -279,7 +314,9 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let mut plan = plan_for(&args.target, false, false)?;
     if !args.levels.is_empty() {
         if args.levels.contains(&0) || args.levels.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(exit::BadInput("--levels must be increasing and ≥ 1, e.g. 1,2,4,8".into()).into());
+            return Err(
+                exit::BadInput("--levels must be increasing and ≥ 1, e.g. 1,2,4,8".into()).into(),
+            );
         }
         plan.sweep.levels = args.levels.clone();
     }
@@ -293,34 +330,65 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         plan.sweep.warmup = v;
     }
     let result = run_sweep(&plan, &args.output, stop)?;
-    Ok(if result.interrupted || result.usl.is_none() { exit::INCONCLUSIVE } else { exit::OK })
+    Ok(if result.interrupted || result.usl.is_none() {
+        exit::INCONCLUSIVE
+    } else {
+        exit::OK
+    })
 }
 
 /// Runs the sweep for a validated plan and writes `sweep.json`.
-pub fn run_sweep(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Result<search::SweepResult> {
+pub fn run_sweep(
+    plan: &Plan,
+    output: &OutputArgs,
+    stop: &StopFlag,
+) -> anyhow::Result<search::SweepResult> {
     let (_target, base) = start_target(plan)?;
     load::resolve(&base, plan.timeouts.connect)?;
-    let dir = output.out.clone().unwrap_or_else(|| default_dir(&format!("{}-sweep", plan.name)));
+    let dir = output
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&format!("{}-sweep", plan.name)));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut probe = search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("levels")));
+    let mut probe =
+        search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("levels")));
     let quiet = output.quiet;
     if !quiet {
         println!("concurrency sweep of {base} …");
-        println!("  {:>6} {:>12} {:>9} {:>9}  verdict", "users", "throughput", "p50", "p99");
+        println!(
+            "  {:>6} {:>12} {:>9} {:>9}  verdict",
+            "users", "throughput", "p50", "p99"
+        );
     }
     let mut on_point = |p: &search::sweep::Point| {
         if !quiet {
             let q = |k: &str| p.latency_ms.get(k).map_or("-".into(), |v| fmt_ms(*v));
-            println!("  {:>6} {:>10.1}/s {:>9} {:>9}  {:?}", p.concurrency, p.throughput, q("p50"), q("p99"), p.verdict);
+            println!(
+                "  {:>6} {:>10.1}/s {:>9} {:>9}  {:?}",
+                p.concurrency,
+                p.throughput,
+                q("p50"),
+                q("p99"),
+                p.verdict
+            );
         }
     };
-    let result = search::sweep(&mut probe, &plan.sweep, &plan.slo, plan.search.breach_seconds, &mut on_point)?;
+    let result = search::sweep(
+        &mut probe,
+        &plan.sweep,
+        &plan.slo,
+        plan.search.breach_seconds,
+        &mut on_point,
+    )?;
     write_json(&dir.join("sweep.json"), &result)?;
     if !quiet {
         println!("\n  {}", result.stop_reason);
         match (&result.usl, &result.usl_error) {
             (Some(u), _) => {
-                println!("  USL fit: σ = {:.4}, κ = {:.6}, λ = {:.2}/s per user (R² {:.4})", u.sigma, u.kappa, u.lambda, u.r_squared);
+                println!(
+                    "  USL fit: σ = {:.4}, κ = {:.6}, λ = {:.2}/s per user (R² {:.4})",
+                    u.sigma, u.kappa, u.lambda, u.r_squared
+                );
                 if let (Some(n), Some(x)) = (u.peak_concurrency, u.peak_throughput) {
                     println!("  peak: {:.1} users → {}/s", n, fmt_count(x));
                 }
@@ -404,10 +472,12 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         queue_limit: args.queue_limit,
         error_share: args.error_share,
         stall,
-        contention: (args.contention_sigma > 0.0 || args.contention_kappa > 0.0).then_some(Contention {
-            sigma: args.contention_sigma,
-            kappa: args.contention_kappa,
-        }),
+        contention: (args.contention_sigma > 0.0 || args.contention_kappa > 0.0).then_some(
+            Contention {
+                sigma: args.contention_sigma,
+                kappa: args.contention_kappa,
+            },
+        ),
         seed: 1,
     };
     let handle = target::spawn(cfg.clone(), args.listen)
@@ -437,7 +507,10 @@ pub const SWEEP_DEMO_SCENARIO: &str = include_str!("../scenarios/sweep-demo.toml
 pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let mut plan = scenario::parse(Path::new("scenarios/demo.toml"), DEMO_SCENARIO)?;
     if let Some(d) = args.duration {
-        plan.apply(&Overrides { duration: Some(d), ..Overrides::default() })?;
+        plan.apply(&Overrides {
+            duration: Some(d),
+            ..Overrides::default()
+        })?;
     }
     let TargetSpec::Embedded(cfg) = plan.target.clone() else {
         anyhow::bail!("the demo scenario must use the embedded target");
@@ -453,10 +526,21 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         fmt_ms(mean_s * 1000.0),
         fmt_count(cfg.capacity_rps())
     );
-    println!("1. open-loop run at {} requests/s for {:.0} s\n", fmt_count(rate), plan.load.model.duration().as_secs_f64());
-    let out = |sub: &str| OutputArgs { out: Some(args.out.join(sub)), format: timeseries::Format::Csv, quiet: args.quiet };
+    println!(
+        "1. open-loop run at {} requests/s for {:.0} s\n",
+        fmt_count(rate),
+        plan.load.model.duration().as_secs_f64()
+    );
+    let out = |sub: &str| OutputArgs {
+        out: Some(args.out.join(sub)),
+        format: timeseries::Format::Csv,
+        quiet: args.quiet,
+    };
     let report = execute(&plan, &out("run"), stop)?;
-    if let (Ok(q), Some(l)) = (crate::model::queueing::MmcQueue::new(rate, mean_s, cfg.workers), &report.summary.latency_ms) {
+    if let (Ok(q), Some(l)) = (
+        crate::model::queueing::MmcQueue::new(rate, mean_s, cfg.workers),
+        &report.summary.latency_ms,
+    ) {
         println!(
             "\n  M/M/{} prediction (Erlang C) at {} rps: mean latency {} — measured {}",
             cfg.workers,
@@ -475,7 +559,14 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         .slo
         .latency
         .iter()
-        .filter_map(|l| crate::model::queueing::max_rate_for_response_quantile(cfg.workers, mean_s, l.quantile, l.max.as_secs_f64()))
+        .filter_map(|l| {
+            crate::model::queueing::max_rate_for_response_quantile(
+                cfg.workers,
+                mean_s,
+                l.quantile,
+                l.max.as_secs_f64(),
+            )
+        })
         .fold(f64::INFINITY, f64::min);
     if let (Some(found), true) = (found.sustainable_rps, truth.is_finite()) {
         println!(
@@ -494,8 +585,18 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     println!("\n3. concurrency sweep and USL fit\n");
     let sweep_plan = scenario::parse(Path::new("scenarios/sweep-demo.toml"), SWEEP_DEMO_SCENARIO)?;
     let swept = run_sweep(&sweep_plan, &out("sweep"), stop)?;
-    if let (TargetSpec::Embedded(TargetConfig { contention: Some(c), .. }), Some(u)) = (&sweep_plan.target, &swept.usl) {
-        println!("\n  the target was built with σ = {}, κ = {}; the fit found σ = {:.4}, κ = {:.5}", c.sigma, c.kappa, u.sigma, u.kappa);
+    if let (
+        TargetSpec::Embedded(TargetConfig {
+            contention: Some(c),
+            ..
+        }),
+        Some(u),
+    ) = (&sweep_plan.target, &swept.usl)
+    {
+        println!(
+            "\n  the target was built with σ = {}, κ = {}; the fit found σ = {:.4}, κ = {:.5}",
+            c.sigma, c.kappa, u.sigma, u.kappa
+        );
     }
     println!("\nall results under {}", args.out.display());
     Ok(report.exit_code.max(found.outcome.exit_code()))

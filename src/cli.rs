@@ -231,9 +231,9 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 /// "p99=250ms" → ("p99", "250ms").
 fn slo_flag(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=VALUE such as p99=250ms or errors=1%, found {s:?}"))?;
+    let (k, v) = s.split_once('=').ok_or_else(|| {
+        format!("expected NAME=VALUE such as p99=250ms or errors=1%, found {s:?}")
+    })?;
     Ok((k.trim().to_string(), v.trim().to_string()))
 }
 

@@ -483,17 +483,31 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
     // breaking-point search and a concurrency sweep against embedded
     // targets with closed-form answers.
     let dir = tempfile::tempdir().unwrap();
-    let o = headroom(&["demo", "--duration", "3s", "--out", dir.path().to_str().unwrap()]);
+    let o = headroom(&[
+        "demo",
+        "--duration",
+        "3s",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     let text = out_text(&o);
     let stdout = String::from_utf8_lossy(&text);
     println!("{stdout}");
     assert_eq!(o.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("capacity 800 requests/s"), "{stdout}");
     assert!(stdout.contains("M/M/8 prediction"), "{stdout}");
-    for f in ["run/summary.json", "run/timeseries.csv", "run/latency.hlog", "find/find.json", "sweep/sweep.json"] {
+    for f in [
+        "run/summary.json",
+        "run/timeseries.csv",
+        "run/latency.hlog",
+        "find/find.json",
+        "sweep/sweep.json",
+    ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
-    let json = |f: &str| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(dir.path().join(f)).unwrap()).unwrap() };
+    let json = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(f)).unwrap()).unwrap()
+    };
 
     // Search: M/M/8, 10 ms mean exponential service, p90 ≤ 30 ms binds at
     // 666.6 requests/s (Erlang C response-time tail; p99 ≤ 100 ms binds
@@ -501,13 +515,20 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
     // 670 rps has ~270 samples beyond p90, whose noise (±6 %, more with the
     // queue's autocorrelation) moves the crossing by ±6 % / (d ln P / d ln λ
     // ≈ 6.3) ≈ ±1 %.
-    let truth = headroom::model::queueing::max_rate_for_response_quantile(8, 0.010, 0.90, 0.030).unwrap();
+    let truth =
+        headroom::model::queueing::max_rate_for_response_quantile(8, 0.010, 0.90, 0.030).unwrap();
     assert!((truth - 666.6).abs() < 0.1, "{truth}");
     let find = json("find/find.json");
     assert_eq!(find["outcome"], "found", "{find:#}");
     let found = find["sustainable_rps"].as_f64().unwrap();
-    assert!((found / truth - 1.0).abs() <= 0.05, "found {found}, analytic {truth}");
-    assert!(find["load_time_s"].as_f64().unwrap() <= 90.0, "the search stays within 90 s of load");
+    assert!(
+        (found / truth - 1.0).abs() <= 0.05,
+        "found {found}, analytic {truth}"
+    );
+    assert!(
+        find["load_time_s"].as_f64().unwrap() <= 90.0,
+        "the search stays within 90 s of load"
+    );
 
     // Sweep: the target stretches each 10 ms service by 1 + σ(n−1) + κn(n−1)
     // with σ = 0.05, κ = 0.002. The generator and loopback add a fixed
@@ -516,10 +537,18 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
     // few % more. Tolerance: ±20 % on σ and κ, ±10 % on the peak.
     let sweep = json("sweep/sweep.json");
     let usl = &sweep["usl"];
-    let (sigma, kappa) = (usl["sigma"].as_f64().unwrap(), usl["kappa"].as_f64().unwrap());
+    let (sigma, kappa) = (
+        usl["sigma"].as_f64().unwrap(),
+        usl["kappa"].as_f64().unwrap(),
+    );
     let peak = usl["peak_concurrency"].as_f64().unwrap();
-    println!("sweep: σ {sigma:.4} (true 0.05), κ {kappa:.5} (true 0.002), N* {peak:.1} (true 21.8)");
+    println!(
+        "sweep: σ {sigma:.4} (true 0.05), κ {kappa:.5} (true 0.002), N* {peak:.1} (true 21.8)"
+    );
     assert!((sigma / 0.05 - 1.0).abs() <= 0.20, "σ {sigma}");
     assert!((kappa / 0.002 - 1.0).abs() <= 0.20, "κ {kappa}");
-    assert!((peak / (0.95f64 / 0.002).sqrt() - 1.0).abs() <= 0.10, "N* {peak}");
+    assert!(
+        (peak / (0.95f64 / 0.002).sqrt() - 1.0).abs() <= 0.10,
+        "N* {peak}"
+    );
 }

@@ -65,6 +65,20 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     ("target = { url = \"embedded\", embedded = { workers = 0 } }\n[load]\nrate = 1\nduration = \"1s\"\n", 1, 53, "at least 1"),
     // A stall longer than its period.
     ("[target]\nurl = \"embedded\"\n[target.embedded]\nstall = { every = \"1s\", pause = \"2s\" }\n[load]\nrate = 1\nduration = \"1s\"\n", 4, 9, "shorter than its period"),
+    // A search that would never grow.
+    (
+        "target = { url = \"http://127.0.0.1:1\" }\n[load]\nrate = 1\nduration = \"1s\"\n[search]\ngrowth = 1.0\n",
+        6,
+        10,
+        "growth must be > 1",
+    ),
+    // Sweep levels out of order.
+    (
+        "target = { url = \"http://127.0.0.1:1\" }\n[load]\nrate = 1\nduration = \"1s\"\n[sweep]\nlevels = [1, 4, 2]\n",
+        6,
+        10,
+        "levels must be increasing",
+    ),
 ];
 
 #[test]

@@ -31,7 +31,10 @@ fn plan(url: &str, slo: &[(&str, &str)], poisson: bool, connections: Option<usiz
         ..Overrides::default()
     })
     .unwrap();
-    let flags: Vec<(String, String)> = slo.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let flags: Vec<(String, String)> = slo
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     p.slo.apply_flags(&flags).unwrap();
     p.search = SearchSpec {
         start_rate: 100.0,
@@ -45,7 +48,11 @@ fn plan(url: &str, slo: &[(&str, &str)], poisson: bool, connections: Option<usiz
 }
 
 fn quiet(dir: &std::path::Path) -> OutputArgs {
-    OutputArgs { out: Some(dir.to_path_buf()), format: Format::Csv, quiet: true }
+    OutputArgs {
+        out: Some(dir.to_path_buf()),
+        format: Format::Csv,
+        quiet: true,
+    }
 }
 
 /// Highest arrival rate with Erlang B blocking ≤ `share` (c servers, mean service s).
@@ -74,7 +81,9 @@ fn find_meets_erlang_b_on_an_error_share_slo() {
     let t = target::spawn(
         TargetConfig {
             workers: 16,
-            service_time: ServiceTime::Fixed { mean: Duration::from_millis(10) },
+            service_time: ServiceTime::Fixed {
+                mean: Duration::from_millis(10),
+            },
             queue_limit: 0,
             ..TargetConfig::default()
         },
@@ -86,15 +95,37 @@ fn find_meets_erlang_b_on_an_error_share_slo() {
     let dir = tempfile::tempdir().unwrap();
     let p = plan(&t.url(), &[("errors", "1%")], true, None);
     let r = headroom::app::run_find(&p, &quiet(dir.path()), &StopFlag::default()).unwrap();
+    for s in &r.steps {
+        println!(
+            "{:>7.1} rps: {:?} errors {:.3} % {} {:?}",
+            s.target_rate,
+            s.verdict,
+            s.error_share.unwrap_or(0.0) * 100.0,
+            s.reason,
+            s.stop_reason
+        );
+    }
     let found = r.sustainable_rps.unwrap_or(f64::NAN);
     println!("error-share SLO: found {found:.1} rps (breaking {:?}), Erlang B {truth:.1}; {} steps, {:.0} s", r.breaking_rps, r.steps.len(), r.load_time_s);
     assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
-    assert!((found / truth - 1.0).abs() <= 0.05, "found {found}, analytic {truth}");
-    assert!(r.load_time_s <= 90.0, "search took {} s of load", r.load_time_s);
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("find.json")).unwrap()).unwrap();
+    assert!(
+        (found / truth - 1.0).abs() <= 0.05,
+        "found {found}, analytic {truth}"
+    );
+    assert!(
+        r.load_time_s <= 90.0,
+        "search took {} s of load",
+        r.load_time_s
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("find.json")).unwrap())
+            .unwrap();
     assert_eq!(json["outcome"], "found");
     assert_eq!(json["steps"].as_array().unwrap().len(), r.steps.len());
-    assert!(dir.path().join("steps").read_dir().unwrap().count() == r.steps.len(), "one interval log per step");
+    assert!(
+        dir.path().join("steps").read_dir().unwrap().count() == r.steps.len(),
+        "one interval log per step"
+    );
 }
 
 #[test]
@@ -104,17 +135,31 @@ fn a_starved_generator_is_never_a_breaking_point() {
     // at most 2 / 20 ms = 100 requests/s can be in flight. The search must
     // say the generator could not drive the load — not that the target broke.
     let t = target::spawn(
-        TargetConfig { workers: 32, service_time: ServiceTime::Fixed { mean: Duration::from_millis(20) }, ..TargetConfig::default() },
+        TargetConfig {
+            workers: 32,
+            service_time: ServiceTime::Fixed {
+                mean: Duration::from_millis(20),
+            },
+            ..TargetConfig::default()
+        },
         SocketAddr::from(([127, 0, 0, 1], 0)),
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut p = plan(&t.url(), &[("p99", "200ms"), ("errors", "1%")], false, Some(2));
+    let mut p = plan(
+        &t.url(),
+        &[("p99", "200ms"), ("errors", "1%")],
+        false,
+        Some(2),
+    );
     p.search.start_rate = 25.0;
     p.timeouts.request = Duration::from_secs(1);
     let r = headroom::app::run_find(&p, &quiet(dir.path()), &StopFlag::default()).unwrap();
     for s in &r.steps {
-        println!("{:>7.1} rps: {:?} {} {:?}", s.target_rate, s.verdict, s.reason, s.stop_reason);
+        println!(
+            "{:>7.1} rps: {:?} {} {:?}",
+            s.target_rate, s.verdict, s.reason, s.stop_reason
+        );
     }
     assert_eq!(r.outcome, Outcome::GeneratorLimited, "{}", r.reason);
     assert_eq!(r.sustainable_rps, None);

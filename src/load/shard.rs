@@ -245,7 +245,8 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize, max_
                 // recorded as send lag.
                 let since = (due - sh.job.start).as_nanos();
                 let tick = PACING_TICK.as_nanos();
-                let grid = sh.job.start + Duration::from_nanos((since.div_ceil(tick) * tick) as u64);
+                let grid =
+                    sh.job.start + Duration::from_nanos((since.div_ceil(tick) * tick) as u64);
                 let _ = timer.sleep_until(grid).await;
             }
             continue;

@@ -219,13 +219,24 @@ impl MmcQueue {
 /// The highest arrival rate at which an M/M/c queue still answers a share
 /// `quantile` of requests within `t_s` (P(T > t) ≤ 1 − quantile). `None`
 /// when even a trickle cannot (the service time alone is too slow).
-pub fn max_rate_for_response_quantile(servers: u32, mean_service_s: f64, quantile: f64, t_s: f64) -> Option<f64> {
-    if servers == 0 || !(mean_service_s > 0.0) || !(0.0..1.0).contains(&quantile) || !(t_s > 0.0) {
+pub fn max_rate_for_response_quantile(
+    servers: u32,
+    mean_service_s: f64,
+    quantile: f64,
+    t_s: f64,
+) -> Option<f64> {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if servers == 0
+        || !positive(mean_service_s)
+        || !(0.0..1.0).contains(&quantile)
+        || !positive(t_s)
+    {
         return None;
     }
     let cap = f64::from(servers) / mean_service_s;
     let exceeds = |rate: f64| {
-        MmcQueue::new(rate, mean_service_s, servers).map_or(1.0, |q| q.response_time_exceedance(t_s))
+        MmcQueue::new(rate, mean_service_s, servers)
+            .map_or(1.0, |q| q.response_time_exceedance(t_s))
     };
     let allowed = 1.0 - quantile;
     let (mut lo, mut hi) = (cap * 1e-9, cap * (1.0 - 1e-12));
@@ -483,11 +494,19 @@ mod tests {
                 t += dt;
             }
             let rel = (area - q.mean_response_s()).abs() / q.mean_response_s();
-            assert!(rel < 1e-6, "rate {rate}: ∫tail {area} vs mean {}", q.mean_response_s());
+            assert!(
+                rel < 1e-6,
+                "rate {rate}: ∫tail {area} vs mean {}",
+                q.mean_response_s()
+            );
         }
         // θ = μ (λ = 700, c = 8, μ = 100) is the continuous limit of the general form.
-        let at = MmcQueue::new(700.0, 0.01, 8).unwrap().response_time_exceedance(0.05);
-        let near = MmcQueue::new(700.0 + 1e-4, 0.01, 8).unwrap().response_time_exceedance(0.05);
+        let at = MmcQueue::new(700.0, 0.01, 8)
+            .unwrap()
+            .response_time_exceedance(0.05);
+        let near = MmcQueue::new(700.0 + 1e-4, 0.01, 8)
+            .unwrap()
+            .response_time_exceedance(0.05);
         assert!((at - near).abs() < 1e-6);
     }
 

@@ -262,17 +262,28 @@ impl Slo {
     pub fn apply_flags(&mut self, flags: &[(String, String)]) -> Result<(), Error> {
         for (name, value) in flags {
             if name == "errors" {
-                self.error_share = Some(crate::units::parse_share(value).map_err(|e| Error::Flags(format!("--slo errors: {e}")))?);
+                self.error_share = Some(
+                    crate::units::parse_share(value)
+                        .map_err(|e| Error::Flags(format!("--slo errors: {e}")))?,
+                );
                 continue;
             }
             let quantile = parse_quantile_label(name).ok_or_else(|| {
-                Error::Flags(format!("--slo {name}: expected a latency quantile (p50, p99, p999, max) or errors"))
+                Error::Flags(format!(
+                    "--slo {name}: expected a latency quantile (p50, p99, p999, max) or errors"
+                ))
             })?;
-            let max = crate::units::parse_duration(value).map_err(|e| Error::Flags(format!("--slo {name}: {e}")))?;
+            let max = crate::units::parse_duration(value)
+                .map_err(|e| Error::Flags(format!("--slo {name}: {e}")))?;
             self.latency.retain(|l| l.label != *name);
-            self.latency.push(LatencySlo { label: name.clone(), quantile, max });
+            self.latency.push(LatencySlo {
+                label: name.clone(),
+                quantile,
+                max,
+            });
         }
-        self.latency.sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
+        self.latency
+            .sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
         Ok(())
     }
 
@@ -317,7 +328,7 @@ impl Default for SearchSpec {
             max_rate: 1_000_000.0,
             max_time: Duration::from_secs(300),
             breach_seconds: 3,
-            error_window: 5,
+            error_window: 3,
         }
     }
 }
@@ -334,7 +345,12 @@ pub struct SweepSpec {
 
 impl Default for SweepSpec {
     fn default() -> Self {
-        SweepSpec { levels: Vec::new(), max_concurrency: 256, step: Duration::from_secs(4), warmup: Duration::from_secs(1) }
+        SweepSpec {
+            levels: Vec::new(),
+            max_concurrency: 256,
+            step: Duration::from_secs(4),
+            warmup: Duration::from_secs(1),
+        }
     }
 }
 

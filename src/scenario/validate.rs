@@ -72,7 +72,17 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         Some(s) => sweep(&cx, s.get_ref())?,
         None => SweepSpec::default(),
     };
-    Ok(Plan { name, target, requests, load, timeouts, slo, search, sweep, seed })
+    Ok(Plan {
+        name,
+        target,
+        requests,
+        load,
+        timeouts,
+        slo,
+        search,
+        sweep,
+        seed,
+    })
 }
 
 fn target(cx: &Ctx, t: &raw::Target, seed: u64) -> Result<(TargetSpec, Timeouts), Error> {
@@ -165,10 +175,20 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
     }
     if let Some(c) = &e.contention {
         let v = c.get_ref();
-        if !(v.sigma.is_finite() && v.kappa.is_finite() && (0.0..=1.0).contains(&v.sigma) && (0.0..=1.0).contains(&v.kappa)) {
-            return cx.err(c.span(), "contention sigma and kappa must lie between 0 and 1");
+        if !(v.sigma.is_finite()
+            && v.kappa.is_finite()
+            && (0.0..=1.0).contains(&v.sigma)
+            && (0.0..=1.0).contains(&v.kappa))
+        {
+            return cx.err(
+                c.span(),
+                "contention sigma and kappa must lie between 0 and 1",
+            );
         }
-        cfg.contention = Some(Contention { sigma: v.sigma, kappa: v.kappa });
+        cfg.contention = Some(Contention {
+            sigma: v.sigma,
+            kappa: v.kappa,
+        });
     }
     Ok(cfg)
 }
@@ -294,20 +314,21 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
                     return cx.err(s.clone(), format!("{name} applies to model = \"closed\"; the open model takes rate or stages"));
                 }
             }
-            let arrivals =
-                match &l.arrivals {
-                    None => Arrivals::Uniform,
-                    Some(a) => match a.get_ref().as_str() {
-                        "uniform" => Arrivals::Uniform,
-                        "poisson" => Arrivals::Poisson,
-                        other => return cx.err(
+            let arrivals = match &l.arrivals {
+                None => Arrivals::Uniform,
+                Some(a) => match a.get_ref().as_str() {
+                    "uniform" => Arrivals::Uniform,
+                    "poisson" => Arrivals::Poisson,
+                    other => {
+                        return cx.err(
                             a.span(),
                             format!(
                                 "expected arrivals = \"uniform\" or \"poisson\", found {other:?}"
                             ),
-                        ),
-                    },
-                };
+                        )
+                    }
+                },
+            };
             let profile = profile(cx, l, duration, max_requests, span.clone())?;
             LoadModel::Open { profile, arrivals }
         }
@@ -524,7 +545,10 @@ fn search(cx: &Ctx, s: &raw::Search) -> Result<SearchSpec, Error> {
     if let Some(v) = &s.growth {
         out.growth = positive(v, "growth")?;
         if out.growth <= 1.0 {
-            return cx.err(v.span(), "growth must be > 1 (the rate factor between steps)");
+            return cx.err(
+                v.span(),
+                "growth must be > 1 (the rate factor between steps)",
+            );
         }
     }
     if let Some(v) = &s.precision {
@@ -548,7 +572,10 @@ fn search(cx: &Ctx, s: &raw::Search) -> Result<SearchSpec, Error> {
     if let Some(v) = &s.max_time {
         out.max_time = cx.positive_duration(v, "max_time")?;
     }
-    for (v, slot, what) in [(&s.breach_seconds, &mut out.breach_seconds, "breach_seconds"), (&s.error_window, &mut out.error_window, "error_window")] {
+    for (v, slot, what) in [
+        (&s.breach_seconds, &mut out.breach_seconds, "breach_seconds"),
+        (&s.error_window, &mut out.error_window, "error_window"),
+    ] {
         if let Some(v) = v {
             if *v.get_ref() == 0 {
                 return cx.err(v.span(), format!("{what} must be at least 1"));
@@ -564,7 +591,10 @@ fn sweep(cx: &Ctx, s: &raw::Sweep) -> Result<SweepSpec, Error> {
     if let Some(v) = &s.levels {
         let l = v.get_ref();
         if l.is_empty() || l.contains(&0) || l.windows(2).any(|w| w[0] >= w[1]) {
-            return cx.err(v.span(), "levels must be increasing concurrency values ≥ 1, e.g. [1, 2, 4, 8]");
+            return cx.err(
+                v.span(),
+                "levels must be increasing concurrency values ≥ 1, e.g. [1, 2, 4, 8]",
+            );
         }
         out.levels = l.clone();
     }

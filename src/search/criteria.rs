@@ -54,7 +54,11 @@ impl Measure {
         self.sent += s.sent;
         self.ok += s.ok;
         self.errors += s.error_count();
-        self.dropped += s.errors.get(&ErrorKind::DroppedNoConnection).copied().unwrap_or(0);
+        self.dropped += s
+            .errors
+            .get(&ErrorKind::DroppedNoConnection)
+            .copied()
+            .unwrap_or(0);
         let _ = self.latency.add(&s.latency);
         let _ = self.lag.add(&s.lag);
         self.seconds += 1.0;
@@ -120,16 +124,27 @@ pub fn min_samples(q: f64) -> u64 {
 pub fn judge(m: &Measure, slo: &Slo, open_model: bool) -> (Verdict, String) {
     if open_model {
         if m.dropped > 0 {
-            return (Verdict::GeneratorLimited, format!("{} arrivals found no free connection", m.dropped));
+            return (
+                Verdict::GeneratorLimited,
+                format!("{} arrivals found no free connection", m.dropped),
+            );
         }
         if m.scheduled > 0 && (m.sent as f64) < ACHIEVED_SHARE_MIN * m.scheduled as f64 {
             return (
                 Verdict::GeneratorLimited,
-                format!("sent {} of {} scheduled ({:.1} %)", m.sent, m.scheduled, 100.0 * m.sent as f64 / m.scheduled as f64),
+                format!(
+                    "sent {} of {} scheduled ({:.1} %)",
+                    m.sent,
+                    m.scheduled,
+                    100.0 * m.sent as f64 / m.scheduled as f64
+                ),
             );
         }
         if let Some(lag) = m.lag_p99_ms().filter(|&l| l > LAG_P99_LIMIT_MS) {
-            return (Verdict::GeneratorLimited, format!("send lag p99 {lag:.1} ms > {LAG_P99_LIMIT_MS} ms"));
+            return (
+                Verdict::GeneratorLimited,
+                format!("send lag p99 {lag:.1} ms > {LAG_P99_LIMIT_MS} ms"),
+            );
         }
     }
     if let Some(reason) = &m.stopped {
@@ -137,7 +152,10 @@ pub fn judge(m: &Measure, slo: &Slo, open_model: bool) -> (Verdict, String) {
     }
     if let (Some(max), Some(share)) = (slo.error_share, m.error_share()) {
         if share > max {
-            return (Verdict::Fail, format!("errors {:.2} % > {:.2} %", share * 100.0, max * 100.0));
+            return (
+                Verdict::Fail,
+                format!("errors {:.2} % > {:.2} %", share * 100.0, max * 100.0),
+            );
         }
     }
     let mut short = Vec::new();
@@ -147,17 +165,28 @@ pub fn judge(m: &Measure, slo: &Slo, open_model: bool) -> (Verdict, String) {
         // already over the limit is a failure (with few samples the
         // empirical tail quantile runs low, not high).
         if let Some(v) = m.quantile_ms(l.quantile).filter(|&v| v > limit) {
-            return (Verdict::Fail, format!("{} {v:.1} ms > {limit:.1} ms ({} samples)", l.label, m.ok));
+            return (
+                Verdict::Fail,
+                format!("{} {v:.1} ms > {limit:.1} ms ({} samples)", l.label, m.ok),
+            );
         }
         if m.ok < min_samples(l.quantile) {
-            short.push(format!("{} needs {} samples, has {}", l.label, min_samples(l.quantile), m.ok));
+            short.push(format!(
+                "{} needs {} samples, has {}",
+                l.label,
+                min_samples(l.quantile),
+                m.ok
+            ));
         }
     }
     if m.completed() == 0 {
         return (Verdict::TooFewSamples, "no request completed".into());
     }
     if !short.is_empty() {
-        return (Verdict::TooFewSamples, format!("step too short: {}", short.join("; ")));
+        return (
+            Verdict::TooFewSamples,
+            format!("step too short: {}", short.join("; ")),
+        );
     }
     (Verdict::Pass, "every SLO held".into())
 }
@@ -175,6 +204,11 @@ pub struct Watch {
     runs: Vec<u32>,
     lag_run: u32,
     window: VecDeque<(u64, u64)>,
+    /// False: only the generator's lag can end the step (confirmation
+    /// steps are judged whole: a look at a noisy window every second would
+    /// fail a rate that meets the SLO far more often than one look at all
+    /// of it).
+    slo_windows: bool,
 }
 
 impl Watch {
@@ -186,11 +220,39 @@ impl Watch {
             runs: vec![0; slo.latency.len()],
             lag_run: 0,
             window: VecDeque::new(),
+            slo_windows: true,
         }
+    }
+
+    /// Only the generator criterion; the SLOs are judged on the whole step.
+    pub fn generator_only(mut self) -> Watch {
+        self.slo_windows = false;
+        self
     }
 
     /// Feeds one second; returns why the step should stop, if it should.
     pub fn second(&mut self, s: &Stats) -> Option<String> {
+        if self.slo_windows {
+            if let Some(why) = self.slo_second(s) {
+                return Some(why);
+            }
+        }
+        let lag = (!s.lag.is_empty()).then(|| s.lag.value_at_quantile(0.99) as f64 / 1000.0);
+        if lag.is_some_and(|l| l > LAG_P99_LIMIT_MS) {
+            self.lag_run += 1;
+            if self.lag_run >= self.breach_seconds {
+                return Some(format!(
+                    "generator: send lag p99 above {LAG_P99_LIMIT_MS} ms for {} s",
+                    self.lag_run
+                ));
+            }
+        } else {
+            self.lag_run = 0;
+        }
+        None
+    }
+
+    fn slo_second(&mut self, s: &Stats) -> Option<String> {
         for (l, run) in self.slo.latency.iter().zip(self.runs.iter_mut()) {
             // A second judges a quantile only with ten samples beyond it.
             if s.ok < min_samples(l.quantile) / 10 || s.latency.is_empty() {
@@ -201,7 +263,10 @@ impl Watch {
             if v > limit {
                 *run += 1;
                 if *run >= self.breach_seconds {
-                    return Some(format!("{} above {limit:.1} ms for {} s in a row (last {v:.1} ms)", l.label, *run));
+                    return Some(format!(
+                        "{} above {limit:.1} ms for {} s in a row (last {v:.1} ms)",
+                        l.label, *run
+                    ));
                 }
             } else {
                 *run = 0;
@@ -212,7 +277,10 @@ impl Watch {
             if self.window.len() > self.error_window {
                 self.window.pop_front();
             }
-            let (n, e) = self.window.iter().fold((0, 0), |(n, e), (a, b)| (n + a, e + b));
+            let (n, e) = self
+                .window
+                .iter()
+                .fold((0, 0), |(n, e), (a, b)| (n + a, e + b));
             if self.window.len() == self.error_window && n > 0 && e as f64 / n as f64 > max {
                 return Some(format!(
                     "errors {:.2} % > {:.2} % over {} s",
@@ -222,15 +290,6 @@ impl Watch {
                 ));
             }
         }
-        let lag = (!s.lag.is_empty()).then(|| s.lag.value_at_quantile(0.99) as f64 / 1000.0);
-        if lag.is_some_and(|l| l > LAG_P99_LIMIT_MS) {
-            self.lag_run += 1;
-            if self.lag_run >= self.breach_seconds {
-                return Some(format!("generator: send lag p99 above {LAG_P99_LIMIT_MS} ms for {} s", self.lag_run));
-            }
-        } else {
-            self.lag_run = 0;
-        }
         None
     }
 }
@@ -238,7 +297,11 @@ impl Watch {
 /// Quantiles of a step for the result, labelled as in the SLO plus p50/p99.
 pub fn quantiles(m: &Measure, slo: &Slo) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
-    let mut labels: Vec<(String, f64)> = vec![("p50".into(), 0.5), ("p90".into(), 0.9), ("p99".into(), 0.99)];
+    let mut labels: Vec<(String, f64)> = vec![
+        ("p50".into(), 0.5),
+        ("p90".into(), 0.9),
+        ("p99".into(), 0.99),
+    ];
     labels.extend(slo.latency.iter().map(|l| (l.label.clone(), l.quantile)));
     for (label, q) in labels {
         if let Some(v) = m.quantile_ms(q) {
@@ -257,7 +320,11 @@ mod tests {
 
     fn slo() -> Slo {
         Slo {
-            latency: vec![LatencySlo { label: "p99".into(), quantile: 0.99, max: Duration::from_millis(50) }],
+            latency: vec![LatencySlo {
+                label: "p99".into(),
+                quantile: 0.99,
+                max: Duration::from_millis(50),
+            }],
             error_share: Some(0.01),
         }
     }
@@ -267,7 +334,9 @@ mod tests {
         for _ in 0..ok {
             s.sent += 1;
             s.ok += 1;
-            s.latency.record(micros(Duration::from_millis(latency_ms))).unwrap();
+            s.latency
+                .record(micros(Duration::from_millis(latency_ms)))
+                .unwrap();
             s.lag.record(10).unwrap();
         }
         s.errors.insert(ErrorKind::Http(503), errors);
@@ -278,10 +347,15 @@ mod tests {
     fn a_persistent_breach_stops_a_step_and_a_blip_does_not() {
         let mut w = Watch::new(&slo(), 3, 5);
         assert!(w.second(&second(200, 80, 0)).is_none());
-        assert!(w.second(&second(200, 10, 0)).is_none(), "a good second resets the run");
+        assert!(
+            w.second(&second(200, 10, 0)).is_none(),
+            "a good second resets the run"
+        );
         assert!(w.second(&second(200, 80, 0)).is_none());
         assert!(w.second(&second(200, 80, 0)).is_none());
-        let why = w.second(&second(200, 80, 0)).expect("third second in a row");
+        let why = w
+            .second(&second(200, 80, 0))
+            .expect("third second in a row");
         assert!(why.contains("p99 above 50.0 ms for 3 s"), "{why}");
         // Seconds too thin to judge p99 (< 100 samples) neither count nor reset.
         let mut w = Watch::new(&slo(), 2, 5);
@@ -292,7 +366,14 @@ mod tests {
 
     #[test]
     fn errors_stop_a_step_over_a_full_window() {
-        let mut w = Watch::new(&Slo { latency: vec![], error_share: Some(0.01) }, 3, 3);
+        let mut w = Watch::new(
+            &Slo {
+                latency: vec![],
+                error_share: Some(0.01),
+            },
+            3,
+            3,
+        );
         assert!(w.second(&second(100, 1, 5)).is_none());
         assert!(w.second(&second(100, 1, 5)).is_none());
         assert!(w.second(&second(100, 1, 5)).unwrap().contains("over 3 s"));
@@ -306,9 +387,13 @@ mod tests {
         }
         assert_eq!(judge(&m, &slo(), true).0, Verdict::Pass);
         let mut slow = m.clone();
-        slow.latency.record(micros(Duration::from_millis(90))).unwrap();
+        slow.latency
+            .record(micros(Duration::from_millis(90)))
+            .unwrap();
         for _ in 0..100 {
-            slow.latency.record(micros(Duration::from_millis(90))).unwrap();
+            slow.latency
+                .record(micros(Duration::from_millis(90)))
+                .unwrap();
         }
         assert_eq!(judge(&slow, &slo(), true).0, Verdict::Fail);
         let mut starved = slow.clone();

@@ -120,7 +120,10 @@ impl Search<'_> {
     }
 
     fn step(&mut self, rate: f64, phase: Phase, scored: Duration) -> anyhow::Result<Verdict> {
-        let watch = Watch::new(self.slo, self.spec.breach_seconds, self.spec.error_window);
+        let mut watch = Watch::new(self.slo, self.spec.breach_seconds, self.spec.error_window);
+        if phase == Phase::Confirmation {
+            watch = watch.generator_only();
+        }
         let m: Measure = self.probe.open(rate, self.spec.warmup, scored, watch)?;
         self.spent += self.spec.warmup + Duration::from_secs_f64(m.seconds);
         self.interrupted |= m.interrupted;
@@ -146,16 +149,45 @@ impl Search<'_> {
 }
 
 /// Runs the search. `on_step` sees each step as it finishes.
-pub fn find(probe: &mut dyn Probe, spec: &SearchSpec, slo: &Slo, on_step: &mut dyn FnMut(&Step)) -> anyhow::Result<FindResult> {
-    let mut s = Search { probe, spec, slo, on_step, steps: Vec::new(), spent: Duration::ZERO, interrupted: false };
+pub fn find(
+    probe: &mut dyn Probe,
+    spec: &SearchSpec,
+    slo: &Slo,
+    on_step: &mut dyn FnMut(&Step),
+) -> anyhow::Result<FindResult> {
+    let mut s = Search {
+        probe,
+        spec,
+        slo,
+        on_step,
+        steps: Vec::new(),
+        spent: Duration::ZERO,
+        interrupted: false,
+    };
     let (outcome, lo, hi, reason) = search(&mut s)?;
-    let outcome = if s.interrupted { Outcome::Interrupted } else { outcome };
-    let mut lines: Vec<SloLine> =
-        slo.latency.iter().map(|l| SloLine { name: l.label.clone(), threshold: l.max.as_secs_f64() * 1000.0 }).collect();
+    let outcome = if s.interrupted {
+        Outcome::Interrupted
+    } else {
+        outcome
+    };
+    let mut lines: Vec<SloLine> = slo
+        .latency
+        .iter()
+        .map(|l| SloLine {
+            name: l.label.clone(),
+            threshold: l.max.as_secs_f64() * 1000.0,
+        })
+        .collect();
     if let Some(e) = slo.error_share {
-        lines.push(SloLine { name: "errors".into(), threshold: e });
+        lines.push(SloLine {
+            name: "errors".into(),
+            threshold: e,
+        });
     }
-    let knee_label = slo.latency.first().map_or("p99".to_string(), |l| l.label.clone());
+    let knee_label = slo
+        .latency
+        .first()
+        .map_or("p99".to_string(), |l| l.label.clone());
     Ok(FindResult {
         schema: SCHEMA.into(),
         outcome,
@@ -177,7 +209,12 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
     let (mut lo, mut hi): (Option<f64>, Option<f64>) = (None, None);
     let generator = |s: &Search, rate: f64| -> Found {
         let why = s.steps.last().map_or(String::new(), |st| st.reason.clone());
-        (Outcome::GeneratorLimited, None, None, format!("the generator could not drive {rate:.1} requests/s: {why}"))
+        (
+            Outcome::GeneratorLimited,
+            None,
+            None,
+            format!("the generator could not drive {rate:.1} requests/s: {why}"),
+        )
     };
     // 1. Exponential phase.
     let mut rate = spec.start_rate.min(spec.max_rate);
@@ -186,7 +223,12 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
             return Ok((Outcome::Interrupted, lo, hi, "interrupted".into()));
         }
         if !s.can_afford(spec.step) {
-            return Ok((Outcome::TimeBudget, lo, hi, "max_time ran out in the exponential phase".into()));
+            return Ok((
+                Outcome::TimeBudget,
+                lo,
+                hi,
+                "max_time ran out in the exponential phase".into(),
+            ));
         }
         match s.step(rate, Phase::Exponential, spec.step)? {
             Verdict::Pass | Verdict::TooFewSamples => {
@@ -194,7 +236,12 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
                 // it bounds the search from below until confirmation.
                 lo = Some(rate);
                 if rate >= spec.max_rate {
-                    return Ok((Outcome::NoBreakingPoint, lo, None, format!("every rate up to max_rate {:.1} met the SLO", spec.max_rate)));
+                    return Ok((
+                        Outcome::NoBreakingPoint,
+                        lo,
+                        None,
+                        format!("every rate up to max_rate {:.1} met the SLO", spec.max_rate),
+                    ));
                 }
                 rate = (rate * spec.growth).min(spec.max_rate);
             }
@@ -212,7 +259,12 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
         None => loop {
             let r = hi_rate / spec.growth;
             if r < spec.start_rate / 1000.0 || !s.can_afford(spec.step) || s.interrupted {
-                return Ok((Outcome::NoPassingRate, None, Some(hi_rate), format!("even {hi_rate:.2} requests/s failed")));
+                return Ok((
+                    Outcome::NoPassingRate,
+                    None,
+                    Some(hi_rate),
+                    format!("even {hi_rate:.2} requests/s failed"),
+                ));
             }
             match s.step(r, Phase::Descent, spec.step)? {
                 Verdict::Pass | Verdict::TooFewSamples => break r,
@@ -222,15 +274,36 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
         },
     };
     // 3 and 4. Bisection, then confirmation.
-    let needed = s.slo.latency.iter().map(|l| min_samples(l.quantile)).max().unwrap_or(1);
-    let mut passes: Vec<f64> = s.steps.iter().filter(|st| st.verdict == Verdict::Pass).map(|st| st.target_rate).collect();
+    let needed = s
+        .slo
+        .latency
+        .iter()
+        .map(|l| min_samples(l.quantile))
+        .max()
+        .unwrap_or(1);
+    let mut passes: Vec<f64> = s
+        .steps
+        .iter()
+        .filter(|st| st.verdict == Verdict::Pass)
+        .map(|st| st.target_rate)
+        .collect();
     for _attempt in 0..4 {
         while hi_rate / lo_rate - 1.0 > spec.precision {
             if s.interrupted {
-                return Ok((Outcome::Interrupted, None, Some(hi_rate), "interrupted".into()));
+                return Ok((
+                    Outcome::Interrupted,
+                    None,
+                    Some(hi_rate),
+                    "interrupted".into(),
+                ));
             }
             if !s.can_afford(spec.step) {
-                return Ok((Outcome::TimeBudget, None, Some(hi_rate), format!("max_time ran out bisecting [{lo_rate:.1}, {hi_rate:.1}]")));
+                return Ok((
+                    Outcome::TimeBudget,
+                    None,
+                    Some(hi_rate),
+                    format!("max_time ran out bisecting [{lo_rate:.1}, {hi_rate:.1}]"),
+                ));
             }
             let mid = 0.5 * (lo_rate + hi_rate);
             match s.step(mid, Phase::Bisection, spec.step)? {
@@ -243,9 +316,16 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
             }
         }
         // Long enough for every quantile's samples, and at least `confirm`.
-        let scored = spec.confirm.max(Duration::from_secs_f64((1.2 * needed as f64 / lo_rate).min(3600.0)));
+        let scored = spec.confirm.max(Duration::from_secs_f64(
+            (1.2 * needed as f64 / lo_rate).min(3600.0),
+        ));
         if !s.can_afford(scored) {
-            return Ok((Outcome::TimeBudget, None, Some(hi_rate), format!("max_time ran out before confirming {lo_rate:.1} requests/s")));
+            return Ok((
+                Outcome::TimeBudget,
+                None,
+                Some(hi_rate),
+                format!("max_time ran out before confirming {lo_rate:.1} requests/s"),
+            ));
         }
         match s.step(lo_rate, Phase::Confirmation, scored)? {
             Verdict::Pass | Verdict::TooFewSamples => {
@@ -268,7 +348,12 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
             }
         }
     }
-    Ok((Outcome::Unconfirmed, None, Some(hi_rate), "four confirmation steps failed: the service is not stable near its limit".into()))
+    Ok((
+        Outcome::Unconfirmed,
+        None,
+        Some(hi_rate),
+        "four confirmation steps failed: the service is not stable near its limit".into(),
+    ))
 }
 
 /// The knee of the rate–latency curve: the measured point farthest below
@@ -314,39 +399,71 @@ mod tests {
     }
 
     impl Probe for Model {
-        fn open(&mut self, rate: f64, _w: Duration, scored: Duration, _watch: Watch) -> anyhow::Result<Measure> {
+        fn open(
+            &mut self,
+            rate: f64,
+            _w: Duration,
+            scored: Duration,
+            _watch: Watch,
+        ) -> anyhow::Result<Measure> {
             self.calls.push(rate);
             let secs = scored.as_secs_f64();
             let n = (rate * secs) as u64;
             let mut m = Measure::empty(rate);
-            let sent = if rate > self.generator_max { (self.generator_max * secs) as u64 } else { n };
+            let sent = if rate > self.generator_max {
+                (self.generator_max * secs) as u64
+            } else {
+                n
+            };
             m.scheduled = n;
             m.sent = sent;
             m.ok = sent;
             m.seconds = secs;
             let lat = if rate <= self.capacity { 20 } else { 400 };
             let mut h = new_histogram();
-            h.record_n(micros(Duration::from_millis(lat)), sent.max(1)).unwrap();
+            h.record_n(micros(Duration::from_millis(lat)), sent.max(1))
+                .unwrap();
             m.latency = h;
             m.lag.record(50).unwrap();
             Ok(m)
         }
-        fn closed(&mut self, _: u32, _: Duration, _: Duration, _: Watch) -> anyhow::Result<Measure> {
+        fn closed(
+            &mut self,
+            _: u32,
+            _: Duration,
+            _: Duration,
+            _: Watch,
+        ) -> anyhow::Result<Measure> {
             unreachable!()
         }
     }
 
     fn slo() -> Slo {
-        Slo { latency: vec![LatencySlo { label: "p99".into(), quantile: 0.99, max: Duration::from_millis(100) }], error_share: None }
+        Slo {
+            latency: vec![LatencySlo {
+                label: "p99".into(),
+                quantile: 0.99,
+                max: Duration::from_millis(100),
+            }],
+            error_share: None,
+        }
     }
 
     fn spec() -> SearchSpec {
-        SearchSpec { start_rate: 100.0, max_time: Duration::from_secs(100_000), ..SearchSpec::default() }
+        SearchSpec {
+            start_rate: 100.0,
+            max_time: Duration::from_secs(100_000),
+            ..SearchSpec::default()
+        }
     }
 
     #[test]
     fn finds_the_capacity_within_the_precision() {
-        let mut m = Model { capacity: 1234.0, generator_max: 1e9, calls: vec![] };
+        let mut m = Model {
+            capacity: 1234.0,
+            generator_max: 1e9,
+            calls: vec![],
+        };
         let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
         let (lo, hi) = (r.sustainable_rps.unwrap(), r.breaking_rps.unwrap());
@@ -360,7 +477,11 @@ mod tests {
 
     #[test]
     fn a_generator_that_cannot_keep_up_is_never_a_breaking_point() {
-        let mut m = Model { capacity: 5000.0, generator_max: 700.0, calls: vec![] };
+        let mut m = Model {
+            capacity: 5000.0,
+            generator_max: 700.0,
+            calls: vec![],
+        };
         let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::GeneratorLimited);
         assert_eq!(r.sustainable_rps, None);
@@ -370,7 +491,11 @@ mod tests {
 
     #[test]
     fn a_first_failing_step_descends() {
-        let mut m = Model { capacity: 30.0, generator_max: 1e9, calls: vec![] };
+        let mut m = Model {
+            capacity: 30.0,
+            generator_max: 1e9,
+            calls: vec![],
+        };
         let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
         assert!(r.sustainable_rps.unwrap() <= 30.0 && r.breaking_rps.unwrap() > 30.0);
@@ -379,8 +504,21 @@ mod tests {
 
     #[test]
     fn no_breaking_point_up_to_max_rate() {
-        let mut m = Model { capacity: 1e9, generator_max: 1e9, calls: vec![] };
-        let r = find(&mut m, &SearchSpec { max_rate: 1000.0, ..spec() }, &slo(), &mut |_| {}).unwrap();
+        let mut m = Model {
+            capacity: 1e9,
+            generator_max: 1e9,
+            calls: vec![],
+        };
+        let r = find(
+            &mut m,
+            &SearchSpec {
+                max_rate: 1000.0,
+                ..spec()
+            },
+            &slo(),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(r.outcome, Outcome::NoBreakingPoint);
         assert_eq!(*m.calls.last().unwrap(), 1000.0);
         assert_eq!(r.outcome.exit_code(), crate::exit::NOT_BROKEN);
@@ -388,8 +526,15 @@ mod tests {
 
     #[test]
     fn the_time_budget_holds() {
-        let mut m = Model { capacity: 1234.0, generator_max: 1e9, calls: vec![] };
-        let s = SearchSpec { max_time: Duration::from_secs(20), ..spec() };
+        let mut m = Model {
+            capacity: 1234.0,
+            generator_max: 1e9,
+            calls: vec![],
+        };
+        let s = SearchSpec {
+            max_time: Duration::from_secs(20),
+            ..spec()
+        };
         let r = find(&mut m, &s, &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TimeBudget);
         assert!(r.load_time_s <= 20.0);
@@ -411,10 +556,17 @@ mod tests {
             stop_reason: None,
             scored_s: 1.0,
         };
-        let steps: Vec<Step> = [(100.0, 10.0), (200.0, 10.5), (400.0, 11.0), (600.0, 14.0), (700.0, 40.0), (800.0, 200.0)]
-            .iter()
-            .map(|&(r, p)| step(r, p))
-            .collect();
+        let steps: Vec<Step> = [
+            (100.0, 10.0),
+            (200.0, 10.5),
+            (400.0, 11.0),
+            (600.0, 14.0),
+            (700.0, 40.0),
+            (800.0, 200.0),
+        ]
+        .iter()
+        .map(|&(r, p)| step(r, p))
+        .collect();
         // Farthest below the chord from (100, 10) to (800, 200): the last
         // rate before the steepest rise.
         assert_eq!(knee(&steps, "p99"), Some(700.0));

@@ -13,9 +13,21 @@ use crate::scenario::{Arrivals, BaseUrl, LoadModel, Plan, Profile};
 /// this; tests answer with a model, the real thing with [`EngineProbe`].
 pub trait Probe {
     /// Open model: `rate` requests/s for `warmup` (not scored) + `scored`.
-    fn open(&mut self, rate: f64, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure>;
+    fn open(
+        &mut self,
+        rate: f64,
+        warmup: Duration,
+        scored: Duration,
+        watch: Watch,
+    ) -> anyhow::Result<Measure>;
     /// Closed model: `users` virtual users for `warmup` + `scored`.
-    fn closed(&mut self, users: u32, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure>;
+    fn closed(
+        &mut self,
+        users: u32,
+        warmup: Duration,
+        scored: Duration,
+        watch: Watch,
+    ) -> anyhow::Result<Measure>;
 }
 
 /// Measures with the load engine, one `load::run` per step. Each step's
@@ -32,10 +44,22 @@ impl EngineProbe {
     /// `plan` gives the requests, timeouts, threads and connections; each
     /// step replaces its load model. Step logs go to `logs/` when given.
     pub fn new(plan: &Plan, base: BaseUrl, stop: StopFlag, logs: Option<PathBuf>) -> EngineProbe {
-        EngineProbe { plan: plan.clone(), base, stop, logs, steps: 0 }
+        EngineProbe {
+            plan: plan.clone(),
+            base,
+            stop,
+            logs,
+            steps: 0,
+        }
     }
 
-    fn measure(&mut self, model: LoadModel, level: f64, warmup: Duration, mut watch: Watch) -> anyhow::Result<Measure> {
+    fn measure(
+        &mut self,
+        model: LoadModel,
+        level: f64,
+        warmup: Duration,
+        mut watch: Watch,
+    ) -> anyhow::Result<Measure> {
         let mut plan = self.plan.clone();
         let total = model.duration();
         plan.load.model = model;
@@ -80,7 +104,13 @@ impl EngineProbe {
 }
 
 impl Probe for EngineProbe {
-    fn open(&mut self, rate: f64, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure> {
+    fn open(
+        &mut self,
+        rate: f64,
+        warmup: Duration,
+        scored: Duration,
+        watch: Watch,
+    ) -> anyhow::Result<Measure> {
         let arrivals = match &self.plan.load.model {
             LoadModel::Open { arrivals, .. } => *arrivals,
             LoadModel::Closed { .. } => Arrivals::Uniform,
@@ -89,12 +119,22 @@ impl Probe for EngineProbe {
         self.measure(LoadModel::Open { profile, arrivals }, rate, warmup, watch)
     }
 
-    fn closed(&mut self, users: u32, warmup: Duration, scored: Duration, watch: Watch) -> anyhow::Result<Measure> {
+    fn closed(
+        &mut self,
+        users: u32,
+        warmup: Duration,
+        scored: Duration,
+        watch: Watch,
+    ) -> anyhow::Result<Measure> {
         let think_time = match &self.plan.load.model {
             LoadModel::Closed { think_time, .. } => *think_time,
             LoadModel::Open { .. } => Duration::ZERO,
         };
-        let model = LoadModel::Closed { concurrency: users, think_time, duration: warmup + scored };
+        let model = LoadModel::Closed {
+            concurrency: users,
+            think_time,
+            duration: warmup + scored,
+        };
         self.measure(model, users as f64, warmup, watch)
     }
 }

@@ -54,13 +54,24 @@ pub struct SweepResult {
 }
 
 /// Runs the sweep. `on_point` sees each level as it finishes.
-pub fn sweep(probe: &mut dyn Probe, spec: &SweepSpec, slo: &Slo, breach_seconds: u32, on_point: &mut dyn FnMut(&Point)) -> anyhow::Result<SweepResult> {
+pub fn sweep(
+    probe: &mut dyn Probe,
+    spec: &SweepSpec,
+    slo: &Slo,
+    breach_seconds: u32,
+    on_point: &mut dyn FnMut(&Point),
+) -> anyhow::Result<SweepResult> {
     let mut points: Vec<Point> = Vec::new();
     let mut stop_reason = "all levels measured".to_string();
     let mut best: f64 = 0.0;
     let mut interrupted = false;
     for n in spec.levels() {
-        let m = probe.closed(n, spec.warmup, spec.step, Watch::new(slo, breach_seconds, 5))?;
+        let m = probe.closed(
+            n,
+            spec.warmup,
+            spec.step,
+            Watch::new(slo, breach_seconds, 5),
+        )?;
         interrupted |= m.interrupted;
         let (verdict, reason) = criteria::judge(&m, slo, false);
         let p = Point {
@@ -88,7 +99,11 @@ pub fn sweep(probe: &mut dyn Probe, spec: &SweepSpec, slo: &Slo, breach_seconds:
         }
         best = best.max(x);
     }
-    let data: Vec<(f64, f64)> = points.iter().filter(|p| p.throughput > 0.0).map(|p| (p.concurrency as f64, p.throughput)).collect();
+    let data: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p.throughput > 0.0)
+        .map(|p| (p.concurrency as f64, p.throughput))
+        .collect();
     let (usl, usl_error) = match usl::fit(&data) {
         Ok(f) => (
             Some(UslReport {
@@ -107,5 +122,12 @@ pub fn sweep(probe: &mut dyn Probe, spec: &SweepSpec, slo: &Slo, breach_seconds:
         ),
         Err(e) => (None, Some(e.to_string())),
     };
-    Ok(SweepResult { schema: SCHEMA.into(), points, stop_reason, usl, usl_error, interrupted })
+    Ok(SweepResult {
+        schema: SCHEMA.into(),
+        points,
+        stop_reason,
+        usl,
+        usl_error,
+        interrupted,
+    })
 }
