@@ -35,25 +35,15 @@ pub struct RunReport {
 
 /// `headroom run`.
 pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<u8> {
-    let overrides = Overrides {
-        url: args.url.clone(),
+    let model = Overrides {
         rate: args.rate,
         concurrency: args.concurrency,
         duration: args.duration,
         requests: args.requests,
-        threads: args.threads,
-        connections: args.connections,
-        timeout: args.timeout,
         poisson: args.poisson,
+        ..Overrides::default()
     };
-    let plan = match &args.scenario {
-        Some(path) => {
-            let mut plan = scenario::load(path)?;
-            plan.apply(&overrides)?;
-            plan
-        }
-        None => Plan::from_flags(&overrides)?,
-    };
+    let plan = plan_for(&args.target, model)?;
     let report = execute(&plan, &args.output, stop)?;
     Ok(report.exit_code)
 }
@@ -159,15 +149,15 @@ fn start_target(plan: &Plan) -> anyhow::Result<(Option<target::TargetHandle>, Ba
     }
 }
 
-/// A plan for find or sweep: the scenario, or flags alone.
-fn plan_for(t: &TargetOpts, open: bool, poisson: bool) -> anyhow::Result<Plan> {
+/// The scenario (or, without one, the flags alone) with the command line's
+/// values applied over it.
+fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
     let overrides = Overrides {
         url: t.url.clone(),
         threads: t.threads,
         connections: t.connections,
         timeout: t.timeout,
-        poisson,
-        ..Overrides::default()
+        ..model
     };
     let mut plan = match &t.scenario {
         Some(path) => {
@@ -175,21 +165,7 @@ fn plan_for(t: &TargetOpts, open: bool, poisson: bool) -> anyhow::Result<Plan> {
             plan.apply(&overrides)?;
             plan
         }
-        None => {
-            // Each step replaces the load model; this one only makes a plan.
-            let model = if open {
-                Overrides {
-                    rate: Some(1.0),
-                    ..overrides
-                }
-            } else {
-                Overrides {
-                    concurrency: Some(1),
-                    ..overrides
-                }
-            };
-            Plan::from_flags(&model)?
-        }
+        None => Plan::from_flags(&overrides)?,
     };
     plan.slo.apply_flags(&t.slo)?;
     Ok(plan)
@@ -202,7 +178,17 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()>
 
 /// `headroom find`.
 pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
-    let mut plan = plan_for(&args.target, true, args.poisson)?;
+    // Each step replaces the load model: without a scenario, any rate
+    // makes a plan.
+    let rate = args.target.scenario.is_none().then_some(1.0);
+    let mut plan = plan_for(
+        &args.target,
+        Overrides {
+            rate,
+            poisson: args.poisson,
+            ..Overrides::default()
+        },
+    )?;
     let sp = &mut plan.search;
     if let Some(v) = args.start_rate {
         sp.start_rate = v;
@@ -311,7 +297,14 @@ pub fn run_find(
 
 /// `headroom sweep`.
 pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
-    let mut plan = plan_for(&args.target, false, false)?;
+    let concurrency = args.target.scenario.is_none().then_some(1);
+    let mut plan = plan_for(
+        &args.target,
+        Overrides {
+            concurrency,
+            ..Overrides::default()
+        },
+    )?;
     if !args.levels.is_empty() {
         if args.levels.contains(&0) || args.levels.windows(2).any(|w| w[0] >= w[1]) {
             return Err(

@@ -44,11 +44,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML). Without one, --url and --rate or --concurrency make up a run.
-    pub scenario: Option<PathBuf>,
-    /// Target URL, or "embedded" for the built-in target.
-    #[arg(long)]
-    pub url: Option<String>,
+    #[command(flatten)]
+    pub target: TargetOpts,
     /// Open model: arrivals per second (constant).
     #[arg(long)]
     pub rate: Option<f64>,
@@ -64,23 +61,15 @@ pub struct RunArgs {
     /// Poisson arrivals instead of evenly spaced ones (open model).
     #[arg(long)]
     pub poisson: bool,
-    /// Shard threads (default: one per core).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Most connections open at once (open model).
-    #[arg(long)]
-    pub connections: Option<usize>,
-    /// Request timeout, e.g. 5s.
-    #[arg(long, value_parser = duration)]
-    pub timeout: Option<Duration>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
-/// Target and connection options shared by find and sweep.
+/// The scenario, the target and connection options (run, find, sweep).
 #[derive(Debug, Args)]
 pub struct TargetOpts {
-    /// Scenario file (TOML): requests, target, [slo], [search], [sweep].
+    /// Scenario file (TOML). Without one, --url (and, for run, --rate or
+    /// --concurrency) make up the run.
     pub scenario: Option<PathBuf>,
     /// Target URL, or "embedded" for the built-in target.
     #[arg(long)]
