@@ -124,6 +124,7 @@ pub fn run(
             let work = Work::Open {
                 schedule,
                 max_connections: plan.load.max_connections,
+                warm: plan.load.warm_connections,
             };
             (work, plan.load.threads.max(1), 0)
         }
@@ -142,9 +143,15 @@ pub fn run(
             )
         }
     };
-    // A short head start so every shard is up before the first arrival.
-    let start = Instant::now() + Duration::from_millis(20);
-    let started_at = chrono::Utc::now() + chrono::Duration::milliseconds(20);
+    // A head start so every shard is up (and, when warming, connected)
+    // before the first arrival.
+    let mut head = Duration::from_millis(20);
+    if plan.load.warm_connections && matches!(plan.load.model, LoadModel::Open { .. }) {
+        head += (Duration::from_micros(100) * plan.load.max_connections as u32)
+            .min(Duration::from_secs(2));
+    }
+    let start = Instant::now() + head;
+    let started_at = chrono::Utc::now() + chrono::Duration::from_std(head).unwrap_or_default();
     let job = Arc::new(Job {
         addr,
         templates,
@@ -158,6 +165,7 @@ pub fn run(
     });
     let (tx, rx) = mpsc::channel();
     let mut handles = Vec::new();
+    let mut give_back = Vec::new();
     for index in 0..shards {
         let part = Part {
             index,
@@ -169,9 +177,11 @@ pub fn run(
             },
         };
         let (job, tx) = (job.clone(), tx.clone());
+        let (back_tx, back_rx) = mpsc::channel();
+        give_back.push(back_tx);
         let h = std::thread::Builder::new()
             .name(format!("headroom-shard-{index}"))
-            .spawn(move || shard::run(job, part, tx))
+            .spawn(move || shard::run(job, part, tx, back_rx))
             .map_err(RunError::Thread)?;
         handles.push(h);
     }
@@ -182,10 +192,15 @@ pub fn run(
     let mut stopped_at = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Msg::Interval(snap)) => {
-                for iv in agg.add(snap) {
+            Ok(Msg::Interval(shard, mut snap)) => {
+                for iv in agg.add(&snap) {
                     observer.interval(&iv);
+                    agg.recycle(iv);
                 }
+                // Hand the shard its histograms back, emptied: no
+                // allocation per second in a long run.
+                snap.per_request.iter_mut().for_each(Stats::reset);
+                let _ = give_back[shard].send(snap.per_request);
             }
             Ok(Msg::Done {
                 connections_opened,

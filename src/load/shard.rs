@@ -48,6 +48,8 @@ pub(super) enum Work {
     Open {
         schedule: Schedule,
         max_connections: usize,
+        /// Open every connection before the first arrival.
+        warm: bool,
     },
     Closed {
         think_time: Duration,
@@ -55,7 +57,8 @@ pub(super) enum Work {
 }
 
 pub(super) enum Msg {
-    Interval(IntervalSnapshot),
+    /// A shard's second, by shard index.
+    Interval(usize, IntervalSnapshot),
     Done {
         connections_opened: u64,
         in_flight: u64,
@@ -73,6 +76,9 @@ pub(super) struct Part {
 
 struct Shard {
     job: Arc<Job>,
+    index: usize,
+    /// Emptied interval stats coming back from the collector.
+    recycled: mpsc::Receiver<Vec<crate::metrics::Stats>>,
     rec: RefCell<Recorder>,
     rng: RefCell<SmallRng>,
     queue: RefCell<VecDeque<Arrival>>,
@@ -144,7 +150,12 @@ impl Shard {
     }
 }
 
-pub(super) fn run(job: Arc<Job>, part: Part, tx: mpsc::Sender<Msg>) {
+pub(super) fn run(
+    job: Arc<Job>,
+    part: Part,
+    tx: mpsc::Sender<Msg>,
+    recycled: mpsc::Receiver<Vec<crate::metrics::Stats>>,
+) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -154,6 +165,8 @@ pub(super) fn run(job: Arc<Job>, part: Part, tx: mpsc::Sender<Msg>) {
     };
     let names = job.templates.len();
     let sh = Rc::new(Shard {
+        index: part.index,
+        recycled,
         rec: RefCell::new(Recorder::new(names)),
         rng: RefCell::new(SmallRng::seed_from_u64(
             job.seed ^ (part.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -176,8 +189,12 @@ pub(super) fn run(job: Arc<Job>, part: Part, tx: mpsc::Sender<Msg>) {
             Work::Open {
                 schedule,
                 max_connections,
+                warm,
             } => {
                 let per_shard = max_connections.div_ceil(part.of).max(1);
+                if *warm {
+                    warm_up(&sh, per_shard).await;
+                }
                 pace(&sh, schedule, part.index, part.of, per_shard).await;
             }
             Work::Closed { think_time } => {
@@ -191,7 +208,7 @@ pub(super) fn run(job: Arc<Job>, part: Part, tx: mpsc::Sender<Msg>) {
         flusher.abort();
     });
     let last = sh.rec.borrow_mut().take();
-    let _ = tx.send(Msg::Interval(last));
+    let _ = tx.send(Msg::Interval(part.index, last));
     let abandoned = sh.in_flight.get() + sh.queue.borrow().len() as u64;
     let _ = tx.send(Msg::Done {
         connections_opened: sh.opened.get(),
@@ -204,8 +221,9 @@ async fn flush_every_second(sh: Rc<Shard>, tx: mpsc::Sender<Msg>) {
     loop {
         let at = sh.job.start + Duration::from_secs(k.into());
         tokio::time::sleep_until(at.into()).await;
-        let snap = sh.rec.borrow_mut().take();
-        if tx.send(Msg::Interval(snap)).is_err() {
+        let reuse = sh.recycled.try_recv().unwrap_or_default();
+        let snap = sh.rec.borrow_mut().take_into(reuse);
+        if tx.send(Msg::Interval(sh.index, snap)).is_err() {
             return;
         }
         k += 1;
@@ -265,7 +283,7 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize, max_
         for _ in 0..pending.saturating_sub(spare).min(room) {
             sh.live.set(sh.live.get() + 1);
             sh.starting.set(sh.starting.get() + 1);
-            tokio::task::spawn_local(connection(sh.clone()));
+            tokio::task::spawn_local(connection(sh.clone(), None));
         }
         for _ in 0..released.min(sh.idle.get() as u64) {
             sh.notify.notify_one();
@@ -275,9 +293,31 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize, max_
     sh.notify.notify_waiters();
 }
 
+/// Opens `n` connections before the first arrival, so that the pool (and
+/// the memory it holds) is at its full size from the start.
+async fn warm_up(sh: &Rc<Shard>, n: usize) {
+    let mut opened = Vec::with_capacity(n);
+    for _ in 0..n {
+        let addr = sh.job.addr;
+        let timeout = sh.job.timeouts.connect;
+        opened.push(tokio::task::spawn_local(async move {
+            http::connect(addr, timeout).await.ok()
+        }));
+    }
+    for handle in opened {
+        let sender = handle.await.ok().flatten();
+        if sender.is_some() {
+            sh.opened.set(sh.opened.get() + 1);
+        }
+        sh.live.set(sh.live.get() + 1);
+        sh.starting.set(sh.starting.get() + 1);
+        tokio::task::spawn_local(connection(sh.clone(), sender));
+    }
+}
+
 /// Open model: one connection taking due arrivals in order.
-async fn connection(sh: Rc<Shard>) {
-    let mut sender = None;
+async fn connection(sh: Rc<Shard>, sender: Option<Sender>) {
+    let mut sender = sender;
     let mut starting = true;
     loop {
         let popped = sh.queue.borrow_mut().pop_front();

@@ -90,6 +90,17 @@ impl Stats {
         self.ok + self.error_count()
     }
 
+    /// Empties it for reuse, keeping its allocations.
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.service.reset();
+        self.lag.reset();
+        self.sent = 0;
+        self.ok = 0;
+        self.errors.clear();
+        self.bytes = 0;
+    }
+
     /// Adds `other` into `self` exactly (histograms merge without loss).
     pub fn merge(&mut self, other: &Stats) {
         // Same bounds on both sides: `add` cannot fail.
@@ -161,6 +172,14 @@ impl Recorder {
     /// Ends the current interval and hands out what it measured.
     pub fn take(&mut self) -> IntervalSnapshot {
         let fresh = (0..self.current.len()).map(|_| Stats::default()).collect();
+        self.take_into(fresh)
+    }
+
+    /// Like [`take`](Self::take), continuing into `fresh` (emptied stats
+    /// handed back by the aggregator), so that a long run allocates no
+    /// histograms after its first seconds.
+    pub fn take_into(&mut self, mut fresh: Vec<Stats>) -> IntervalSnapshot {
+        fresh.resize_with(self.current.len(), Stats::default);
         let snap = IntervalSnapshot {
             index: self.index,
             scheduled: std::mem::take(&mut self.scheduled),
@@ -192,6 +211,8 @@ pub struct Aggregator {
     /// Whole-run totals per request name.
     pub totals: Vec<Stats>,
     pub scheduled: u64,
+    /// Emptied stats from finished intervals, reused for new ones.
+    pool: Vec<Stats>,
 }
 
 impl Aggregator {
@@ -203,20 +224,34 @@ impl Aggregator {
             next: 0,
             totals: (0..names).map(|_| Stats::default()).collect(),
             scheduled: 0,
+            pool: Vec::new(),
+        }
+    }
+
+    fn fresh(&mut self) -> Stats {
+        self.pool.pop().unwrap_or_default()
+    }
+
+    /// Takes a finished interval back for reuse (after the observer).
+    pub fn recycle(&mut self, iv: Interval) {
+        for mut s in iv.per_request.into_iter().chain(std::iter::once(iv.all)) {
+            s.reset();
+            self.pool.push(s);
         }
     }
 
     /// Adds a snapshot; returns the intervals that are now complete.
-    pub fn add(&mut self, snap: IntervalSnapshot) -> Vec<Interval> {
-        let names = self.names;
-        let entry = self
-            .pending
-            .entry(snap.index)
-            .or_insert_with(|| (0, 0, (0..names).map(|_| Stats::default()).collect()));
-        entry.0 += 1;
-        entry.1 += snap.scheduled;
-        for (acc, s) in entry.2.iter_mut().zip(&snap.per_request) {
-            acc.merge(s);
+    pub fn add(&mut self, snap: &IntervalSnapshot) -> Vec<Interval> {
+        if !self.pending.contains_key(&snap.index) {
+            let set = (0..self.names).map(|_| self.fresh()).collect();
+            self.pending.insert(snap.index, (0, 0, set));
+        }
+        if let Some(entry) = self.pending.get_mut(&snap.index) {
+            entry.0 += 1;
+            entry.1 += snap.scheduled;
+            for (acc, s) in entry.2.iter_mut().zip(&snap.per_request) {
+                acc.merge(s);
+            }
         }
         let mut done = Vec::new();
         while self
@@ -241,7 +276,7 @@ impl Aggregator {
 
     fn complete(&mut self, index: u64) -> Interval {
         let (_, scheduled, per_request) = self.pending.remove(&index).unwrap_or_default();
-        let mut all = Stats::default();
+        let mut all = self.fresh();
         for (t, s) in self.totals.iter_mut().zip(&per_request) {
             t.merge(s);
             all.merge(s);
@@ -291,11 +326,11 @@ mod tests {
         let s1 = shards[1].take();
         let s1b = shards[1].take();
         assert!(
-            agg.add(s1b).is_empty(),
+            agg.add(&s1b).is_empty(),
             "interval 1 cannot complete before 0"
         );
-        assert!(agg.add(s0).is_empty());
-        let done = agg.add(s1);
+        assert!(agg.add(&s0).is_empty());
+        let done = agg.add(&s1);
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].index, 0);
         assert_eq!(done[0].all.ok, 20);

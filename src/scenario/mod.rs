@@ -128,6 +128,10 @@ pub struct LoadSpec {
     /// Most connections open at once (open model; the closed model uses one
     /// per virtual user).
     pub max_connections: usize,
+    /// Open all `max_connections` before the first arrival (set when the
+    /// user gives `connections`, as wrk and oha do with -c); otherwise
+    /// connections open as arrivals need them.
+    pub warm_connections: bool,
     /// Stop after this many requests, whatever the clock says.
     pub max_requests: Option<u64>,
 }
@@ -466,6 +470,7 @@ impl Plan {
                 model,
                 threads: default_threads(embedded),
                 max_connections: 1024,
+                warm_connections: false,
                 max_requests: None,
             },
             timeouts: Timeouts::default(),
@@ -548,6 +553,7 @@ impl Plan {
         }
         if let Some(c) = o.connections {
             self.load.max_connections = c.max(1);
+            self.load.warm_connections = true;
         }
         if let Some(t) = o.timeout {
             self.timeouts.request = t;

@@ -398,6 +398,7 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
         model,
         threads,
         max_connections,
+        warm_connections: l.connections.is_some(),
         max_requests,
     })
 }
