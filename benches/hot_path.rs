@@ -71,7 +71,7 @@ fn merging(c: &mut Criterion) {
             snaps,
             |s| {
                 let mut agg = Aggregator::new(2, 1);
-                s.into_iter().map(|x| agg.add(x).len()).sum::<usize>()
+                s.iter().map(|x| agg.add(x).len()).sum::<usize>()
             },
             criterion::BatchSize::LargeInput,
         )
