@@ -37,8 +37,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Serve the embedded synthetic target (capacity = workers / mean service time).
     Target(TargetArgs),
-    /// Start the embedded target in-process, run the demo scenario against it
-    /// and write the results to reports/demo/.
+    /// Against embedded targets with known answers: a run, a breaking-point
+    /// search and a concurrency sweep, each beside its analytic answer;
+    /// results in reports/demo/.
     Demo(DemoArgs),
 }
 
@@ -80,7 +81,8 @@ pub struct TargetOpts {
     /// Shard threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Most connections open at once (open model).
+    /// Open model: this many connections, all opened before the first
+    /// arrival (default: opened as arrivals need them, at most 1024).
     #[arg(long)]
     pub connections: Option<usize>,
     /// Request timeout, e.g. 5s.
@@ -206,7 +208,7 @@ pub struct DemoArgs {
     /// Where to write the results.
     #[arg(long, default_value = "reports/demo")]
     pub out: PathBuf,
-    /// Length of the demo run.
+    /// Length of the first part (the open-loop run; default 10 s).
     #[arg(long, value_parser = duration)]
     pub duration: Option<Duration>,
     /// No progress bar.

@@ -1,28 +1,7 @@
 //! Units shared by every part: durations written by people ("250ms", "1.5s"),
-//! shares ("1%", 0.01) and request rates.
+//! shares ("1%", 0.01), and numbers formatted for people.
 
-use std::fmt;
 use std::time::Duration;
-
-/// Requests per second. Always finite and ≥ 0.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
-pub struct Rate(f64);
-
-impl Rate {
-    /// A rate in requests per second; `None` unless finite and ≥ 0.
-    pub fn per_second(rps: f64) -> Option<Rate> {
-        (rps.is_finite() && rps >= 0.0).then_some(Rate(rps))
-    }
-    pub fn get(self) -> f64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Rate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} rps", fmt_count(self.0))
-    }
-}
 
 /// Parses a duration such as `250ms`, `1.5s`, `2m`, `100us`, `1h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -23,7 +23,7 @@ pub fn summary(s: &Summary) -> String {
     };
     let _ = writeln!(
         o,
-        "  {load}, throughput {} rps over {:.1} s ({} threads, {} connections opened)",
+        "  {load}, throughput {} rps over {:.1} s (threads: {}, connections opened: {})",
         fmt_count(s.throughput),
         s.duration_s,
         s.threads,
