@@ -231,21 +231,39 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     Ok(result.outcome.exit_code())
 }
 
+/// What find and sweep share: the target (started when embedded, and
+/// checked reachable), the results directory, and an engine probe whose
+/// per-step logs go to `dir/logs`.
+fn probe_for(
+    plan: &Plan,
+    output: &OutputArgs,
+    stop: &StopFlag,
+    kind: &str,
+    logs: &str,
+) -> anyhow::Result<(
+    Option<target::TargetHandle>,
+    BaseUrl,
+    PathBuf,
+    search::EngineProbe,
+)> {
+    let (handle, base) = start_target(plan)?;
+    load::resolve(&base, plan.timeouts.connect)?;
+    let dir = output
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&format!("{}-{kind}", plan.name)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let probe = search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join(logs)));
+    Ok((handle, base, dir, probe))
+}
+
 /// Runs the search for a validated plan and writes `find.json` and the step logs.
 pub fn run_find(
     plan: &Plan,
     output: &OutputArgs,
     stop: &StopFlag,
 ) -> anyhow::Result<search::FindResult> {
-    let (_target, base) = start_target(plan)?;
-    load::resolve(&base, plan.timeouts.connect)?;
-    let dir = output
-        .out
-        .clone()
-        .unwrap_or_else(|| default_dir(&format!("{}-find", plan.name)));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut probe =
-        search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("steps")));
+    let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "find", "steps")?;
     let quiet = output.quiet;
     if !quiet {
         println!("searching for the breaking point of {base} …");
@@ -336,15 +354,7 @@ pub fn run_sweep(
     output: &OutputArgs,
     stop: &StopFlag,
 ) -> anyhow::Result<search::SweepResult> {
-    let (_target, base) = start_target(plan)?;
-    load::resolve(&base, plan.timeouts.connect)?;
-    let dir = output
-        .out
-        .clone()
-        .unwrap_or_else(|| default_dir(&format!("{}-sweep", plan.name)));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut probe =
-        search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join("levels")));
+    let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "sweep", "levels")?;
     let quiet = output.quiet;
     if !quiet {
         println!("concurrency sweep of {base} …");
