@@ -190,37 +190,15 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         },
     )?;
     let sp = &mut plan.search;
-    if let Some(v) = args.start_rate {
-        sp.start_rate = v;
-    }
-    if let Some(v) = args.max_rate {
-        sp.max_rate = v;
-    }
-    if let Some(v) = args.growth {
-        sp.growth = v;
-    }
-    if let Some(v) = args.precision {
-        sp.precision = v;
-    }
-    if let Some(v) = args.step {
-        sp.step = v;
-    }
-    if let Some(v) = args.warmup {
-        sp.warmup = v;
-    }
-    if let Some(v) = args.confirm {
-        sp.confirm = v;
-    }
-    if let Some(v) = args.max_time {
-        sp.max_time = v;
-    }
-    if !(sp.start_rate > 0.0
-        && sp.max_rate >= sp.start_rate
-        && sp.growth > 1.0
-        && sp.precision > 0.0)
-    {
-        return Err(exit::BadInput("search settings: need start_rate > 0, max_rate ≥ start_rate, growth > 1, precision > 0".into()).into());
-    }
+    set(&mut sp.start_rate, args.start_rate);
+    set(&mut sp.max_rate, args.max_rate);
+    set(&mut sp.growth, args.growth);
+    set(&mut sp.precision, args.precision);
+    set(&mut sp.step, args.step);
+    set(&mut sp.warmup, args.warmup);
+    set(&mut sp.confirm, args.confirm);
+    set(&mut sp.max_time, args.max_time);
+    sp.check().map_err(exit::BadInput)?;
     if plan.slo.is_empty() {
         return Err(exit::BadInput(
             "find needs an SLO: [slo] in the scenario or --slo p99=250ms (repeatable)".into(),
@@ -229,6 +207,13 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     }
     let result = run_find(&plan, &args.output, stop)?;
     Ok(result.outcome.exit_code())
+}
+
+/// A flag's value, when given, replaces the scenario's.
+fn set<T>(slot: &mut T, flag: Option<T>) {
+    if let Some(v) = flag {
+        *slot = v;
+    }
 }
 
 /// What find and sweep share: the target (started when embedded, and
@@ -331,14 +316,14 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         }
         plan.sweep.levels = args.levels.clone();
     }
-    if let Some(v) = args.max_concurrency {
-        plan.sweep.max_concurrency = v.max(1);
-    }
-    if let Some(v) = args.step {
-        plan.sweep.step = v;
-    }
-    if let Some(v) = args.warmup {
-        plan.sweep.warmup = v;
+    set(
+        &mut plan.sweep.max_concurrency,
+        args.max_concurrency.map(|v| v.max(1)),
+    );
+    set(&mut plan.sweep.step, args.step);
+    set(&mut plan.sweep.warmup, args.warmup);
+    if plan.sweep.step.is_zero() {
+        return Err(exit::BadInput("--step must be longer than zero".into()).into());
     }
     let result = run_sweep(&plan, &args.output, stop)?;
     Ok(if result.interrupted || result.usl.is_none() {
@@ -449,6 +434,19 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     }
     if args.mean.is_zero() {
         return Err(exit::BadInput("--mean must be longer than zero".into()).into());
+    }
+    if args.service == Dist::Lognormal && !(args.sigma.is_finite() && args.sigma > 0.0) {
+        return Err(exit::BadInput(format!("--sigma must be > 0, found {}", args.sigma)).into());
+    }
+    for (name, v) in [
+        ("--contention-sigma", args.contention_sigma),
+        ("--contention-kappa", args.contention_kappa),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(
+                exit::BadInput(format!("{name} must lie between 0 and 1, found {v}")).into(),
+            );
+        }
     }
     let service_time = match args.service {
         Dist::Fixed => ServiceTime::Fixed { mean: args.mean },

@@ -150,6 +150,26 @@ fn bad_flags_and_missing_files_exit_2() {
         ],
         vec!["run", "/nonexistent/scenario.toml"],
         vec!["target", "--workers", "0", "--for", "1s"],
+        vec![
+            "target",
+            "--service",
+            "lognormal",
+            "--sigma",
+            "0",
+            "--for",
+            "1s",
+        ],
+        vec!["target", "--contention-sigma", "-1", "--for", "1s"],
+        vec![
+            "find", "--url", "embedded", "--slo", "p99=1s", "--step", "0s",
+        ],
+        vec![
+            "find", "--url", "embedded", "--slo", "p99=1s", "--growth", "1",
+        ],
+        vec!["find", "--url", "embedded"],
+        vec!["find", "--url", "embedded", "--slo", "p99"],
+        vec!["sweep", "--url", "embedded", "--step", "0s"],
+        vec!["sweep", "--url", "embedded", "--levels", "4,2"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
             .args(&args)

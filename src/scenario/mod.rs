@@ -337,6 +337,26 @@ impl Default for SearchSpec {
     }
 }
 
+impl SearchSpec {
+    /// What every search needs, however its settings were given.
+    pub fn check(&self) -> Result<(), String> {
+        let finite =
+            self.start_rate.is_finite() && self.max_rate.is_finite() && self.growth.is_finite();
+        if !(finite && self.start_rate > 0.0 && self.max_rate >= self.start_rate) {
+            return Err("search settings: need start_rate > 0 and max_rate ≥ start_rate".into());
+        }
+        if !(self.growth > 1.0 && self.precision > 0.0) {
+            return Err("search settings: need growth > 1 and precision > 0".into());
+        }
+        if self.step.is_zero() || self.confirm.is_zero() || self.max_time.is_zero() {
+            return Err(
+                "search settings: step, confirm and max_time must be longer than zero".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// How `headroom sweep` steps through concurrency levels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepSpec {
