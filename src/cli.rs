@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::input::history::Aggregate;
 use crate::report::timeseries::Format;
 
 /// Load testing and capacity planning: drive a service open- or closed-loop,
@@ -41,6 +42,66 @@ pub enum Command {
     /// search and a concurrency sweep, each beside its analytic answer;
     /// results in reports/demo/.
     Demo(DemoArgs),
+    /// Fit the Universal Scalability Law to measured (concurrency,
+    /// throughput) points: a CSV or Parquet table, or a sweep.json.
+    Usl(UslArgs),
+    /// Forecast demand from history (CSV or Parquet): a seasonal model with
+    /// 80 % and 95 % prediction intervals.
+    Forecast(ForecastArgs),
+    /// Size the fleet month by month from forecast demand and measured
+    /// capacity: instances, cost, runway, cheapest instance type.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UslArgs {
+    /// A table with a concurrency and a throughput column, or a sweep.json.
+    pub file: PathBuf,
+    /// Column with the load (concurrency, users, N); detected when omitted.
+    #[arg(long)]
+    pub concurrency_column: Option<String>,
+    /// Column with the throughput (X, rps); detected when omitted.
+    #[arg(long)]
+    pub throughput_column: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// History: a timestamp column and a value column (CSV or Parquet).
+    pub file: PathBuf,
+    /// How far ahead: a duration (90d, 12w), months (6mo, 1y) or a number of steps.
+    #[arg(long, default_value = "90d")]
+    pub horizon: String,
+    /// Resample to this step (15m, 1h, 1d, 1mo); detected from the data when omitted.
+    #[arg(long)]
+    pub step: Option<String>,
+    /// How values within one step combine.
+    #[arg(long, value_enum, default_value_t = Aggregate::Mean)]
+    pub aggregate: Aggregate,
+    /// Column with the timestamps; detected when omitted.
+    #[arg(long)]
+    pub time_column: Option<String>,
+    /// Column with the values; detected when omitted.
+    #[arg(long)]
+    pub value_column: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file (TOML): catalog, demand, capacity per instance, sizing, fleet.
+    pub file: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write plan.json (and forecast.json) into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

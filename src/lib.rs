@@ -11,18 +11,23 @@
 //! * [`target`] — the embedded synthetic service whose capacity is known in
 //!   closed form (c workers / mean service time): demo, default target and
 //!   test oracle.
-//! * [`model`] — pure math for capacity planning (USL, queueing).
+//! * [`input`] — files users bring to the models: CSV/Parquet tables,
+//!   demand history (resampled to a regular step), plan files and catalogs.
+//! * [`model`] — pure math for capacity planning: USL, queueing, forecast,
+//!   cost and the scaling plan.
 //! * [`report`] — files people and programs read: `summary.json`,
 //!   `timeseries.csv|parquet`, the text summary.
 //! * [`app`] — one function per subcommand wiring the parts together;
 //!   [`cli`] holds the clap definitions.
 //!
-//! Data flows one way: `scenario → load → metrics → report`. `load` knows
+//! Data flows one way: `scenario → load → metrics → report`, and
+//! `input → model → report`. `load` knows
 //! nothing of reports; `model` does no I/O.
 
 pub mod app;
 pub mod cli;
 pub mod exit;
+pub mod input;
 pub mod load;
 pub mod metrics;
 pub mod model;

@@ -8,6 +8,13 @@ use headroom::{app, exit, load, scenario};
 fn main() -> ExitCode {
     keep_large_allocations_in_mmap();
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Usl(_) | Command::Forecast(_) | Command::Plan(_)
+    ) {
+        // These print and touch no socket, where SIGPIPE must stay ignored.
+        die_quietly_on_closed_pipe();
+    }
     let stop = StopFlag::default();
     let on_signal = stop.clone();
     // Ctrl-C or SIGTERM: stop sending, keep and write what was measured.
@@ -18,6 +25,9 @@ fn main() -> ExitCode {
         Command::Sweep(args) => app::sweep(args, &stop),
         Command::Target(args) => app::serve_target(args, &stop),
         Command::Demo(args) => app::demo(args, &stop),
+        Command::Usl(args) => app::model::usl(args),
+        Command::Forecast(args) => app::model::forecast(args),
+        Command::Plan(args) => app::model::plan(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -38,6 +48,17 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
         Some(load::RunError::Unreachable { .. } | load::RunError::Resolve(_)) => exit::UNREACHABLE,
         Some(load::RunError::BadRequest(_)) => exit::BAD_INPUT,
         _ => exit::FAILURE,
+    }
+}
+
+/// `headroom forecast … | head`: end like other Unix tools when the reader
+/// goes away, instead of panicking in `println!` on EPIPE.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal, before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -20,10 +20,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => 1.0,
         "m" | "min" => 60.0,
         "h" => 3600.0,
+        "d" => 86_400.0,
+        "w" => 7.0 * 86_400.0,
         "" => return Err(format!("duration {text:?} needs a unit (ms, s, m, h)")),
         other => {
             return Err(format!(
-                "unknown duration unit {other:?} in {text:?} (expected ns, us, ms, s, m or h)"
+                "unknown duration unit {other:?} in {text:?} (expected ns, us, ms, s, m, h, d or w)"
             ))
         }
     };
@@ -66,6 +68,33 @@ pub fn fmt_count(v: f64) -> String {
     } else {
         format!("{v:.1}")
     }
+}
+
+/// Formats a whole number of seconds in the largest exact unit: 30s, 15m,
+/// 1h, 1d, 1w.
+pub fn fmt_step(seconds: u64) -> String {
+    for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds >= size && seconds % size == 0 {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
+/// Formats money for people: $1,234 or $0.42 (two decimals below $100).
+pub fn fmt_money(v: f64) -> String {
+    if v.abs() < 100.0 {
+        return format!("${v:.2}");
+    }
+    let whole = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}${out}", if v < 0.0 { "-" } else { "" })
 }
 
 /// Formats milliseconds for people: 0.41 ms, 12.3 ms, 1.25 s.
@@ -112,5 +141,10 @@ mod tests {
         assert_eq!(fmt_count(12_345.0), "12.3k");
         assert_eq!(fmt_ms(0.412), "0.41 ms");
         assert_eq!(fmt_ms(1250.0), "1.25 s");
+        assert_eq!(fmt_step(3600), "1h");
+        assert_eq!(fmt_step(90), "90s");
+        assert_eq!(fmt_money(1234.4), "$1,234");
+        assert_eq!(fmt_money(1_234_567.0), "$1,234,567");
+        assert_eq!(fmt_money(0.421), "$0.42");
     }
 }

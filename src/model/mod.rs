@@ -4,6 +4,12 @@
 //!
 //! * [`usl`] — the Universal Scalability Law: bounded fit and exact inverses.
 //! * [`queueing`] — M/M/c (Erlang B and C), service levels, server counts.
+//! * [`forecast`] — seasonal demand forecasts with prediction intervals.
+//! * [`cost`] — instance prices, commitments, cost per million requests.
+//! * [`plan`] — instances per month, runway, cheapest type, cost curves.
 
+pub mod cost;
+pub mod forecast;
+pub mod plan;
 pub mod queueing;
 pub mod usl;

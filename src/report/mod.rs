@@ -3,6 +3,7 @@
 //! plain-text summary printed after a run.
 
 pub mod json;
+pub mod model;
 pub mod text;
 pub mod timeseries;
 

@@ -38,8 +38,37 @@ pub struct UslReport {
     /// N* = sqrt((1 − σ)/κ); null when κ = 0 (no retrograde region).
     pub peak_concurrency: Option<f64>,
     pub peak_throughput: Option<f64>,
+    /// Amdahl roof λ/σ: the throughput limit without coherency cost.
+    pub amdahl_roof: Option<f64>,
+    /// 95 % confidence intervals (null on a bound or without spare points).
+    pub sigma_ci95: Option<(f64, f64)>,
+    pub kappa_ci95: Option<(f64, f64)>,
+    pub lambda_ci95: Option<(f64, f64)>,
+    pub points_fitted: usize,
     pub r_squared: f64,
     pub warnings: Vec<String>,
+}
+
+impl UslReport {
+    pub fn from_fit(f: &crate::model::usl::UslFit) -> UslReport {
+        UslReport {
+            sigma: f.sigma.value,
+            kappa: f.kappa.value,
+            lambda: f.lambda.value,
+            sigma_std_error: f.sigma.std_error,
+            kappa_std_error: f.kappa.std_error,
+            lambda_std_error: f.lambda.std_error,
+            peak_concurrency: f.peak_concurrency(),
+            peak_throughput: f.peak_throughput(),
+            amdahl_roof: f.amdahl_roof(),
+            sigma_ci95: f.sigma.ci95,
+            kappa_ci95: f.kappa.ci95,
+            lambda_ci95: f.lambda.ci95,
+            points_fitted: f.n_points,
+            r_squared: f.r_squared,
+            warnings: f.warnings.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,21 +134,7 @@ pub fn sweep(
         .map(|p| (p.concurrency as f64, p.throughput))
         .collect();
     let (usl, usl_error) = match usl::fit(&data) {
-        Ok(f) => (
-            Some(UslReport {
-                sigma: f.sigma.value,
-                kappa: f.kappa.value,
-                lambda: f.lambda.value,
-                sigma_std_error: f.sigma.std_error,
-                kappa_std_error: f.kappa.std_error,
-                lambda_std_error: f.lambda.std_error,
-                peak_concurrency: f.peak_concurrency(),
-                peak_throughput: f.peak_throughput(),
-                r_squared: f.r_squared,
-                warnings: f.warnings.clone(),
-            }),
-            None,
-        ),
+        Ok(f) => (Some(UslReport::from_fit(&f)), None),
         Err(e) => (None, Some(e.to_string())),
     };
     Ok(SweepResult {

@@ -1,6 +1,8 @@
 //! One function per subcommand: read input, wire the parts, write results,
 //! and say which exit code the outcome deserves.
 
+pub mod model;
+
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,7 @@ use crate::target::{self, Contention, ServiceTime, Stall, TargetConfig};
 use crate::units::{fmt_count, fmt_ms};
 
 /// The demo scenario, also shipped as `scenarios/demo.toml`.
-pub const DEMO_SCENARIO: &str = include_str!("../scenarios/demo.toml");
+pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/demo.toml");
 
 /// What a finished run left behind.
 pub struct RunReport {
@@ -500,7 +502,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
 }
 
 /// The sweep part of the demo, also shipped as `scenarios/sweep-demo.toml`.
-pub const SWEEP_DEMO_SCENARIO: &str = include_str!("../scenarios/sweep-demo.toml");
+pub const SWEEP_DEMO_SCENARIO: &str = include_str!("../../scenarios/sweep-demo.toml");
 
 /// `headroom demo`: a run, a breaking-point search and a concurrency sweep
 /// against embedded targets whose answers are known in closed form, each

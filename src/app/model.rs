@@ -1,0 +1,297 @@
+//! `headroom usl`, `headroom forecast` and `headroom plan`: read the user's
+//! files, run the models, print a table or JSON.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use super::write_json;
+use crate::cli::{ForecastArgs, PlanArgs, UslArgs};
+use crate::exit::{self, BadInput};
+use crate::input::history::{self, Aggregate, History, Step};
+use crate::input::plan::{self as plan_file, Bound, CapacitySource, DemandSource, PlanFile};
+use crate::input::table::Table;
+use crate::model::plan::{Candidate, DemandPoint};
+use crate::model::{forecast as fc, plan, queueing, usl};
+use crate::report::model::{self as out, ForecastDoc, PlanDoc};
+use crate::search::sweep::UslReport;
+
+/// `headroom usl`.
+pub fn usl(args: &UslArgs) -> anyhow::Result<u8> {
+    let points = usl_points(args)?;
+    let fit = usl::fit(&points).map_err(|e| BadInput(format!("{}: {e}", args.file.display())))?;
+    let report = UslReport::from_fit(&fit);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", out::usl_text(&report, &points, &fit));
+    }
+    Ok(exit::OK)
+}
+
+#[derive(Deserialize)]
+struct SweepFile {
+    points: Vec<SweepPoint>,
+}
+
+#[derive(Deserialize)]
+struct SweepPoint {
+    concurrency: f64,
+    throughput: f64,
+}
+
+fn usl_points(args: &UslArgs) -> Result<Vec<(f64, f64)>, BadInput> {
+    let path = &args.file;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        let sweep: SweepFile = read_json(path, "sweep.json")?;
+        return Ok(sweep
+            .points
+            .iter()
+            .filter(|p| p.throughput > 0.0)
+            .map(|p| (p.concurrency, p.throughput))
+            .collect());
+    }
+    let table = Table::read(path)?;
+    let n = table.pick(
+        args.concurrency_column.as_deref(),
+        "concurrency",
+        "--concurrency-column",
+        &[
+            "concurrency",
+            "n",
+            "load",
+            "users",
+            "vus",
+            "clients",
+            "threads",
+            "cpus",
+            "p",
+            "size",
+        ],
+    )?;
+    let x = table.pick(
+        args.throughput_column.as_deref(),
+        "throughput",
+        "--throughput-column",
+        &["throughput", "x", "tput", "rps", "qps", "rate", "ops"],
+    )?;
+    let ns = table.numbers(&n)?;
+    let xs = table.numbers(&x)?;
+    for (i, (&n_i, &x_i)) in ns.iter().zip(&xs).enumerate() {
+        if n_i <= 0.0 || x_i < 0.0 {
+            return Err(BadInput(format!(
+                "{}: concurrency must be > 0 and throughput ≥ 0, found N = {n_i}, X = {x_i}",
+                table.at(i)
+            )));
+        }
+    }
+    Ok(ns.into_iter().zip(xs).collect())
+}
+
+/// `headroom forecast`.
+pub fn forecast(args: &ForecastArgs) -> anyhow::Result<u8> {
+    let step = match &args.step {
+        Some(s) => Some(Step::parse(s).map_err(|e| BadInput(format!("--step: {e}")))?),
+        None => None,
+    };
+    let history = history::load(
+        &args.file,
+        &history::Options {
+            time_column: args.time_column.clone(),
+            value_column: args.value_column.clone(),
+            step,
+            aggregate: Some(args.aggregate),
+        },
+    )?;
+    let horizon = history
+        .step
+        .steps_in(&args.horizon)
+        .map_err(|e| BadInput(format!("--horizon: {e}")))?;
+    let doc = forecast_doc(&args.file, &history, horizon)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", out::forecast_text(&doc));
+    }
+    Ok(exit::OK)
+}
+
+fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc, BadInput> {
+    let periods = h.step.seasonal_periods(h.values.len());
+    let f = fc::forecast(&h.values, &periods, horizon)
+        .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+    Ok(ForecastDoc::new(file, h, &f))
+}
+
+/// `headroom plan`.
+pub fn plan(args: &PlanArgs) -> anyhow::Result<u8> {
+    let pf = plan_file::load(&args.file)?;
+    let candidates = candidates(&pf)?;
+    let (demand, step_seconds, forecast_doc) = demand(&pf)?;
+    let result = plan::plan(
+        &demand,
+        step_seconds,
+        &candidates,
+        &pf.sizing,
+        pf.fleet.as_ref(),
+    );
+    let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_json(&dir.join("plan.json"), &doc)?;
+        write_json(&dir.join("forecast.json"), &forecast_doc)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", out::plan_text(&doc));
+        if let Some(dir) = &args.out {
+            println!("wrote {}", dir.join("plan.json").display());
+        }
+    }
+    Ok(exit::OK)
+}
+
+#[derive(Deserialize)]
+struct FindFile {
+    sustainable_rps: Option<f64>,
+    outcome: Option<String>,
+}
+
+/// Every instance type with a known capacity, priced for the plan's
+/// commitment (types without that discount are left out).
+fn candidates(pf: &PlanFile) -> Result<Vec<Candidate>, BadInput> {
+    let mut out = Vec::new();
+    for (name, source) in &pf.capacity {
+        let instance = pf
+            .catalog
+            .iter()
+            .find(|i| &i.name == name)
+            .expect("checked when loading the plan")
+            .clone();
+        let Some(hourly) = instance.hourly_price(pf.commitment.as_deref()) else {
+            continue;
+        };
+        let (capacity_rps, capacity_source) = capacity(source)?;
+        out.push(Candidate {
+            instance,
+            hourly,
+            capacity_rps,
+            capacity_source,
+        });
+    }
+    Ok(out)
+}
+
+fn capacity(source: &CapacitySource) -> Result<(f64, String), BadInput> {
+    match source {
+        CapacitySource::Rps(r) => Ok((*r, "given".into())),
+        CapacitySource::Find(path) => {
+            let f: FindFile = read_json(path, "find.json")?;
+            match f.sustainable_rps {
+                Some(r) if r > 0.0 => Ok((r, format!("find: {}", path.display()))),
+                _ => Err(BadInput(format!(
+                    "{}: the search found no sustainable rate (outcome: {})",
+                    path.display(),
+                    f.outcome.as_deref().unwrap_or("unknown")
+                ))),
+            }
+        }
+        CapacitySource::Queue {
+            workers,
+            service_time_s,
+            quantile,
+            within_s,
+        } => queueing::max_rate_for_response_quantile(
+            *workers,
+            *service_time_s,
+            *quantile,
+            *within_s,
+        )
+        .map(|r| {
+            (
+                r,
+                format!(
+                    "M/M/{workers}, {:.0} ms service: p{} ≤ {:.0} ms",
+                    service_time_s * 1e3,
+                    quantile * 100.0,
+                    within_s * 1e3
+                ),
+            )
+        })
+        .ok_or_else(|| {
+            BadInput(format!(
+                "no rate meets p{} ≤ {:.0} ms with {workers} workers at {:.0} ms each",
+                quantile * 100.0,
+                within_s * 1e3,
+                service_time_s * 1e3
+            ))
+        }),
+    }
+}
+
+/// Forecast demand for the plan: the sized-for series (peaks per step at
+/// the plan's bound) and the expected series (means, for request volume).
+fn demand(pf: &PlanFile) -> Result<(Vec<DemandPoint>, f64, ForecastDoc), BadInput> {
+    match &pf.demand {
+        DemandSource::Forecast(path) => {
+            let doc: ForecastDoc = read_json(path, "forecast.json")?;
+            let step = Step::parse(&doc.step)
+                .map_err(|e| BadInput(format!("{}: step: {e}", path.display())))?;
+            let points = doc.demand_points(pf.bound)?;
+            Ok((points, step.seconds(), doc))
+        }
+        DemandSource::History {
+            path,
+            step,
+            time_column,
+            value_column,
+        } => {
+            let opts = |aggregate| history::Options {
+                time_column: time_column.clone(),
+                value_column: value_column.clone(),
+                step: *step,
+                aggregate: Some(aggregate),
+            };
+            let peaks = history::load(path, &opts(Aggregate::Max))?;
+            let means = history::load(path, &opts(Aggregate::Mean))?;
+            let horizon = peaks
+                .step
+                .steps_in(&pf.horizon)
+                .map_err(|e| BadInput(format!("{}: horizon: {e}", pf.path.display())))?;
+            let peak_doc = forecast_doc(path, &peaks, horizon)?;
+            let mean_doc = forecast_doc(path, &means, horizon)?;
+            let bound = |i: usize| match pf.bound {
+                Bound::Mean => peak_doc.points[i].mean,
+                Bound::Hi80 => peak_doc.points[i].hi80,
+                Bound::Hi95 => peak_doc.points[i].hi95,
+            };
+            let points = (0..horizon)
+                .map(|i| DemandPoint {
+                    t: history::advance(peaks.end(), peaks.step, i as i64),
+                    mean: mean_doc.points[i].mean,
+                    bound: bound(i),
+                })
+                .collect();
+            Ok((points, peaks.step.seconds(), peak_doc))
+        }
+    }
+}
+
+/// Reads one of headroom's own JSON documents, with a located error.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, BadInput> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        BadInput(format!(
+            "{}:{}:{}: not a headroom {what}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}

@@ -1,0 +1,402 @@
+//! Plan files (`headroom plan PLAN.toml`) and the instance catalog they name.
+//!
+//! ```toml
+//! name = "checkout"
+//! catalog = "catalog.toml"      # relative to this file
+//! horizon = "12mo"              # 90d, 6mo, 1y, or a number of steps
+//! commitment = "1y"             # a discount named in the catalog; omit for on-demand
+//! bound = "hi95"                # size for: mean | hi80 | hi95
+//!
+//! [demand]
+//! history = "demand-hourly.csv" # rps over time, CSV or Parquet; or
+//! # forecast = "forecast.json"  # the output of `headroom forecast --json`
+//! step = "1d"                   # resample: daily peaks (max) and means
+//!
+//! [sizing]
+//! utilisation = 0.7             # run instances at ≤ 70 % of measured capacity
+//! redundancy = 1                # N+1
+//! min_instances = 2
+//!
+//! [fleet]                       # what runs today (for the runway)
+//! type = "m6i.large"
+//! count = 6
+//!
+//! [capacity."m6i.large"]        # SLO-safe rate of one instance, one of:
+//! rps = 650
+//! # find = "results/find-…/find.json"   (its sustainable_rps)
+//! # queue = { workers = 8, service_time = "10ms", quantile = 0.99, within = "100ms" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::history::Step;
+use crate::model::cost::InstanceType;
+use crate::model::plan::{Fleet, Sizing};
+use crate::scenario::Error;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    name: Option<String>,
+    catalog: Spanned<String>,
+    horizon: Spanned<String>,
+    commitment: Option<Spanned<String>>,
+    bound: Option<Spanned<String>>,
+    demand: RawDemand,
+    #[serde(default)]
+    sizing: RawSizing,
+    fleet: Option<RawFleet>,
+    #[serde(default)]
+    capacity: BTreeMap<String, Spanned<RawCapacity>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemand {
+    history: Option<Spanned<String>>,
+    forecast: Option<Spanned<String>>,
+    step: Option<Spanned<String>>,
+    time_column: Option<String>,
+    value_column: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSizing {
+    utilisation: Option<Spanned<f64>>,
+    redundancy: Option<u32>,
+    min_instances: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFleet {
+    #[serde(rename = "type")]
+    type_name: Spanned<String>,
+    count: Spanned<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapacity {
+    rps: Option<f64>,
+    find: Option<String>,
+    queue: Option<RawQueue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQueue {
+    workers: u32,
+    service_time: String,
+    quantile: f64,
+    within: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    currency: Option<String>,
+    instance: Vec<Spanned<RawInstance>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstance {
+    #[serde(rename = "type")]
+    name: String,
+    vcpu: f64,
+    memory_gib: f64,
+    hourly: f64,
+    #[serde(default)]
+    discounts: BTreeMap<String, f64>,
+}
+
+/// Where demand comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemandSource {
+    History {
+        path: PathBuf,
+        step: Option<Step>,
+        time_column: Option<String>,
+        value_column: Option<String>,
+    },
+    /// A `headroom forecast --json` file.
+    Forecast(PathBuf),
+}
+
+/// Which forecast series the fleet is sized for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    Mean,
+    Hi80,
+    Hi95,
+}
+
+/// How one instance type's SLO-safe rate is known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CapacitySource {
+    Rps(f64),
+    /// A `find.json`: its `sustainable_rps`.
+    Find(PathBuf),
+    /// M/M/c per instance: the highest rate at which `quantile` of requests
+    /// finish within `within_s`.
+    Queue {
+        workers: u32,
+        service_time_s: f64,
+        quantile: f64,
+        within_s: f64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanFile {
+    pub path: PathBuf,
+    pub name: String,
+    pub catalog: Vec<InstanceType>,
+    pub currency: String,
+    pub horizon: String,
+    pub commitment: Option<String>,
+    pub bound: Bound,
+    pub demand: DemandSource,
+    pub sizing: Sizing,
+    pub fleet: Option<Fleet>,
+    pub capacity: BTreeMap<String, CapacitySource>,
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::Flags(format!("{}: {e}", path.display())))
+}
+
+/// Reads and checks a plan file and its catalog.
+pub fn load(path: &Path) -> Result<PlanFile, Error> {
+    let text = read(path)?;
+    let raw: RawPlan = toml::from_str(&text)
+        .map_err(|e| Error::at(path, &text, e.span(), e.message().trim_end().to_string()))?;
+    let at = |span: Range<usize>, msg: String| Error::at(path, &text, Some(span), msg);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let catalog_path = dir.join(raw.catalog.get_ref());
+    let (catalog, currency) = load_catalog(&catalog_path).map_err(|e| {
+        at(
+            raw.catalog.span(),
+            format!("in the catalog this names: {e}"),
+        )
+    })?;
+    let commitment = match &raw.commitment {
+        None => None,
+        Some(c) => {
+            let missing: Vec<&str> = catalog
+                .iter()
+                .filter(|i| !i.discounts.contains_key(c.get_ref()))
+                .map(|i| i.name.as_str())
+                .collect();
+            if missing.len() == catalog.len() {
+                return Err(at(
+                    c.span(),
+                    format!(
+                        "no instance type in the catalog has a `{}` discount",
+                        c.get_ref()
+                    ),
+                ));
+            }
+            Some(c.get_ref().clone())
+        }
+    };
+    let bound = match raw.bound.as_ref().map(|b| (b.get_ref().as_str(), b.span())) {
+        None | Some(("hi95", _)) => Bound::Hi95,
+        Some(("hi80", _)) => Bound::Hi80,
+        Some(("mean", _)) => Bound::Mean,
+        Some((other, span)) => {
+            return Err(at(
+                span,
+                format!("expected `mean`, `hi80` or `hi95`, found `{other}`"),
+            ))
+        }
+    };
+    let step = match &raw.demand.step {
+        None => None,
+        Some(s) => Some(Step::parse(s.get_ref()).map_err(|e| at(s.span(), e))?),
+    };
+    // Check the horizon's form now; its length in steps needs the step.
+    Step::Seconds(3600)
+        .steps_in(raw.horizon.get_ref())
+        .map_err(|e| at(raw.horizon.span(), e))?;
+    let demand = match (&raw.demand.history, &raw.demand.forecast) {
+        (Some(h), None) => DemandSource::History {
+            path: dir.join(h.get_ref()),
+            step,
+            time_column: raw.demand.time_column.clone(),
+            value_column: raw.demand.value_column.clone(),
+        },
+        (None, Some(f)) => DemandSource::Forecast(dir.join(f.get_ref())),
+        (Some(_), Some(f)) => {
+            return Err(at(
+                f.span(),
+                "give either `history` or `forecast` in [demand], not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(Error::at(
+                path,
+                &text,
+                text.find("[demand]").map(|i| i..i + 8),
+                "[demand] needs `history = \"FILE\"` or `forecast = \"FILE\"`".to_string(),
+            ))
+        }
+    };
+    let utilisation = raw.sizing.utilisation.as_ref().map_or(Ok(0.7), |u| {
+        let v = *u.get_ref();
+        if v > 0.0 && v <= 1.0 {
+            Ok(v)
+        } else {
+            Err(at(
+                u.span(),
+                format!("utilisation must be in (0, 1], found {v}"),
+            ))
+        }
+    })?;
+    let sizing = Sizing {
+        utilisation,
+        redundancy: raw.sizing.redundancy.unwrap_or(1),
+        min_instances: raw.sizing.min_instances.unwrap_or(1).max(1),
+    };
+    let mut capacity = BTreeMap::new();
+    for (name, c) in &raw.capacity {
+        if !catalog.iter().any(|i| &i.name == name) {
+            return Err(at(
+                c.span(),
+                format!(
+                    "instance type `{name}` is not in the catalog ({})",
+                    names(&catalog)
+                ),
+            ));
+        }
+        let source = capacity_source(c.get_ref(), dir).map_err(|e| at(c.span(), e))?;
+        capacity.insert(name.clone(), source);
+    }
+    if capacity.is_empty() {
+        return Err(Error::at(
+            path,
+            &text,
+            None,
+            "the plan needs at least one [capacity.\"TYPE\"] entry: the rate one instance sustains"
+                .to_string(),
+        ));
+    }
+    let fleet = match &raw.fleet {
+        None => None,
+        Some(f) => {
+            let t = f.type_name.get_ref();
+            if !capacity.contains_key(t) {
+                return Err(at(
+                    f.type_name.span(),
+                    format!("the fleet's type `{t}` has no [capacity.\"{t}\"] entry"),
+                ));
+            }
+            if *f.count.get_ref() == 0 {
+                return Err(at(
+                    f.count.span(),
+                    "the fleet count must be at least 1".into(),
+                ));
+            }
+            Some(Fleet {
+                type_name: t.clone(),
+                count: *f.count.get_ref(),
+            })
+        }
+    };
+    Ok(PlanFile {
+        path: path.to_path_buf(),
+        name: raw.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map_or("plan".into(), |s| s.to_string_lossy().into_owned())
+        }),
+        catalog,
+        currency,
+        horizon: raw.horizon.get_ref().clone(),
+        commitment,
+        bound,
+        demand,
+        sizing,
+        fleet,
+        capacity,
+    })
+}
+
+fn names(catalog: &[InstanceType]) -> String {
+    catalog
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn capacity_source(c: &RawCapacity, dir: &Path) -> Result<CapacitySource, String> {
+    match (c.rps, &c.find, &c.queue) {
+        (Some(r), None, None) if r > 0.0 && r.is_finite() => Ok(CapacitySource::Rps(r)),
+        (Some(r), None, None) => Err(format!("rps must be positive, found {r}")),
+        (None, Some(f), None) => Ok(CapacitySource::Find(dir.join(f))),
+        (None, None, Some(q)) => {
+            let secs = |t: &str| crate::units::parse_duration(t).map(|d| d.as_secs_f64());
+            let service_time_s = secs(&q.service_time)?;
+            let within_s = secs(&q.within)?;
+            if q.workers == 0 || service_time_s <= 0.0 || !(0.0..1.0).contains(&q.quantile) {
+                return Err(
+                    "queue needs workers ≥ 1, service_time > 0 and 0 ≤ quantile < 1".into(),
+                );
+            }
+            Ok(CapacitySource::Queue {
+                workers: q.workers,
+                service_time_s,
+                quantile: q.quantile,
+                within_s,
+            })
+        }
+        _ => Err("give exactly one of `rps`, `find` or `queue`".into()),
+    }
+}
+
+/// Reads an instance catalog (`models/catalog.toml`).
+pub fn load_catalog(path: &Path) -> Result<(Vec<InstanceType>, String), Error> {
+    let text = read(path)?;
+    let raw: RawCatalog = toml::from_str(&text)
+        .map_err(|e| Error::at(path, &text, e.span(), e.message().trim_end().to_string()))?;
+    let mut out: Vec<InstanceType> = Vec::new();
+    for i in &raw.instance {
+        let r = i.get_ref();
+        let bad = |m: String| Error::at(path, &text, Some(i.span()), m);
+        if out.iter().any(|o| o.name == r.name) {
+            return Err(bad(format!("instance type `{}` is listed twice", r.name)));
+        }
+        if !(r.hourly > 0.0 && r.hourly.is_finite()) || r.vcpu <= 0.0 || r.memory_gib <= 0.0 {
+            return Err(bad("hourly, vcpu and memory_gib must be positive".into()));
+        }
+        if let Some((k, d)) = r.discounts.iter().find(|(_, d)| !(0.0..1.0).contains(*d)) {
+            return Err(bad(format!(
+                "discount `{k}` = {d}: expected a share in [0, 1), e.g. 0.3 for 30 % off"
+            )));
+        }
+        out.push(InstanceType {
+            name: r.name.clone(),
+            vcpu: r.vcpu,
+            memory_gib: r.memory_gib,
+            hourly: r.hourly,
+            discounts: r.discounts.clone(),
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::at(
+            path,
+            &text,
+            None,
+            "the catalog lists no [[instance]]".to_string(),
+        ));
+    }
+    Ok((out, raw.currency.unwrap_or_else(|| "USD".into())))
+}

@@ -1,0 +1,210 @@
+//! User tables (CSV or Parquet) read with polars, with located errors.
+//!
+//! CSV is read with every column as text so that a bad cell is reported with
+//! its line (the header is line 1) and the text found, instead of a silent
+//! null from type inference.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::exit::BadInput;
+
+/// One column's cells, as found in the file.
+pub enum Cells {
+    /// CSV, or a Parquet string column.
+    Text(Vec<Option<String>>),
+    /// A numeric Parquet column.
+    Number(Vec<Option<f64>>),
+    /// A Parquet datetime column: epoch seconds (UTC) and its time zone.
+    Instant(Vec<Option<i64>>, Option<String>),
+}
+
+pub struct Table {
+    path: PathBuf,
+    df: DataFrame,
+    csv: bool,
+}
+
+impl Table {
+    pub fn read(path: &Path) -> Result<Table, BadInput> {
+        let bad = |e: &dyn std::fmt::Display| BadInput(format!("{}: {e}", path.display()));
+        let parquet = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let df = if parquet {
+            let file = File::open(path).map_err(|e| bad(&e))?;
+            ParquetReader::new(file).finish().map_err(|e| bad(&e))?
+        } else {
+            if let Err(e) = File::open(path) {
+                return Err(bad(&e));
+            }
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .try_into_reader_with_file_path(Some(path.into()))
+                .and_then(|r| r.finish())
+                .map_err(|e| bad(&e))?
+        };
+        if df.height() == 0 {
+            return Err(bad(&"the table has no rows"));
+        }
+        Ok(Table {
+            path: path.to_path_buf(),
+            df,
+            csv: !parquet,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> usize {
+        self.df.height()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.df.height() == 0
+    }
+
+    pub fn columns(&self) -> Vec<String> {
+        self.df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// Where row `i` is, for error messages: `file:line` for CSV (header on
+    /// line 1), `file row N` for Parquet.
+    pub fn at(&self, row: usize) -> String {
+        if self.csv {
+            format!("{}:{}", self.path.display(), row + 2)
+        } else {
+            format!("{} row {}", self.path.display(), row + 1)
+        }
+    }
+
+    /// The column for `role`: the one named by the user, or else the first
+    /// whose name (case-insensitively) is one of `candidates`.
+    pub fn pick(
+        &self,
+        explicit: Option<&str>,
+        role: &str,
+        flag: &str,
+        candidates: &[&str],
+    ) -> Result<String, BadInput> {
+        let names = self.columns();
+        if let Some(name) = explicit {
+            return names.iter().find(|n| *n == name).cloned().ok_or_else(|| {
+                BadInput(format!(
+                    "{}: no column named `{name}`; columns are: {}",
+                    self.path.display(),
+                    names.join(", ")
+                ))
+            });
+        }
+        candidates
+            .iter()
+            .find_map(|c| names.iter().find(|n| n.eq_ignore_ascii_case(c)))
+            .cloned()
+            .ok_or_else(|| {
+                BadInput(format!(
+                    "{}: cannot tell which column holds the {role} (looked for {}); \
+                     columns are: {}; name it with {flag}",
+                    self.path.display(),
+                    candidates.join(", "),
+                    names.join(", ")
+                ))
+            })
+    }
+
+    pub fn cells(&self, name: &str) -> Result<Cells, BadInput> {
+        let bad = |e: &dyn std::fmt::Display| BadInput(format!("{}: {e}", self.path.display()));
+        let col = self.df.column(name).map_err(|e| bad(&e))?;
+        match col.dtype() {
+            DataType::String => Ok(Cells::Text(
+                col.str()
+                    .map_err(|e| bad(&e))?
+                    .iter()
+                    .map(|v| v.map(str::to_string))
+                    .collect(),
+            )),
+            DataType::Datetime(unit, tz) => {
+                let per_second = match unit {
+                    TimeUnit::Nanoseconds => 1_000_000_000,
+                    TimeUnit::Microseconds => 1_000_000,
+                    TimeUnit::Milliseconds => 1_000,
+                };
+                let raw = col.cast(&DataType::Int64).map_err(|e| bad(&e))?;
+                let values = raw
+                    .i64()
+                    .map_err(|e| bad(&e))?
+                    .iter()
+                    .map(|v| v.map(|v| v.div_euclid(per_second)))
+                    .collect();
+                Ok(Cells::Instant(values, tz.as_ref().map(|t| t.to_string())))
+            }
+            DataType::Date => {
+                let raw = col.cast(&DataType::Int32).map_err(|e| bad(&e))?;
+                let values = raw
+                    .i32()
+                    .map_err(|e| bad(&e))?
+                    .iter()
+                    .map(|v| v.map(|d| i64::from(d) * 86_400))
+                    .collect();
+                Ok(Cells::Instant(values, None))
+            }
+            dt if dt.is_primitive_numeric() => {
+                let raw = col.cast(&DataType::Float64).map_err(|e| bad(&e))?;
+                Ok(Cells::Number(
+                    raw.f64().map_err(|e| bad(&e))?.iter().collect(),
+                ))
+            }
+            other => Err(bad(&format!(
+                "column `{name}` has type {other}, expected numbers, text or datetimes"
+            ))),
+        }
+    }
+
+    /// A numeric column; every cell must be a finite number.
+    pub fn numbers(&self, name: &str) -> Result<Vec<f64>, BadInput> {
+        let cells = match self.cells(name)? {
+            Cells::Number(v) => v,
+            Cells::Text(v) => v
+                .into_iter()
+                .map(|c| c.and_then(|t| t.trim().parse::<f64>().ok().or(Some(f64::NAN))))
+                .collect(),
+            Cells::Instant(..) => {
+                return Err(BadInput(format!(
+                    "{}: column `{name}` holds timestamps, expected numbers",
+                    self.path.display()
+                )))
+            }
+        };
+        cells
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Some(v) if v.is_finite() => Ok(v),
+                _ => Err(BadInput(format!(
+                    "{}: column `{name}`: expected a number, found `{}`",
+                    self.at(i),
+                    self.text_at(name, i)
+                ))),
+            })
+            .collect()
+    }
+
+    /// The cell as written, for error messages.
+    pub fn text_at(&self, name: &str, row: usize) -> String {
+        self.df
+            .column(name)
+            .ok()
+            .and_then(|c| c.get(row).ok().map(|v| v.to_string()))
+            .map(|s| s.trim_matches('"').to_string())
+            .unwrap_or_default()
+    }
+}

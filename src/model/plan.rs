@@ -1,0 +1,383 @@
+//! The scaling plan: from forecast demand and measured per-instance capacity
+//! to instances, cost and runway, per calendar month.
+//!
+//! Sizing per month and instance type: the month's peak demand (the chosen
+//! forecast bound, by default the upper 95 % limit) over the SLO-safe
+//! per-instance rate (measured capacity × utilisation target), rounded up,
+//! plus k spares (N+k, [`queueing::n_plus_k`]), at least `min_instances`.
+//! The runway is the first forecast step whose demand exceeds what the
+//! current fleet serves with k instances down at the utilisation target.
+
+use chrono::{DateTime, Datelike, FixedOffset};
+use serde::Serialize;
+
+use super::cost::{cost_per_million, monthly_cost, InstanceType};
+use super::queueing::n_plus_k;
+
+pub const SCHEMA: &str = "headroom.plan/1";
+
+/// One forecast step, in requests per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DemandPoint {
+    pub t: DateTime<FixedOffset>,
+    /// Expected demand (volume: requests and cost per million).
+    pub mean: f64,
+    /// The bound sized for (peaks, upper prediction limit).
+    pub bound: f64,
+}
+
+/// An instance type with the rate one instance sustains within the SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub instance: InstanceType,
+    /// Price per hour after the commitment discount.
+    pub hourly: f64,
+    /// Highest rate one instance sustains within the SLO (rps).
+    pub capacity_rps: f64,
+    /// Where the capacity came from (a number, a find result, a queue model).
+    pub capacity_source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sizing {
+    /// Share of measured capacity an instance may run at (0 < u ≤ 1).
+    pub utilisation: f64,
+    /// Spare instances (N+k).
+    pub redundancy: u32,
+    pub min_instances: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fleet {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TypeNeed {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub instances: u32,
+    pub monthly_cost: f64,
+    /// Peak demand / (instances × capacity): load at the peak with every
+    /// instance up.
+    pub utilisation: f64,
+    pub cost_per_million: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Period {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Highest sized-for demand in the month (rps).
+    pub peak_rps: f64,
+    pub mean_rps: f64,
+    /// Expected requests in the forecast part of the month.
+    pub requests: f64,
+    /// Every candidate type, cheapest first.
+    pub options: Vec<TypeNeed>,
+    /// Instances of the current fleet's type needed (when a fleet is given).
+    pub fleet_needed: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Runway {
+    /// Rate the current fleet serves with k instances down at the target
+    /// utilisation.
+    pub fleet_capacity_rps: f64,
+    /// First forecast step whose sized-for demand exceeds it; `None` when the
+    /// fleet lasts the whole horizon.
+    pub until: Option<String>,
+    /// Days from the start of the forecast to `until`.
+    pub days: Option<f64>,
+    pub demand_at_until_rps: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurvePoint {
+    pub demand_rps: f64,
+    pub instances: u32,
+    pub monthly_cost: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostCurve {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub points: Vec<CurvePoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cheapest {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Sum of monthly costs over the horizon.
+    pub total_cost: f64,
+    /// Instances in the last month.
+    pub final_instances: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub periods: Vec<Period>,
+    pub runway: Option<Runway>,
+    /// The type with the lowest total cost over the horizon.
+    pub cheapest: Option<Cheapest>,
+    pub cost_curves: Vec<CostCurve>,
+}
+
+/// Instances of one type for a demand: N+k at the SLO-safe rate, at least
+/// `min_instances`. `None` when the type has no usable capacity.
+pub fn instances_for(demand_rps: f64, capacity_rps: f64, sizing: &Sizing) -> Option<u32> {
+    let usable = capacity_rps * sizing.utilisation;
+    n_plus_k(demand_rps.max(0.0), usable, sizing.redundancy).map(|n| n.max(sizing.min_instances))
+}
+
+/// Rate a fleet of `count` serves with `redundancy` instances down, at the
+/// utilisation target.
+pub fn fleet_capacity(count: u32, capacity_rps: f64, sizing: &Sizing) -> f64 {
+    f64::from(count.saturating_sub(sizing.redundancy)) * capacity_rps * sizing.utilisation
+}
+
+/// Builds the plan. `step_seconds` is the forecast step (for request
+/// volume); `curve_points` the resolution of each cost curve.
+pub fn plan(
+    demand: &[DemandPoint],
+    step_seconds: f64,
+    candidates: &[Candidate],
+    sizing: &Sizing,
+    fleet: Option<&Fleet>,
+) -> Plan {
+    let mut periods: Vec<Period> = Vec::new();
+    for d in demand {
+        let month = format!("{:04}-{:02}", d.t.year(), d.t.month());
+        if periods.last().is_none_or(|p| p.month != month) {
+            periods.push(Period {
+                month,
+                peak_rps: 0.0,
+                mean_rps: 0.0,
+                requests: 0.0,
+                options: Vec::new(),
+                fleet_needed: None,
+            });
+        }
+        let p = periods.last_mut().expect("pushed above");
+        p.peak_rps = p.peak_rps.max(d.bound);
+        p.requests += d.mean.max(0.0) * step_seconds;
+    }
+    for p in &mut periods {
+        let steps = demand
+            .iter()
+            .filter(|d| format!("{:04}-{:02}", d.t.year(), d.t.month()) == p.month)
+            .count();
+        p.mean_rps = p.requests / (steps as f64 * step_seconds);
+        // Cost per million on a whole month of this demand.
+        let month_requests = p.mean_rps * super::cost::HOURS_PER_MONTH * 3600.0;
+        p.options = candidates
+            .iter()
+            .filter_map(|c| {
+                let n = instances_for(p.peak_rps, c.capacity_rps, sizing)?;
+                let cost = monthly_cost(n, c.hourly);
+                Some(TypeNeed {
+                    type_name: c.instance.name.clone(),
+                    instances: n,
+                    monthly_cost: cost,
+                    utilisation: p.peak_rps / (f64::from(n) * c.capacity_rps),
+                    cost_per_million: cost_per_million(cost, month_requests),
+                })
+            })
+            .collect();
+        p.options
+            .sort_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost));
+        p.fleet_needed = fleet.and_then(|f| {
+            p.options
+                .iter()
+                .find(|o| o.type_name == f.type_name)
+                .map(|o| o.instances)
+        });
+    }
+    let runway = fleet.and_then(|f| {
+        let c = candidates.iter().find(|c| c.instance.name == f.type_name)?;
+        let capacity = fleet_capacity(f.count, c.capacity_rps, sizing);
+        let first = demand.first()?;
+        let short = demand.iter().find(|d| d.bound > capacity);
+        Some(Runway {
+            fleet_capacity_rps: capacity,
+            until: short.map(|d| d.t.to_rfc3339()),
+            days: short.map(|d| (d.t - first.t).num_seconds() as f64 / 86_400.0),
+            demand_at_until_rps: short.map(|d| d.bound),
+        })
+    });
+    let cheapest = candidates
+        .iter()
+        .filter_map(|c| {
+            let mut total = 0.0;
+            let mut last = None;
+            for p in &periods {
+                let o = p.options.iter().find(|o| o.type_name == c.instance.name)?;
+                total += o.monthly_cost;
+                last = Some(o.instances);
+            }
+            Some(Cheapest {
+                type_name: c.instance.name.clone(),
+                total_cost: total,
+                final_instances: last?,
+            })
+        })
+        .min_by(|a, b| a.total_cost.total_cmp(&b.total_cost));
+    let max_peak = periods.iter().map(|p| p.peak_rps).fold(0.0, f64::max);
+    let cost_curves = candidates
+        .iter()
+        .map(|c| CostCurve {
+            type_name: c.instance.name.clone(),
+            points: cost_curve(c, sizing, 1.5 * max_peak, 60),
+        })
+        .collect();
+    Plan {
+        periods,
+        runway,
+        cheapest,
+        cost_curves,
+    }
+}
+
+/// Monthly cost against demand from 0 to `max_rps` in `n` steps: a
+/// staircase, one stair per instance.
+pub fn cost_curve(c: &Candidate, sizing: &Sizing, max_rps: f64, n: usize) -> Vec<CurvePoint> {
+    (0..=n)
+        .filter_map(|i| {
+            let demand = max_rps * i as f64 / n as f64;
+            let instances = instances_for(demand, c.capacity_rps, sizing)?;
+            Some(CurvePoint {
+                demand_rps: demand,
+                instances,
+                monthly_cost: monthly_cost(instances, c.hourly),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).unwrap()
+    }
+
+    fn candidate(name: &str, capacity: f64, hourly: f64) -> Candidate {
+        Candidate {
+            instance: InstanceType {
+                name: name.into(),
+                vcpu: 2.0,
+                memory_gib: 4.0,
+                hourly,
+                discounts: Default::default(),
+            },
+            hourly,
+            capacity_rps: capacity,
+            capacity_source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn google_sre_book_n_plus_2() {
+        // SRE book ch. 2: ~100 QPS per task, peak 3,470 QPS → 35 tasks, N+2 → 37.
+        let s = Sizing {
+            utilisation: 1.0,
+            redundancy: 2,
+            min_instances: 1,
+        };
+        assert_eq!(instances_for(3470.0, 100.0, &s), Some(37));
+        // At a 70 % utilisation target the same peak needs ⌈3470/70⌉ + 2 = 52.
+        let s70 = Sizing {
+            utilisation: 0.7,
+            ..s
+        };
+        assert_eq!(instances_for(3470.0, 100.0, &s70), Some(52));
+        // Never fewer than the minimum.
+        let min3 = Sizing {
+            min_instances: 3,
+            redundancy: 0,
+            ..s
+        };
+        assert_eq!(instances_for(10.0, 100.0, &min3), Some(3));
+    }
+
+    #[test]
+    fn months_runway_and_cheapest_type() {
+        // Daily steps from 2025-01-30 to 2025-03-02, demand rising 10 rps a day from 100.
+        let start = t("2025-01-30T00:00:00Z");
+        let demand: Vec<DemandPoint> = (0..32)
+            .map(|i| DemandPoint {
+                t: start + chrono::Duration::days(i),
+                mean: 100.0 + 10.0 * i as f64,
+                bound: 120.0 + 10.0 * i as f64,
+            })
+            .collect();
+        let sizing = Sizing {
+            utilisation: 0.5,
+            redundancy: 1,
+            min_instances: 2,
+        };
+        let small = candidate("small", 100.0, 0.1); // usable 50 rps, $73/month
+        let big = candidate("big", 400.0, 0.5); // usable 200 rps, $365/month
+        let fleet = Fleet {
+            type_name: "small".into(),
+            count: 6,
+        };
+        let plan = plan(&demand, 86_400.0, &[small, big], &sizing, Some(&fleet));
+        let months: Vec<&str> = plan.periods.iter().map(|p| p.month.as_str()).collect();
+        assert_eq!(months, ["2025-01", "2025-02", "2025-03"]);
+        // February's peak is the 2025-02-28 bound: 120 + 10·29 = 410 rps.
+        let feb = &plan.periods[1];
+        assert_eq!(feb.peak_rps, 410.0);
+        // small: ⌈410/50⌉ + 1 = 10 → $730; big: ⌈410/200⌉ + 1 = 4 → $1,460.
+        assert_eq!(feb.options[0].type_name, "small");
+        assert_eq!(feb.options[0].instances, 10);
+        assert!((feb.options[0].monthly_cost - 730.0).abs() < 1e-9);
+        assert_eq!(feb.options[1].instances, 4);
+        assert_eq!(feb.fleet_needed, Some(10));
+        // Fleet: (6 − 1) × 100 × 0.5 = 250 rps; bound 120 + 10 i > 250 first at i = 14.
+        let r = plan.runway.unwrap();
+        assert_eq!(r.fleet_capacity_rps, 250.0);
+        assert_eq!(r.days, Some(14.0));
+        assert_eq!(r.until.as_deref(), Some("2025-02-13T00:00:00+00:00"));
+        assert_eq!(plan.cheapest.unwrap().type_name, "small");
+        // Requests in January: two days at 100 and 110 rps.
+        assert!((plan.periods[0].requests - 210.0 * 86_400.0).abs() < 1e-6);
+        // The cost curve is a non-decreasing staircase.
+        let curve = &plan.cost_curves[0].points;
+        assert!(curve
+            .windows(2)
+            .all(|w| w[0].monthly_cost <= w[1].monthly_cost));
+        assert_eq!(curve[0].instances, 2);
+    }
+
+    #[test]
+    fn a_fleet_that_lasts_has_no_runway_date() {
+        let demand = vec![DemandPoint {
+            t: t("2025-01-01T00:00:00Z"),
+            mean: 10.0,
+            bound: 20.0,
+        }];
+        let sizing = Sizing {
+            utilisation: 1.0,
+            redundancy: 0,
+            min_instances: 1,
+        };
+        let fleet = Fleet {
+            type_name: "a".into(),
+            count: 1,
+        };
+        let p = plan(
+            &demand,
+            3600.0,
+            &[candidate("a", 100.0, 1.0)],
+            &sizing,
+            Some(&fleet),
+        );
+        assert_eq!(p.runway.unwrap().until, None);
+    }
+}

@@ -1,0 +1,394 @@
+//! The documents and terminal tables of `headroom usl`, `forecast` and
+//! `plan`: `forecast.json` (`headroom.forecast/1`) and `plan.json`
+//! (`headroom.plan/1`).
+
+use std::fmt::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::BadInput;
+use crate::input::history::{parse_timestamp, History};
+use crate::input::plan::{Bound, PlanFile};
+use crate::model::forecast::Forecast;
+use crate::model::plan::{self, Candidate, DemandPoint, Fleet, Sizing};
+use crate::model::usl::UslFit;
+use crate::search::sweep::UslReport;
+use crate::units::{fmt_count, fmt_money};
+
+pub const FORECAST_SCHEMA: &str = "headroom.forecast/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastPoint {
+    /// Start of the step, RFC 3339 with the history's offset.
+    pub t: String,
+    pub mean: f64,
+    pub lo80: f64,
+    pub hi80: f64,
+    pub lo95: f64,
+    pub hi95: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    pub t: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastDoc {
+    pub schema: String,
+    pub model: String,
+    /// `1h`, `1d`, `1mo` …
+    pub step: String,
+    pub source: String,
+    /// Steps of the resampled history that were empty and interpolated.
+    pub filled: usize,
+    pub history: Vec<HistoryPoint>,
+    pub points: Vec<ForecastPoint>,
+}
+
+impl ForecastDoc {
+    pub fn new(file: &Path, h: &History, f: &Forecast) -> ForecastDoc {
+        ForecastDoc {
+            schema: FORECAST_SCHEMA.into(),
+            model: f.model.clone(),
+            step: h.step.to_string(),
+            source: file.display().to_string(),
+            filled: h.filled,
+            history: h
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, &value)| HistoryPoint {
+                    t: h.time(i).to_rfc3339(),
+                    value,
+                })
+                .collect(),
+            points: (0..f.mean.len())
+                .map(|i| ForecastPoint {
+                    t: h.time(h.values.len() + i).to_rfc3339(),
+                    mean: f.mean[i],
+                    lo80: f.lo80[i],
+                    hi80: f.hi80[i],
+                    lo95: f.lo95[i],
+                    hi95: f.hi95[i],
+                })
+                .collect(),
+        }
+    }
+
+    /// The forecast as plan demand: `bound` sized for, the mean for volume.
+    pub fn demand_points(&self, bound: Bound) -> Result<Vec<DemandPoint>, BadInput> {
+        self.points
+            .iter()
+            .map(|p| {
+                let t = parse_timestamp(&p.t).ok_or_else(|| {
+                    BadInput(format!(
+                        "{}: bad timestamp `{}` in the forecast",
+                        self.source, p.t
+                    ))
+                })?;
+                let b = match bound {
+                    Bound::Mean => p.mean,
+                    Bound::Hi80 => p.hi80,
+                    Bound::Hi95 => p.hi95,
+                };
+                Ok(DemandPoint {
+                    t,
+                    mean: p.mean,
+                    bound: b,
+                })
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityLine {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub capacity_rps: f64,
+    pub source: String,
+    pub hourly: f64,
+    pub vcpu: f64,
+    pub memory_gib: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanDoc {
+    pub schema: String,
+    pub name: String,
+    pub currency: String,
+    pub commitment: Option<String>,
+    pub horizon: String,
+    pub bound: Bound,
+    pub sizing: Sizing,
+    pub fleet: Option<Fleet>,
+    pub forecast_model: String,
+    pub step: String,
+    pub capacity: Vec<CapacityLine>,
+    #[serde(flatten)]
+    pub plan: plan::Plan,
+}
+
+impl PlanDoc {
+    pub fn new(
+        pf: &PlanFile,
+        candidates: &[Candidate],
+        forecast: &ForecastDoc,
+        result: plan::Plan,
+    ) -> PlanDoc {
+        PlanDoc {
+            schema: plan::SCHEMA.into(),
+            name: pf.name.clone(),
+            currency: pf.currency.clone(),
+            commitment: pf.commitment.clone(),
+            horizon: pf.horizon.clone(),
+            bound: pf.bound,
+            sizing: pf.sizing,
+            fleet: pf.fleet.clone(),
+            forecast_model: forecast.model.clone(),
+            step: forecast.step.clone(),
+            capacity: candidates
+                .iter()
+                .map(|c| CapacityLine {
+                    type_name: c.instance.name.clone(),
+                    capacity_rps: c.capacity_rps,
+                    source: c.capacity_source.clone(),
+                    hourly: c.hourly,
+                    vcpu: c.instance.vcpu,
+                    memory_gib: c.instance.memory_gib,
+                })
+                .collect(),
+            plan: result,
+        }
+    }
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("—".into(), |v| format!("{v:.digits$}"))
+}
+
+pub fn usl_text(r: &UslReport, points: &[(f64, f64)], fit: &UslFit) -> String {
+    let mut o = String::new();
+    let ci = |c: Option<(f64, f64)>, d: usize| {
+        c.map_or(String::new(), |(a, b)| {
+            format!("  95 % CI [{a:.d$}, {b:.d$}]")
+        })
+    };
+    let _ = writeln!(
+        o,
+        "Universal Scalability Law fit to {} points",
+        points.len()
+    );
+    let _ = writeln!(
+        o,
+        "  σ (contention)  {:.6}  SE {}{}",
+        r.sigma,
+        opt(r.sigma_std_error, 6),
+        ci(r.sigma_ci95, 6)
+    );
+    let _ = writeln!(
+        o,
+        "  κ (coherency)   {:.6e}  SE {}{}",
+        r.kappa,
+        r.kappa_std_error.map_or("—".into(), |v| format!("{v:.3e}")),
+        ci(r.kappa_ci95, 6)
+    );
+    let _ = writeln!(
+        o,
+        "  λ (X at N = 1)  {:.4}  SE {}{}",
+        r.lambda,
+        opt(r.lambda_std_error, 4),
+        ci(r.lambda_ci95, 4)
+    );
+    let _ = writeln!(o, "  R²              {:.4}", r.r_squared);
+    match (r.peak_concurrency, r.peak_throughput) {
+        (Some(n), Some(x)) => {
+            let _ = writeln!(o, "  peak: N* = {n:.1}, X(N*) = {}/s", fmt_count(x));
+        }
+        _ => {
+            let _ = writeln!(
+                o,
+                "  no peak: κ = 0, throughput rises towards the Amdahl roof"
+            );
+        }
+    }
+    if let Some(roof) = r.amdahl_roof {
+        let _ = writeln!(o, "  Amdahl roof λ/σ = {}/s", fmt_count(roof));
+    }
+    let _ = writeln!(
+        o,
+        "\n  {:>8}  {:>12}  {:>12}  {:>7}",
+        "N", "measured X", "fitted X", "resid"
+    );
+    for &(n, x) in points {
+        let f = fit.throughput_at(n);
+        let _ = writeln!(
+            o,
+            "  {n:>8}  {x:>12.2}  {f:>12.2}  {:>6.1}%",
+            100.0 * (x - f) / f
+        );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}
+
+pub fn forecast_text(d: &ForecastDoc) -> String {
+    let mut o = String::new();
+    let first = d.history.first().map_or("", |p| p.t.as_str());
+    let _ = writeln!(
+        o,
+        "{}: {} steps of {} from {first}{}",
+        d.source,
+        d.history.len(),
+        d.step,
+        if d.filled > 0 {
+            format!(" ({} empty steps interpolated)", d.filled)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(o, "model: {}", d.model);
+    let _ = writeln!(
+        o,
+        "\n  {:<25}  {:>10}  {:>21}  {:>21}",
+        "step starting", "mean", "80 % interval", "95 % interval"
+    );
+    // Long horizons: about 24 rows, evenly spaced, always the last.
+    let every = d.points.len().div_ceil(24).max(1);
+    for (i, p) in d.points.iter().enumerate() {
+        if i % every != 0 && i + 1 != d.points.len() {
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "  {:<25}  {:>10}  {:>10} – {:<8}  {:>10} – {:<8}",
+            p.t,
+            fmt_count(p.mean),
+            fmt_count(p.lo80),
+            fmt_count(p.hi80),
+            fmt_count(p.lo95),
+            fmt_count(p.hi95)
+        );
+    }
+    if every > 1 {
+        let _ = writeln!(
+            o,
+            "  (every {every}th of {} steps shown; --json for all)",
+            d.points.len()
+        );
+    }
+    o
+}
+
+pub fn plan_text(d: &PlanDoc) -> String {
+    let mut o = String::new();
+    let p = &d.plan;
+    let _ = writeln!(
+        o,
+        "plan `{}`: {} ahead in steps of {}, sized for the {} forecast ({})",
+        d.name,
+        d.horizon,
+        d.step,
+        match d.bound {
+            Bound::Mean => "mean",
+            Bound::Hi80 => "upper 80 %",
+            Bound::Hi95 => "upper 95 %",
+        },
+        d.forecast_model
+    );
+    let _ = writeln!(
+        o,
+        "sizing: ≤ {:.0} % of measured capacity per instance, N+{}, at least {}; prices {}{}",
+        100.0 * d.sizing.utilisation,
+        d.sizing.redundancy,
+        d.sizing.min_instances,
+        d.currency,
+        d.commitment
+            .as_ref()
+            .map_or(" on demand".into(), |c| format!(" with a {c} commitment"))
+    );
+    for c in &d.capacity {
+        let _ = writeln!(
+            o,
+            "  {:<14} {:>8} rps per instance ({}), {}/h",
+            c.type_name,
+            fmt_count(c.capacity_rps),
+            c.source,
+            fmt_money(c.hourly)
+        );
+    }
+    let fleet_type = d.fleet.as_ref().map(|f| f.type_name.as_str());
+    let _ = writeln!(
+        o,
+        "\n  {:<8} {:>10} {:>10}  {:<28} {:<30} {:>9}",
+        "month",
+        "peak rps",
+        "mean rps",
+        fleet_type.map_or("—".into(), |t| format!("{t} (fleet type)")),
+        "cheapest",
+        "$/M req"
+    );
+    for m in &p.periods {
+        let fleet = fleet_type
+            .and_then(|t| m.options.iter().find(|o| o.type_name == t))
+            .map_or("—".into(), |o| {
+                format!(
+                    "{} × = {}/mo ({:.0} %)",
+                    o.instances,
+                    fmt_money(o.monthly_cost),
+                    100.0 * o.utilisation
+                )
+            });
+        let best = m.options.first();
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>10} {:>10}  {:<28} {:<30} {:>9}",
+            m.month,
+            fmt_count(m.peak_rps),
+            fmt_count(m.mean_rps),
+            fleet,
+            best.map_or("—".into(), |b| format!(
+                "{} × {} = {}/mo",
+                b.instances,
+                b.type_name,
+                fmt_money(b.monthly_cost)
+            )),
+            best.and_then(|b| b.cost_per_million)
+                .map_or("—".into(), |c| format!("{c:.4}"))
+        );
+    }
+    if let (Some(r), Some(f)) = (&p.runway, &d.fleet) {
+        let _ = writeln!(
+            o,
+            "\nrunway: {} × {} serve {} rps with {} down at ≤ {:.0} %: {}",
+            f.count,
+            f.type_name,
+            fmt_count(r.fleet_capacity_rps),
+            d.sizing.redundancy,
+            100.0 * d.sizing.utilisation,
+            match (&r.until, r.days, r.demand_at_until_rps) {
+                (Some(u), Some(days), Some(x)) => format!(
+                    "enough until {} ({days:.0} days), when demand reaches {} rps",
+                    &u[..10.min(u.len())],
+                    fmt_count(x)
+                ),
+                _ => "enough for the whole horizon".into(),
+            }
+        );
+    }
+    if let Some(c) = &p.cheapest {
+        let _ = writeln!(
+            o,
+            "cheapest over the horizon: {} ({} in total, {} instances in the last month)",
+            c.type_name,
+            fmt_money(c.total_cost),
+            c.final_instances
+        );
+    }
+    o
+}
