@@ -42,6 +42,15 @@ pub enum Command {
     /// search and a concurrency sweep, each beside its analytic answer;
     /// results in reports/demo/.
     Demo(DemoArgs),
+    /// Compare a run against a baseline: p50, p90, p99, mean latency,
+    /// achieved rate and error share, each with a verdict that accounts for
+    /// run-to-run noise (block bootstrap over 1-second intervals).
+    ///
+    /// `compare BASELINE CURRENT`, or `compare --baseline NAME CURRENT`;
+    /// `compare --save-baseline NAME RUN` stores RUN under NAME.
+    /// Exit codes: 0 no regression, 1 a regression, 2 bad input,
+    /// 3 inconclusive (too few samples, generator-limited or interrupted run).
+    Compare(CompareArgs),
     /// Fit the Universal Scalability Law to measured (concurrency,
     /// throughput) points: a CSV or Parquet table, or a sweep.json.
     Usl(UslArgs),
@@ -51,6 +60,72 @@ pub enum Command {
     /// Size the fleet month by month from forecast demand and measured
     /// capacity: instances, cost, runway, cheapest instance type.
     Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Results directories (or their summary.json): BASELINE CURRENT, or
+    /// CURRENT alone with --baseline or --save-baseline.
+    #[arg(num_args = 1..=2, required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Compare against this saved baseline instead of a directory.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// Save the current run as this named baseline (after comparing, if a
+    /// baseline is given).
+    #[arg(long)]
+    pub save_baseline: Option<String>,
+    /// Where named baselines live.
+    #[arg(long, default_value = ".headroom/baselines")]
+    pub baseline_dir: PathBuf,
+    /// Minimum effect that counts: `10%` for every latency and rate metric,
+    /// or per metric (`p99=15%`, `errors=0.5%` for percentage points);
+    /// repeatable.
+    #[arg(long = "threshold", value_parser = threshold_flag)]
+    pub thresholds: Vec<(Option<String>, f64)>,
+    /// Confidence level of the intervals.
+    #[arg(long, value_parser = share, default_value = "95%")]
+    pub confidence: f64,
+    /// Bootstrap resamples.
+    #[arg(long, default_value_t = 2000)]
+    pub resamples: usize,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+    pub format: CompareFormat,
+    /// Also write Markdown (for a pull-request comment) to this file.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Also write JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also write JUnit XML to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// "10%" → (None, 0.1); "p99=15%" → (Some("p99"), 0.15).
+fn threshold_flag(s: &str) -> Result<(Option<String>, f64), String> {
+    const METRICS: [&str; 6] = ["p50", "p90", "p99", "mean", "rate", "errors"];
+    match s.split_once('=') {
+        None => Ok((None, crate::units::parse_share(s)?)),
+        Some((m, v)) => {
+            let m = m.trim();
+            if !METRICS.contains(&m) {
+                return Err(format!(
+                    "unknown metric {m:?}: expected one of {}",
+                    METRICS.join(", ")
+                ));
+            }
+            Ok((Some(m.to_string()), crate::units::parse_share(v)?))
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +192,11 @@ pub struct RunArgs {
     /// Length of the run, e.g. 30s, 2m.
     #[arg(long, value_parser = duration)]
     pub duration: Option<Duration>,
+    /// Stop as soon as a windowed SLO criterion is breached (a quantile above
+    /// its threshold for `breach_seconds` in a row, or the error share over
+    /// its window); the results so far are written and the exit code is 1.
+    #[arg(long)]
+    pub abort_on_fail: bool,
     /// Stop after this many requests.
     #[arg(long)]
     pub requests: Option<u64>,

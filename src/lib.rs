@@ -17,6 +17,8 @@
 //!   cost and the scaling plan.
 //! * [`report`] — files people and programs read: `summary.json`,
 //!   `timeseries.csv|parquet`, the text summary.
+//! * [`compare`] — a run against a baseline: statistical verdicts per
+//!   metric, Markdown and JUnit for CI.
 //! * [`app`] — one function per subcommand wiring the parts together;
 //!   [`cli`] holds the clap definitions.
 //!
@@ -26,6 +28,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod exit;
 pub mod input;
 pub mod load;

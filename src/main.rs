@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
         cli.command,
-        Command::Usl(_) | Command::Forecast(_) | Command::Plan(_)
+        Command::Usl(_) | Command::Forecast(_) | Command::Plan(_) | Command::Compare(_)
     ) {
         // These print and touch no socket, where SIGPIPE must stay ignored.
         die_quietly_on_closed_pipe();
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => app::sweep(args, &stop),
         Command::Target(args) => app::serve_target(args, &stop),
         Command::Demo(args) => app::demo(args, &stop),
+        Command::Compare(args) => app::compare(args),
         Command::Usl(args) => app::model::usl(args),
         Command::Forecast(args) => app::model::forecast(args),
         Command::Plan(args) => app::model::plan(args),

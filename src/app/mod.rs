@@ -46,13 +46,26 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         ..Overrides::default()
     };
     let plan = plan_for(&args.target, model)?;
-    let report = execute(&plan, &args.output, stop)?;
+    if args.abort_on_fail && plan.slo.latency.is_empty() && plan.slo.error_share.is_none() {
+        return Err(exit::BadInput(
+            "--abort-on-fail needs a latency or error SLO ([slo] in the scenario or --slo)".into(),
+        )
+        .into());
+    }
+    let report = execute(&plan, &args.output, stop, args.abort_on_fail)?;
     Ok(report.exit_code)
 }
 
 /// Runs a validated plan (starting the embedded target when it names it)
-/// and writes every result file.
-pub fn execute(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Result<RunReport> {
+/// and writes every result file. With `abort_on_fail`, a windowed SLO
+/// breach (a quantile above its threshold for `breach_seconds` in a row,
+/// the error share over its sliding window) ends the run early.
+pub fn execute(
+    plan: &Plan,
+    output: &OutputArgs,
+    stop: &StopFlag,
+    abort_on_fail: bool,
+) -> anyhow::Result<RunReport> {
     let (_target, base) = start_target(plan)?;
     let dir = output
         .out
@@ -65,9 +78,24 @@ pub fn execute(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Res
     let progress = progress_bar(plan, output.quiet);
     let mut rows = Vec::new();
     let mut hlog_error = None;
+    let mut watch = abort_on_fail.then(|| {
+        search::criteria::Watch::new(
+            &plan.slo,
+            plan.search.breach_seconds,
+            plan.search.error_window,
+        )
+    });
+    let mut aborted: Option<String> = None;
     let mut observe = |iv: &Interval| {
         if let Err(e) = hlog.write(iv) {
             hlog_error.get_or_insert(e);
+        }
+        if let Some(why) = watch.as_mut().and_then(|w| w.second(&iv.all)) {
+            // The generator's own lag is not the service failing a threshold.
+            if aborted.is_none() && !why.starts_with("generator") {
+                aborted = Some(why);
+                stop.stop();
+            }
         }
         let row = timeseries::Row::from_interval(iv);
         if let Some(pb) = &progress {
@@ -119,6 +147,11 @@ pub fn execute(plan: &Plan, output: &OutputArgs, stop: &StopFlag) -> anyhow::Res
         },
         &plan.slo,
     );
+    let mut summary = summary;
+    if aborted.is_some() {
+        summary.interrupted = false;
+        summary.aborted = aborted;
+    }
     report::json::write_summary(&dir.join("summary.json"), &summary)?;
     timeseries::write(&dir.join(output.format.file_name()), &rows, output.format)?;
     hlog.finish().context("writing latency.hlog")?;
@@ -176,6 +209,102 @@ fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// `headroom compare`.
+pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<u8> {
+    use crate::cli::CompareFormat;
+    use crate::compare::{self, load, render};
+    let named = |name: &str| -> anyhow::Result<PathBuf> {
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(exit::BadInput(format!(
+                "baseline name {name:?}: use letters, digits, '-' and '_'"
+            ))
+            .into());
+        }
+        Ok(args.baseline_dir.join(name))
+    };
+    let (base_path, cur_path) = match (args.runs.as_slice(), &args.baseline) {
+        ([b, c], None) => (Some(b.clone()), c.clone()),
+        ([c], Some(name)) => {
+            let dir = named(name)?;
+            if !dir.join("summary.json").exists() {
+                return Err(exit::BadInput(format!(
+                    "no baseline named {name:?} in {} (save one with --save-baseline {name} RUN)",
+                    args.baseline_dir.display()
+                ))
+                .into());
+            }
+            (Some(dir), c.clone())
+        }
+        ([c], None) if args.save_baseline.is_some() => (None, c.clone()),
+        ([_], None) => {
+            return Err(exit::BadInput(
+                "compare needs BASELINE CURRENT, or CURRENT with --baseline NAME".into(),
+            )
+            .into())
+        }
+        (_, Some(_)) => {
+            return Err(
+                exit::BadInput("with --baseline NAME, give only the CURRENT run".into()).into(),
+            )
+        }
+        _ => unreachable!("clap takes one or two runs"),
+    };
+    let current = load::load(&cur_path)?;
+    let mut code = exit::OK;
+    if let Some(base_path) = base_path {
+        let baseline = load::load(&base_path)?;
+        let mut opts = compare::Options {
+            confidence: args.confidence,
+            resamples: args.resamples.max(100),
+            ..compare::Options::default()
+        };
+        if !(0.5..1.0).contains(&opts.confidence) {
+            return Err(exit::BadInput(format!(
+                "--confidence {}: expected between 50 % and 99.9 %",
+                opts.confidence
+            ))
+            .into());
+        }
+        for (metric, v) in &args.thresholds {
+            match metric {
+                None => opts.min_effect = *v,
+                Some(m) => {
+                    opts.per_metric.insert(m.clone(), *v);
+                }
+            }
+        }
+        let c = compare::compare(&baseline, &current, &opts);
+        match args.format {
+            CompareFormat::Text => print!("{}", render::text(&c)),
+            CompareFormat::Markdown => print!("{}", render::markdown(&c)),
+            CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+        }
+        if let Some(p) = &args.markdown {
+            std::fs::write(p, render::markdown(&c))
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+        if let Some(p) = &args.json {
+            write_json(p, &c)?;
+        }
+        if let Some(p) = &args.junit {
+            let xml = render::junit(&c).context("formatting JUnit XML")?;
+            std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
+        }
+        code = c.exit_code();
+    }
+    if let Some(name) = &args.save_baseline {
+        let dir = named(name)?;
+        load::save(&cur_path, &dir)
+            .with_context(|| format!("saving baseline {}", dir.display()))?;
+        eprintln!(
+            "saved {} as baseline {name:?} ({})",
+            cur_path.display(),
+            dir.display()
+        );
+    }
+    Ok(code)
 }
 
 /// `headroom find`.
@@ -539,7 +668,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         format: timeseries::Format::Csv,
         quiet: args.quiet,
     };
-    let report = execute(&plan, &out("run"), stop)?;
+    let report = execute(&plan, &out("run"), stop, false)?;
     if let (Ok(q), Some(l)) = (
         crate::model::queueing::MmcQueue::new(rate, mean_s, cfg.workers),
         &report.summary.latency_ms,

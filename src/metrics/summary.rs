@@ -94,9 +94,14 @@ pub struct PerRequest {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloVerdict {
-    /// "p99", "errors", …
+    /// "p99", "errors", "min_rate", …
     pub name: String,
-    /// Milliseconds for latency, a share for errors.
+    /// The request name a `[slo.requests.NAME]` threshold applies to;
+    /// absent for thresholds on all requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// Milliseconds for latency, a share for errors, requests/s for min_rate.
+    #[serde(deserialize_with = "null_as_nan")]
     pub threshold: f64,
     /// `None` when nothing was measured.
     pub measured: Option<f64>,
@@ -140,6 +145,9 @@ pub struct Summary {
     /// Why the generator counts as limited, in words.
     pub generator_notes: Vec<String>,
     pub interrupted: bool,
+    /// `--abort-on-fail`: the windowed criterion that ended the run early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
 }
 
 /// What a run measured, as the summary builder needs it.
@@ -237,45 +245,95 @@ impl Summary {
             service_time_ms: LatencySummary::from_histogram(&all.service),
             send_lag_ms,
             per_request,
-            slo: judge(slo, &all),
+            slo: judge(
+                slo,
+                &all,
+                &f.totals
+                    .iter()
+                    .zip(&f.names)
+                    .map(|(s, (n, _, _))| (n.as_str(), s))
+                    .collect::<Vec<_>>(),
+                achieved_rate,
+                target_rate,
+            ),
             generator_limited: !notes.is_empty(),
             generator_notes: notes,
             interrupted: f.interrupted,
+            aborted: None,
         }
     }
 
     /// True when an SLO was judged and failed.
     pub fn slo_failed(&self) -> bool {
-        self.slo.iter().any(|v| v.pass == Some(false))
+        self.aborted.is_some() || self.slo.iter().any(|v| v.pass == Some(false))
     }
 }
 
-/// Judges every SLO on whole-run totals.
-pub fn judge(slo: &Slo, all: &Stats) -> Vec<SloVerdict> {
-    let mut out: Vec<SloVerdict> = slo
-        .latency
+/// Judges every SLO on whole-run totals: global thresholds on all
+/// requests, `[slo.requests.NAME]` on that name's own, the minimum rate on
+/// the achieved (sent) rate.
+pub fn judge(
+    slo: &Slo,
+    all: &Stats,
+    per_request: &[(&str, &Stats)],
+    achieved_rate: f64,
+    target_rate: Option<f64>,
+) -> Vec<SloVerdict> {
+    let mut out = judge_stats(&slo.latency, slo.error_share, all, None);
+    if let Some(min) = &slo.min_rate {
+        let threshold = min.rps(target_rate);
+        out.push(SloVerdict {
+            name: "min_rate".into(),
+            request: None,
+            threshold: threshold.unwrap_or(f64::NAN),
+            measured: Some(achieved_rate),
+            pass: threshold.map(|t| achieved_rate >= t),
+        });
+    }
+    for r in &slo.requests {
+        if let Some((_, s)) = per_request.iter().find(|(n, _)| *n == r.name) {
+            out.extend(judge_stats(&r.latency, r.error_share, s, Some(&r.name)));
+        }
+    }
+    out
+}
+
+fn judge_stats(
+    latency: &[crate::scenario::LatencySlo],
+    error_share: Option<f64>,
+    s: &Stats,
+    request: Option<&str>,
+) -> Vec<SloVerdict> {
+    let mut out: Vec<SloVerdict> = latency
         .iter()
         .map(|l| {
             let threshold = l.max.as_secs_f64() * 1000.0;
-            let measured = (!all.latency.is_empty())
-                .then(|| all.latency.value_at_quantile(l.quantile) as f64 / 1000.0);
+            let measured = (!s.latency.is_empty())
+                .then(|| s.latency.value_at_quantile(l.quantile) as f64 / 1000.0);
             SloVerdict {
                 name: l.label.clone(),
+                request: request.map(str::to_string),
                 threshold,
                 measured,
                 pass: measured.map(|m| m <= threshold),
             }
         })
         .collect();
-    if let Some(max) = slo.error_share {
-        let total = all.completed();
-        let measured = (total > 0).then(|| all.error_count() as f64 / total as f64);
+    if let Some(max) = error_share {
+        let total = s.completed();
+        let measured = (total > 0).then(|| s.error_count() as f64 / total as f64);
         out.push(SloVerdict {
             name: "errors".into(),
+            request: request.map(str::to_string),
             threshold: max,
             measured,
             pass: measured.map(|m| m <= max),
         });
     }
     out
+}
+
+/// `threshold` is written as null when it cannot be known (NaN).
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }

@@ -66,26 +66,36 @@ pub fn summary(s: &Summary) -> String {
     if !s.slo.is_empty() {
         let _ = writeln!(o, "\n  SLO:");
         for v in &s.slo {
-            let (th, me) = if v.name == "errors" {
-                (
+            let (op, th, me) = match v.name.as_str() {
+                "errors" => (
+                    "≤",
                     format!("{:.2} %", v.threshold * 100.0),
                     v.measured.map(|m| format!("{:.2} %", m * 100.0)),
-                )
-            } else {
-                (fmt_ms(v.threshold), v.measured.map(fmt_ms))
+                ),
+                "min_rate" => (
+                    "≥",
+                    format!("{} rps", fmt_count(v.threshold)),
+                    v.measured.map(|m| format!("{} rps", fmt_count(m))),
+                ),
+                _ => ("≤", fmt_ms(v.threshold), v.measured.map(fmt_ms)),
             };
             let verdict = match v.pass {
                 Some(true) => "pass",
                 Some(false) => "FAIL",
                 None => "no data",
             };
+            let name = match &v.request {
+                Some(r) => format!("{r}: {}", v.name),
+                None => v.name.clone(),
+            };
             let _ = writeln!(
                 o,
-                "    {:<8} ≤ {:<10} measured {:<12} {verdict}",
-                v.name,
-                th,
+                "    {name:<8} {op} {th:<10} measured {:<12} {verdict}",
                 me.unwrap_or_else(|| "-".into())
             );
+        }
+        if let Some(why) = &s.aborted {
+            let _ = writeln!(o, "    aborted early: {why}");
         }
     }
     if s.generator_limited {

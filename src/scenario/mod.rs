@@ -249,6 +249,49 @@ pub struct Slo {
     pub latency: Vec<LatencySlo>,
     /// Largest acceptable share of failed requests (0..=1).
     pub error_share: Option<f64>,
+    /// Lowest acceptable achieved (sent) rate.
+    pub min_rate: Option<MinRate>,
+    /// Thresholds for one request name each (`[slo.requests.NAME]`).
+    pub requests: Vec<RequestSlo>,
+}
+
+/// `min_rate = 480` (requests/s) or `min_rate = "98%"` (of the target rate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MinRate {
+    Rps(f64),
+    ShareOfTarget(f64),
+}
+
+impl MinRate {
+    /// The threshold in requests/s; `None` for a share without a target rate.
+    pub fn rps(&self, target_rate: Option<f64>) -> Option<f64> {
+        match *self {
+            MinRate::Rps(r) => Some(r),
+            MinRate::ShareOfTarget(s) => target_rate.map(|t| s * t),
+        }
+    }
+
+    /// Parses `480` or `98%`.
+    pub fn parse(text: &str) -> Result<MinRate, String> {
+        let t = text.trim();
+        if t.ends_with('%') {
+            return crate::units::parse_share(t).map(MinRate::ShareOfTarget);
+        }
+        match t.parse::<f64>() {
+            Ok(r) if r.is_finite() && r >= 0.0 => Ok(MinRate::Rps(r)),
+            _ => Err(format!(
+                "expected requests/s like 480 or a share of the target rate like \"98%\", found {text:?}"
+            )),
+        }
+    }
+}
+
+/// Thresholds judged on one request name's own measurements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSlo {
+    pub name: String,
+    pub latency: Vec<LatencySlo>,
+    pub error_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -265,6 +308,13 @@ impl Slo {
     /// replacing any of the same name.
     pub fn apply_flags(&mut self, flags: &[(String, String)]) -> Result<(), Error> {
         for (name, value) in flags {
+            if name == "min_rate" || name == "rate" {
+                self.min_rate = Some(
+                    MinRate::parse(value)
+                        .map_err(|e| Error::Flags(format!("--slo {name}: {e}")))?,
+                );
+                continue;
+            }
             if name == "errors" {
                 self.error_share = Some(
                     crate::units::parse_share(value)
@@ -274,7 +324,7 @@ impl Slo {
             }
             let quantile = parse_quantile_label(name).ok_or_else(|| {
                 Error::Flags(format!(
-                    "--slo {name}: expected a latency quantile (p50, p99, p999, max) or errors"
+                    "--slo {name}: expected a latency quantile (p50, p99, p999, max), errors or min_rate"
                 ))
             })?;
             let max = crate::units::parse_duration(value)
@@ -292,7 +342,10 @@ impl Slo {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.latency.is_empty() && self.error_share.is_none()
+        self.latency.is_empty()
+            && self.error_share.is_none()
+            && self.min_rate.is_none()
+            && self.requests.is_empty()
     }
 }
 

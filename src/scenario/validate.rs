@@ -8,8 +8,9 @@ use http::{HeaderName, HeaderValue, Method};
 
 use super::raw::{self, S};
 use super::{
-    check_model, default_threads, Arrivals, BaseUrl, Error, LatencySlo, LoadModel, LoadSpec, Plan,
-    Profile, RequestSpec, SearchSpec, Slo, Stage, SweepSpec, TargetSpec, Timeouts,
+    check_model, default_threads, Arrivals, BaseUrl, Error, LatencySlo, LoadModel, LoadSpec,
+    MinRate, Plan, Profile, RequestSlo, RequestSpec, SearchSpec, Slo, Stage, SweepSpec, TargetSpec,
+    Timeouts,
 };
 use crate::target::{Contention, ServiceTime, Stall, TargetConfig};
 use crate::units::{check_share, parse_duration, parse_share};
@@ -61,7 +62,7 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
     let requests = requests(&cx, &raw.requests)?;
     let load = load(&cx, &raw.load, matches!(target, TargetSpec::Embedded(_)))?;
     let slo = match &raw.slo {
-        Some(s) => slo(&cx, s)?,
+        Some(s) => slo(&cx, s, &requests, &load)?,
         None => Slo::default(),
     };
     let search = match &raw.search {
@@ -644,40 +645,117 @@ pub fn parse_quantile_label(label: &str) -> Option<f64> {
     (q > 0.0 && q < 1.0).then_some(q)
 }
 
-fn slo(cx: &Ctx, s: &S<std::collections::BTreeMap<String, S<toml::Value>>>) -> Result<Slo, Error> {
+fn slo(
+    cx: &Ctx,
+    s: &S<std::collections::BTreeMap<String, S<toml::Value>>>,
+    requests: &[RequestSpec],
+    load: &LoadSpec,
+) -> Result<Slo, Error> {
     let mut out = Slo::default();
     for (key, v) in s.get_ref() {
-        if key == "errors" {
-            out.error_share = Some(share(cx, v)?);
-            continue;
-        }
-        let Some(q) = parse_quantile_label(key) else {
-            return cx.err(
-                v.span(),
-                format!("unknown SLO {key:?}: expected a latency quantile (p50, p99, p999, max) or errors"),
-            );
-        };
-        let max = match v.get_ref() {
-            toml::Value::String(d) => parse_duration(d).or_else(|m| cx.err(v.span(), m))?,
-            other => {
-                return cx.err(
-                    v.span(),
-                    format!(
-                        "expected a duration like \"250ms\", found {}",
+        match key.as_str() {
+            "errors" => out.error_share = Some(share(cx, v)?),
+            "min_rate" => {
+                let r = match v.get_ref() {
+                    toml::Value::String(t) => MinRate::parse(t),
+                    toml::Value::Float(f) => MinRate::parse(&f.to_string()),
+                    toml::Value::Integer(i) => MinRate::parse(&i.to_string()),
+                    other => Err(format!(
+                        "expected requests/s like 480 or a share like \"98%\", found {}",
                         other.type_str()
-                    ),
-                )
+                    )),
+                }
+                .or_else(|m| cx.err(v.span(), m))?;
+                if matches!(r, MinRate::ShareOfTarget(_))
+                    && matches!(load.model, LoadModel::Closed { .. })
+                {
+                    return cx.err(
+                        v.span(),
+                        "a closed model has no target rate: give min_rate in requests/s",
+                    );
+                }
+                out.min_rate = Some(r);
             }
-        };
-        out.latency.push(LatencySlo {
-            label: key.clone(),
-            quantile: q,
-            max,
-        });
+            "requests" => {
+                let toml::Value::Table(t) = v.get_ref() else {
+                    return cx.err(v.span(), "expected [slo.requests.NAME] tables");
+                };
+                for (name, tv) in t {
+                    if !requests.iter().any(|r| &r.name == name) {
+                        let known: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+                        return cx.err(
+                            v.span(),
+                            format!(
+                                "slo.requests.{name}: no request is named {name:?} (requests: {})",
+                                known.join(", ")
+                            ),
+                        );
+                    }
+                    let toml::Value::Table(inner) = tv else {
+                        return cx.err(v.span(), format!("slo.requests.{name}: expected a table"));
+                    };
+                    let mut r = RequestSlo {
+                        name: name.clone(),
+                        latency: Vec::new(),
+                        error_share: None,
+                    };
+                    for (k, val) in inner {
+                        let at = |m: String| {
+                            Error::at(
+                                cx.path,
+                                cx.text,
+                                Some(v.span()),
+                                format!("slo.requests.{name}.{k}: {m}"),
+                            )
+                        };
+                        if k == "errors" {
+                            let share = match val {
+                                toml::Value::String(s) => parse_share(s),
+                                toml::Value::Float(f) => check_share(*f),
+                                other => Err(format!(
+                                    "expected a share like \"1%\", found {}",
+                                    other.type_str()
+                                )),
+                            };
+                            r.error_share = Some(share.map_err(at)?);
+                        } else {
+                            r.latency.push(latency_slo(k, val).map_err(at)?);
+                        }
+                    }
+                    r.latency.sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
+                    out.requests.push(r);
+                }
+            }
+            _ => out
+                .latency
+                .push(latency_slo(key, v.get_ref()).or_else(|m| cx.err(v.span(), m))?),
+        }
     }
     out.latency
         .sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
     Ok(out)
+}
+
+fn latency_slo(key: &str, v: &toml::Value) -> Result<LatencySlo, String> {
+    let quantile = parse_quantile_label(key).ok_or_else(|| {
+        format!(
+            "unknown SLO {key:?}: expected a latency quantile (p50, p99, p999, max), errors, min_rate or requests"
+        )
+    })?;
+    let max = match v {
+        toml::Value::String(d) => parse_duration(d)?,
+        other => {
+            return Err(format!(
+                "expected a duration like \"250ms\", found {}",
+                other.type_str()
+            ))
+        }
+    };
+    Ok(LatencySlo {
+        label: key.to_string(),
+        quantile,
+        max,
+    })
 }
 
 #[cfg(test)]

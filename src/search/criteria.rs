@@ -326,6 +326,7 @@ mod tests {
                 max: Duration::from_millis(50),
             }],
             error_share: Some(0.01),
+            ..Slo::default()
         }
     }
 
@@ -370,6 +371,7 @@ mod tests {
             &Slo {
                 latency: vec![],
                 error_share: Some(0.01),
+                ..Slo::default()
             },
             3,
             3,

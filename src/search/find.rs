@@ -446,6 +446,7 @@ mod tests {
                 max: Duration::from_millis(100),
             }],
             error_share: None,
+            ..Slo::default()
         }
     }
 

@@ -1,0 +1,134 @@
+//! A finished run as `compare` needs it: `summary.json`, the per-second
+//! latency histograms of `latency.hlog` (all requests, and each request name
+//! when the log is tagged), and the per-second achieved rate of the time
+//! series.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+
+use crate::exit::BadInput;
+use crate::input::table::Table;
+use crate::metrics::Summary;
+
+/// The name under which the histograms of all requests are kept.
+pub const ALL: &str = "all";
+
+pub struct RunData {
+    pub dir: PathBuf,
+    pub summary: Summary,
+    /// Request name (or [`ALL`]) → one latency histogram (µs) per second.
+    pub intervals: BTreeMap<String, Vec<Histogram<u64>>>,
+    /// Requests sent in each second; empty when the time series is missing.
+    pub rates: Vec<f64>,
+}
+
+/// Files a results directory holds that `compare` reads (and a saved
+/// baseline keeps).
+pub const FILES: &[&str] = &[
+    "summary.json",
+    "latency.hlog",
+    "timeseries.csv",
+    "timeseries.parquet",
+];
+
+/// Reads a results directory, or the directory of a `summary.json` path.
+pub fn load(path: &Path) -> Result<RunData, BadInput> {
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else if path.file_name().is_some_and(|n| n == "summary.json") {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        return Err(BadInput(format!(
+            "{}: expected a results directory (with summary.json and latency.hlog) or a summary.json",
+            path.display()
+        )));
+    };
+    let summary_path = dir.join("summary.json");
+    let summary =
+        crate::report::json::read_summary(&summary_path).map_err(|e| BadInput(format!("{e:#}")))?;
+    let hlog_path = dir.join("latency.hlog");
+    let bytes =
+        std::fs::read(&hlog_path).map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
+    let intervals =
+        read_hlog(&bytes).map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
+    // Whole seconds of load only: the row after the last one holds the
+    // stragglers answered after the schedule ended.
+    let mut rates = read_rates(&dir)?;
+    rates.truncate(summary.duration_s.floor() as usize);
+    Ok(RunData {
+        dir,
+        summary,
+        intervals,
+        rates,
+    })
+}
+
+/// Interval histograms by tag: untagged ones under [`ALL`], `req=NAME`
+/// under NAME.
+pub fn read_hlog(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Histogram<u64>>>, String> {
+    let mut out: BTreeMap<String, Vec<Histogram<u64>>> = BTreeMap::new();
+    let mut deser = Deserializer::new();
+    for (i, entry) in IntervalLogIterator::new(bytes).enumerate() {
+        let entry = entry.map_err(|e| format!("entry {}: not an interval log: {e:?}", i + 1))?;
+        let LogEntry::Interval(h) = entry else {
+            continue;
+        };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(h.encoded_histogram())
+            .map_err(|e| format!("interval {}: bad base64: {e}", i + 1))?;
+        let hist: Histogram<u64> = deser
+            .deserialize(&mut &raw[..])
+            .map_err(|e| format!("interval {}: bad histogram: {e:?}", i + 1))?;
+        let key = match h.tag() {
+            None => ALL.to_string(),
+            Some(t) => t
+                .as_str()
+                .strip_prefix("req=")
+                .unwrap_or(t.as_str())
+                .to_string(),
+        };
+        out.entry(key).or_default().push(hist);
+    }
+    if out.get(ALL).is_none_or(|v| v.is_empty()) {
+        return Err("no untagged interval histograms".into());
+    }
+    Ok(out)
+}
+
+fn read_rates(dir: &Path) -> Result<Vec<f64>, BadInput> {
+    for name in ["timeseries.csv", "timeseries.parquet"] {
+        let path = dir.join(name);
+        if path.exists() {
+            let table = Table::read(&path)?;
+            return table.numbers("achieved_rate");
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Copies the files `compare` reads from `run` into `dir` (a named
+/// baseline), replacing what was there.
+pub fn save(run: &Path, dir: &Path) -> std::io::Result<usize> {
+    let src = if run.is_dir() {
+        run
+    } else {
+        run.parent().unwrap_or(Path::new("."))
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut copied = 0;
+    for f in FILES {
+        if src.join(f).exists() {
+            std::fs::copy(src.join(f), dir.join(f))?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}

@@ -1,0 +1,375 @@
+//! The CI gate as a pipeline uses it: `headroom run` thresholds and their
+//! exit codes, `--abort-on-fail`, and `headroom compare` on repeated runs of
+//! the embedded target (A/A: the same service; A/B: service time ±20 %).
+//! Load tests: this binary runs in the serial `load` group.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn headroom(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// Writes a scenario against the embedded target and runs it.
+fn run_scenario(
+    dir: &Path,
+    name: &str,
+    toml: &str,
+    extra: &[&str],
+) -> (Output, std::path::PathBuf) {
+    let scenario = dir.join(format!("{name}.toml"));
+    std::fs::write(&scenario, toml).unwrap();
+    let out = dir.join(name);
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (headroom(&args), out)
+}
+
+const TWO_REQUESTS: &str = r#"
+name = "gate"
+[target]
+url = "embedded"
+[target.embedded]
+workers = 16
+service_time = { dist = "fixed", mean = "5ms" }
+[[request]]
+name = "home"
+path = "/"
+[[request]]
+name = "search"
+path = "/search"
+[load]
+rate = 100
+duration = "2s"
+"#;
+
+#[test]
+fn exit_0_when_every_threshold_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "{TWO_REQUESTS}[slo]\np99 = \"100ms\"\nerrors = \"1%\"\nmin_rate = \"95%\"\n\
+         [slo.requests.search]\np50 = \"50ms\"\n"
+    );
+    let (o, out) = run_scenario(dir.path(), "ok", &toml, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&out);
+    let slo = s["slo"].as_array().unwrap();
+    assert_eq!(slo.len(), 4, "{slo:?}");
+    assert!(slo.iter().all(|v| v["pass"] == true), "{slo:?}");
+    let per = slo.iter().find(|v| v["request"] == "search").unwrap();
+    assert_eq!(per["name"], "p50");
+}
+
+#[test]
+fn exit_1_when_a_per_request_threshold_fails() {
+    // All requests together meet p99 ≤ 100 ms; `search` alone cannot meet
+    // p50 ≤ 1 ms on a 5 ms service.
+    let dir = tempfile::tempdir().unwrap();
+    let toml =
+        format!("{TWO_REQUESTS}[slo]\np99 = \"100ms\"\n[slo.requests.search]\np50 = \"1ms\"\n");
+    let (o, out) = run_scenario(dir.path(), "per", &toml, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = summary(&out);
+    let failed: Vec<&Value> = s["slo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["pass"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["request"], "search");
+}
+
+#[test]
+fn exit_1_when_the_achieved_rate_is_below_its_minimum() {
+    // Closed loop, 2 users on 5 ms: about 400 requests/s, far below 5,000.
+    let dir = tempfile::tempdir().unwrap();
+    let toml = TWO_REQUESTS.replace("rate = 100", "model = \"closed\"\nconcurrency = 2")
+        + "[slo]\nmin_rate = 5000\n";
+    let (o, out) = run_scenario(dir.path(), "rate", &toml, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v = &summary(&out)["slo"][0];
+    assert_eq!(v["name"], "min_rate");
+    assert_eq!(v["threshold"], 5000.0);
+    assert!(v["measured"].as_f64().unwrap() < 1000.0, "{v}");
+}
+
+#[test]
+fn exit_2_for_thresholds_that_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, want) in [
+        (
+            "[slo.requests.checkout]\np99 = \"1s\"\n",
+            "no request is named \"checkout\"",
+        ),
+        ("[slo]\nmin_rate = \"fast\"\n", "expected requests/s"),
+        (
+            "[slo]\nmin_rate = \"98%\"\n",
+            "closed model has no target rate",
+        ),
+    ] {
+        let base = if want.contains("closed") {
+            TWO_REQUESTS.replace("rate = 100", "model = \"closed\"\nconcurrency = 2")
+        } else {
+            TWO_REQUESTS.to_string()
+        };
+        let (o, _) = run_scenario(dir.path(), "bad", &format!("{base}{extra}"), &[]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra}: {t}");
+        assert!(t.contains(want) && t.contains("bad.toml:"), "{extra}: {t}");
+    }
+    // --abort-on-fail without anything to watch.
+    let (o, _) = run_scenario(dir.path(), "noslo", TWO_REQUESTS, &["--abort-on-fail"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn exit_3_when_the_generator_cannot_keep_up() {
+    // One connection to a 20 ms service carries 50 requests/s, not 200.
+    let dir = tempfile::tempdir().unwrap();
+    let toml = r#"
+[target]
+url = "embedded"
+timeout = "1s"
+[target.embedded]
+workers = 8
+service_time = { dist = "fixed", mean = "20ms" }
+[load]
+rate = 200
+duration = "2s"
+connections = 1
+[slo]
+p99 = "10s"
+"#;
+    let (o, out) = run_scenario(dir.path(), "starved", toml, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(summary(&out)["generator_limited"], true);
+}
+
+#[test]
+fn abort_on_fail_stops_at_the_first_windowed_breach() {
+    // p99 ≤ 5 ms on a 10 ms service breaches every second; the window is
+    // 3 s (breach_seconds), so a 30 s run ends after about 3 s of load.
+    let dir = tempfile::tempdir().unwrap();
+    let toml = r#"
+[target]
+url = "embedded"
+[target.embedded]
+workers = 16
+service_time = { dist = "fixed", mean = "10ms" }
+[load]
+rate = 300
+duration = "30s"
+[slo]
+p99 = "5ms"
+[search]
+breach_seconds = 3
+"#;
+    let (o, out) = run_scenario(dir.path(), "abort", toml, &["--abort-on-fail"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s = summary(&out);
+    let d = s["duration_s"].as_f64().unwrap();
+    assert!(d < 10.0, "ran {d} s");
+    assert_eq!(s["interrupted"], false);
+    assert!(
+        s["aborted"]
+            .as_str()
+            .unwrap()
+            .contains("p99 above 5.0 ms for 3 s"),
+        "{}",
+        s["aborted"]
+    );
+    assert!(out.join("latency.hlog").exists() && out.join("timeseries.csv").exists());
+}
+
+/// The A/A and A/B service: 32 workers, log-normal service time (σ 0.5)
+/// with the given mean, Poisson arrivals at 1,000/s for 6 s (≈ 6,000
+/// samples: p99 from ≈ 60 beyond it). Utilisation ≈ 31 %.
+fn service(mean_ms: f64, seed: u64) -> String {
+    format!(
+        r#"
+name = "ab"
+seed = {seed}
+[target]
+url = "embedded"
+[target.embedded]
+workers = 32
+service_time = {{ dist = "lognormal", mean = "{mean_ms}ms", sigma = 0.5 }}
+[load]
+arrivals = "poisson"
+rate = 1000
+duration = "6s"
+"#
+    )
+}
+
+fn compare(base: &Path, cur: &Path, extra: &[&str]) -> (Output, Value) {
+    let mut args = vec![
+        "compare",
+        base.to_str().unwrap(),
+        cur.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let o = headroom(&args);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o, v)
+}
+
+fn verdict(v: &Value, metric: &str) -> String {
+    v["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["request"] == "all" && m["metric"] == metric)
+        .map(|m| m["verdict"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+#[test]
+fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    // 21 runs of the same service (different seeds: different samples).
+    let runs: Vec<std::path::PathBuf> = (0..21)
+        .map(|i| {
+            let (o, out) = run_scenario(dir.path(), &format!("a{i}"), &service(10.0, 100 + i), &[]);
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+            out
+        })
+        .collect();
+    let mut flagged = Vec::new();
+    let mut widest = 0.0f64;
+    for pair in runs.windows(2) {
+        let (o, v) = compare(&pair[0], &pair[1], &[]);
+        if v["verdict"] != "no_significant_change" {
+            flagged.push((o.status.code(), v["verdict"].clone()));
+        } else {
+            assert_eq!(o.status.code(), Some(0));
+        }
+        for m in v["metrics"].as_array().unwrap() {
+            if let Some(ci) = m["ci"].as_array() {
+                if m["unit"] == "ms" {
+                    widest = widest.max(ci[1].as_f64().unwrap() - ci[0].as_f64().unwrap());
+                }
+            }
+        }
+    }
+    println!(
+        "A/A: {} of 20 comparisons not \"no significant change\" {:?}; widest latency CI {:.1} points",
+        flagged.len(),
+        flagged,
+        100.0 * widest
+    );
+    assert!(flagged.len() <= 1, "{flagged:?}");
+
+    // A/B: +20 % and −20 % mean service time against the first run.
+    let (_, slow) = run_scenario(dir.path(), "slow", &service(12.0, 7), &[]);
+    let (_, fast) = run_scenario(dir.path(), "fast", &service(8.0, 8), &[]);
+    let md = dir.path().join("pr.md");
+    let junit = dir.path().join("junit.xml");
+    let (o, v) = compare(
+        &runs[0],
+        &slow,
+        &[
+            "--markdown",
+            md.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert_eq!(v["verdict"], "regression");
+    assert_eq!(verdict(&v, "p50"), "regression");
+    assert_eq!(verdict(&v, "p99"), "regression");
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(
+        md.contains("| all | p99 |") && md.contains("**regression**"),
+        "{md}"
+    );
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        xml.contains("failures=\"4\"") && xml.contains("<failure"),
+        "{xml}"
+    );
+
+    let (o, v) = compare(&runs[0], &fast, &[]);
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert_eq!(v["verdict"], "improvement");
+    assert_eq!(verdict(&v, "p50"), "improvement");
+    assert_eq!(verdict(&v, "p99"), "improvement");
+
+    // Named baselines: save the first run, compare the slow one against it.
+    let store = dir.path().join("baselines");
+    let o = headroom(&[
+        "compare",
+        "--save-baseline",
+        "main",
+        "--baseline-dir",
+        store.to_str().unwrap(),
+        runs[0].to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = headroom(&[
+        "compare",
+        "--baseline",
+        "main",
+        "--baseline-dir",
+        store.to_str().unwrap(),
+        slow.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("REGRESSION"));
+    // A larger minimum effect turns the same +20 % into no regression.
+    let (o, v) = compare(&runs[0], &slow, &["--threshold", "30%"]);
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    // An unknown baseline is bad input.
+    let o = headroom(&[
+        "compare",
+        "--baseline",
+        "nope",
+        "--baseline-dir",
+        store.to_str().unwrap(),
+        slow.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn compare_of_a_generator_limited_run_is_inconclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, a) = run_scenario(dir.path(), "a", &service(10.0, 1).replace("6s", "2s"), &[]);
+    let (_, b) = run_scenario(
+        dir.path(),
+        "b",
+        &service(10.0, 2).replace("6s", "2s"),
+        &["--connections", "1", "--timeout", "500ms"],
+    );
+    let (o, v) = compare(&a, &b, &[]);
+    assert_eq!(o.status.code(), Some(3), "{v}");
+    assert_eq!(v["verdict"], "inconclusive");
+    assert!(v["warnings"].to_string().contains("generator-limited"));
+}
