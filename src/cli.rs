@@ -51,6 +51,9 @@ pub enum Command {
     /// Exit codes: 0 no regression, 1 a regression, 2 bad input,
     /// 3 inconclusive (too few samples, generator-limited or interrupted run).
     Compare(CompareArgs),
+    /// (Re)render report.html and its PNG charts from the result files in a
+    /// directory (and its subdirectories).
+    Report(ReportArgs),
     /// Fit the Universal Scalability Law to measured (concurrency,
     /// throughput) points: a CSV or Parquet table, or a sweep.json.
     Usl(UslArgs),
@@ -174,9 +177,20 @@ pub struct PlanArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Also write plan.json (and forecast.json) into this directory.
+    /// Where to write plan.json, forecast.json and report.html
+    /// (default: results/plan-<name>-<UTC time>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Do not write report.html and its PNG charts.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results directory (run, find, sweep or plan), or a directory of
+    /// them such as reports/demo.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +310,9 @@ pub struct OutputArgs {
     /// No progress bar and no text summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Do not write report.html and its PNG charts.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Target(args) => app::serve_target(args, &stop),
         Command::Demo(args) => app::demo(args, &stop),
         Command::Compare(args) => app::compare(args),
+        Command::Report(args) => app::report(args),
         Command::Usl(args) => app::model::usl(args),
         Command::Forecast(args) => app::model::forecast(args),
         Command::Plan(args) => app::model::plan(args),

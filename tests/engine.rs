@@ -502,9 +502,25 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
         "run/latency.hlog",
         "find/find.json",
         "sweep/sweep.json",
+        "plan/plan.json",
+        "plan/forecast.json",
+        "report.html",
+        "run-latency.png",
+        "find.png",
+        "sweep-usl.png",
+        "plan-forecast.png",
     ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
+    // The plan sized the fleet type on the breaking point just found, and
+    // the page that ends the demo is named.
+    assert!(
+        stdout.contains(&format!(
+            "report: {}",
+            dir.path().join("report.html").display()
+        )),
+        "{stdout}"
+    );
     let json = |f: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join(f)).unwrap()).unwrap()
     };
@@ -521,6 +537,14 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
     let find = json("find/find.json");
     assert_eq!(find["outcome"], "found", "{find:#}");
     let found = find["sustainable_rps"].as_f64().unwrap();
+    let plan = json("plan/plan.json");
+    let m6i = plan["capacity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "m6i.large")
+        .unwrap();
+    assert_eq!(m6i["capacity_rps"].as_f64(), Some(found), "{m6i}");
     assert!(
         (found / truth - 1.0).abs() <= 0.05,
         "found {found}, analytic {truth}"

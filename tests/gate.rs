@@ -8,6 +8,14 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// `cargo test` runs a binary's tests on parallel threads; these put load
+/// on the machine and must not overlap (nextest runs them in one group).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn headroom(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_headroom"))
         .args(args)
@@ -68,6 +76,7 @@ duration = "2s"
 
 #[test]
 fn exit_0_when_every_threshold_holds() {
+    let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "{TWO_REQUESTS}[slo]\np99 = \"100ms\"\nerrors = \"1%\"\nmin_rate = \"95%\"\n\
@@ -85,6 +94,7 @@ fn exit_0_when_every_threshold_holds() {
 
 #[test]
 fn exit_1_when_a_per_request_threshold_fails() {
+    let _g = serial();
     // All requests together meet p99 ≤ 100 ms; `search` alone cannot meet
     // p50 ≤ 1 ms on a 5 ms service.
     let dir = tempfile::tempdir().unwrap();
@@ -105,6 +115,7 @@ fn exit_1_when_a_per_request_threshold_fails() {
 
 #[test]
 fn exit_1_when_the_achieved_rate_is_below_its_minimum() {
+    let _g = serial();
     // Closed loop, 2 users on 5 ms: about 400 requests/s, far below 5,000.
     let dir = tempfile::tempdir().unwrap();
     let toml = TWO_REQUESTS.replace("rate = 100", "model = \"closed\"\nconcurrency = 2")
@@ -119,6 +130,7 @@ fn exit_1_when_the_achieved_rate_is_below_its_minimum() {
 
 #[test]
 fn exit_2_for_thresholds_that_cannot_apply() {
+    let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     for (extra, want) in [
         (
@@ -148,6 +160,7 @@ fn exit_2_for_thresholds_that_cannot_apply() {
 
 #[test]
 fn exit_3_when_the_generator_cannot_keep_up() {
+    let _g = serial();
     // One connection to a 20 ms service carries 50 requests/s, not 200.
     let dir = tempfile::tempdir().unwrap();
     let toml = r#"
@@ -171,6 +184,7 @@ p99 = "10s"
 
 #[test]
 fn abort_on_fail_stops_at_the_first_windowed_breach() {
+    let _g = serial();
     // p99 ≤ 5 ms on a 10 ms service breaches every second; the window is
     // 3 s (breach_seconds), so a 30 s run ends after about 3 s of load.
     let dir = tempfile::tempdir().unwrap();
@@ -252,6 +266,7 @@ fn verdict(v: &Value, metric: &str) -> String {
 
 #[test]
 fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
+    let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     // 21 runs of the same service (different seeds: different samples).
     let runs: Vec<std::path::PathBuf> = (0..21)
@@ -360,6 +375,7 @@ fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
 
 #[test]
 fn compare_of_a_generator_limited_run_is_inconclusive() {
+    let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let (_, a) = run_scenario(dir.path(), "a", &service(10.0, 1).replace("6s", "2s"), &[]);
     let (_, b) = run_scenario(

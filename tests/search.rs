@@ -52,6 +52,7 @@ fn quiet(dir: &std::path::Path) -> OutputArgs {
         out: Some(dir.to_path_buf()),
         format: Format::Csv,
         quiet: true,
+        no_report: true,
     }
 }
 

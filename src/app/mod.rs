@@ -28,6 +28,15 @@ use crate::units::{fmt_count, fmt_ms};
 /// The demo scenario, also shipped as `scenarios/demo.toml`.
 pub const DEMO_SCENARIO: &str = include_str!("../../scenarios/demo.toml");
 
+/// The demo's plan inputs, also shipped in `models/`.
+const DEMO_PLAN: &str = include_str!("../../models/plan.toml");
+const DEMO_CATALOG: &str = include_str!("../../models/catalog.toml");
+const DEMO_DEMAND: &str = include_str!("../../models/demand-hourly.csv");
+/// The line of `models/plan.toml` the demo replaces with its own
+/// `find.json`.
+const DEMO_PLAN_QUEUE: &str =
+    r#"queue = { workers = 8, service_time = "10ms", quantile = 0.99, within = "100ms" }"#;
+
 /// What a finished run left behind.
 pub struct RunReport {
     pub summary: Summary,
@@ -153,6 +162,10 @@ pub fn execute(
         summary.aborted = aborted;
     }
     report::json::write_summary(&dir.join("summary.json"), &summary)?;
+    write_json(
+        &dir.join("scenario.json"),
+        &report::json::ScenarioInfo::new(plan, &base.to_string()),
+    )?;
     timeseries::write(&dir.join(output.format.file_name()), &rows, output.format)?;
     hlog.finish().context("writing latency.hlog")?;
     if let Some(e) = hlog_error {
@@ -162,6 +175,7 @@ pub fn execute(
         print!("{}", report::text::summary(&summary));
         println!("\n  results: {}", dir.display());
     }
+    write_report(&dir, output);
     let exit_code = exit_code(&summary);
     Ok(RunReport {
         summary,
@@ -206,9 +220,29 @@ fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
     Ok(plan)
 }
 
+/// Writes `dir/report.html` (and its PNGs) unless `--no-report`; a report
+/// that cannot be drawn is a warning, never a lost run.
+fn write_report(dir: &Path, output: &OutputArgs) {
+    if output.no_report {
+        return;
+    }
+    match report::page::render(dir) {
+        Ok(path) if !output.quiet => println!("  report: {}", path.display()),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: no report.html: {e:#}"),
+    }
+}
+
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// `headroom report`.
+pub fn report(args: &crate::cli::ReportArgs) -> anyhow::Result<u8> {
+    let path = report::page::render(&args.dir)?;
+    println!("{}", path.display());
+    Ok(exit::OK)
 }
 
 /// `headroom compare`.
@@ -426,6 +460,7 @@ pub fn run_find(
             dir.display()
         );
     }
+    write_report(&dir, output);
     Ok(result)
 }
 
@@ -520,6 +555,7 @@ pub fn run_sweep(
         }
         println!("  results: {}", dir.display());
     }
+    write_report(&dir, output);
     Ok(result)
 }
 
@@ -667,6 +703,8 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         out: Some(args.out.join(sub)),
         format: timeseries::Format::Csv,
         quiet: args.quiet,
+        // One page for the whole demo, written at the end.
+        no_report: true,
     };
     let report = execute(&plan, &out("run"), stop, false)?;
     if let (Ok(q), Some(l)) = (
@@ -730,6 +768,38 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
             c.sigma, c.kappa, u.sigma, u.kappa
         );
     }
+    if stop.is_set() {
+        return Ok(exit::INCONCLUSIVE);
+    }
+
+    println!("\n4. capacity plan: 12 months of demand on the capacity just measured\n");
+    let plan_dir = args.out.join("plan");
+    let input = plan_dir.join("input");
+    std::fs::create_dir_all(&input).with_context(|| format!("creating {}", input.display()))?;
+    let mut plan_toml = DEMO_PLAN.to_string();
+    if found.sustainable_rps.is_some() {
+        let find_json = std::path::absolute(args.out.join("find").join("find.json"))?;
+        plan_toml = plan_toml.replace(
+            DEMO_PLAN_QUEUE,
+            &format!("find = {:?}", find_json.display().to_string()),
+        );
+    }
+    for (name, text) in [
+        ("plan.toml", plan_toml.as_str()),
+        ("catalog.toml", DEMO_CATALOG),
+        ("demand-hourly.csv", DEMO_DEMAND),
+    ] {
+        std::fs::write(input.join(name), text)
+            .with_context(|| format!("writing {}", input.join(name).display()))?;
+    }
+    model::plan(&crate::cli::PlanArgs {
+        file: input.join("plan.toml"),
+        json: false,
+        out: Some(plan_dir),
+        no_report: true,
+    })?;
+    let page = report::page::render(&args.out)?;
     println!("\nall results under {}", args.out.display());
+    println!("report: {}", page.display());
     Ok(report.exit_code.max(found.outcome.exit_code()))
 }

@@ -140,17 +140,31 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<u8> {
         pf.fleet.as_ref(),
     );
     let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
-    if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_json(&dir.join("plan.json"), &doc)?;
-        write_json(&dir.join("forecast.json"), &forecast_doc)?;
-    }
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        Path::new("results").join(format!("plan-{}-{stamp}", pf.name))
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_json(&dir.join("plan.json"), &doc)?;
+    write_json(&dir.join("forecast.json"), &forecast_doc)?;
+    let report = if args.no_report {
+        None
+    } else {
+        match crate::report::page::render(&dir) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("warning: no report.html: {e:#}");
+                None
+            }
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", out::plan_text(&doc));
-        if let Some(dir) = &args.out {
-            println!("wrote {}", dir.join("plan.json").display());
+        println!("\nresults: {}", dir.display());
+        if let Some(p) = report {
+            println!("report: {}", p.display());
         }
     }
     Ok(exit::OK)

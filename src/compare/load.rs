@@ -6,17 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 
 use crate::exit::BadInput;
 use crate::input::table::Table;
 use crate::metrics::Summary;
 
-/// The name under which the histograms of all requests are kept.
-pub const ALL: &str = "all";
+pub use crate::metrics::hlog::ALL;
 
 pub struct RunData {
     pub dir: PathBuf,
@@ -54,8 +50,8 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
     let hlog_path = dir.join("latency.hlog");
     let bytes =
         std::fs::read(&hlog_path).map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
-    let intervals =
-        read_hlog(&bytes).map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
+    let intervals = crate::metrics::hlog::read(&bytes)
+        .map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
     // Whole seconds of load only: the row after the last one holds the
     // stragglers answered after the schedule ended.
     let mut rates = read_rates(&dir)?;
@@ -66,38 +62,6 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
         intervals,
         rates,
     })
-}
-
-/// Interval histograms by tag: untagged ones under [`ALL`], `req=NAME`
-/// under NAME.
-pub fn read_hlog(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Histogram<u64>>>, String> {
-    let mut out: BTreeMap<String, Vec<Histogram<u64>>> = BTreeMap::new();
-    let mut deser = Deserializer::new();
-    for (i, entry) in IntervalLogIterator::new(bytes).enumerate() {
-        let entry = entry.map_err(|e| format!("entry {}: not an interval log: {e:?}", i + 1))?;
-        let LogEntry::Interval(h) = entry else {
-            continue;
-        };
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(h.encoded_histogram())
-            .map_err(|e| format!("interval {}: bad base64: {e}", i + 1))?;
-        let hist: Histogram<u64> = deser
-            .deserialize(&mut &raw[..])
-            .map_err(|e| format!("interval {}: bad histogram: {e:?}", i + 1))?;
-        let key = match h.tag() {
-            None => ALL.to_string(),
-            Some(t) => t
-                .as_str()
-                .strip_prefix("req=")
-                .unwrap_or(t.as_str())
-                .to_string(),
-        };
-        out.entry(key).or_default().push(hist);
-    }
-    if out.get(ALL).is_none_or(|v| v.is_empty()) {
-        return Err("no untagged interval histograms".into());
-    }
-    Ok(out)
 }
 
 fn read_rates(dir: &Path) -> Result<Vec<f64>, BadInput> {

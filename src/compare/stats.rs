@@ -353,7 +353,7 @@ mod tests {
         for i in 0..40 {
             let a = run(20, 200, 10.0, 1000 + i);
             let b = run(20, 200, 10.0, 2000 + i);
-            let c = latency_changes(&a, &b, 400, 0.95, i)[0].unwrap();
+            let c = latency_changes(&a, &b, 200, 0.95, i)[0].unwrap();
             false_alarms += usize::from(c.significant());
         }
         assert!(false_alarms <= 6, "{false_alarms} of 40");

@@ -1,15 +1,22 @@
 //! The HdrHistogram interval log (V2, compressed), as other HdrHistogram
 //! tools read it: one untagged histogram per second with every request's
 //! latency, plus one tagged `req=<name>` histogram per request name when a
-//! scenario has several. Values are microseconds.
+//! scenario has several. Values are microseconds. [`read`] reads such a log
+//! back, interval by interval.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use hdrhistogram::serialization::V2DeflateSerializer;
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
+};
+use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
 
 use super::Interval;
 
@@ -66,4 +73,40 @@ impl HlogWriter {
     pub fn finish(mut self) -> io::Result<()> {
         self.out.flush()
     }
+}
+
+/// The key under which [`read`] keeps the untagged histograms (all
+/// requests).
+pub const ALL: &str = "all";
+
+/// Interval histograms by tag: untagged ones under [`ALL`], `req=NAME`
+/// under NAME.
+pub fn read(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Histogram<u64>>>, String> {
+    let mut out: BTreeMap<String, Vec<Histogram<u64>>> = BTreeMap::new();
+    let mut deser = Deserializer::new();
+    for (i, entry) in IntervalLogIterator::new(bytes).enumerate() {
+        let entry = entry.map_err(|e| format!("entry {}: not an interval log: {e:?}", i + 1))?;
+        let LogEntry::Interval(h) = entry else {
+            continue;
+        };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(h.encoded_histogram())
+            .map_err(|e| format!("interval {}: bad base64: {e}", i + 1))?;
+        let hist: Histogram<u64> = deser
+            .deserialize(&mut &raw[..])
+            .map_err(|e| format!("interval {}: bad histogram: {e:?}", i + 1))?;
+        let key = match h.tag() {
+            None => ALL.to_string(),
+            Some(t) => t
+                .as_str()
+                .strip_prefix("req=")
+                .unwrap_or(t.as_str())
+                .to_string(),
+        };
+        out.entry(key).or_default().push(hist);
+    }
+    if out.get(ALL).is_none_or(|v| v.is_empty()) {
+        return Err("no untagged interval histograms".into());
+    }
+    Ok(out)
 }

@@ -338,7 +338,7 @@ pub fn plan_text(d: &PlanDoc) -> String {
             .and_then(|t| m.options.iter().find(|o| o.type_name == t))
             .map_or("—".into(), |o| {
                 format!(
-                    "{} × = {}/mo ({:.0} %)",
+                    "{} = {}/mo ({:.0} %)",
                     o.instances,
                     fmt_money(o.monthly_cost),
                     100.0 * o.utilisation
