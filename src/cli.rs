@@ -51,6 +51,12 @@ pub enum Command {
     /// Exit codes: 0 no regression, 1 a regression, 2 bad input,
     /// 3 inconclusive (too few samples, generator-limited or interrupted run).
     Compare(CompareArgs),
+    /// Combine the segments of one run (`run --segment i/N`) exactly into
+    /// one results directory, with the SLOs judged on the merged data.
+    Merge(MergeArgs),
+    /// Write Kubernetes manifests that run a scenario as N segments: a
+    /// ConfigMap and an Indexed Job.
+    K8s(K8sArgs),
     /// (Re)render report.html and its PNG charts from the result files in a
     /// directory (and its subdirectories).
     Report(ReportArgs),
@@ -187,6 +193,45 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The segments' results directories.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged results.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Largest difference between the segments' start times.
+    #[arg(long, value_parser = duration, default_value = "250ms")]
+    pub max_offset: Duration,
+    /// No text summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not write report.html and its PNG charts.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// The scenario to run (it is put into the ConfigMap).
+    pub scenario: PathBuf,
+    /// Segments: pods of the Indexed Job, each running segment i of N.
+    #[arg(long)]
+    pub workers: u32,
+    /// Container image with the headroom binary.
+    #[arg(long, default_value = "headroom:latest")]
+    pub image: String,
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Seconds between applying the manifests and the common start.
+    #[arg(long, default_value_t = 60)]
+    pub start_delay: u32,
+    /// Write the manifests here instead of printing them.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A results directory (run, find, sweep or plan), or a directory of
     /// them such as reports/demo.
@@ -206,6 +251,19 @@ pub struct RunArgs {
     /// Length of the run, e.g. 30s, 2m.
     #[arg(long, value_parser = duration)]
     pub duration: Option<Duration>,
+    /// Play segment i of N equal parts of the schedule (open model: every
+    /// N-th arrival from i; closed model: an even share of the users), for
+    /// `headroom merge`.
+    #[arg(long, value_parser = segment)]
+    pub segment: Option<crate::scenario::Segment>,
+    /// Start at this wall-clock time (RFC 3339, e.g. 2026-11-26T12:00:00Z),
+    /// so that every segment begins together.
+    #[arg(long, value_parser = start_at)]
+    pub start_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Names the run all segments belong to (default: the scenario name and
+    /// the start time).
+    #[arg(long)]
+    pub run_id: Option<String>,
     /// Stop as soon as a windowed SLO criterion is breached (a quantile above
     /// its threshold for `breach_seconds` in a row, or the error share over
     /// its window); the results so far are written and the exit code is 1.
@@ -384,6 +442,15 @@ fn slo_flag(s: &str) -> Result<(String, String), String> {
         format!("expected NAME=VALUE such as p99=250ms or errors=1%, found {s:?}")
     })?;
     Ok((k.trim().to_string(), v.trim().to_string()))
+}
+
+fn segment(s: &str) -> Result<crate::scenario::Segment, String> {
+    crate::scenario::Segment::parse(s)
+}
+
+fn start_at(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-26T12:00:00Z: {e}"))
 }
 
 fn share(s: &str) -> Result<f64, String> {

@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
         cli.command,
-        Command::Usl(_) | Command::Forecast(_) | Command::Plan(_) | Command::Compare(_)
+        Command::Usl(_)
+            | Command::Forecast(_)
+            | Command::Plan(_)
+            | Command::Compare(_)
+            | Command::K8s(_)
     ) {
         // These print and touch no socket, where SIGPIPE must stay ignored.
         die_quietly_on_closed_pipe();
@@ -27,6 +31,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => app::demo(args, &stop),
         Command::Compare(args) => app::compare(args),
         Command::Report(args) => app::report(args),
+        Command::Merge(args) => app::merge::merge(args),
+        Command::K8s(args) => app::k8s::manifests(args),
         Command::Usl(args) => app::model::usl(args),
         Command::Forecast(args) => app::model::forecast(args),
         Command::Plan(args) => app::model::plan(args),

@@ -4,16 +4,11 @@
 //! (decode, size, not blank), secrets redacted, and — with Debian's chromium
 //! — the page as a browser shows it.
 
+mod common;
+use common::serial;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// `cargo test` runs a binary's tests on parallel threads; these put load
-/// on the machine and must not overlap (nextest runs them in one group).
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 const CHARTS: [&str; 9] = [
     "run-latency.png",

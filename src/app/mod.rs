@@ -1,6 +1,8 @@
 //! One function per subcommand: read input, wire the parts, write results,
 //! and say which exit code the outcome deserves.
 
+pub mod k8s;
+pub mod merge;
 pub mod model;
 
 use std::io::IsTerminal;
@@ -54,14 +56,34 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         poisson: args.poisson,
         ..Overrides::default()
     };
-    let plan = plan_for(&args.target, model)?;
+    let mut plan = plan_for(&args.target, model)?;
+    if let Some(seg) = args.segment {
+        plan.load.segment = seg;
+    }
+    if let Some(t) = args.start_at {
+        plan.load.start_at = Some(std::time::SystemTime::from(t));
+    }
+    let segment = (args.segment.is_some() || args.run_id.is_some()).then(|| {
+        crate::metrics::summary::SegmentInfo {
+            run_id: args.run_id.clone().unwrap_or_else(|| {
+                let when = args
+                    .start_at
+                    .map_or_else(|| "now".to_string(), |t| t.to_rfc3339());
+                format!("{}-{when}", plan.name)
+            }),
+            index: Some(plan.load.segment.index),
+            count: plan.load.segment.count,
+            start_at: args.start_at.map(|t| t.to_rfc3339()),
+            plan_digest: plan_digest(&plan),
+        }
+    });
     if args.abort_on_fail && plan.slo.latency.is_empty() && plan.slo.error_share.is_none() {
         return Err(exit::BadInput(
             "--abort-on-fail needs a latency or error SLO ([slo] in the scenario or --slo)".into(),
         )
         .into());
     }
-    let report = execute(&plan, &args.output, stop, args.abort_on_fail)?;
+    let report = execute_segment(&plan, &args.output, stop, args.abort_on_fail, segment)?;
     Ok(report.exit_code)
 }
 
@@ -75,6 +97,31 @@ pub fn execute(
     stop: &StopFlag,
     abort_on_fail: bool,
 ) -> anyhow::Result<RunReport> {
+    execute_segment(plan, output, stop, abort_on_fail, None)
+}
+
+/// A digest of everything about a plan but its segment and start time
+/// (FNV-1a 64 of its debug form): equal for the segments of one run.
+pub fn plan_digest(plan: &Plan) -> String {
+    let mut p = plan.clone();
+    p.load.segment = scenario::Segment::default();
+    p.load.start_at = None;
+    let text = format!("{p:?}");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn execute_segment(
+    plan: &Plan,
+    output: &OutputArgs,
+    stop: &StopFlag,
+    abort_on_fail: bool,
+    segment: Option<crate::metrics::summary::SegmentInfo>,
+) -> anyhow::Result<RunReport> {
     let (_target, base) = start_target(plan)?;
     let dir = output
         .out
@@ -84,6 +131,8 @@ pub fn execute(
     let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let mut hlog = HlogWriter::create(&dir.join("latency.hlog"), SystemTime::now(), &names)
         .with_context(|| format!("creating {}", dir.join("latency.hlog").display()))?;
+    let mut detail = HlogWriter::create_detail(&dir.join("detail.hlog"), SystemTime::now(), &names)
+        .with_context(|| format!("creating {}", dir.join("detail.hlog").display()))?;
     let progress = progress_bar(plan, output.quiet);
     let mut rows = Vec::new();
     let mut hlog_error = None;
@@ -96,7 +145,7 @@ pub fn execute(
     });
     let mut aborted: Option<String> = None;
     let mut observe = |iv: &Interval| {
-        if let Err(e) = hlog.write(iv) {
+        if let Err(e) = hlog.write(iv).and_then(|()| detail.write(iv)) {
             hlog_error.get_or_insert(e);
         }
         if let Some(why) = watch.as_mut().and_then(|w| w.second(&iv.all)) {
@@ -161,6 +210,7 @@ pub fn execute(
         summary.interrupted = false;
         summary.aborted = aborted;
     }
+    summary.segment = segment;
     report::json::write_summary(&dir.join("summary.json"), &summary)?;
     write_json(
         &dir.join("scenario.json"),
@@ -168,6 +218,7 @@ pub fn execute(
     )?;
     timeseries::write(&dir.join(output.format.file_name()), &rows, output.format)?;
     hlog.finish().context("writing latency.hlog")?;
+    detail.finish().context("writing detail.hlog")?;
     if let Some(e) = hlog_error {
         return Err(e).context("writing latency.hlog");
     }

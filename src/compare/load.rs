@@ -52,6 +52,12 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
         std::fs::read(&hlog_path).map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
     let intervals = crate::metrics::hlog::read(&bytes)
         .map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
+    if !intervals.contains_key(ALL) {
+        return Err(BadInput(format!(
+            "{}: no untagged (all requests) histograms",
+            hlog_path.display()
+        )));
+    }
     // Whole seconds of load only: the row after the last one holds the
     // stragglers answered after the schedule ended.
     let mut rates = read_rates(&dir)?;

@@ -133,13 +133,14 @@ pub fn run(
             think_time,
             ..
         } => {
-            let shards = plan.load.threads.clamp(1, *concurrency as usize);
+            let users = plan.load.segment.share(u64::from(*concurrency)) as u32;
+            let shards = plan.load.threads.clamp(1, users.max(1) as usize);
             (
                 Work::Closed {
                     think_time: *think_time,
                 },
                 shards,
-                *concurrency,
+                users,
             )
         }
     };
@@ -149,6 +150,20 @@ pub fn run(
     if plan.load.warm_connections && matches!(plan.load.model, LoadModel::Open { .. }) {
         head += (Duration::from_micros(100) * plan.load.max_connections as u32)
             .min(Duration::from_secs(2));
+    }
+    // With --start-at, every segment waits for the same wall-clock moment.
+    if let Some(at) = plan.load.start_at {
+        let now = std::time::SystemTime::now();
+        match at.duration_since(now) {
+            Ok(wait) => head = head.max(wait),
+            Err(late) if late.duration() > Duration::from_millis(500) => {
+                return Err(RunError::BadRequest(format!(
+                    "--start-at is {:.1} s in the past",
+                    late.duration().as_secs_f64()
+                )))
+            }
+            Err(_) => {}
+        }
     }
     let start = Instant::now() + head;
     let started_at = chrono::Utc::now() + chrono::Duration::from_std(head).unwrap_or_default();
@@ -162,6 +177,7 @@ pub fn run(
         duration,
         seed: plan.seed,
         stop: stop.clone(),
+        segment: plan.load.segment,
     });
     let (tx, rx) = mpsc::channel();
     let mut handles = Vec::new();
@@ -172,7 +188,10 @@ pub fn run(
             of: shards,
             users: share(users as u64, index, shards) as u32,
             budget: match plan.load.model {
-                LoadModel::Closed { .. } => plan.load.max_requests.map(|n| share(n, index, shards)),
+                LoadModel::Closed { .. } => plan
+                    .load
+                    .max_requests
+                    .map(|n| share(plan.load.segment.share(n), index, shards)),
                 LoadModel::Open { .. } => None,
             },
         };

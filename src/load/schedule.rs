@@ -109,11 +109,18 @@ impl Schedule {
 
     /// The arrivals of shard `shard` of `shards`.
     pub fn shard(&self, shard: usize, shards: usize) -> ShardArrivals<'_> {
+        self.part(shard as u64, shards.max(1) as u64)
+    }
+
+    /// Every `step`-th arrival from `first`. Shard k of S in segment i of N
+    /// plays `part(i + N·k, N·S)`: the segments' shards together play the
+    /// exact global schedule.
+    pub fn part(&self, first: u64, step: u64) -> ShardArrivals<'_> {
         let exp = Exp::new(1.0).ok();
         ShardArrivals {
             schedule: self,
-            next: shard as u64,
-            step: shards.max(1) as u64,
+            next: first,
+            step: step.max(1),
             rng: SmallRng::seed_from_u64(self.seed),
             exp,
             sum: 0.0,
@@ -185,6 +192,23 @@ mod tests {
         assert_eq!(s.expected_len(), 1000);
         assert_eq!(all[1].at, Duration::from_millis(10));
         assert!((all[999].at.as_secs_f64() - 9.99).abs() < 1e-9);
+    }
+
+    #[test]
+    fn segments_of_shards_together_play_the_global_schedule() {
+        for arrivals in [Arrivals::Uniform, Arrivals::Poisson] {
+            let s = Schedule::new(&Profile::constant(300.0, secs(2)), arrivals, None, 7);
+            let whole: Vec<Arrival> = s.shard(0, 1).collect();
+            // 3 segments of 2 shards each.
+            let mut parts: Vec<Arrival> = Vec::new();
+            for seg in 0..3u64 {
+                for k in 0..2u64 {
+                    parts.extend(s.part(seg + 3 * k, 6));
+                }
+            }
+            parts.sort_by_key(|a| a.index);
+            assert_eq!(parts, whole, "{arrivals:?}");
+        }
     }
 
     #[test]

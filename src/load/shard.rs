@@ -42,6 +42,8 @@ pub(super) struct Job {
     pub duration: Duration,
     pub seed: u64,
     pub stop: StopFlag,
+    /// The part of the global schedule this process plays.
+    pub segment: crate::scenario::Segment,
 }
 
 pub(super) enum Work {
@@ -100,6 +102,19 @@ impl Shard {
         }
         let total = *w.last().unwrap_or(&1);
         let x = self.rng.borrow_mut().random_range(0..total);
+        w.partition_point(|&c| c <= x)
+    }
+
+    /// The request for arrival `index` of the global schedule: a function
+    /// of the index alone, so any split into shards and segments sends the
+    /// same request for the same arrival.
+    fn pick_for(&self, index: u64) -> usize {
+        let w = &self.job.cum_weights;
+        if w.len() == 1 {
+            return 0;
+        }
+        let total = u64::from(*w.last().unwrap_or(&1)).max(1);
+        let x = (splitmix64(self.job.seed ^ index) % total) as u32;
         w.partition_point(|&c| c <= x)
     }
 
@@ -236,7 +251,12 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize, max_
         sh.pacing_done.set(true);
         return;
     };
-    let mut arrivals = schedule.shard(index, of).peekable();
+    // Shard k of S in segment i of N: arrivals i + N·k, i + N·(k + S), …
+    let seg = sh.job.segment;
+    let (n, of) = (u64::from(seg.count), of as u64);
+    let mut arrivals = schedule
+        .part(u64::from(seg.index) + n * index as u64, n * of)
+        .peekable();
     while let Some(next) = arrivals.peek().copied() {
         if sh.job.stop.is_set() {
             break;
@@ -333,7 +353,7 @@ async fn connection(sh: Rc<Shard>, sender: Option<Sender>) {
             sh.idle.set(sh.idle.get() - 1);
             continue;
         };
-        let req = sh.pick();
+        let req = sh.pick_for(a.index);
         let due = sh.job.start + a.at;
         if due.elapsed() > sh.job.timeouts.request {
             sh.rec
@@ -389,4 +409,12 @@ async fn drain(sh: &Rc<Shard>) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a well-mixed hash of one integer.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

@@ -24,9 +24,24 @@ pub struct HlogWriter {
     out: BufWriter<File>,
     serializer: V2DeflateSerializer,
     tags: Vec<String>,
+    detail: bool,
 }
 
 impl HlogWriter {
+    /// `detail.hlog`: service time (tag `service`) and send lag (tag `lag`)
+    /// per second, and per request name (`service.req=NAME`,
+    /// `lag.req=NAME`) when there are several — what `headroom merge`
+    /// needs beside the latency log to rebuild a summary exactly.
+    pub fn create_detail(
+        path: &Path,
+        start: SystemTime,
+        names: &[String],
+    ) -> io::Result<HlogWriter> {
+        let mut w = HlogWriter::create(path, start, names)?;
+        w.detail = true;
+        Ok(w)
+    }
+
     /// Creates the file and writes the header.
     pub fn create(path: &Path, start: SystemTime, names: &[String]) -> io::Result<HlogWriter> {
         let mut out = BufWriter::new(File::create(path)?);
@@ -50,6 +65,7 @@ impl HlogWriter {
             out,
             serializer,
             tags,
+            detail: false,
         })
     }
 
@@ -61,11 +77,26 @@ impl HlogWriter {
         // file and serializer for the histograms below.
         let mut w =
             IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
+        let e = |e| io::Error::other(format!("{e:?}"));
+        if self.detail {
+            w.write_histogram(&iv.all.service, start, len, Tag::new("service"))
+                .map_err(e)?;
+            w.write_histogram(&iv.all.lag, start, len, Tag::new("lag"))
+                .map_err(e)?;
+            for (tag, s) in self.tags.iter().zip(&iv.per_request) {
+                let (svc, lag) = (format!("service.{tag}"), format!("lag.{tag}"));
+                w.write_histogram(&s.service, start, len, Tag::new(&svc))
+                    .map_err(e)?;
+                w.write_histogram(&s.lag, start, len, Tag::new(&lag))
+                    .map_err(e)?;
+            }
+            return Ok(());
+        }
         w.write_histogram(&iv.all.latency, start, len, None)
-            .map_err(|e| io::Error::other(format!("{e:?}")))?;
+            .map_err(e)?;
         for (tag, s) in self.tags.iter().zip(&iv.per_request) {
             w.write_histogram(&s.latency, start, len, Tag::new(tag))
-                .map_err(|e| io::Error::other(format!("{e:?}")))?;
+                .map_err(e)?;
         }
         Ok(())
     }
@@ -105,8 +136,8 @@ pub fn read(bytes: &[u8]) -> Result<BTreeMap<String, Vec<Histogram<u64>>>, Strin
         };
         out.entry(key).or_default().push(hist);
     }
-    if out.get(ALL).is_none_or(|v| v.is_empty()) {
-        return Err("no untagged interval histograms".into());
+    if out.is_empty() {
+        return Err("no interval histograms".into());
     }
     Ok(out)
 }

@@ -41,6 +41,22 @@ impl ErrorKind {
         }
     }
 
+    /// The inverse of [`label`](Self::label).
+    pub fn from_label(label: &str) -> ErrorKind {
+        match label {
+            "connect_refused" => ErrorKind::ConnectRefused,
+            "connect_timeout" => ErrorKind::ConnectTimeout,
+            "connect_error" => ErrorKind::Connect,
+            "request_timeout" => ErrorKind::RequestTimeout,
+            "reset" => ErrorKind::Reset,
+            "dropped_no_connection" => ErrorKind::DroppedNoConnection,
+            l => l
+                .strip_prefix("http_")
+                .and_then(|s| s.parse().ok())
+                .map_or(ErrorKind::Other, ErrorKind::Http),
+        }
+    }
+
     pub fn is_connect(&self) -> bool {
         matches!(
             self,

@@ -148,6 +148,25 @@ pub struct Summary {
     /// `--abort-on-fail`: the windowed criterion that ended the run early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<String>,
+    /// Set when this run is one segment of a larger run, or a merge of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentInfo>,
+}
+
+/// Which run a segment belongs to, for `headroom merge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    pub run_id: String,
+    /// This segment's index (0-based); absent in a merged summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    pub count: u32,
+    /// The shared start time (`--start-at`), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// A digest of the scenario as run (every setting but the segment), so
+    /// that segments of different scenarios are never merged.
+    pub plan_digest: String,
 }
 
 /// What a run measured, as the summary builder needs it.
@@ -260,6 +279,7 @@ impl Summary {
             generator_notes: notes,
             interrupted: f.interrupted,
             aborted: None,
+            segment: None,
         }
     }
 

@@ -27,6 +27,9 @@ pub struct ScenarioInfo {
     pub load: String,
     pub host: String,
     pub requests: Vec<RequestInfo>,
+    /// The minimum-rate threshold as written (`480`, `98%`), for `merge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_rate: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -113,6 +116,10 @@ impl ScenarioInfo {
                     weight: r.weight,
                 })
                 .collect(),
+            min_rate: plan.slo.min_rate.map(|m| match m {
+                crate::scenario::MinRate::Rps(r) => format!("{r}"),
+                crate::scenario::MinRate::ShareOfTarget(s) => format!("{}%", s * 100.0),
+            }),
         }
     }
 }

@@ -134,6 +134,56 @@ pub struct LoadSpec {
     pub warm_connections: bool,
     /// Stop after this many requests, whatever the clock says.
     pub max_requests: Option<u64>,
+    /// Which part of the schedule this process plays (`--segment i/N`).
+    pub segment: Segment,
+    /// Wall-clock start shared by all segments (`--start-at`); `None`:
+    /// start now.
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+/// Segment `index` of `count` equal parts of a run: open model, every
+/// `count`-th arrival from `index` (so the segments together play the exact
+/// global schedule); closed model, an even share of the virtual users and
+/// of the request budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Default for Segment {
+    fn default() -> Self {
+        Segment { index: 0, count: 1 }
+    }
+}
+
+impl Segment {
+    /// Parses `i/N` with 0 ≤ i < N.
+    pub fn parse(text: &str) -> Result<Segment, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("expected i/N such as 0/4, found {text:?}"))?;
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("expected i/N such as 0/4, found {text:?}"))
+        };
+        let (index, count) = (parse(i)?, parse(n)?);
+        if count == 0 || index >= count {
+            return Err(format!("segment {index}/{count}: need 0 ≤ i < N"));
+        }
+        Ok(Segment { index, count })
+    }
+
+    pub fn is_whole(&self) -> bool {
+        self.count == 1
+    }
+
+    /// This segment's share of `n` (users, requests).
+    pub fn share(&self, n: u64) -> u64 {
+        let of = u64::from(self.count);
+        n / of + u64::from(u64::from(self.index) < n % of)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -545,6 +595,8 @@ impl Plan {
                 max_connections: 1024,
                 warm_connections: false,
                 max_requests: None,
+                segment: Segment::default(),
+                start_at: None,
             },
             timeouts: Timeouts::default(),
             slo: Slo::default(),

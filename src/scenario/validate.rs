@@ -401,6 +401,8 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
         max_connections,
         warm_connections: l.connections.is_some(),
         max_requests,
+        segment: super::Segment::default(),
+        start_at: None,
     })
 }
 
