@@ -369,3 +369,41 @@ fn compare_of_a_generator_limited_run_is_inconclusive() {
     assert_eq!(v["verdict"], "inconclusive");
     assert!(v["warnings"].to_string().contains("generator-limited"));
 }
+
+#[test]
+fn compare_covers_each_request_name() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, a) = run_scenario(dir.path(), "a", TWO_REQUESTS, &[]);
+    let (_, b) = run_scenario(dir.path(), "b", TWO_REQUESTS, &[]);
+    let (_, v) = compare(&a, &b, &[]);
+    for name in ["all", "home", "search"] {
+        let metrics: Vec<&str> = v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["request"] == name)
+            .map(|m| m["metric"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            metrics,
+            ["p50", "p90", "p99", "mean", "rate", "errors"],
+            "{name}"
+        );
+    }
+    // The achieved rate per name comes from the per-second send counts:
+    // 100 arrivals/s shared evenly (by the arrival's index) between two names.
+    let rate = |name: &str| {
+        v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["request"] == name && m["metric"] == "rate")
+            .unwrap()["baseline"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((rate("all") - 100.0).abs() < 1.0, "{}", rate("all"));
+    assert!((rate("home") + rate("search") - rate("all")).abs() < 1e-9);
+    assert!((rate("home") - 50.0).abs() < 10.0, "{}", rate("home"));
+}

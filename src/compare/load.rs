@@ -19,8 +19,11 @@ pub struct RunData {
     pub summary: Summary,
     /// Request name (or [`ALL`]) → one latency histogram (µs) per second.
     pub intervals: BTreeMap<String, Vec<Histogram<u64>>>,
-    /// Requests sent in each second; empty when the time series is missing.
-    pub rates: Vec<f64>,
+    /// Request name (or [`ALL`]) → requests sent in each whole second: the
+    /// counts of the send-lag histograms of `detail.hlog` (every sent
+    /// request records its lag), or for all requests the time series when
+    /// an older run has no detail log.
+    pub rates: BTreeMap<String, Vec<f64>>,
 }
 
 /// Files a results directory holds that `compare` reads (and a saved
@@ -60,8 +63,30 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
     }
     // Whole seconds of load only: the row after the last one holds the
     // stragglers answered after the schedule ended.
-    let mut rates = read_rates(&dir)?;
-    rates.truncate(summary.duration_s.floor() as usize);
+    let whole = summary.duration_s.floor() as usize;
+    let mut rates: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    if let Ok(bytes) = std::fs::read(dir.join("detail.hlog")) {
+        let detail = crate::metrics::hlog::read(&bytes)
+            .map_err(|e| BadInput(format!("{}: {e}", dir.join("detail.hlog").display())))?;
+        for (tag, ivs) in detail {
+            let name = match tag.as_str() {
+                "lag" => ALL.to_string(),
+                t => match t.strip_prefix("lag.req=") {
+                    Some(n) => n.to_string(),
+                    None => continue,
+                },
+            };
+            rates.insert(
+                name,
+                ivs.iter().take(whole).map(|h| h.len() as f64).collect(),
+            );
+        }
+    }
+    if !rates.contains_key(ALL) {
+        let mut all = read_rates(&dir)?;
+        all.truncate(whole);
+        rates.insert(ALL.to_string(), all);
+    }
     Ok(RunData {
         dir,
         summary,

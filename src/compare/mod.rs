@@ -279,24 +279,23 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
                 &missing,
             ));
         }
-        if name == ALL {
-            let rate = stats::mean_change(
-                &baseline.rates,
-                &current.rates,
-                opts.resamples,
-                opts.confidence,
-                seed,
-            );
-            metrics.push(judge(
-                name,
-                "rate",
-                "rps",
-                rate,
-                opts.threshold("rate"),
-                false,
-                "no per-second time series (timeseries.csv or .parquet) in a run",
-            ));
-        }
+        let empty = Vec::new();
+        let rate = stats::mean_change(
+            baseline.rates.get(name).unwrap_or(&empty),
+            current.rates.get(name).unwrap_or(&empty),
+            opts.resamples,
+            opts.confidence,
+            seed,
+        );
+        metrics.push(judge(
+            name,
+            "rate",
+            "rps",
+            rate,
+            opts.threshold("rate"),
+            false,
+            "no per-second send counts (detail.hlog or the time series) in a run",
+        ));
         let counts = |s: &crate::metrics::Summary| {
             if name == ALL {
                 Some((s.requests.errors.total, s.requests.total))
