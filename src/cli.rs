@@ -155,7 +155,18 @@ pub struct UslArgs {
 #[derive(Debug, Args)]
 pub struct ForecastArgs {
     /// History: a timestamp column and a value column (CSV or Parquet).
-    pub file: PathBuf,
+    #[arg(required_unless_present = "prometheus")]
+    pub file: Option<PathBuf>,
+    /// Read the history from this Prometheus server (query_range API)
+    /// instead of a file, e.g. http://127.0.0.1:9090.
+    #[arg(long, conflicts_with = "file", requires = "query")]
+    pub prometheus: Option<String>,
+    /// PromQL giving one series, e.g. 'sum(rate(http_requests_total[5m]))'.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// How much history to read from Prometheus (up to now).
+    #[arg(long, value_parser = duration, default_value = "30d")]
+    pub range: Duration,
     /// How far ahead: a duration (90d, 12w), months (6mo, 1y) or a number of steps.
     #[arg(long, default_value = "90d")]
     pub horizon: String,
@@ -371,6 +382,13 @@ pub struct OutputArgs {
     /// Do not write report.html and its PNG charts.
     #[arg(long)]
     pub no_report: bool,
+    /// Serve live metrics (Prometheus text format, /metrics) on this address
+    /// during the run, e.g. 127.0.0.1:9464.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Keep serving metrics this long after the run, for a last scrape.
+    #[arg(long, value_parser = duration, default_value = "5s")]
+    pub metrics_linger: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,5 +18,11 @@ pub const FAILURE: u8 = 10;
 #[error("{0}")]
 pub struct BadInput(pub String);
 
+/// A server headroom must talk to (a target, Prometheus) did not answer:
+/// exit code 4.
+#[derive(Debug, thiserror::Error)]
+#[error("unreachable: {0}")]
+pub struct Unreachable(pub String);
+
 /// `headroom find`: every rate up to the maximum met the SLO.
 pub const NOT_BROKEN: u8 = 5;

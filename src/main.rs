@@ -52,6 +52,9 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
     {
         return exit::BAD_INPUT;
     }
+    if err.downcast_ref::<exit::Unreachable>().is_some() {
+        return exit::UNREACHABLE;
+    }
     match err.downcast_ref::<load::RunError>() {
         Some(load::RunError::Unreachable { .. } | load::RunError::Resolve(_)) => exit::UNREACHABLE,
         Some(load::RunError::BadRequest(_)) => exit::BAD_INPUT,

@@ -53,6 +53,8 @@ fn quiet(dir: &std::path::Path) -> OutputArgs {
         format: Format::Csv,
         quiet: true,
         no_report: true,
+        metrics_listen: None,
+        metrics_linger: std::time::Duration::ZERO,
     }
 }
 

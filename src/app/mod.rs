@@ -144,7 +144,11 @@ fn execute_segment(
         )
     });
     let mut aborted: Option<String> = None;
+    let (live, _server) = live_metrics(plan, output)?;
     let mut observe = |iv: &Interval| {
+        if let Some(l) = &live {
+            l.interval(iv);
+        }
         if let Err(e) = hlog.write(iv).and_then(|()| detail.write(iv)) {
             hlog_error.get_or_insert(e);
         }
@@ -269,6 +273,35 @@ fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
     };
     plan.slo.apply_flags(&t.slo)?;
     Ok(plan)
+}
+
+/// `--metrics-listen`: the live metrics and the server that exposes them
+/// (serving until the returned handle is dropped, plus the linger).
+fn live_metrics(
+    plan: &Plan,
+    output: &OutputArgs,
+) -> anyhow::Result<(
+    Option<std::sync::Arc<crate::metrics::live::Live>>,
+    Option<crate::metrics::live::Server>,
+)> {
+    use crate::metrics::live;
+    let Some(addr) = output.metrics_listen else {
+        return Ok((None, None));
+    };
+    let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+    let thresholds: Vec<f64> = plan
+        .slo
+        .latency
+        .iter()
+        .map(|l| l.max.as_secs_f64())
+        .collect();
+    let l = std::sync::Arc::new(live::Live::new(&names, live::buckets(&thresholds)));
+    let server = live::serve(l.clone(), addr, output.metrics_linger)
+        .with_context(|| format!("--metrics-listen {addr}"))?;
+    if !output.quiet {
+        println!("live metrics: http://{}/metrics", server.addr());
+    }
+    Ok((Some(l), Some(server)))
 }
 
 /// Writes `dir/report.html` (and its PNGs) unless `--no-report`; a report
@@ -454,7 +487,11 @@ fn probe_for(
         .clone()
         .unwrap_or_else(|| default_dir(&format!("{}-{kind}", plan.name)));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let probe = search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join(logs)));
+    let mut probe =
+        search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join(logs)));
+    let (live, server) = live_metrics(plan, output)?;
+    probe.live = live;
+    probe.server = server;
     Ok((handle, base, dir, probe))
 }
 
@@ -756,6 +793,8 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         quiet: args.quiet,
         // One page for the whole demo, written at the end.
         no_report: true,
+        metrics_listen: None,
+        metrics_linger: Duration::ZERO,
     };
     let report = execute(&plan, &out("run"), stop, false)?;
     if let (Ok(q), Some(l)) = (

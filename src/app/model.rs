@@ -98,20 +98,48 @@ pub fn forecast(args: &ForecastArgs) -> anyhow::Result<u8> {
         Some(s) => Some(Step::parse(s).map_err(|e| BadInput(format!("--step: {e}")))?),
         None => None,
     };
-    let history = history::load(
-        &args.file,
-        &history::Options {
-            time_column: args.time_column.clone(),
-            value_column: args.value_column.clone(),
-            step,
-            aggregate: Some(args.aggregate),
-        },
-    )?;
+    let (source, history) = match (&args.file, &args.prometheus) {
+        (_, Some(url)) => {
+            let step = step.unwrap_or(Step::Seconds(3600));
+            let Step::Seconds(secs) = step else {
+                return Err(BadInput(
+                    "--prometheus needs a --step in seconds (15m, 1h, 1d)".into(),
+                )
+                .into());
+            };
+            let src = crate::input::prometheus::Source {
+                url: url.clone(),
+                query: args.query.clone().unwrap_or_default(),
+                range: args.range,
+                step: std::time::Duration::from_secs(secs),
+                end: None,
+            };
+            let points = crate::input::prometheus::fetch(&src)?;
+            let h = history::resample(&points, Some(step), args.aggregate)
+                .map_err(|e| BadInput(format!("{url}: {e}")))?;
+            (format!("{url} {}", src.query), h)
+        }
+        (Some(file), None) => (
+            file.display().to_string(),
+            history::load(
+                file,
+                &history::Options {
+                    time_column: args.time_column.clone(),
+                    value_column: args.value_column.clone(),
+                    step,
+                    aggregate: Some(args.aggregate),
+                },
+            )?,
+        ),
+        (None, None) => {
+            return Err(BadInput("give a history FILE or --prometheus URL".into()).into())
+        }
+    };
     let horizon = history
         .step
         .steps_in(&args.horizon)
         .map_err(|e| BadInput(format!("--horizon: {e}")))?;
-    let doc = forecast_doc(&args.file, &history, horizon)?;
+    let doc = forecast_doc(Path::new(&source), &history, horizon)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -250,7 +278,7 @@ fn capacity(source: &CapacitySource) -> Result<(f64, String), BadInput> {
 
 /// Forecast demand for the plan: the sized-for series (peaks per step at
 /// the plan's bound) and the expected series (means, for request volume).
-fn demand(pf: &PlanFile) -> Result<(Vec<DemandPoint>, f64, ForecastDoc), BadInput> {
+fn demand(pf: &PlanFile) -> anyhow::Result<(Vec<DemandPoint>, f64, ForecastDoc)> {
     match &pf.demand {
         DemandSource::Forecast(path) => {
             let doc: ForecastDoc = read_json(path, "forecast.json")?;
@@ -258,6 +286,16 @@ fn demand(pf: &PlanFile) -> Result<(Vec<DemandPoint>, f64, ForecastDoc), BadInpu
                 .map_err(|e| BadInput(format!("{}: step: {e}", path.display())))?;
             let points = doc.demand_points(pf.bound)?;
             Ok((points, step.seconds(), doc))
+        }
+        DemandSource::Prometheus(src) => {
+            let points = crate::input::prometheus::fetch(src)?;
+            let step = Some(Step::Seconds(src.step.as_secs().max(1)));
+            let label = format!("{} {}", src.url, src.query);
+            let resample = |agg| {
+                history::resample(&points, step, agg).map_err(|e| BadInput(format!("{label}: {e}")))
+            };
+            let (peaks, means) = (resample(Aggregate::Max)?, resample(Aggregate::Mean)?);
+            Ok(plan_demand(pf, Path::new(&label), &peaks, &means)?)
         }
         DemandSource::History {
             path,
@@ -273,27 +311,37 @@ fn demand(pf: &PlanFile) -> Result<(Vec<DemandPoint>, f64, ForecastDoc), BadInpu
             };
             let peaks = history::load(path, &opts(Aggregate::Max))?;
             let means = history::load(path, &opts(Aggregate::Mean))?;
-            let horizon = peaks
-                .step
-                .steps_in(&pf.horizon)
-                .map_err(|e| BadInput(format!("{}: horizon: {e}", pf.path.display())))?;
-            let peak_doc = forecast_doc(path, &peaks, horizon)?;
-            let mean_doc = forecast_doc(path, &means, horizon)?;
-            let bound = |i: usize| match pf.bound {
-                Bound::Mean => peak_doc.points[i].mean,
-                Bound::Hi80 => peak_doc.points[i].hi80,
-                Bound::Hi95 => peak_doc.points[i].hi95,
-            };
-            let points = (0..horizon)
-                .map(|i| DemandPoint {
-                    t: history::advance(peaks.end(), peaks.step, i as i64),
-                    mean: mean_doc.points[i].mean,
-                    bound: bound(i),
-                })
-                .collect();
-            Ok((points, peaks.step.seconds(), peak_doc))
+            Ok(plan_demand(pf, path, &peaks, &means)?)
         }
     }
+}
+
+/// Forecasts the sized-for series (peaks) and the expected one (means).
+fn plan_demand(
+    pf: &PlanFile,
+    path: &Path,
+    peaks: &History,
+    means: &History,
+) -> Result<(Vec<DemandPoint>, f64, ForecastDoc), BadInput> {
+    let horizon = peaks
+        .step
+        .steps_in(&pf.horizon)
+        .map_err(|e| BadInput(format!("{}: horizon: {e}", pf.path.display())))?;
+    let peak_doc = forecast_doc(path, peaks, horizon)?;
+    let mean_doc = forecast_doc(path, means, horizon)?;
+    let bound = |i: usize| match pf.bound {
+        Bound::Mean => peak_doc.points[i].mean,
+        Bound::Hi80 => peak_doc.points[i].hi80,
+        Bound::Hi95 => peak_doc.points[i].hi95,
+    };
+    let points = (0..horizon)
+        .map(|i| DemandPoint {
+            t: history::advance(peaks.end(), peaks.step, i as i64),
+            mean: mean_doc.points[i].mean,
+            bound: bound(i),
+        })
+        .collect();
+    Ok((points, peaks.step.seconds(), peak_doc))
 }
 
 /// Reads one of headroom's own JSON documents, with a located error.

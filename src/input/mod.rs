@@ -1,8 +1,9 @@
 //! Files users bring to the models: tables of measurements and demand
-//! history (CSV or Parquet, read with polars). Turns them into the plain
+//! history (CSV or Parquet, read with polars, or a Prometheus range query). Turns them into the plain
 //! vectors `model` works on, with errors that name the file, line and
 //! column.
 
 pub mod history;
 pub mod plan;
+pub mod prometheus;
 pub mod table;

@@ -30,6 +30,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -60,6 +61,9 @@ struct RawPlan {
 struct RawDemand {
     history: Option<Spanned<String>>,
     forecast: Option<Spanned<String>>,
+    prometheus: Option<Spanned<String>>,
+    query: Option<String>,
+    range: Option<Spanned<String>>,
     step: Option<Spanned<String>>,
     time_column: Option<String>,
     value_column: Option<String>,
@@ -128,6 +132,8 @@ pub enum DemandSource {
     },
     /// A `headroom forecast --json` file.
     Forecast(PathBuf),
+    /// A Prometheus range query (step: the plan's `step`, default 1h).
+    Prometheus(super::prometheus::Source),
 }
 
 /// Which forecast series the fleet is sized for.
@@ -227,7 +233,53 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
     Step::Seconds(3600)
         .steps_in(raw.horizon.get_ref())
         .map_err(|e| at(raw.horizon.span(), e))?;
+    let sources = [
+        raw.demand.history.is_some(),
+        raw.demand.forecast.is_some(),
+        raw.demand.prometheus.is_some(),
+    ];
+    if let (true, Some(p)) = (
+        sources.iter().filter(|x| **x).count() > 1,
+        &raw.demand.prometheus,
+    ) {
+        return Err(at(
+            p.span(),
+            "give one of `history`, `forecast` or `prometheus` in [demand]".into(),
+        ));
+    }
     let demand = match (&raw.demand.history, &raw.demand.forecast) {
+        (None, None) if raw.demand.prometheus.is_some() => {
+            let p = raw.demand.prometheus.as_ref().expect("checked");
+            let Some(query) = raw.demand.query.clone() else {
+                return Err(at(
+                    p.span(),
+                    "`prometheus` needs `query = \"…\"` in [demand]".into(),
+                ));
+            };
+            let range = match &raw.demand.range {
+                None => Duration::from_secs(30 * 86_400),
+                Some(r) => {
+                    crate::units::parse_duration(r.get_ref()).map_err(|e| at(r.span(), e))?
+                }
+            };
+            let step = match step {
+                None => Duration::from_secs(3600),
+                Some(Step::Seconds(s)) => Duration::from_secs(s),
+                Some(Step::Months(_)) => {
+                    return Err(at(
+                        p.span(),
+                        "a Prometheus source needs a step in seconds (1h, 1d)".into(),
+                    ))
+                }
+            };
+            DemandSource::Prometheus(super::prometheus::Source {
+                url: p.get_ref().clone(),
+                query,
+                range,
+                step,
+                end: None,
+            })
+        }
         (Some(h), None) => DemandSource::History {
             path: dir.join(h.get_ref()),
             step,

@@ -6,6 +6,7 @@
 //! memory does not grow with the length of a run.
 
 pub mod hlog;
+pub mod live;
 mod stats;
 pub mod summary;
 

@@ -38,6 +38,10 @@ pub struct EngineProbe {
     stop: StopFlag,
     logs: Option<PathBuf>,
     steps: usize,
+    /// `--metrics-listen`: live metrics, fed every second of every step.
+    pub live: Option<std::sync::Arc<crate::metrics::live::Live>>,
+    /// Keeps the metrics server up as long as the probe.
+    pub server: Option<crate::metrics::live::Server>,
 }
 
 impl EngineProbe {
@@ -50,6 +54,8 @@ impl EngineProbe {
             stop,
             logs,
             steps: 0,
+            live: None,
+            server: None,
         }
     }
 
@@ -79,9 +85,16 @@ impl EngineProbe {
         };
         let step_stop = StopFlag::default();
         let mut m = Measure::empty(level);
+        if let Some(l) = &self.live {
+            l.step(self.steps, level);
+        }
+        let live = self.live.clone();
         let mut observe = |iv: &Interval| {
             if let Some(h) = hlog.as_mut() {
                 let _ = h.write(iv);
+            }
+            if let Some(l) = &live {
+                l.interval(iv);
             }
             if self.stop.is_set() {
                 m.interrupted = true;

@@ -1,0 +1,201 @@
+//! Demand history from a Prometheus server: the `query_range` HTTP API,
+//! asked in windows of at most 10,000 steps (the server refuses more than
+//! 11,000 points per series), one series required.
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+
+use crate::exit::{BadInput, Unreachable};
+use crate::scenario::BaseUrl;
+
+/// Steps per request; Prometheus allows 11,000 points per series.
+const WINDOW_STEPS: u64 = 10_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    /// Base URL of the server, e.g. `http://127.0.0.1:9090`.
+    pub url: String,
+    pub query: String,
+    /// How far back from `end`.
+    pub range: Duration,
+    pub step: Duration,
+    /// Default: now.
+    pub end: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Vec<Series>,
+}
+
+#[derive(Deserialize)]
+struct Series {
+    metric: std::collections::BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
+}
+
+/// The series' points, oldest first.
+pub fn fetch(src: &Source) -> anyhow::Result<Vec<(DateTime<FixedOffset>, f64)>> {
+    let base = BaseUrl::parse(&src.url).map_err(|e| BadInput(format!("--prometheus: {e}")))?;
+    if base.scheme != http::uri::Scheme::HTTP {
+        return Err(BadInput("--prometheus: only http:// URLs are supported".into()).into());
+    }
+    let step = src.step.as_secs().max(1);
+    // Evaluation times on multiples of the step, as Grafana does: samples
+    // written on step boundaries are then read exactly, not through the
+    // 5-minute lookback from an arbitrary offset.
+    let s = step as i64;
+    let end = src.end.unwrap_or_else(Utc::now).timestamp().div_euclid(s) * s;
+    let start = (end - src.range.as_secs() as i64).div_euclid(s) * s;
+    if start >= end {
+        return Err(BadInput("--range must be longer than zero".into()).into());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut points: Vec<(i64, f64)> = Vec::new();
+    let mut labels: Option<String> = None;
+    let mut from = start;
+    while from <= end {
+        let to = (from + (WINDOW_STEPS as i64 - 1) * step as i64).min(end);
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", &src.query)
+            .append_pair("start", &from.to_string())
+            .append_pair("end", &to.to_string())
+            .append_pair("step", &step.to_string())
+            .finish();
+        let path = format!("{}/api/v1/query_range?{query}", base.base_path);
+        let (status, body) = rt.block_on(get(&base, &path))?;
+        let reply: Reply = serde_json::from_slice(&body).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: not a Prometheus API answer (HTTP {status}): {}",
+                src.url,
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            )
+        })?;
+        if reply.status != "success" {
+            return Err(BadInput(format!(
+                "Prometheus refused the query {:?}: {} ({})",
+                src.query,
+                reply.error.unwrap_or_default(),
+                reply.error_type.unwrap_or_default()
+            ))
+            .into());
+        }
+        let data = reply
+            .data
+            .ok_or_else(|| anyhow::anyhow!("{}: answer without data", src.url))?;
+        if data.result_type != "matrix" {
+            return Err(BadInput(format!(
+                "the query returned a {}, expected a range vector (matrix)",
+                data.result_type
+            ))
+            .into());
+        }
+        if data.result.len() > 1 {
+            let sets: Vec<String> = data
+                .result
+                .iter()
+                .take(5)
+                .map(|s| label_set(&s.metric))
+                .collect();
+            return Err(BadInput(format!(
+                "the query returned {} series, expected one: {}{}; aggregate them, e.g. sum({})",
+                data.result.len(),
+                sets.join(", "),
+                if data.result.len() > 5 { ", …" } else { "" },
+                src.query
+            ))
+            .into());
+        }
+        if let Some(s) = data.result.into_iter().next() {
+            let set = label_set(&s.metric);
+            match &labels {
+                Some(l) if *l != set => {
+                    return Err(BadInput(format!(
+                        "the query's series changed between windows ({l} then {set}); aggregate it, e.g. sum({})",
+                        src.query
+                    ))
+                    .into())
+                }
+                _ => labels = Some(set),
+            }
+            for (t, v) in s.values {
+                if let Ok(v) = v.parse::<f64>() {
+                    if v.is_finite() {
+                        points.push((t.round() as i64, v));
+                    }
+                }
+            }
+        }
+        from = to + step as i64;
+    }
+    if points.is_empty() {
+        return Err(BadInput(format!(
+            "the query {:?} returned no data between {} and {}",
+            src.query,
+            Utc.timestamp_opt(start, 0)
+                .single()
+                .map_or(String::new(), |t| t.to_rfc3339()),
+            Utc.timestamp_opt(end, 0)
+                .single()
+                .map_or(String::new(), |t| t.to_rfc3339()),
+        ))
+        .into());
+    }
+    points.dedup_by_key(|p| p.0);
+    let utc = FixedOffset::east_opt(0).expect("zero offset");
+    Ok(points
+        .into_iter()
+        .filter_map(|(t, v)| utc.timestamp_opt(t, 0).single().map(|t| (t, v)))
+        .collect())
+}
+
+fn label_set(m: &std::collections::BTreeMap<String, String>) -> String {
+    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+async fn get(base: &BaseUrl, path: &str) -> anyhow::Result<(u16, Bytes)> {
+    let unreachable =
+        |e: &dyn std::fmt::Display| Unreachable(format!("Prometheus at {}: {e}", base.authority));
+    let stream = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect((base.host.as_str(), base.port)),
+    )
+    .await
+    .map_err(|_| unreachable(&"connect timed out"))?
+    .map_err(|e| unreachable(&e))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| unreachable(&e))?;
+    tokio::spawn(conn);
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, base.authority.as_str())
+        .body(Empty::<Bytes>::new())?;
+    let resp = tokio::time::timeout(Duration::from_secs(60), sender.send_request(req))
+        .await
+        .map_err(|_| unreachable(&"no answer within 60 s"))?
+        .map_err(|e| unreachable(&e))?;
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
