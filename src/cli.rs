@@ -312,6 +312,10 @@ pub struct TargetOpts {
     /// Request timeout, e.g. 5s.
     #[arg(long, value_parser = duration)]
     pub timeout: Option<Duration>,
+    /// Open a new connection for every request (`Connection: close`)
+    /// instead of reusing keep-alive connections.
+    #[arg(long)]
+    pub no_keep_alive: bool,
 }
 
 #[derive(Debug, Args)]

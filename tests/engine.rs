@@ -576,3 +576,26 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
         "N* {peak}"
     );
 }
+
+#[test]
+fn without_keep_alive_every_request_opens_its_own_connection() {
+    let _g = serial();
+    let t = start(fixed(8, 2));
+    let mut p = plan(
+        &t.url(),
+        Overrides {
+            rate: Some(100.0),
+            duration: Some(Duration::from_secs(1)),
+            no_keep_alive: true,
+            ..Overrides::default()
+        },
+    );
+    let (s, _) = run(&p, &t);
+    assert_eq!(s.requests.ok, 100, "{:?}", s.requests);
+    assert_eq!(s.connections_opened, 100);
+    // With keep-alive (the default) a few connections carry them all.
+    p.load.keep_alive = true;
+    let (s, _) = run(&p, &t);
+    assert_eq!(s.requests.ok, 100);
+    assert!(s.connections_opened <= 10, "{}", s.connections_opened);
+}

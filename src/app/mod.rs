@@ -261,6 +261,7 @@ fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
         threads: t.threads,
         connections: t.connections,
         timeout: t.timeout,
+        no_keep_alive: t.no_keep_alive,
         ..model
     };
     let mut plan = match &t.scenario {

@@ -29,6 +29,14 @@ pub struct Template {
 }
 
 impl Template {
+    /// Asks the server to close the connection after the answer.
+    pub fn close_connection(&mut self) {
+        self.headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+
     pub fn new(spec: &RequestSpec, base: &BaseUrl) -> Result<Template, String> {
         let uri: Uri = format!("{}{}", base.base_path, spec.path)
             .parse()

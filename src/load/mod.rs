@@ -103,12 +103,15 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome, RunError> {
     let addr = resolve(base, plan.timeouts.connect)?;
-    let templates = plan
+    let mut templates = plan
         .requests
         .iter()
         .map(|r| Template::new(r, base))
         .collect::<Result<Vec<_>, _>>()
         .map_err(RunError::BadRequest)?;
+    if !plan.load.keep_alive {
+        templates.iter_mut().for_each(Template::close_connection);
+    }
     let cum_weights = plan
         .requests
         .iter()
@@ -178,6 +181,7 @@ pub fn run(
         seed: plan.seed,
         stop: stop.clone(),
         segment: plan.load.segment,
+        keep_alive: plan.load.keep_alive,
     });
     let (tx, rx) = mpsc::channel();
     let mut handles = Vec::new();

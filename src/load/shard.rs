@@ -44,6 +44,8 @@ pub(super) struct Job {
     pub stop: StopFlag,
     /// The part of the global schedule this process plays.
     pub segment: crate::scenario::Segment,
+    /// False: a new connection for every request.
+    pub keep_alive: bool,
 }
 
 pub(super) enum Work {
@@ -119,7 +121,8 @@ impl Shard {
     }
 
     /// One request on `sender` (connecting first if needed), recorded.
-    async fn request(&self, sender: &mut Option<Sender>, req: usize, due: Instant) {
+    /// Returns false when no connection could be opened.
+    async fn request(&self, sender: &mut Option<Sender>, req: usize, due: Instant) -> bool {
         let t = &self.job.timeouts;
         if sender.as_ref().is_none_or(|s| s.is_closed()) {
             *sender = None;
@@ -130,11 +133,13 @@ impl Shard {
                 }
                 Err(kind) => {
                     self.rec.borrow_mut().error(req, kind);
-                    return;
+                    return false;
                 }
             }
         }
-        let Some(s) = sender.as_mut() else { return };
+        let Some(s) = sender.as_mut() else {
+            return false;
+        };
         let sent = Instant::now();
         self.rec
             .borrow_mut()
@@ -147,6 +152,10 @@ impl Shard {
         .await;
         self.in_flight.set(self.in_flight.get() - 1);
         let done = Instant::now();
+        if !self.job.keep_alive {
+            // Dropping the sender closes the connection.
+            *sender = None;
+        }
         let mut rec = self.rec.borrow_mut();
         match result {
             Ok(Ok((status, bytes))) if status.as_u16() < 400 => {
@@ -162,6 +171,7 @@ impl Shard {
                 *sender = None;
             }
         }
+        true
     }
 }
 
@@ -382,9 +392,8 @@ async fn virtual_user(sh: Rc<Shard>, think: Duration) {
             sh.budget.set(Some(b - 1));
         }
         let req = sh.pick();
-        sh.request(&mut sender, req, now).await;
-        if sender.is_none() {
-            // Failed to connect or lost the connection: do not spin.
+        if !sh.request(&mut sender, req, now).await {
+            // Failed to connect: do not spin.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         if !think.is_zero() {

@@ -139,6 +139,9 @@ pub struct LoadSpec {
     /// Wall-clock start shared by all segments (`--start-at`); `None`:
     /// start now.
     pub start_at: Option<std::time::SystemTime>,
+    /// Reuse connections (HTTP/1.1 keep-alive, the default); `false` opens
+    /// a new connection for every request and sends `Connection: close`.
+    pub keep_alive: bool,
 }
 
 /// Segment `index` of `count` equal parts of a run: open model, every
@@ -505,6 +508,8 @@ pub struct Overrides {
     pub connections: Option<usize>,
     pub timeout: Option<Duration>,
     pub poisson: bool,
+    /// `--no-keep-alive`: a new connection per request.
+    pub no_keep_alive: bool,
 }
 
 /// Reads and validates a scenario file.
@@ -597,6 +602,7 @@ impl Plan {
                 max_requests: None,
                 segment: Segment::default(),
                 start_at: None,
+                keep_alive: true,
             },
             timeouts: Timeouts::default(),
             slo: Slo::default(),
@@ -682,6 +688,9 @@ impl Plan {
         }
         if let Some(t) = o.timeout {
             self.timeouts.request = t;
+        }
+        if o.no_keep_alive {
+            self.load.keep_alive = false;
         }
         check_model(&self.load.model).map_err(Error::Flags)
     }

@@ -116,6 +116,7 @@ pub struct Load {
     pub think_time: Option<S<String>>,
     pub threads: Option<S<u32>>,
     pub connections: Option<S<u32>>,
+    pub keep_alive: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

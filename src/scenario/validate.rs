@@ -403,6 +403,7 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
         max_requests,
         segment: super::Segment::default(),
         start_at: None,
+        keep_alive: l.keep_alive.unwrap_or(true),
     })
 }
 
