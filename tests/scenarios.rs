@@ -52,7 +52,7 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     // Closed model without concurrency.
     ("target = { url = \"http://127.0.0.1:1\" }\n[load]\nmodel = \"closed\"\nduration = \"1s\"\n", 2, 1, "needs concurrency"),
     // Bad URL.
-    ("target = { url = \"ftp://example\" }\n[load]\nrate = 1\nduration = \"1s\"\n", 1, 18, "only http://"),
+    ("target = { url = \"ftp://example\" }\n[load]\nrate = 1\nduration = \"1s\"\n", 1, 18, "http:// or https://"),
     // Unknown stage kind.
     ("target = { url = \"http://127.0.0.1:1\" }\n[load]\nstages = [{ kind = \"spike\", rate = 1, duration = \"1s\" }]\n", 3, 20, "unknown stage kind"),
     // A path without a leading slash.

@@ -215,6 +215,12 @@ fn execute_segment(
         summary.aborted = aborted;
     }
     summary.segment = segment;
+    if plan.tls.insecure && base.is_https() {
+        summary.warnings.push(
+            "insecure = true: server certificates were not verified (self-signed staging only)"
+                .into(),
+        );
+    }
     report::json::write_summary(&dir.join("summary.json"), &summary)?;
     write_json(
         &dir.join("scenario.json"),

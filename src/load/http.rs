@@ -66,21 +66,50 @@ impl Template {
     }
 }
 
-/// Opens a keep-alive HTTP/1.1 connection; its driver runs as a local task.
-pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Sender, ErrorKind> {
+/// Opens a keep-alive HTTP/1.1 connection (over TLS when `tls` is given);
+/// its driver runs as a local task. Returns the sender and how long the
+/// TCP connect and TLS handshake took.
+pub async fn connect(
+    addr: SocketAddr,
+    timeout: Duration,
+    tls: Option<&super::tls::Tls>,
+) -> Result<(Sender, Duration), ErrorKind> {
+    let started = std::time::Instant::now();
     let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Err(_) => return Err(ErrorKind::ConnectTimeout),
         Ok(Err(e)) => return Err(classify_connect(&e)),
         Ok(Ok(s)) => s,
     };
     let _ = stream.set_nodelay(true);
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| ErrorKind::Connect)?;
-    tokio::task::spawn_local(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
+    let sender = match tls {
+        None => {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|_| ErrorKind::Connect)?;
+            tokio::task::spawn_local(async move {
+                let _ = conn.await;
+            });
+            sender
+        }
+        Some(t) => {
+            let left = timeout.saturating_sub(started.elapsed());
+            let stream =
+                match tokio::time::timeout(left, t.connector.connect(t.name.clone(), stream)).await
+                {
+                    Err(_) => return Err(ErrorKind::ConnectTimeout),
+                    Ok(Err(_)) => return Err(ErrorKind::Tls),
+                    Ok(Ok(s)) => s,
+                };
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|_| ErrorKind::Tls)?;
+            tokio::task::spawn_local(async move {
+                let _ = conn.await;
+            });
+            sender
+        }
+    };
+    Ok((sender, started.elapsed()))
 }
 
 /// Sends one request; returns the status and body bytes read.

@@ -14,6 +14,7 @@
 mod http;
 pub mod schedule;
 mod shard;
+pub mod tls;
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,6 +113,11 @@ pub fn run(
     if !plan.load.keep_alive {
         templates.iter_mut().for_each(Template::close_connection);
     }
+    let tls = if base.is_https() {
+        Some(tls::client(&plan.tls, &base.host).map_err(RunError::BadRequest)?)
+    } else {
+        None
+    };
     let cum_weights = plan
         .requests
         .iter()
@@ -182,6 +188,7 @@ pub fn run(
         stop: stop.clone(),
         segment: plan.load.segment,
         keep_alive: plan.load.keep_alive,
+        tls,
     });
     let (tx, rx) = mpsc::channel();
     let mut handles = Vec::new();

@@ -46,6 +46,8 @@ pub(super) struct Job {
     pub segment: crate::scenario::Segment,
     /// False: a new connection for every request.
     pub keep_alive: bool,
+    /// https:// targets.
+    pub tls: Option<super::tls::Tls>,
 }
 
 pub(super) enum Work {
@@ -126,9 +128,10 @@ impl Shard {
         let t = &self.job.timeouts;
         if sender.as_ref().is_none_or(|s| s.is_closed()) {
             *sender = None;
-            match http::connect(self.job.addr, t.connect).await {
-                Ok(s) => {
+            match http::connect(self.job.addr, t.connect, self.job.tls.as_ref()).await {
+                Ok((s, setup)) => {
                     self.opened.set(self.opened.get() + 1);
+                    self.rec.borrow_mut().connected(req, setup);
                     *sender = Some(s);
                 }
                 Err(kind) => {
@@ -330,8 +333,12 @@ async fn warm_up(sh: &Rc<Shard>, n: usize) {
     for _ in 0..n {
         let addr = sh.job.addr;
         let timeout = sh.job.timeouts.connect;
+        let tls = sh.job.tls.clone();
         opened.push(tokio::task::spawn_local(async move {
-            http::connect(addr, timeout).await.ok()
+            http::connect(addr, timeout, tls.as_ref())
+                .await
+                .ok()
+                .map(|(s, _)| s)
         }));
     }
     for handle in opened {

@@ -21,6 +21,9 @@ pub enum ErrorKind {
     Reset,
     /// A response with a 4xx or 5xx status.
     Http(u16),
+    /// The TLS handshake failed (certificate not trusted, name mismatch,
+    /// no client certificate …).
+    Tls,
     /// The arrival waited longer than the request timeout for a free
     /// connection (all `connections` busy) and was never sent.
     DroppedNoConnection,
@@ -37,6 +40,7 @@ impl ErrorKind {
             ErrorKind::Reset => "reset".into(),
             ErrorKind::Http(s) => format!("http_{s}"),
             ErrorKind::DroppedNoConnection => "dropped_no_connection".into(),
+            ErrorKind::Tls => "tls_error".into(),
             ErrorKind::Other => "other".into(),
         }
     }
@@ -50,6 +54,7 @@ impl ErrorKind {
             "request_timeout" => ErrorKind::RequestTimeout,
             "reset" => ErrorKind::Reset,
             "dropped_no_connection" => ErrorKind::DroppedNoConnection,
+            "tls_error" => ErrorKind::Tls,
             l => l
                 .strip_prefix("http_")
                 .and_then(|s| s.parse().ok())
@@ -75,6 +80,9 @@ pub struct Stats {
     pub service: Histogram<u64>,
     /// Actual send time minus intended send time, for every request sent.
     pub lag: Histogram<u64>,
+    /// Connection setup (TCP connect, and the TLS handshake on https://),
+    /// once per connection opened, apart from request latency.
+    pub connect: Histogram<u64>,
     pub sent: u64,
     pub ok: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
@@ -88,6 +96,7 @@ impl Default for Stats {
             latency: new_histogram(),
             service: new_histogram(),
             lag: new_histogram(),
+            connect: new_histogram(),
             sent: 0,
             ok: 0,
             errors: BTreeMap::new(),
@@ -111,6 +120,7 @@ impl Stats {
         self.latency.reset();
         self.service.reset();
         self.lag.reset();
+        self.connect.reset();
         self.sent = 0;
         self.ok = 0;
         self.errors.clear();
@@ -123,6 +133,7 @@ impl Stats {
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
         let _ = self.lag.add(&other.lag);
+        let _ = self.connect.add(&other.connect);
         self.sent += other.sent;
         self.ok += other.ok;
         self.bytes += other.bytes;
@@ -178,6 +189,12 @@ impl Recorder {
         s.bytes += bytes;
         s.latency.saturating_record(micros(latency));
         s.service.saturating_record(micros(service));
+    }
+
+    /// A connection opened for request `req` took `setup`.
+    #[inline]
+    pub fn connected(&mut self, req: usize, setup: Duration) {
+        self.current[req].connect.saturating_record(micros(setup));
     }
 
     #[inline]

@@ -139,6 +139,9 @@ pub struct Summary {
     pub latency_ms: Option<LatencySummary>,
     pub service_time_ms: Option<LatencySummary>,
     pub send_lag_ms: Option<LatencySummary>,
+    /// Connection setup (TCP connect plus TLS handshake), per connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<LatencySummary>,
     pub per_request: Vec<PerRequest>,
     pub slo: Vec<SloVerdict>,
     pub generator_limited: bool,
@@ -148,6 +151,9 @@ pub struct Summary {
     /// `--abort-on-fail`: the windowed criterion that ended the run early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<String>,
+    /// Things a reader must know, e.g. certificates were not verified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Set when this run is one segment of a larger run, or a merge of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<SegmentInfo>,
@@ -263,6 +269,7 @@ impl Summary {
             latency_ms: LatencySummary::from_histogram(&all.latency),
             service_time_ms: LatencySummary::from_histogram(&all.service),
             send_lag_ms,
+            connect_ms: LatencySummary::from_histogram(&all.connect),
             per_request,
             slo: judge(
                 slo,
@@ -279,6 +286,7 @@ impl Summary {
             generator_notes: notes,
             interrupted: f.interrupted,
             aborted: None,
+            warnings: Vec::new(),
             segment: None,
         }
     }

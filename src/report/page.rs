@@ -302,6 +302,7 @@ fn run_section(
         _ => String::new(),
     };
     r.notes = s.generator_notes.clone();
+    r.notes.extend(s.warnings.iter().cloned());
     if s.interrupted {
         r.notes
             .push("The run was interrupted; these are the results up to the stop.".into());

@@ -50,8 +50,15 @@ pub fn summary(s: &Summary) -> String {
         ("latency (intended)", &s.latency_ms),
         ("service time", &s.service_time_ms),
         ("send lag", &s.send_lag_ms),
+        ("connection setup", &s.connect_ms),
     ] {
+        if label == "connection setup" && l.is_none() {
+            continue;
+        }
         let _ = writeln!(o, "  {}", row(label, l.as_ref()));
+    }
+    for w in &s.warnings {
+        let _ = writeln!(o, "  warning: {w}");
     }
     if s.per_request.len() > 1 {
         let _ = writeln!(o, "\n  per request (latency):");

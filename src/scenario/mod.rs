@@ -33,6 +33,8 @@ pub struct Plan {
     pub sweep: SweepSpec,
     /// Seeds Poisson arrivals and request choice, so runs are repeatable.
     pub seed: u64,
+    /// Certificates for https:// targets.
+    pub tls: TlsSpec,
 }
 
 #[derive(Debug, Clone)]
@@ -63,9 +65,10 @@ impl BaseUrl {
             .scheme()
             .cloned()
             .ok_or_else(|| format!("URL {text:?} needs a scheme (http://)"))?;
-        if scheme != http::uri::Scheme::HTTP {
+        let https = scheme == http::uri::Scheme::HTTPS;
+        if scheme != http::uri::Scheme::HTTP && !https {
             return Err(format!(
-                "only http:// targets are supported so far, found {scheme}://"
+                "expected an http:// or https:// URL, found {scheme}://"
             ));
         }
         let authority = uri
@@ -77,7 +80,7 @@ impl BaseUrl {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let base_path = uri.path().trim_end_matches('/').to_string();
         Ok(BaseUrl {
             scheme,
@@ -93,6 +96,28 @@ impl std::fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}://{}{}", self.scheme, self.authority, self.base_path)
     }
+}
+
+impl BaseUrl {
+    pub fn is_https(&self) -> bool {
+        self.scheme == http::uri::Scheme::HTTPS
+    }
+}
+
+/// `[target.tls]`: how to trust (or present) certificates on https://.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsSpec {
+    /// PEM file of extra trusted roots (a private CA), beside the bundled
+    /// Mozilla roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Accept any server certificate (self-signed staging). Warned about
+    /// in every summary.
+    pub insecure: bool,
+    /// SNI and certificate name, when not the URL's host.
+    pub server_name: Option<String>,
+    /// mTLS: PEM certificate chain and private key presented to the server.
+    pub client_cert: Option<std::path::PathBuf>,
+    pub client_key: Option<std::path::PathBuf>,
 }
 
 /// One kind of request, chosen by weight.
@@ -609,6 +634,7 @@ impl Plan {
             search: SearchSpec::default(),
             sweep: SweepSpec::default(),
             seed: 1,
+            tls: TlsSpec::default(),
         };
         plan.apply(&Overrides {
             url: None,

@@ -54,6 +54,17 @@ pub struct Target {
     pub timeout: Option<S<String>>,
     pub connect_timeout: Option<S<String>>,
     pub embedded: Option<S<Embedded>>,
+    pub tls: Option<S<Tls>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub ca_file: Option<S<String>>,
+    pub insecure: Option<bool>,
+    pub server_name: Option<String>,
+    pub client_cert: Option<S<String>>,
+    pub client_key: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

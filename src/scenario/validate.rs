@@ -59,6 +59,7 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
     };
     let seed = raw.seed.unwrap_or(1);
     let (target, timeouts) = target(&cx, raw.target.get_ref(), seed)?;
+    let tls = tls(&cx, raw.target.get_ref())?;
     let requests = requests(&cx, &raw.requests)?;
     let load = load(&cx, &raw.load, matches!(target, TargetSpec::Embedded(_)))?;
     let slo = match &raw.slo {
@@ -83,7 +84,41 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         search,
         sweep,
         seed,
+        tls,
     })
+}
+
+/// `[target.tls]`: files relative to the scenario, checked to exist.
+fn tls(cx: &Ctx, t: &raw::Target) -> Result<super::TlsSpec, Error> {
+    let Some(raw) = &t.tls else {
+        return Ok(super::TlsSpec::default());
+    };
+    let r = raw.get_ref();
+    let dir = cx.path.parent().unwrap_or(Path::new("."));
+    let file = |v: &Option<S<String>>| -> Result<Option<std::path::PathBuf>, Error> {
+        match v {
+            None => Ok(None),
+            Some(f) => {
+                let p = dir.join(f.get_ref());
+                if p.is_file() {
+                    Ok(Some(p))
+                } else {
+                    cx.err(f.span(), format!("no such file: {}", p.display()))
+                }
+            }
+        }
+    };
+    let spec = super::TlsSpec {
+        ca_file: file(&r.ca_file)?,
+        insecure: r.insecure.unwrap_or(false),
+        server_name: r.server_name.clone(),
+        client_cert: file(&r.client_cert)?,
+        client_key: file(&r.client_key)?,
+    };
+    if spec.client_cert.is_some() != spec.client_key.is_some() {
+        return cx.err(raw.span(), "mTLS needs both client_cert and client_key");
+    }
+    Ok(spec)
 }
 
 fn target(cx: &Ctx, t: &raw::Target, seed: u64) -> Result<(TargetSpec, Timeouts), Error> {
