@@ -8,7 +8,7 @@
 //! (`.ci/run` installs it and sets HEADROOM_REQUIRE_PROMETHEUS=1).
 
 mod common;
-use common::{headroom, serial, text};
+use common::{free_port, headroom, serial, text};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -38,14 +38,6 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
             None
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// GET over plain HTTP/1.0: (status, body).

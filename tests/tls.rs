@@ -6,7 +6,7 @@
 //! Load tests: this binary runs in the serial `load` group.
 
 mod common;
-use common::{headroom, serial, text};
+use common::{free_port, headroom, serial, text};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,14 +37,6 @@ impl Drop for Nginx {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Writes a CA, a server certificate for localhost/127.0.0.1 and a client

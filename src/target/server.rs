@@ -32,6 +32,10 @@ pub struct TargetStats {
     pub rejected: AtomicU64,
     /// Injected 500s (included in `served`).
     pub errors: AtomicU64,
+    /// Microseconds workers were held, summed over served requests: the
+    /// measured mean holding time is `held_micros / served` (a busy machine
+    /// wakes sleeping workers late, and the analytic capacity follows).
+    pub held_micros: AtomicU64,
 }
 
 /// A running embedded target. Dropping it stops the server.
@@ -172,12 +176,18 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     // Read the request body so the connection can be reused.
     let _ = req.into_body().collect().await;
+    // After the thread was descheduled, requests and the workers' expired
+    // timers wake in the same reactor turn: let the workers release their
+    // permits first, so a request is judged against the service it would
+    // have found on time (an ideal loss system), not against stale permits.
+    tokio::task::yield_now().await;
     if st.workers.available_permits() == 0 && st.waiting.get() >= st.cfg.queue_limit {
         st.stats.rejected.fetch_add(1, Ordering::Relaxed);
         return Ok(respond(StatusCode::SERVICE_UNAVAILABLE, "queue full\n"));
     }
     st.waiting.set(st.waiting.get() + 1);
     let permit = st.workers.acquire().await;
+    let held_from = Instant::now();
     st.waiting.set(st.waiting.get() - 1);
     let (service, fail) = {
         let mut rng = st.rng.borrow_mut();
@@ -201,6 +211,9 @@ async fn handle(
     };
     let _ = timer.sleep_until_exact(Instant::now() + service).await;
     drop(permit);
+    st.stats
+        .held_micros
+        .fetch_add(held_from.elapsed().as_micros() as u64, Ordering::Relaxed);
     if let Some(stall) = st.cfg.stall {
         let since = st.start.elapsed();
         let release = stall.release_at(since);
