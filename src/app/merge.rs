@@ -58,7 +58,13 @@ fn read_seg(dir: &Path) -> anyhow::Result<Seg> {
         let bytes = std::fs::read(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
         crate::metrics::hlog::read(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))
     };
-    let table = crate::input::table::Table::read(&dir.join("timeseries.csv"))?;
+    let series = timeseries::find(dir).ok_or_else(|| {
+        bad(format!(
+            "{}: no timeseries.csv or timeseries.parquet",
+            dir.display()
+        ))
+    })?;
+    let table = crate::input::table::Table::read(&series)?;
     let col = |c: &str| table.numbers(c);
     let (sched, sent, ok, errors) = (
         col("target_rate")?,

@@ -61,6 +61,16 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         plan.load.segment = seg;
     }
     if let Some(t) = args.start_at {
+        // Refused before a results directory is made.
+        let late = chrono::Utc::now().signed_duration_since(t);
+        if late > chrono::Duration::milliseconds(500) {
+            return Err(exit::BadInput(format!(
+                "--start-at {} is {:.1} s in the past",
+                t.to_rfc3339(),
+                late.num_milliseconds() as f64 / 1000.0
+            ))
+            .into());
+        }
         plan.load.start_at = Some(std::time::SystemTime::from(t));
     }
     let segment = (args.segment.is_some() || args.run_id.is_some()).then(|| {

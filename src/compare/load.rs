@@ -96,14 +96,10 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
 }
 
 fn read_rates(dir: &Path) -> Result<Vec<f64>, BadInput> {
-    for name in ["timeseries.csv", "timeseries.parquet"] {
-        let path = dir.join(name);
-        if path.exists() {
-            let table = Table::read(&path)?;
-            return table.numbers("achieved_rate");
-        }
+    match crate::report::timeseries::find(dir) {
+        Some(path) => Table::read(&path)?.numbers("achieved_rate"),
+        None => Ok(Vec::new()),
     }
-    Ok(Vec::new())
 }
 
 /// Copies the files `compare` reads from `run` into `dir` (a named

@@ -35,7 +35,9 @@ impl Table {
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
         let df = if parquet {
             let file = File::open(path).map_err(|e| bad(&e))?;
-            ParquetReader::new(file).finish().map_err(|e| bad(&e))?
+            ParquetReader::new(file)
+                .finish()
+                .map_err(|e| bad(&format!("not a Parquet table: {e}")))?
         } else {
             if let Err(e) = File::open(path) {
                 return Err(bad(&e));
@@ -45,7 +47,7 @@ impl Table {
                 .with_infer_schema_length(Some(0))
                 .try_into_reader_with_file_path(Some(path.into()))
                 .and_then(|r| r.finish())
-                .map_err(|e| bad(&e))?
+                .map_err(|e| bad(&format!("not a CSV table (a header line, then rows): {e}")))?
         };
         if df.height() == 0 {
             return Err(bad(&"the table has no rows"));

@@ -15,7 +15,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -57,7 +57,7 @@ impl prometheus_client::metrics::family::MetricConstructor<Histogram> for Bucket
 /// The metrics of one process's runs.
 pub struct Live {
     registry: Registry,
-    names: Mutex<Vec<String>>,
+    names: Vec<String>,
     requests: Family<Outcome, Counter>,
     sent: Family<Req, Counter>,
     in_flight: Gauge,
@@ -154,7 +154,7 @@ impl Live {
         );
         Live {
             registry,
-            names: Mutex::new(names.to_vec()),
+            names: names.to_vec(),
             requests,
             sent,
             in_flight,
@@ -171,10 +171,9 @@ impl Live {
     /// Folds in one second of the run.
     pub fn interval(&self, iv: &Interval) {
         use std::sync::atomic::Ordering::Relaxed;
-        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
         let mut sent = 0;
         let mut done = 0;
-        for (s, name) in iv.per_request.iter().zip(&names) {
+        for (s, name) in iv.per_request.iter().zip(&self.names) {
             let req = Req {
                 request: name.clone(),
             };

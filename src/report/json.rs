@@ -92,10 +92,7 @@ impl ScenarioInfo {
             name: plan.name.clone(),
             target: target.to_string(),
             load,
-            host: rustix::system::uname()
-                .nodename()
-                .to_string_lossy()
-                .into_owned(),
+            host: hostname(),
             requests: plan
                 .requests
                 .iter()
@@ -122,4 +119,12 @@ impl ScenarioInfo {
             }),
         }
     }
+}
+
+/// This machine's name, for reports that must stand on their own.
+pub fn hostname() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }

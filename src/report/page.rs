@@ -160,7 +160,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     let mut cx = Context_ {
         title: String::new(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        host: hostname(),
+        host: super::json::hostname(),
         generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         cards: Vec::new(),
         runs: Vec::new(),
@@ -218,13 +218,6 @@ fn render_html(cx: &Context_) -> anyhow::Result<String> {
     Ok(env
         .get_template("report.html")?
         .render(minijinja::value::Serde(cx))?)
-}
-
-fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
 }
 
 fn img(chart: &Chart, out: &Path) -> anyhow::Result<Img> {
@@ -496,11 +489,7 @@ fn run_section(
 /// Rows of the per-second time series: second, target, achieved, ok,
 /// errors, p50, p90, p99, max.
 fn time_series(d: &Path) -> anyhow::Result<Vec<Vec<Option<f64>>>> {
-    for f in ["timeseries.csv", "timeseries.parquet"] {
-        let path = d.join(f);
-        if !path.exists() {
-            continue;
-        }
+    if let Some(path) = super::timeseries::find(d) {
         let t = crate::input::table::Table::read(&path)?;
         let cols = [
             "second",

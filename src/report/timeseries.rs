@@ -58,6 +58,14 @@ impl Format {
     }
 }
 
+/// The time series a results directory holds, CSV or Parquet.
+pub fn find(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    [Format::Csv, Format::Parquet]
+        .iter()
+        .map(|f| dir.join(f.file_name()))
+        .find(|p| p.exists())
+}
+
 pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
     let col_u = |name: &str, f: fn(&Row) -> u64| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
