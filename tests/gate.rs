@@ -141,7 +141,11 @@ fn exit_2_for_thresholds_that_cannot_apply() {
         &["--segment", "0/2", "--start-at", "2020-01-01T00:00:00Z"],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("in the past") && !out.exists(), "{}", text(&o));
+    assert!(
+        text(&o).contains("in the past") && !out.exists(),
+        "{}",
+        text(&o)
+    );
     // --abort-on-fail without anything to watch.
     let (o, _) = run_scenario(dir.path(), "noslo", TWO_REQUESTS, &["--abort-on-fail"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

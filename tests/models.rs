@@ -85,7 +85,11 @@ fn usl_bad_cell_is_located() {
     // A file that is no table says so.
     let out = headroom(&["usl", "models/plan.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("plan.toml: not a CSV table"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plan.toml: not a CSV table"),
+        "{}",
+        stderr(&out)
+    );
     // Columns that cannot be told apart are named.
     std::fs::write(&path, "a,b\n1,2\n").unwrap();
     let out = headroom(&["usl", path.to_str().unwrap()]);
