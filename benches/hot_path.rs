@@ -41,10 +41,62 @@ fn scheduling(c: &mut Criterion) {
     g.finish();
 }
 
+/// Values as a flow run would give them.
+struct Run(u64);
+impl headroom::scenario::template::Values for Run {
+    fn data(&self, _: usize, _: usize) -> &str {
+        "user-0042"
+    }
+    fn extracted(&self, _: usize) -> &str {
+        "tok-7f3a9c1e"
+    }
+    fn counter(&self) -> u64 {
+        self.0
+    }
+    fn random_u128(&mut self) -> u128 {
+        u128::from(self.0) << 64 | 0x1234
+    }
+    fn random_int(&mut self, lo: i64, _: i64) -> i64 {
+        lo
+    }
+}
+
 fn templating(c: &mut Criterion) {
     let base = BaseUrl::parse("http://127.0.0.1:8080").unwrap();
     let t = Template::new(&RequestSpec::get("home", "/index.html?x=1"), &base).unwrap();
-    c.bench_function("template/build", |b| b.iter(|| black_box(t.build())));
+    let mut run = Run(1);
+    c.bench_function("template/build", |b| {
+        b.iter(|| black_box(t.build(false, &mut run)))
+    });
+    // A flow step with a templated path, an extracted bearer token and a body.
+    let plan = headroom::scenario::parse(
+        std::path::Path::new("bench.toml"),
+        r#"
+        target = { url = "http://127.0.0.1:8080" }
+        load = { rate = 10, duration = "1s" }
+        [[flow]]
+        name = "shop"
+        [[flow.step]]
+        name = "login"
+        method = "POST"
+        path = "/login"
+        extract = { token = { json = "/token" } }
+        [[flow.step]]
+        name = "cart"
+        method = "POST"
+        path = "/api/cart/{{ counter }}?item={{ random_int(1, 500) }}"
+        headers = { authorization = "Bearer {{ token }}" }
+        body = '{"id":"{{ uuid }}"}'
+        "#,
+    )
+    .unwrap();
+    let t = Template::new(&plan.requests[1], &base).unwrap();
+    c.bench_function("template/build_rendered", |b| {
+        b.iter(|| {
+            run.0 += 1;
+            black_box(t.build(false, &mut run))
+        })
+    });
 }
 
 fn merging(c: &mut Criterion) {

@@ -316,6 +316,14 @@ pub struct TargetOpts {
     /// instead of reusing keep-alive connections.
     #[arg(long)]
     pub no_keep_alive: bool,
+    /// HTTP version: auto (ALPN on https://, HTTP/1.1 on http://), 1.1,
+    /// or 2 (h2 on https://, h2c with prior knowledge on http://).
+    #[arg(long, value_parser = http_version)]
+    pub http: Option<crate::scenario::HttpVersion>,
+}
+
+fn http_version(s: &str) -> Result<crate::scenario::HttpVersion, String> {
+    crate::scenario::HttpVersion::parse(s)
 }
 
 #[derive(Debug, Args)]
@@ -436,6 +444,9 @@ pub struct TargetArgs {
     /// Coherency κ of the same factor.
     #[arg(long, default_value_t = 0.0)]
     pub contention_kappa: f64,
+    /// HTTP/2 (h2c): streams one connection may have open at once.
+    #[arg(long)]
+    pub max_concurrent_streams: Option<u32>,
     /// Stop serving after this long (default: until Ctrl-C).
     #[arg(long = "for", value_parser = duration)]
     pub run_for: Option<Duration>,

@@ -54,7 +54,7 @@ fn run(plan: &Plan, t: &TargetHandle) -> (Summary, Vec<(u64, u64)>) {
     let names: Vec<_> = plan
         .requests
         .iter()
-        .map(|r| (r.name.clone(), "GET".into(), r.path.clone()))
+        .map(|r| (r.name.clone(), "GET".into(), r.path.source.clone()))
         .collect();
     let summary = Summary::build(
         headroom::metrics::summary::RunFacts {

@@ -211,7 +211,7 @@ fn execute_segment(
             names: plan
                 .requests
                 .iter()
-                .map(|r| (r.name.clone(), r.method.to_string(), r.path.clone()))
+                .map(|r| (r.name.clone(), r.method.to_string(), r.path.source.clone()))
                 .collect(),
             in_flight_at_end: outcome.in_flight_at_end,
             connections_opened: outcome.connections_opened,
@@ -278,6 +278,7 @@ fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
         connections: t.connections,
         timeout: t.timeout,
         no_keep_alive: t.no_keep_alive,
+        http: t.http,
         ..model
     };
     let mut plan = match &t.scenario {
@@ -751,6 +752,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
                 kappa: args.contention_kappa,
             },
         ),
+        max_concurrent_streams: args.max_concurrent_streams,
         seed: 1,
     };
     let handle = target::spawn(cfg.clone(), args.listen)

@@ -1,78 +1,187 @@
-//! The client side of one connection: connect, send a request built from a
-//! template, read and drop the response body, classify failures.
+//! The client side of one connection: connect (HTTP/1.1 or HTTP/2), send a
+//! request built from a template, read the response, classify failures.
 
 use std::error::Error as _;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
 use crate::metrics::ErrorKind;
-use crate::scenario::{BaseUrl, RequestSpec};
+use crate::scenario::template::Values;
+use crate::scenario::{BaseUrl, Expect, Extraction, HttpVersion, RequestSpec, Text};
 
-pub type Sender = SendRequest<Full<Bytes>>;
+/// One connection's request handle. HTTP/2 handles are cheap clones that
+/// share the connection (one stream per request).
+pub enum Sender {
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
 
-/// A request prepared once; each send clones cheap handles (Bytes, Uri).
+impl Sender {
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Sender::H1(s) => s.is_closed(),
+            Sender::H2(s) => s.is_closed(),
+        }
+    }
+    pub fn is_h2(&self) -> bool {
+        matches!(self, Sender::H2(_))
+    }
+    /// Another handle on the same HTTP/2 connection.
+    pub fn share(&self) -> Option<Sender> {
+        match self {
+            Sender::H1(_) => None,
+            Sender::H2(s) => Some(Sender::H2(s.clone())),
+        }
+    }
+}
+
+/// A request or flow step prepared once. Static parts (the usual case) are
+/// built ahead; templated parts are rendered per send.
 #[derive(Debug, Clone)]
 pub struct Template {
     pub name: String,
     method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    /// Origin-form (HTTP/1.1) and absolute-form (HTTP/2) URIs of a static path.
+    uris: Option<(Uri, Uri)>,
+    path: Text,
+    /// Base path, and scheme://authority + base path, for rendered paths.
+    prefix: String,
+    abs_prefix: String,
+    /// Static headers: with Host for HTTP/1.1; HTTP/2 carries :authority.
+    headers_h1: HeaderMap,
+    headers_h2: HeaderMap,
+    dyn_headers: Vec<(http::HeaderName, Text)>,
+    body: Option<Bytes>,
+    body_text: Text,
+    pub expect: Expect,
+    pub extract: Vec<Extraction>,
+    pub think: Duration,
+    /// Keep the body in memory (for expectations or extraction).
+    pub keep_body: bool,
 }
 
 impl Template {
-    /// Asks the server to close the connection after the answer.
+    /// Asks the server to close the connection after the answer (HTTP/1.1).
     pub fn close_connection(&mut self) {
-        self.headers.insert(
+        self.headers_h1.insert(
             http::header::CONNECTION,
             http::HeaderValue::from_static("close"),
         );
     }
 
     pub fn new(spec: &RequestSpec, base: &BaseUrl) -> Result<Template, String> {
-        let uri: Uri = format!("{}{}", base.base_path, spec.path)
-            .parse()
-            .map_err(|e| format!("request {:?}: bad path {:?}: {e}", spec.name, spec.path))?;
-        let mut headers = HeaderMap::new();
+        let prefix = base.base_path.clone();
+        let abs_prefix = format!("{}://{}{}", base.scheme, base.authority, base.base_path);
+        let uris = if spec.path.is_static() {
+            let p = spec.path.render_static();
+            let bad = |e: http::uri::InvalidUri| {
+                format!(
+                    "request {:?}: bad path {:?}: {e}",
+                    spec.name, spec.path.source
+                )
+            };
+            Some((
+                format!("{prefix}{p}").parse().map_err(bad)?,
+                format!("{abs_prefix}{p}").parse().map_err(bad)?,
+            ))
+        } else {
+            None
+        };
+        let mut headers_h2 = HeaderMap::new();
+        let mut dyn_headers = Vec::new();
+        for (k, v) in &spec.headers {
+            if v.is_static() {
+                let value = HeaderValue::from_str(&v.render_static())
+                    .map_err(|e| format!("request {:?}: header {k}: {e}", spec.name))?;
+                headers_h2.append(k.clone(), value);
+            } else {
+                dyn_headers.push((k.clone(), v.clone()));
+            }
+        }
+        let mut headers_h1 = headers_h2.clone();
         let host = HeaderValue::from_str(base.authority.as_str())
             .map_err(|e| format!("bad host {}: {e}", base.authority))?;
-        headers.insert(http::header::HOST, host);
-        for (k, v) in &spec.headers {
-            headers.append(k.clone(), v.clone());
-        }
+        headers_h1.insert(http::header::HOST, host);
+        headers_h2.remove(http::header::HOST);
+        let keep_body = spec.expect.needs_body() || spec.extract.iter().any(Extraction::needs_body);
         Ok(Template {
             name: spec.name.clone(),
             method: spec.method.clone(),
-            uri,
-            headers,
-            body: spec.body.clone(),
+            uris,
+            path: spec.path.clone(),
+            prefix,
+            abs_prefix,
+            headers_h1,
+            headers_h2,
+            dyn_headers,
+            body: spec
+                .body
+                .is_static()
+                .then(|| Bytes::from(spec.body.render_static())),
+            body_text: spec.body.clone(),
+            expect: spec.expect.clone(),
+            extract: spec.extract.clone(),
+            think: spec.think_time,
+            keep_body,
         })
     }
 
-    pub fn build(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
+    /// The request to send on an HTTP/1.1 or HTTP/2 connection; `None`
+    /// when a rendered value cannot be sent (not a URI, not a header value).
+    pub fn build(&self, h2: bool, values: &mut dyn Values) -> Option<Request<Full<Bytes>>> {
+        let body = match &self.body {
+            Some(b) => b.clone(),
+            None => Bytes::from(self.body_text.render(values, false)),
+        };
+        let mut req = Request::new(Full::new(body));
         *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
-        req
+        *req.uri_mut() = match &self.uris {
+            Some((origin, absolute)) => {
+                if h2 {
+                    absolute.clone()
+                } else {
+                    origin.clone()
+                }
+            }
+            None => {
+                let mut s = String::with_capacity(64);
+                s.push_str(if h2 { &self.abs_prefix } else { &self.prefix });
+                self.path.render_into(&mut s, values, true);
+                s.parse().ok()?
+            }
+        };
+        let headers = req.headers_mut();
+        *headers = if h2 {
+            self.headers_h2.clone()
+        } else {
+            self.headers_h1.clone()
+        };
+        for (k, t) in &self.dyn_headers {
+            let v = HeaderValue::try_from(t.render(values, false)).ok()?;
+            headers.append(k.clone(), v);
+        }
+        Some(req)
     }
 }
 
-/// Opens a keep-alive HTTP/1.1 connection (over TLS when `tls` is given);
-/// its driver runs as a local task. Returns the sender and how long the
-/// TCP connect and TLS handshake took.
+/// Opens a connection (over TLS when `tls` is given) and its HTTP/1.1 or
+/// HTTP/2 session, whose driver runs as a local task. HTTP/2 is used when
+/// ALPN picks h2, or on cleartext when `version` is 2 (h2c with prior
+/// knowledge). Returns the sender and how long TCP connect, TLS handshake
+/// and (HTTP/2) the preface took.
 pub async fn connect(
     addr: SocketAddr,
     timeout: Duration,
     tls: Option<&super::tls::Tls>,
+    version: HttpVersion,
 ) -> Result<(Sender, Duration), ErrorKind> {
     let started = std::time::Instant::now();
     let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
@@ -82,15 +191,7 @@ pub async fn connect(
     };
     let _ = stream.set_nodelay(true);
     let sender = match tls {
-        None => {
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|_| ErrorKind::Connect)?;
-            tokio::task::spawn_local(async move {
-                let _ = conn.await;
-            });
-            sender
-        }
+        None => session(stream, version == HttpVersion::Http2, ErrorKind::Connect).await?,
         Some(t) => {
             let left = timeout.saturating_sub(started.elapsed());
             let stream =
@@ -100,35 +201,84 @@ pub async fn connect(
                     Ok(Err(_)) => return Err(ErrorKind::Tls),
                     Ok(Ok(s)) => s,
                 };
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|_| ErrorKind::Tls)?;
-            tokio::task::spawn_local(async move {
-                let _ = conn.await;
-            });
-            sender
+            let h2 = match stream.get_ref().1.alpn_protocol() {
+                Some(p) => p == b"h2",
+                None => version == HttpVersion::Http2,
+            };
+            session(stream, h2, ErrorKind::Tls).await?
         }
     };
     Ok((sender, started.elapsed()))
 }
 
-/// Sends one request; returns the status and body bytes read.
+async fn session<T>(io: T, h2: bool, fail: ErrorKind) -> Result<Sender, ErrorKind>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if h2 {
+        // One stream until the server's SETTINGS say how many it allows:
+        // opening more first would have them refused (REFUSED_STREAM).
+        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .initial_max_send_streams(1)
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(|_| fail)?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(Sender::H2(sender))
+    } else {
+        let (sender, conn) = http1::handshake(TokioIo::new(io)).await.map_err(|_| fail)?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(Sender::H1(sender))
+    }
+}
+
+/// A response: status, headers, body bytes read, and the body itself when kept.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: u64,
+    pub body: Option<Bytes>,
+}
+
+/// Sends one request and reads the whole response.
 pub async fn exchange(
     sender: &mut Sender,
     req: Request<Full<Bytes>>,
-) -> Result<(StatusCode, u64), ErrorKind> {
-    sender.ready().await.map_err(|e| classify(&e))?;
-    let resp = sender.send_request(req).await.map_err(|e| classify(&e))?;
-    let status = resp.status();
-    let mut body = resp.into_body();
+    keep_body: bool,
+) -> Result<Answer, ErrorKind> {
+    let resp = match sender {
+        Sender::H1(s) => {
+            s.ready().await.map_err(|e| classify(&e))?;
+            s.send_request(req).await
+        }
+        Sender::H2(s) => {
+            s.ready().await.map_err(|e| classify(&e))?;
+            s.send_request(req).await
+        }
+    }
+    .map_err(|e| classify(&e))?;
+    let (parts, mut body) = resp.into_parts();
     let mut bytes = 0u64;
+    let mut kept = keep_body.then(BytesMut::new);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| classify(&e))?;
         if let Some(d) = frame.data_ref() {
             bytes += d.len() as u64;
+            if let Some(k) = kept.as_mut() {
+                k.extend_from_slice(d);
+            }
         }
     }
-    Ok((status, bytes))
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+        bytes,
+        body: kept.map(BytesMut::freeze),
+    })
 }
 
 pub fn classify_connect(e: &io::Error) -> ErrorKind {

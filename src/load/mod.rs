@@ -114,12 +114,12 @@ pub fn run(
         templates.iter_mut().for_each(Template::close_connection);
     }
     let tls = if base.is_https() {
-        Some(tls::client(&plan.tls, &base.host).map_err(RunError::BadRequest)?)
+        Some(tls::client(&plan.tls, &base.host, plan.http).map_err(RunError::BadRequest)?)
     } else {
         None
     };
     let cum_weights = plan
-        .requests
+        .flows
         .iter()
         .scan(0u32, |acc, r| {
             *acc = acc.saturating_add(r.weight);
@@ -132,7 +132,6 @@ pub fn run(
             let schedule = Schedule::new(profile, *arrivals, plan.load.max_requests, plan.seed);
             let work = Work::Open {
                 schedule,
-                max_connections: plan.load.max_connections,
                 warm: plan.load.warm_connections,
             };
             (work, plan.load.threads.max(1), 0)
@@ -179,7 +178,12 @@ pub fn run(
     let job = Arc::new(Job {
         addr,
         templates,
+        flows: plan.flows.clone(),
         cum_weights,
+        data: plan.data.clone(),
+        http: plan.http,
+        streams: plan.load.streams.max(1),
+        max_connections: plan.load.max_connections,
         timeouts: plan.timeouts,
         work,
         start,

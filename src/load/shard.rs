@@ -18,7 +18,9 @@ use super::http::{self, Sender, Template};
 use super::schedule::{Arrival, Schedule};
 use super::StopFlag;
 use crate::metrics::{ErrorKind, IntervalSnapshot, Recorder};
-use crate::scenario::Timeouts;
+use crate::scenario::flow::{splitmix64, Failure, Response};
+use crate::scenario::template::Values;
+use crate::scenario::{DataSource, FlowSpec, HttpVersion, Timeouts};
 
 /// The pacer checks for a stop at least this often.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -33,9 +35,17 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 /// What every shard needs, shared read-only.
 pub(super) struct Job {
     pub addr: SocketAddr,
+    /// Every request and flow step, by recorder index.
     pub templates: Vec<Template>,
-    /// Cumulative weights, for choosing a template.
+    pub flows: Vec<FlowSpec>,
+    /// Cumulative flow weights, for choosing a flow.
     pub cum_weights: Vec<u32>,
+    pub data: Arc<Vec<DataSource>>,
+    pub http: HttpVersion,
+    /// HTTP/2: most requests in flight per connection.
+    pub streams: usize,
+    /// Connections this process may open (split over shards).
+    pub max_connections: usize,
     pub timeouts: Timeouts,
     pub work: Work,
     pub start: Instant,
@@ -53,7 +63,6 @@ pub(super) struct Job {
 pub(super) enum Work {
     Open {
         schedule: Schedule,
-        max_connections: usize,
         /// Open every connection before the first arrival.
         warm: bool,
     },
@@ -83,10 +92,11 @@ pub(super) struct Part {
 struct Shard {
     job: Arc<Job>,
     index: usize,
+    /// Shards in this process.
+    of: usize,
     /// Emptied interval stats coming back from the collector.
     recycled: mpsc::Receiver<Vec<crate::metrics::Stats>>,
     rec: RefCell<Recorder>,
-    rng: RefCell<SmallRng>,
     queue: RefCell<VecDeque<Arrival>>,
     notify: Notify,
     idle: Cell<usize>,
@@ -96,22 +106,95 @@ struct Shard {
     in_flight: Cell<u64>,
     opened: Cell<u64>,
     budget: Cell<Option<u64>>,
+    /// Flow runs this shard started (closed model).
+    runs: Cell<u64>,
+    /// This shard's share of the connection limit.
+    conn_cap: usize,
+    /// The server speaks HTTP/2: requests share the pooled connections.
+    h2: Cell<bool>,
+    pool: RefCell<Vec<Pooled>>,
+    connecting: Cell<usize>,
+    /// Lanes waiting for a connection being opened.
+    pool_waiters: Cell<usize>,
+    pool_changed: Notify,
+    next_id: Cell<u64>,
+}
+
+/// An HTTP/2 connection shared by this shard's lanes.
+struct Pooled {
+    id: u64,
+    sender: Sender,
+    in_flight: usize,
+}
+
+/// How a flow run ended.
+enum Ended {
+    /// Every step answered as expected, or a step failed (recorded).
+    Done,
+    /// No connection could be opened.
+    NoConnection,
+    /// A unique data source has no row left for this run.
+    Exhausted,
+}
+
+/// Values a template renders for one flow run: its data rows, what it
+/// extracted so far, and a random generator seeded by the run's index (so
+/// a run renders the same whatever shard or segment plays it).
+struct Vars<'a> {
+    data: &'a [DataSource],
+    rows: Vec<usize>,
+    extracted: Vec<String>,
+    index: u64,
+    seed: u64,
+    rng: Option<SmallRng>,
+}
+
+impl<'a> Vars<'a> {
+    fn new(job: &'a Job, index: u64, slots: usize) -> Option<Vars<'a>> {
+        let rows = job
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, d)| d.row_for(index, job.seed, i))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Vars {
+            data: &job.data,
+            rows,
+            extracted: vec![String::new(); slots],
+            index,
+            seed: job.seed,
+            rng: None,
+        })
+    }
+
+    fn rng(&mut self) -> &mut SmallRng {
+        let seed = splitmix64(self.seed ^ self.index ^ 0x005e_ed0f_f10e);
+        self.rng
+            .get_or_insert_with(|| SmallRng::seed_from_u64(seed))
+    }
+}
+
+impl Values for Vars<'_> {
+    fn data(&self, source: usize, column: usize) -> &str {
+        &self.data[source].rows[self.rows[source]][column]
+    }
+    fn extracted(&self, slot: usize) -> &str {
+        &self.extracted[slot]
+    }
+    fn counter(&self) -> u64 {
+        self.index
+    }
+    fn random_u128(&mut self) -> u128 {
+        self.rng().random()
+    }
+    fn random_int(&mut self, lo: i64, hi: i64) -> i64 {
+        self.rng().random_range(lo..=hi)
+    }
 }
 
 impl Shard {
-    fn pick(&self) -> usize {
-        let w = &self.job.cum_weights;
-        if w.len() == 1 {
-            return 0;
-        }
-        let total = *w.last().unwrap_or(&1);
-        let x = self.rng.borrow_mut().random_range(0..total);
-        w.partition_point(|&c| c <= x)
-    }
-
-    /// The request for arrival `index` of the global schedule: a function
-    /// of the index alone, so any split into shards and segments sends the
-    /// same request for the same arrival.
+    /// The flow for run `index`: a function of the index alone, so any
+    /// split into shards and segments runs the same flow for the same arrival.
     fn pick_for(&self, index: u64) -> usize {
         let w = &self.job.cum_weights;
         if w.len() == 1 {
@@ -122,59 +205,233 @@ impl Shard {
         w.partition_point(|&c| c <= x)
     }
 
-    /// One request on `sender` (connecting first if needed), recorded.
-    /// Returns false when no connection could be opened.
-    async fn request(&self, sender: &mut Option<Sender>, req: usize, due: Instant) -> bool {
-        let t = &self.job.timeouts;
-        if sender.as_ref().is_none_or(|s| s.is_closed()) {
-            *sender = None;
-            match http::connect(self.job.addr, t.connect, self.job.tls.as_ref()).await {
-                Ok((s, setup)) => {
-                    self.opened.set(self.opened.get() + 1);
-                    self.rec.borrow_mut().connected(req, setup);
-                    *sender = Some(s);
-                }
-                Err(kind) => {
-                    self.rec.borrow_mut().error(req, kind);
-                    return false;
-                }
+    /// Requests share pooled HTTP/2 connections (not with keep-alive off).
+    fn pooling(&self) -> bool {
+        self.h2.get() && self.job.keep_alive
+    }
+
+    /// Most lanes (requests in flight at once) this shard runs.
+    fn lane_cap(&self) -> usize {
+        if self.pooling() {
+            self.conn_cap.saturating_mul(self.job.streams)
+        } else {
+            self.conn_cap
+        }
+    }
+
+    async fn open(&self, req: usize) -> Option<Sender> {
+        let t = &self.job;
+        match http::connect(t.addr, t.timeouts.connect, t.tls.as_ref(), t.http).await {
+            Ok((s, setup)) => {
+                self.opened.set(self.opened.get() + 1);
+                self.rec.borrow_mut().connected(req, setup);
+                Some(s)
+            }
+            Err(kind) => {
+                self.rec.borrow_mut().error(req, kind);
+                None
             }
         }
-        let Some(s) = sender.as_mut() else {
-            return false;
+    }
+
+    /// Pools an HTTP/2 connection; returns its id and a handle on it.
+    fn add_to_pool(&self, sender: Sender) -> (u64, Sender) {
+        let handle = sender.share().unwrap_or(sender);
+        let Some(sender) = handle.share() else {
+            return (u64::MAX, handle);
+        };
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.h2.set(true);
+        self.pool.borrow_mut().push(Pooled {
+            id,
+            sender,
+            in_flight: 0,
+        });
+        self.pool_changed.notify_waiters();
+        (id, handle)
+    }
+
+    /// An HTTP/2 connection with a free stream: the least busy one, a new
+    /// one while under the connection limit, else the least busy anyway
+    /// (the request then waits for a stream, as the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS also makes it).
+    async fn pooled(&self, req: usize) -> Option<(u64, Sender)> {
+        loop {
+            let mut best = {
+                let mut pool = self.pool.borrow_mut();
+                pool.retain(|p| !p.sender.is_closed());
+                pool.iter()
+                    .min_by_key(|p| p.in_flight)
+                    .and_then(|p| Some((p.id, p.in_flight, p.sender.share()?)))
+            };
+            if let Some((id, n, s)) = best.take_if(|(_, n, _)| *n < self.job.streams) {
+                let _ = n;
+                return Some((id, s));
+            }
+            // Open another connection when under the limit and the ones
+            // being opened will not have a stream for this request.
+            let pending = self.connecting.get().saturating_mul(self.job.streams);
+            if self.pool.borrow().len() + self.connecting.get() < self.conn_cap
+                && pending <= self.pool_waiters.get()
+            {
+                self.connecting.set(self.connecting.get() + 1);
+                let opened = self.open(req).await;
+                self.connecting.set(self.connecting.get() - 1);
+                self.pool_changed.notify_waiters();
+                return match opened {
+                    Some(s @ Sender::H2(_)) => Some(self.add_to_pool(s)),
+                    Some(Sender::H1(_)) => {
+                        // The server stopped offering h2: not poolable.
+                        self.rec.borrow_mut().error(req, ErrorKind::Other);
+                        None
+                    }
+                    None => None,
+                };
+            }
+            if let Some((id, _, s)) = best.filter(|_| self.connecting.get() == 0) {
+                return Some((id, s));
+            }
+            self.pool_waiters.set(self.pool_waiters.get() + 1);
+            self.pool_changed.notified().await;
+            self.pool_waiters.set(self.pool_waiters.get() - 1);
+        }
+    }
+
+    fn pool_in_flight(&self, id: u64, delta: isize) {
+        if let Some(p) = self.pool.borrow_mut().iter_mut().find(|p| p.id == id) {
+            p.in_flight = p.in_flight.saturating_add_signed(delta);
+        }
+    }
+
+    /// One step: a connection (the lane's own, or a pooled HTTP/2 one), the
+    /// request rendered and sent, the answer checked and its values
+    /// extracted, all recorded under the step's name.
+    async fn step(
+        &self,
+        lane: &mut Option<Sender>,
+        req: usize,
+        due: Instant,
+        vars: &mut Vars<'_>,
+    ) -> Result<(), Ended> {
+        let job = &self.job;
+        let tpl = &job.templates[req];
+        let mut pooled = None;
+        if self.pooling() {
+            pooled = Some(self.pooled(req).await.ok_or(Ended::NoConnection)?);
+        } else if lane.as_ref().is_none_or(Sender::is_closed) {
+            *lane = None;
+            let s = self.open(req).await.ok_or(Ended::NoConnection)?;
+            if s.is_h2() && job.keep_alive {
+                pooled = Some(self.add_to_pool(s));
+            } else {
+                *lane = Some(s);
+            }
+        }
+        let pool_id = pooled.as_ref().map(|p| p.0);
+        let sender = match (&mut pooled, lane.as_mut()) {
+            (Some((_, s)), _) => s,
+            (None, Some(s)) => s,
+            (None, None) => return Err(Ended::NoConnection),
         };
         let sent = Instant::now();
         self.rec
             .borrow_mut()
             .sent(req, sent.saturating_duration_since(due));
+        let Some(request) = tpl.build(sender.is_h2(), vars) else {
+            self.rec.borrow_mut().error(req, ErrorKind::Render);
+            return Err(Ended::Done);
+        };
         self.in_flight.set(self.in_flight.get() + 1);
+        if let Some(id) = pool_id {
+            self.pool_in_flight(id, 1);
+        }
         let result = tokio::time::timeout(
-            t.request,
-            http::exchange(s, self.job.templates[req].build()),
+            job.timeouts.request,
+            http::exchange(sender, request, tpl.keep_body),
         )
         .await;
         self.in_flight.set(self.in_flight.get() - 1);
-        let done = Instant::now();
-        if !self.job.keep_alive {
-            // Dropping the sender closes the connection.
-            *sender = None;
+        if let Some(id) = pool_id {
+            self.pool_in_flight(id, -1);
         }
-        let mut rec = self.rec.borrow_mut();
-        match result {
-            Ok(Ok((status, bytes))) if status.as_u16() < 400 => {
-                rec.ok(req, done.saturating_duration_since(due), done - sent, bytes)
-            }
-            Ok(Ok((status, _))) => rec.error(req, ErrorKind::Http(status.as_u16())),
+        let done = Instant::now();
+        if !job.keep_alive {
+            // Dropping the sender closes the connection.
+            *lane = None;
+        }
+        let answer = match result {
+            Ok(Ok(a)) => a,
             Ok(Err(kind)) => {
-                rec.error(req, kind);
-                *sender = None;
+                self.rec.borrow_mut().error(req, kind);
+                *lane = None;
+                return Err(Ended::Done);
             }
             Err(_) => {
-                rec.error(req, ErrorKind::RequestTimeout);
-                *sender = None;
+                self.rec.borrow_mut().error(req, ErrorKind::RequestTimeout);
+                *lane = None;
+                return Err(Ended::Done);
+            }
+        };
+        let response = Response {
+            status: answer.status,
+            headers: &answer.headers,
+            body: answer.body.as_deref().unwrap_or(&[]),
+        };
+        if let Err(f) = tpl.expect.check(&response, vars) {
+            let kind = match f {
+                Failure::Status(code) => ErrorKind::Http(code),
+                Failure::Assert => ErrorKind::Assert,
+                Failure::Extract => ErrorKind::Extract,
+            };
+            self.rec.borrow_mut().error(req, kind);
+            return Err(Ended::Done);
+        }
+        let mut json = None;
+        for x in &tpl.extract {
+            match x.apply(&response, &mut json) {
+                Some(v) => vars.extracted[x.slot] = v,
+                None => {
+                    self.rec.borrow_mut().error(req, ErrorKind::Extract);
+                    return Err(Ended::Done);
+                }
             }
         }
-        true
+        self.rec.borrow_mut().ok(
+            req,
+            done.saturating_duration_since(due),
+            done - sent,
+            answer.bytes,
+        );
+        Ok(())
+    }
+
+    /// Flow run `index`: its steps in order on `lane`, each after the last
+    /// one's answer and think time, stopping at the first failed step (a
+    /// user who cannot log in does not check out). The first step's
+    /// latency counts from `due`, the arrival's intended time.
+    async fn run_flow(&self, lane: &mut Option<Sender>, index: u64, due: Instant) -> Ended {
+        let flow = &self.job.flows[self.pick_for(index)];
+        let Some(mut vars) = Vars::new(&self.job, index, flow.slots) else {
+            return Ended::Exhausted;
+        };
+        let mut due = due;
+        for req in flow.steps.clone() {
+            if let Err(end) = self.step(lane, req, due, &mut vars).await {
+                return end;
+            }
+            let think = self.job.templates[req].think;
+            if req + 1 < flow.steps.end {
+                if self.job.stop.is_set() {
+                    break;
+                }
+                if !think.is_zero() {
+                    tokio::time::sleep(think).await;
+                }
+                due = Instant::now();
+            }
+        }
+        Ended::Done
     }
 }
 
@@ -194,11 +451,9 @@ pub(super) fn run(
     let names = job.templates.len();
     let sh = Rc::new(Shard {
         index: part.index,
+        of: part.of,
         recycled,
         rec: RefCell::new(Recorder::new(names)),
-        rng: RefCell::new(SmallRng::seed_from_u64(
-            job.seed ^ (part.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        )),
         queue: RefCell::new(VecDeque::new()),
         notify: Notify::new(),
         idle: Cell::new(0),
@@ -208,22 +463,25 @@ pub(super) fn run(
         in_flight: Cell::new(0),
         opened: Cell::new(0),
         budget: Cell::new(part.budget),
+        runs: Cell::new(0),
+        conn_cap: job.max_connections.div_ceil(part.of).max(1),
+        h2: Cell::new(job.http == HttpVersion::Http2),
+        pool: RefCell::new(Vec::new()),
+        connecting: Cell::new(0),
+        pool_waiters: Cell::new(0),
+        pool_changed: Notify::new(),
+        next_id: Cell::new(0),
         job,
     });
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let flusher = tokio::task::spawn_local(flush_every_second(sh.clone(), tx.clone()));
         match &sh.job.work {
-            Work::Open {
-                schedule,
-                max_connections,
-                warm,
-            } => {
-                let per_shard = max_connections.div_ceil(part.of).max(1);
+            Work::Open { schedule, warm } => {
                 if *warm {
-                    warm_up(&sh, per_shard).await;
+                    warm_up(&sh, sh.conn_cap).await;
                 }
-                pace(&sh, schedule, part.index, part.of, per_shard).await;
+                pace(&sh, schedule, part.index, part.of).await;
             }
             Work::Closed { think_time } => {
                 for _ in 0..part.users {
@@ -259,7 +517,7 @@ async fn flush_every_second(sh: Rc<Shard>, tx: mpsc::Sender<Msg>) {
 }
 
 /// Open model: release arrivals when due and keep enough connections busy.
-async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize, max_conns: usize) {
+async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
     let Ok(mut timer) = crate::timer::PreciseTimer::new() else {
         sh.pacing_done.set(true);
         return;
@@ -312,7 +570,7 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize, max_
         sh.rec.borrow_mut().scheduled(released);
         let pending = sh.queue.borrow().len();
         let spare = sh.idle.get() + sh.starting.get();
-        let room = max_conns.saturating_sub(sh.live.get());
+        let room = sh.lane_cap().saturating_sub(sh.live.get());
         for _ in 0..pending.saturating_sub(spare).min(room) {
             sh.live.set(sh.live.get() + 1);
             sh.starting.set(sh.starting.get() + 1);
@@ -331,20 +589,22 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize, max_
 async fn warm_up(sh: &Rc<Shard>, n: usize) {
     let mut opened = Vec::with_capacity(n);
     for _ in 0..n {
-        let addr = sh.job.addr;
-        let timeout = sh.job.timeouts.connect;
+        let (addr, timeout, version) = (sh.job.addr, sh.job.timeouts.connect, sh.job.http);
         let tls = sh.job.tls.clone();
         opened.push(tokio::task::spawn_local(async move {
-            http::connect(addr, timeout, tls.as_ref())
+            http::connect(addr, timeout, tls.as_ref(), version)
                 .await
                 .ok()
                 .map(|(s, _)| s)
         }));
     }
     for handle in opened {
-        let sender = handle.await.ok().flatten();
+        let mut sender = handle.await.ok().flatten();
         if sender.is_some() {
             sh.opened.set(sh.opened.get() + 1);
+        }
+        if let Some(s) = sender.take_if(|s| s.is_h2() && sh.job.keep_alive) {
+            sh.add_to_pool(s);
         }
         sh.live.set(sh.live.get() + 1);
         sh.starting.set(sh.starting.get() + 1);
@@ -370,15 +630,15 @@ async fn connection(sh: Rc<Shard>, sender: Option<Sender>) {
             sh.idle.set(sh.idle.get() - 1);
             continue;
         };
-        let req = sh.pick_for(a.index);
         let due = sh.job.start + a.at;
         if due.elapsed() > sh.job.timeouts.request {
+            let first = sh.job.flows[sh.pick_for(a.index)].steps.start;
             sh.rec
                 .borrow_mut()
-                .error(req, ErrorKind::DroppedNoConnection);
+                .error(first, ErrorKind::DroppedNoConnection);
             continue;
         }
-        sh.request(&mut sender, req, due).await;
+        sh.run_flow(&mut sender, a.index, due).await;
     }
     sh.live.set(sh.live.get() - 1);
 }
@@ -398,10 +658,18 @@ async fn virtual_user(sh: Rc<Shard>, think: Duration) {
             }
             sh.budget.set(Some(b - 1));
         }
-        let req = sh.pick();
-        if !sh.request(&mut sender, req, now).await {
+        // Run c of shard k of S in segment i of N: i + N·(k + S·c), unique
+        // over the whole run (and dense when the shards keep pace).
+        let c = sh.runs.get();
+        sh.runs.set(c + 1);
+        let seg = sh.job.segment;
+        let index =
+            u64::from(seg.index) + u64::from(seg.count) * (sh.index as u64 + sh.of as u64 * c);
+        match sh.run_flow(&mut sender, index, now).await {
             // Failed to connect: do not spin.
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ended::NoConnection => tokio::time::sleep(Duration::from_millis(10)).await,
+            Ended::Exhausted => break,
+            Ended::Done => {}
         }
         if !think.is_zero() {
             tokio::time::sleep(think).await;
@@ -425,12 +693,4 @@ async fn drain(sh: &Rc<Shard>) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a well-mixed hash of one integer.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }

@@ -11,7 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::scenario::TlsSpec;
+use crate::scenario::{HttpVersion, TlsSpec};
 
 /// What a shard needs to open TLS connections.
 #[derive(Clone)]
@@ -21,7 +21,8 @@ pub struct Tls {
 }
 
 /// Builds the client side once per run.
-pub fn client(spec: &TlsSpec, host: &str) -> Result<Tls, String> {
+/// ALPN offers what `version` allows: h2 and http/1.1 for auto.
+pub fn client(spec: &TlsSpec, host: &str, version: HttpVersion) -> Result<Tls, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -61,7 +62,11 @@ pub fn client(spec: &TlsSpec, host: &str) -> Result<Tls, String> {
         }
         _ => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = match version {
+        HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+        HttpVersion::Http2 => vec![b"h2".to_vec()],
+    };
     let name = spec.server_name.as_deref().unwrap_or(host).to_string();
     let name =
         ServerName::try_from(name.clone()).map_err(|e| format!("TLS server name {name:?}: {e}"))?;

@@ -27,6 +27,12 @@ pub enum ErrorKind {
     /// The arrival waited longer than the request timeout for a free
     /// connection (all `connections` busy) and was never sent.
     DroppedNoConnection,
+    /// A flow step's expectation (status, header, body, JSON) did not hold.
+    Assert,
+    /// A flow step's extraction found no value.
+    Extract,
+    /// A rendered template was not a valid path or header value.
+    Render,
     Other,
 }
 
@@ -41,6 +47,9 @@ impl ErrorKind {
             ErrorKind::Http(s) => format!("http_{s}"),
             ErrorKind::DroppedNoConnection => "dropped_no_connection".into(),
             ErrorKind::Tls => "tls_error".into(),
+            ErrorKind::Assert => "assert_failed".into(),
+            ErrorKind::Extract => "extract_failed".into(),
+            ErrorKind::Render => "render_error".into(),
             ErrorKind::Other => "other".into(),
         }
     }
@@ -55,6 +64,9 @@ impl ErrorKind {
             "reset" => ErrorKind::Reset,
             "dropped_no_connection" => ErrorKind::DroppedNoConnection,
             "tls_error" => ErrorKind::Tls,
+            "assert_failed" => ErrorKind::Assert,
+            "extract_failed" => ErrorKind::Extract,
+            "render_error" => ErrorKind::Render,
             l => l
                 .strip_prefix("http_")
                 .and_then(|s| s.parse().ok())

@@ -202,7 +202,16 @@ impl Summary {
         }
         let d = f.duration_s.max(1e-9);
         let target_rate = f.scheduled.map(|n| n as f64 / d);
-        let achieved_rate = all.sent as f64 / d;
+        // Arrivals start flows: the achieved rate counts first steps only.
+        let starts = flow_starts(f.names.iter().map(|(n, _, _)| n.as_str()));
+        let started: u64 = f
+            .totals
+            .iter()
+            .zip(&starts)
+            .filter(|(_, s)| **s)
+            .map(|(t, _)| t.sent)
+            .sum();
+        let achieved_rate = started as f64 / d;
         let send_lag_ms = LatencySummary::from_histogram(&all.lag);
         let mut notes = Vec::new();
         if let Some(t) = target_rate {
@@ -295,6 +304,18 @@ impl Summary {
     pub fn slo_failed(&self) -> bool {
         self.aborted.is_some() || self.slo.iter().any(|v| v.pass == Some(false))
     }
+}
+
+/// Which names start a flow: a request (`NAME`), or the first step of each
+/// flow (`FLOW/STEP`, steps in order).
+pub fn flow_starts<'a>(names: impl Iterator<Item = &'a str>) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .map(|n| match n.split_once('/') {
+            None => true,
+            Some((flow, _)) => seen.insert(flow.to_string()),
+        })
+        .collect()
 }
 
 /// Judges every SLO on whole-run totals: global thresholds on all

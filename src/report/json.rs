@@ -99,16 +99,13 @@ impl ScenarioInfo {
                 .map(|r| RequestInfo {
                     name: r.name.clone(),
                     method: r.method.to_string(),
-                    path: r.path.clone(),
+                    // Template text, never rendered values: `{{ env.X }}`
+                    // secrets stay out of every file.
+                    path: r.path.source.clone(),
                     headers: r
                         .headers
                         .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.to_string(),
-                                redact(k.as_str(), &String::from_utf8_lossy(v.as_bytes())),
-                            )
-                        })
+                        .map(|(k, v)| (k.to_string(), redact(k.as_str(), &v.source)))
                         .collect(),
                     weight: r.weight,
                 })

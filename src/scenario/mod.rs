@@ -6,16 +6,19 @@
 //! names the file, line and column and says what was expected.
 
 mod error;
+pub mod flow;
 mod raw;
+pub mod template;
 mod validate;
 
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method};
+use http::{HeaderName, Method};
 
 pub use error::Error;
+pub use flow::{DataOrder, DataSource, Expect, Extraction, FlowSpec};
+pub use template::Text;
 pub use validate::parse_quantile_label;
 
 use crate::target::TargetConfig;
@@ -25,7 +28,16 @@ use crate::target::TargetConfig;
 pub struct Plan {
     pub name: String,
     pub target: TargetSpec,
+    /// Every request and every flow step, each with its own name (and its
+    /// own measurements).
     pub requests: Vec<RequestSpec>,
+    /// What an arrival (open model) or a virtual user's turn (closed model)
+    /// runs, chosen by weight; a `[[request]]` is a flow of one step.
+    pub flows: Vec<FlowSpec>,
+    /// `[data.NAME]` files feeding `{{ NAME.COLUMN }}`.
+    pub data: std::sync::Arc<Vec<DataSource>>,
+    /// HTTP version: ALPN on https://, prior knowledge (h2c) on http://.
+    pub http: HttpVersion,
     pub load: LoadSpec,
     pub timeouts: Timeouts,
     pub slo: Slo,
@@ -120,16 +132,46 @@ pub struct TlsSpec {
     pub client_key: Option<std::path::PathBuf>,
 }
 
-/// One kind of request, chosen by weight.
+/// `http = "auto" | "1.1" | "2"` in `[target]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub enum HttpVersion {
+    /// https://: offer h2 and http/1.1 by ALPN, use what the server picks;
+    /// http://: HTTP/1.1.
+    #[default]
+    Auto,
+    Http1,
+    /// https://: h2 by ALPN; http://: h2c with prior knowledge.
+    Http2,
+}
+
+impl HttpVersion {
+    pub fn parse(text: &str) -> Result<HttpVersion, String> {
+        match text {
+            "auto" => Ok(HttpVersion::Auto),
+            "1.1" | "1" => Ok(HttpVersion::Http1),
+            "2" => Ok(HttpVersion::Http2),
+            other => Err(format!(
+                "expected http = \"auto\", \"1.1\" or \"2\", found {other:?}"
+            )),
+        }
+    }
+}
+
+/// One request (a `[[request]]`, or one step of a flow).
 #[derive(Debug, Clone)]
 pub struct RequestSpec {
+    /// `NAME` for a request, `FLOW/STEP` for a flow step.
     pub name: String,
     pub method: Method,
     /// Path and query, starting with '/'.
-    pub path: String,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Bytes,
+    pub path: Text,
+    pub headers: Vec<(HeaderName, Text)>,
+    pub body: Text,
     pub weight: u32,
+    pub expect: Expect,
+    pub extract: Vec<Extraction>,
+    /// Pause after this step's answer, before the flow's next step.
+    pub think_time: Duration,
 }
 
 impl RequestSpec {
@@ -137,12 +179,29 @@ impl RequestSpec {
         RequestSpec {
             name: name.to_string(),
             method: Method::GET,
-            path: path.to_string(),
+            path: Text::literal(path),
             headers: Vec::new(),
-            body: Bytes::new(),
+            body: Text::literal(""),
             weight: 1,
+            expect: Expect::default(),
+            extract: Vec::new(),
+            think_time: Duration::ZERO,
         }
     }
+}
+
+/// One single-step flow per request, with the request's weight.
+pub fn flows_of(requests: &[RequestSpec]) -> Vec<FlowSpec> {
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| FlowSpec {
+            name: r.name.clone(),
+            weight: r.weight,
+            steps: i..i + 1,
+            slots: 0,
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +226,9 @@ pub struct LoadSpec {
     /// Reuse connections (HTTP/1.1 keep-alive, the default); `false` opens
     /// a new connection for every request and sends `Connection: close`.
     pub keep_alive: bool,
+    /// HTTP/2: most requests in flight on one connection (the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS is respected as well).
+    pub streams: usize,
 }
 
 /// Segment `index` of `count` equal parts of a run: open model, every
@@ -535,6 +597,8 @@ pub struct Overrides {
     pub poisson: bool,
     /// `--no-keep-alive`: a new connection per request.
     pub no_keep_alive: bool,
+    /// `--http`: the HTTP version.
+    pub http: Option<HttpVersion>,
 }
 
 /// Reads and validates a scenario file.
@@ -552,6 +616,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, Error> {
         .map_err(|e| Error::at(path, text, e.span(), e.message().trim_end().to_string()))?;
     validate::plan(path, text, raw)
 }
+
+/// HTTP/2 streams per connection unless `[load] streams` says otherwise
+/// (nginx's default limit is 128; h2load and oha default to one).
+pub const DEFAULT_STREAMS: usize = 100;
 
 /// Default shard threads: every core, less one when the embedded target
 /// runs in the same process.
@@ -615,10 +683,14 @@ impl Plan {
             }
         };
         let embedded = matches!(target, TargetSpec::Embedded(_));
+        let requests = vec![RequestSpec::get("default", &path)];
         let mut plan = Plan {
             name: "run".into(),
             target,
-            requests: vec![RequestSpec::get("default", &path)],
+            flows: flows_of(&requests),
+            requests,
+            data: Default::default(),
+            http: HttpVersion::Auto,
             load: LoadSpec {
                 model,
                 threads: default_threads(embedded),
@@ -628,6 +700,7 @@ impl Plan {
                 segment: Segment::default(),
                 start_at: None,
                 keep_alive: true,
+                streams: DEFAULT_STREAMS,
             },
             timeouts: Timeouts::default(),
             slo: Slo::default(),
@@ -717,6 +790,9 @@ impl Plan {
         }
         if o.no_keep_alive {
             self.load.keep_alive = false;
+        }
+        if let Some(v) = o.http {
+            self.http = v;
         }
         check_model(&self.load.model).map_err(Error::Flags)
     }

@@ -17,6 +17,10 @@ pub struct Scenario {
     pub target: S<Target>,
     #[serde(default, rename = "request")]
     pub requests: Vec<S<Request>>,
+    #[serde(default, rename = "flow")]
+    pub flows: Vec<S<Flow>>,
+    #[serde(default)]
+    pub data: BTreeMap<String, S<Data>>,
     pub load: S<Load>,
     pub slo: Option<S<BTreeMap<String, S<toml::Value>>>>,
     pub search: Option<S<Search>>,
@@ -53,6 +57,7 @@ pub struct Target {
     pub url: S<String>,
     pub timeout: Option<S<String>>,
     pub connect_timeout: Option<S<String>>,
+    pub http: Option<S<String>>,
     pub embedded: Option<S<Embedded>>,
     pub tls: Option<S<Tls>>,
 }
@@ -76,6 +81,7 @@ pub struct Embedded {
     pub error_share: Option<S<toml::Value>>,
     pub stall: Option<S<Stall>>,
     pub contention: Option<S<Contention>>,
+    pub max_concurrent_streams: Option<S<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +108,7 @@ pub struct Stall {
     pub pause: S<String>,
 }
 
+/// A `[[request]]`, or a step of a flow (`[[flow.step]]`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
@@ -110,8 +117,47 @@ pub struct Request {
     pub path: Option<S<String>>,
     #[serde(default)]
     pub headers: BTreeMap<String, S<String>>,
-    pub body: Option<String>,
+    pub body: Option<S<String>>,
     pub weight: Option<S<u32>>,
+    pub think_time: Option<S<String>>,
+    pub expect: Option<S<Expect>>,
+    #[serde(default)]
+    pub extract: BTreeMap<String, S<Extract>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    pub name: S<String>,
+    pub weight: Option<S<u32>>,
+    #[serde(default, rename = "step")]
+    pub steps: Vec<S<Request>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub status: Option<S<toml::Value>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, S<String>>,
+    pub body_contains: Option<S<String>>,
+    #[serde(default)]
+    pub json: BTreeMap<String, S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extract {
+    pub json: Option<S<String>>,
+    pub header: Option<S<String>>,
+    pub regex: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Data {
+    pub file: S<String>,
+    pub order: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +174,7 @@ pub struct Load {
     pub threads: Option<S<u32>>,
     pub connections: Option<S<u32>>,
     pub keep_alive: Option<bool>,
+    pub streams: Option<S<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,6 +21,8 @@ pub struct TargetConfig {
     /// Make service time grow with the requests in service, so that a
     /// closed-loop sweep traces the Universal Scalability Law.
     pub contention: Option<Contention>,
+    /// HTTP/2 (h2c): SETTINGS_MAX_CONCURRENT_STREAMS announced to clients.
+    pub max_concurrent_streams: Option<u32>,
     pub seed: u64,
 }
 
@@ -35,6 +37,7 @@ impl Default for TargetConfig {
             error_share: 0.0,
             stall: None,
             contention: None,
+            max_concurrent_streams: None,
             seed: 1,
         }
     }

@@ -1,5 +1,15 @@
 //! The server loop: one thread, one current-thread tokio runtime, hyper's
-//! HTTP/1.1 connection server, and a FIFO semaphore as the c workers.
+//! HTTP/1.1 and HTTP/2 (h2c, prior knowledge) connection server, and a FIFO
+//! semaphore as the c workers.
+//!
+//! Routes, all after the same service time:
+//! * `POST /login` with `{"user": "NAME"}` → `{"token": "…", "user": "NAME"}`;
+//! * `/api/whoami` → `{"user": "NAME"}`, other `/api/…` → `{"ok": true, …}`,
+//!   both with `Authorization: Bearer TOKEN` only (else `401`);
+//! * anything else → `ok`.
+//!
+//! Tokens are stateless (the user, hex-encoded, and a keyed hash of it), so
+//! a long run keeps no per-login memory.
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
@@ -36,6 +46,13 @@ pub struct TargetStats {
     /// measured mean holding time is `held_micros / served` (a busy machine
     /// wakes sleeping workers late, and the analytic capacity follows).
     pub held_micros: AtomicU64,
+    /// Tokens issued by `POST /login`.
+    pub logins: AtomicU64,
+    /// `/api/…` requests with a valid token, and without one (401).
+    pub authorized: AtomicU64,
+    pub unauthorized: AtomicU64,
+    /// Most requests being handled at once (HTTP/2 stream limits).
+    pub peak_active: AtomicU64,
 }
 
 /// A running embedded target. Dropping it stops the server.
@@ -124,6 +141,20 @@ struct State {
     rng: RefCell<SmallRng>,
     timers: RefCell<Vec<PreciseTimer>>,
     start: Instant,
+    active: Cell<u64>,
+}
+
+/// Runs hyper's per-stream HTTP/2 tasks on this thread's LocalSet.
+#[derive(Clone, Copy)]
+struct LocalExec;
+
+impl<F> hyper::rt::Executor<F> for LocalExec
+where
+    F: std::future::Future + 'static,
+{
+    fn execute(&self, fut: F) {
+        tokio::task::spawn_local(fut);
+    }
 }
 
 async fn serve(
@@ -139,6 +170,7 @@ async fn serve(
         rng: RefCell::new(SmallRng::seed_from_u64(cfg.seed)),
         timers: RefCell::new(Vec::new()),
         start: Instant::now(),
+        active: Cell::new(0),
         cfg,
         stats,
     });
@@ -150,10 +182,13 @@ async fn serve(
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 tokio::task::spawn_local(async move {
+                    let streams = state.cfg.max_concurrent_streams;
                     let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let mut b = hyper_util::server::conn::auto::Builder::new(LocalExec);
+                    if let Some(n) = streams {
+                        b.http2().max_concurrent_streams(n);
+                    }
+                    let _ = b.serve_connection(TokioIo::new(stream), svc).await;
                 });
             }
         }
@@ -174,8 +209,23 @@ async fn handle(
     st: Rc<State>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    st.active.set(st.active.get() + 1);
+    st.stats
+        .peak_active
+        .fetch_max(st.active.get(), Ordering::Relaxed);
+    let r = serve_one(&st, req).await;
+    st.active.set(st.active.get() - 1);
+    Ok(r)
+}
+
+async fn serve_one(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
     // Read the request body so the connection can be reused.
-    let _ = req.into_body().collect().await;
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     // After the thread was descheduled, requests and the workers' expired
     // timers wake in the same reactor turn: let the workers release their
     // permits first, so a request is judged against the service it would
@@ -183,7 +233,7 @@ async fn handle(
     tokio::task::yield_now().await;
     if st.workers.available_permits() == 0 && st.waiting.get() >= st.cfg.queue_limit {
         st.stats.rejected.fetch_add(1, Ordering::Relaxed);
-        return Ok(respond(StatusCode::SERVICE_UNAVAILABLE, "queue full\n"));
+        return respond(StatusCode::SERVICE_UNAVAILABLE, "queue full\n");
     }
     st.waiting.set(st.waiting.get() + 1);
     let permit = st.workers.acquire().await;
@@ -206,7 +256,7 @@ async fn handle(
         Some(t) => t,
         None => match PreciseTimer::new() {
             Ok(t) => t,
-            Err(_) => return Ok(respond(StatusCode::INTERNAL_SERVER_ERROR, "timer\n")),
+            Err(_) => return respond(StatusCode::INTERNAL_SERVER_ERROR, "timer\n"),
         },
     };
     let _ = timer.sleep_until_exact(Instant::now() + service).await;
@@ -225,10 +275,108 @@ async fn handle(
     st.stats.served.fetch_add(1, Ordering::Relaxed);
     if fail {
         st.stats.errors.fetch_add(1, Ordering::Relaxed);
-        return Ok(respond(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "injected error\n",
-        ));
+        return respond(StatusCode::INTERNAL_SERVER_ERROR, "injected error\n");
     }
-    Ok(respond(StatusCode::OK, "ok\n"))
+    route(st, &parts, &body)
+}
+
+/// The answer for a served request: the login API, or plain `ok`.
+fn route(st: &State, parts: &http::request::Parts, body: &[u8]) -> Response<Full<Bytes>> {
+    let path = parts.uri.path();
+    if path == "/login" && parts.method == http::Method::POST {
+        let user = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("user").and_then(|u| u.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "anonymous".into());
+        st.stats.logins.fetch_add(1, Ordering::Relaxed);
+        let token = token_for(st.cfg.seed, &user);
+        return json(
+            StatusCode::OK,
+            &serde_json::json!({ "token": token, "user": user }),
+        );
+    }
+    if let Some(rest) = path.strip_prefix("/api/") {
+        let user = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|t| user_of(st.cfg.seed, t));
+        let Some(user) = user else {
+            st.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
+            return json(
+                StatusCode::UNAUTHORIZED,
+                &serde_json::json!({ "error": "a valid bearer token is required (POST /login)" }),
+            );
+        };
+        st.stats.authorized.fetch_add(1, Ordering::Relaxed);
+        return if rest == "whoami" {
+            json(StatusCode::OK, &serde_json::json!({ "user": user }))
+        } else {
+            json(
+                StatusCode::OK,
+                &serde_json::json!({ "ok": true, "user": user, "path": path }),
+            )
+        };
+    }
+    respond(StatusCode::OK, "ok\n")
+}
+
+fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// `HEXUSER.MAC`: the user and a keyed hash of it (FNV-1a, then SplitMix64).
+fn token_for(seed: u64, user: &str) -> String {
+    let hex: String = user.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.{:016x}", mac(seed, user))
+}
+
+fn mac(seed: u64, user: &str) -> u64 {
+    let h = user.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    crate::scenario::flow::splitmix64(h ^ seed ^ 0x7068_6561_6472_6f6f)
+}
+
+/// The user a token was issued to, if it is one of ours.
+fn user_of(seed: u64, token: &str) -> Option<String> {
+    let (hex, m) = token.split_once('.')?;
+    if hex.len() % 2 != 0 || hex.len() > 512 {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let user = String::from_utf8(bytes).ok()?;
+    (u64::from_str_radix(m, 16).ok()? == mac(seed, &user)).then_some(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_and_forgeries_do_not() {
+        let t = token_for(7, "alice");
+        assert_eq!(user_of(7, &t).as_deref(), Some("alice"));
+        assert_eq!(user_of(8, &t), None, "another target's token");
+        let forged = token_for(7, "bob").replace(
+            &"bob"
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+            "616c696365",
+        );
+        assert_eq!(user_of(7, &forged), None);
+        assert_eq!(user_of(7, "nonsense"), None);
+        assert_eq!(user_of(7, "zz.00"), None);
+    }
 }
