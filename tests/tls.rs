@@ -65,10 +65,19 @@ fn certificates(dir: &Path) {
     std::fs::write(dir.join("other-ca.pem"), other.pem()).unwrap();
 }
 
-/// nginx on two loopback ports: plain TLS, and TLS requiring a client
-/// certificate from the test CA.
-fn start(bin: &Path, dir: &Path) -> (Nginx, u16, u16) {
-    let (tls, mtls) = (free_port(), free_port());
+/// nginx on loopback ports: TLS (HTTP/1.1 only), TLS requiring a client
+/// certificate from the test CA, TLS with HTTP/2, and h2c (HTTP/2 without
+/// TLS) allowing 8 streams per connection. Each request's port and
+/// protocol go to `access.log`.
+struct Ports {
+    tls: u16,
+    mtls: u16,
+    h2: u16,
+    h2c: u16,
+}
+
+fn start(bin: &Path, dir: &Path) -> (Nginx, Ports) {
+    let (tls, mtls, h2, h2c) = (free_port(), free_port(), free_port(), free_port());
     let d = dir.display();
     let conf = format!(
         r#"
@@ -79,7 +88,8 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    log_format proto '$server_port $server_protocol';
+    access_log {d}/access.log proto;
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -97,6 +107,15 @@ http {{
         ssl_verify_client on;
         location / {{ return 200 "ok\n"; }}
     }}
+    server {{
+        listen 127.0.0.1:{h2} ssl http2;
+        location / {{ return 200 "ok\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{h2c} http2;
+        http2_max_concurrent_streams 8;
+        location / {{ return 200 "ok\n"; }}
+    }}
 }}
 "#
     );
@@ -109,7 +128,7 @@ http {{
         .unwrap();
     let n = Nginx(child);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", mtls)).is_err() {
+    while std::net::TcpStream::connect(("127.0.0.1", h2c)).is_err() {
         assert!(
             Instant::now() < deadline,
             "nginx did not start: {}",
@@ -117,15 +136,45 @@ http {{
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (n, tls, mtls)
+    (n, Ports { tls, mtls, h2, h2c })
+}
+
+/// Requests nginx logged since `from` lines, by "PORT PROTOCOL".
+fn logged(dir: &Path, from: &mut usize) -> std::collections::BTreeMap<String, usize> {
+    let log = std::fs::read_to_string(dir.join("access.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let mut out = std::collections::BTreeMap::new();
+    for l in &lines[(*from).min(lines.len())..] {
+        *out.entry(l.to_string()).or_default() += 1;
+    }
+    *from = lines.len();
+    out
 }
 
 /// Runs 50 requests at 100/s against `url` with a `[target.tls]` table.
 fn run(dir: &Path, name: &str, url: &str, tls: &str) -> (Option<i32>, Value, String) {
+    run_with(
+        dir,
+        name,
+        url,
+        &format!("[target.tls]\n{tls}"),
+        "rate = 100\nduration = \"500ms\"",
+    )
+}
+
+/// Runs `load` against `url` with extra `[target]` lines; returns the exit
+/// code, the summary (null without one) and what headroom printed.
+fn run_with(
+    dir: &Path,
+    name: &str,
+    url: &str,
+    target: &str,
+    load: &str,
+) -> (Option<i32>, Value, String) {
     let scenario = dir.join(format!("{name}.toml"));
     std::fs::write(
         &scenario,
-        format!("[target]\nurl = \"{url}\"\ntimeout = \"2s\"\n[target.tls]\n{tls}\n[load]\nrate = 100\nduration = \"500ms\"\n"),
+        format!("[target]\nurl = \"{url}\"\ntimeout = \"2s\"\n{target}\n[load]\n{load}\n"),
     )
     .unwrap();
     let out = dir.join(name);
@@ -149,7 +198,7 @@ fn https_with_a_private_ca_insecure_sni_and_client_certificates() {
     let Some(bin) = nginx() else { return };
     let dir = tempfile::tempdir().unwrap();
     certificates(dir.path());
-    let (_nginx, tls, mtls) = start(&bin, dir.path());
+    let (_nginx, Ports { tls, mtls, .. }) = start(&bin, dir.path());
     let d = dir.path();
     let url = format!("https://127.0.0.1:{tls}");
 
@@ -224,4 +273,63 @@ fn https_with_a_private_ca_insecure_sni_and_client_certificates() {
         t.contains("missing.toml:") && t.contains("no such file"),
         "{t}"
     );
+}
+
+#[test]
+fn http2_by_alpn_h2c_by_prior_knowledge_and_stream_limits() {
+    let _g = serial();
+    let Some(bin) = nginx() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let (_nginx, p) = start(&bin, dir.path());
+    let d = dir.path();
+    let mut seen = 0;
+    let tls = "ca_file = \"ca.pem\"";
+
+    // https://, http = "auto": ALPN picks h2 where nginx offers it …
+    let h2 = format!("https://127.0.0.1:{}", p.h2);
+    let (code, s, t) = run(d, "alpn-h2", &h2, tls);
+    assert_eq!(
+        (code, &s["requests"]["ok"]),
+        (Some(0), &Value::from(50)),
+        "{t}"
+    );
+    let want = |port: u16, proto: &str, n: usize| {
+        std::collections::BTreeMap::from([(format!("{port} {proto}"), n)])
+    };
+    assert_eq!(logged(d, &mut seen), want(p.h2, "HTTP/2.0", 50));
+    // … and HTTP/1.1 where it does not.
+    let h1 = format!("https://127.0.0.1:{}", p.tls);
+    let (code, _, t) = run(d, "alpn-h1", &h1, tls);
+    assert_eq!(code, Some(0), "{t}");
+    assert_eq!(logged(d, &mut seen), want(p.tls, "HTTP/1.1", 50));
+    // http = "1.1" keeps HTTP/1.1 even where h2 is offered.
+    let (code, _, t) = run_with(
+        d,
+        "forced-h1",
+        &h2,
+        &format!("http = \"1.1\"\n[target.tls]\n{tls}"),
+        "rate = 100\nduration = \"500ms\"",
+    );
+    assert_eq!(code, Some(0), "{t}");
+    assert_eq!(logged(d, &mut seen), want(p.h2, "HTTP/1.1", 50));
+
+    // h2c: 32 users on one connection that nginx limits to 8 streams.
+    // Opening more than 8 would have nginx refuse streams; none fails.
+    // nginx ends an HTTP/2 connection with GOAWAY after 1000 requests
+    // (keepalive_requests): the requests it did not process are sent again
+    // on a new connection, so 2000 requests take 2 connections, and nginx
+    // logs each request exactly once.
+    let h2c = format!("http://127.0.0.1:{}", p.h2c);
+    let (code, s, _) = run_with(
+        d,
+        "h2c",
+        &h2c,
+        "http = \"2\"",
+        "model = \"closed\"\nconcurrency = 32\nrequests = 2000\nconnections = 1\nthreads = 1",
+    );
+    assert_eq!(code, Some(0), "{s}");
+    assert_eq!(s["requests"]["ok"], 2000, "{}", s["requests"]);
+    assert_eq!(s["connections_opened"], 2);
+    assert_eq!(logged(d, &mut seen), want(p.h2c, "HTTP/2.0", 2000));
 }

@@ -244,28 +244,66 @@ pub struct Answer {
     pub body: Option<Bytes>,
 }
 
+/// A request that failed; `unprocessed` when the server said it did not
+/// act on it, or it never left (safe to send again).
+#[derive(Debug)]
+pub struct Failed {
+    pub kind: ErrorKind,
+    pub unprocessed: bool,
+}
+
+impl From<hyper::Error> for Failed {
+    fn from(e: hyper::Error) -> Failed {
+        Failed {
+            kind: classify(&e),
+            unprocessed: unprocessed(&e),
+        }
+    }
+}
+
+/// Never sent (canceled in hyper's queue), refused by the server
+/// (REFUSED_STREAM), or above the last stream a GOAWAY said it handles.
+fn unprocessed(e: &hyper::Error) -> bool {
+    // Canceled: the connection closed with the request still queued;
+    // DispatchGone (a user error): the connection task had already ended.
+    if e.is_canceled() || (e.is_user() && e.to_string().contains("dispatch task")) {
+        return true;
+    }
+    let mut src = e.source();
+    while let Some(s) = src {
+        if let Some(h) = s.downcast_ref::<h2::Error>() {
+            return h.reason() == Some(h2::Reason::REFUSED_STREAM)
+                || (h.is_go_away() && h.is_remote() && h.reason() == Some(h2::Reason::NO_ERROR));
+        }
+        src = s.source();
+    }
+    false
+}
+
 /// Sends one request and reads the whole response.
 pub async fn exchange(
     sender: &mut Sender,
     req: Request<Full<Bytes>>,
     keep_body: bool,
-) -> Result<Answer, ErrorKind> {
+) -> Result<Answer, Failed> {
     let resp = match sender {
         Sender::H1(s) => {
-            s.ready().await.map_err(|e| classify(&e))?;
-            s.send_request(req).await
+            s.ready().await?;
+            s.send_request(req).await?
         }
         Sender::H2(s) => {
-            s.ready().await.map_err(|e| classify(&e))?;
-            s.send_request(req).await
+            s.ready().await?;
+            s.send_request(req).await?
         }
-    }
-    .map_err(|e| classify(&e))?;
+    };
     let (parts, mut body) = resp.into_parts();
     let mut bytes = 0u64;
     let mut kept = keep_body.then(BytesMut::new);
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| classify(&e))?;
+        let frame = frame.map_err(|e| Failed {
+            kind: classify(&e),
+            unprocessed: false,
+        })?;
         if let Some(d) = frame.data_ref() {
             bytes += d.len() as u64;
             if let Some(k) = kept.as_mut() {

@@ -316,63 +316,79 @@ impl Shard {
     ) -> Result<(), Ended> {
         let job = &self.job;
         let tpl = &job.templates[req];
-        let mut pooled = None;
-        if self.pooling() {
-            pooled = Some(self.pooled(req).await.ok_or(Ended::NoConnection)?);
-        } else if lane.as_ref().is_none_or(Sender::is_closed) {
-            *lane = None;
-            let s = self.open(req).await.ok_or(Ended::NoConnection)?;
-            if s.is_h2() && job.keep_alive {
-                pooled = Some(self.add_to_pool(s));
-            } else {
-                *lane = Some(s);
+        let mut sent = None;
+        // A request the server did not process (HTTP/2 REFUSED_STREAM, or
+        // past the last stream of a GOAWAY, as nginx sends after
+        // keepalive_requests) is sent again once, on another connection.
+        let mut retried = false;
+        let answer = loop {
+            let mut pooled = None;
+            if self.pooling() {
+                pooled = Some(self.pooled(req).await.ok_or(Ended::NoConnection)?);
+            } else if lane.as_ref().is_none_or(Sender::is_closed) {
+                *lane = None;
+                let s = self.open(req).await.ok_or(Ended::NoConnection)?;
+                if s.is_h2() && job.keep_alive {
+                    pooled = Some(self.add_to_pool(s));
+                } else {
+                    *lane = Some(s);
+                }
             }
-        }
-        let pool_id = pooled.as_ref().map(|p| p.0);
-        let sender = match (&mut pooled, lane.as_mut()) {
-            (Some((_, s)), _) => s,
-            (None, Some(s)) => s,
-            (None, None) => return Err(Ended::NoConnection),
-        };
-        let sent = Instant::now();
-        self.rec
-            .borrow_mut()
-            .sent(req, sent.saturating_duration_since(due));
-        let Some(request) = tpl.build(sender.is_h2(), vars) else {
-            self.rec.borrow_mut().error(req, ErrorKind::Render);
+            let pool_id = pooled.as_ref().map(|p| p.0);
+            let sender = match (&mut pooled, lane.as_mut()) {
+                (Some((_, s)), _) => s,
+                (None, Some(s)) => s,
+                (None, None) => return Err(Ended::NoConnection),
+            };
+            if sent.is_none() {
+                let now = Instant::now();
+                sent = Some(now);
+                self.rec
+                    .borrow_mut()
+                    .sent(req, now.saturating_duration_since(due));
+            }
+            let Some(request) = tpl.build(sender.is_h2(), vars) else {
+                self.rec.borrow_mut().error(req, ErrorKind::Render);
+                return Err(Ended::Done);
+            };
+            self.in_flight.set(self.in_flight.get() + 1);
+            if let Some(id) = pool_id {
+                self.pool_in_flight(id, 1);
+            }
+            let result = tokio::time::timeout(
+                job.timeouts.request,
+                http::exchange(sender, request, tpl.keep_body),
+            )
+            .await;
+            self.in_flight.set(self.in_flight.get() - 1);
+            if let Some(id) = pool_id {
+                self.pool_in_flight(id, -1);
+            }
+            if !job.keep_alive {
+                // Dropping the sender closes the connection.
+                *lane = None;
+            }
+            let kind = match result {
+                Ok(Ok(a)) => break a,
+                Ok(Err(http::Failed {
+                    unprocessed: true, ..
+                })) if !retried => {
+                    retried = true;
+                    *lane = None;
+                    if let Some(id) = pool_id {
+                        self.pool.borrow_mut().retain(|p| p.id != id);
+                    }
+                    continue;
+                }
+                Ok(Err(f)) => f.kind,
+                Err(_) => ErrorKind::RequestTimeout,
+            };
+            self.rec.borrow_mut().error(req, kind);
+            *lane = None;
             return Err(Ended::Done);
         };
-        self.in_flight.set(self.in_flight.get() + 1);
-        if let Some(id) = pool_id {
-            self.pool_in_flight(id, 1);
-        }
-        let result = tokio::time::timeout(
-            job.timeouts.request,
-            http::exchange(sender, request, tpl.keep_body),
-        )
-        .await;
-        self.in_flight.set(self.in_flight.get() - 1);
-        if let Some(id) = pool_id {
-            self.pool_in_flight(id, -1);
-        }
         let done = Instant::now();
-        if !job.keep_alive {
-            // Dropping the sender closes the connection.
-            *lane = None;
-        }
-        let answer = match result {
-            Ok(Ok(a)) => a,
-            Ok(Err(kind)) => {
-                self.rec.borrow_mut().error(req, kind);
-                *lane = None;
-                return Err(Ended::Done);
-            }
-            Err(_) => {
-                self.rec.borrow_mut().error(req, ErrorKind::RequestTimeout);
-                *lane = None;
-                return Err(Ended::Done);
-            }
-        };
+        let sent = sent.unwrap_or(done);
         let response = Response {
             status: answer.status,
             headers: &answer.headers,

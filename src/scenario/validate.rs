@@ -355,12 +355,14 @@ fn data(
             None | Some("sequential") => DataOrder::Sequential,
             Some("random") => DataOrder::Random,
             Some("unique") => DataOrder::Unique,
-            Some(other) => return cx.err(
-                d.order.as_ref().map_or(span.clone(), |o| o.span()),
-                format!(
+            Some(other) => {
+                return cx.err(
+                    d.order.as_ref().map_or(span.clone(), |o| o.span()),
+                    format!(
                     "expected order = \"sequential\", \"random\" or \"unique\", found {other:?}"
                 ),
-            ),
+                )
+            }
         };
         let path = dir.join(d.file.get_ref());
         let table =
