@@ -155,7 +155,7 @@ impl Template {
                 let mut s = String::with_capacity(64);
                 s.push_str(if h2 { &self.abs_prefix } else { &self.prefix });
                 self.path.render_into(&mut s, values, true);
-                s.parse().ok()?
+                Uri::from_maybe_shared(Bytes::from(s)).ok()?
             }
         };
         let headers = req.headers_mut();
@@ -298,24 +298,42 @@ pub async fn exchange(
     };
     let (parts, mut body) = resp.into_parts();
     let mut bytes = 0u64;
-    let mut kept = keep_body.then(BytesMut::new);
+    // A body that arrives in one frame (the usual small answer) is kept
+    // without a copy; only a body in several frames is joined.
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Failed {
             kind: classify(&e),
             unprocessed: false,
         })?;
-        if let Some(d) = frame.data_ref() {
+        if let Ok(d) = frame.into_data() {
             bytes += d.len() as u64;
-            if let Some(k) = kept.as_mut() {
-                k.extend_from_slice(d);
+            if !keep_body {
+                continue;
+            }
+            match (&mut joined, first.take()) {
+                (Some(j), _) => j.extend_from_slice(&d),
+                (None, None) => first = Some(d),
+                (None, Some(f)) => {
+                    let mut j = BytesMut::with_capacity(f.len() + d.len());
+                    j.extend_from_slice(&f);
+                    j.extend_from_slice(&d);
+                    joined = Some(j);
+                }
             }
         }
     }
+    let kept = match joined {
+        Some(j) => Some(j.freeze()),
+        None if keep_body => Some(first.unwrap_or_default()),
+        None => None,
+    };
     Ok(Answer {
         status: parts.status,
         headers: parts.headers,
         bytes,
-        body: kept.map(BytesMut::freeze),
+        body: kept,
     })
 }
 

@@ -62,12 +62,24 @@ pub fn summary(s: &Summary) -> String {
     }
     if s.per_request.len() > 1 {
         let _ = writeln!(o, "\n  per request (latency):");
-        for p in &s.per_request {
-            let label = format!(
-                "{} ({} ok, {} err)",
-                p.name, p.requests.ok, p.requests.errors.total
-            );
-            let _ = writeln!(o, "  {}", row(&label, p.latency_ms.as_ref()));
+        let labels: Vec<String> = s
+            .per_request
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({} ok, {} err)",
+                    p.name, p.requests.ok, p.requests.errors.total
+                )
+            })
+            .collect();
+        let w = labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(22);
+        for (p, label) in s.per_request.iter().zip(&labels) {
+            let _ = writeln!(o, "  {}", row_w(label, w, p.latency_ms.as_ref()));
         }
     }
     if !s.slo.is_empty() {
@@ -125,9 +137,13 @@ pub fn summary(s: &Summary) -> String {
 }
 
 fn row(label: &str, l: Option<&LatencySummary>) -> String {
+    row_w(label, 22, l)
+}
+
+fn row_w(label: &str, w: usize, l: Option<&LatencySummary>) -> String {
     match l {
         Some(l) => format!(
-            "{label:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "{label:<w$} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
             fmt_ms(l.mean),
             fmt_ms(l.p50),
             fmt_ms(l.p90),
@@ -135,6 +151,6 @@ fn row(label: &str, l: Option<&LatencySummary>) -> String {
             fmt_ms(l.p999),
             fmt_ms(l.max)
         ),
-        None => format!("{label:<22} {:>10}", "no samples"),
+        None => format!("{label:<w$} {:>10}", "no samples"),
     }
 }

@@ -15,10 +15,18 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// A parsed template; `source` is the text as written (what reports show).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Text {
     pub source: String,
     parts: Vec<Part>,
+}
+
+/// The source only: an environment value must not reach a log, an error
+/// or the scenario digest through `{:?}`.
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Text({:?})", self.source)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -319,7 +327,7 @@ mod tests {
         assert!(t.has_env() && t.is_static());
         assert_eq!(t.render_static(), "Bearer s3cret");
         assert_eq!(t.source, "Bearer {{ env.SECRET }}");
-        assert!(!format!("{:?}", t.source).contains("s3cret"));
+        assert!(!format!("{t:?}").contains("s3cret"), "{t:?}");
     }
 
     #[test]

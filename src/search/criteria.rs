@@ -48,10 +48,12 @@ impl Measure {
         }
     }
 
-    /// Adds one second's measurements (all request names together).
-    pub fn add_second(&mut self, scheduled: u64, s: &Stats) {
+    /// Adds one second's measurements (all request names together);
+    /// `started` counts the flows sent (first steps), which `sent` and the
+    /// achieved rate count, as `scheduled` counts arrivals.
+    pub fn add_second(&mut self, scheduled: u64, started: u64, s: &Stats) {
         self.scheduled += scheduled;
-        self.sent += s.sent;
+        self.sent += started;
         self.ok += s.ok;
         self.errors += s.error_count();
         self.dropped += s
@@ -385,7 +387,7 @@ mod tests {
     fn judging_checks_the_generator_first_then_every_slo() {
         let mut m = Measure::empty(100.0);
         for _ in 0..10 {
-            m.add_second(200, &second(200, 10, 0));
+            m.add_second(200, 200, &second(200, 10, 0));
         }
         assert_eq!(judge(&m, &slo(), true).0, Verdict::Pass);
         let mut slow = m.clone();
@@ -402,7 +404,7 @@ mod tests {
         starved.dropped = 3;
         assert_eq!(judge(&starved, &slo(), true).0, Verdict::GeneratorLimited);
         let mut short = Measure::empty(10.0);
-        short.add_second(20, &second(20, 10, 0));
+        short.add_second(20, 20, &second(20, 10, 0));
         let (v, why) = judge(&short, &slo(), true);
         assert_eq!(v, Verdict::TooFewSamples);
         assert!(why.contains("p99 needs 1000 samples, has 20"), "{why}");

@@ -89,6 +89,8 @@ impl EngineProbe {
             l.step(self.steps, level);
         }
         let live = self.live.clone();
+        let starts =
+            crate::metrics::summary::flow_starts(plan.requests.iter().map(|r| r.name.as_str()));
         let mut observe = |iv: &Interval| {
             if let Some(h) = hlog.as_mut() {
                 let _ = h.write(iv);
@@ -101,7 +103,14 @@ impl EngineProbe {
                 step_stop.stop();
             }
             if iv.index >= first && iv.index < last && m.stopped.is_none() {
-                m.add_second(iv.scheduled, &iv.all);
+                let started = iv
+                    .per_request
+                    .iter()
+                    .zip(&starts)
+                    .filter(|(_, first)| **first)
+                    .map(|(s, _)| s.sent)
+                    .sum();
+                m.add_second(iv.scheduled, started, &iv.all);
                 if let Some(why) = watch.second(&iv.all) {
                     m.stopped = Some(why);
                     step_stop.stop();
