@@ -204,13 +204,7 @@ impl Summary {
         let target_rate = f.scheduled.map(|n| n as f64 / d);
         // Arrivals start flows: the achieved rate counts first steps only.
         let starts = flow_starts(f.names.iter().map(|(n, _, _)| n.as_str()));
-        let started: u64 = f
-            .totals
-            .iter()
-            .zip(&starts)
-            .filter(|(_, s)| **s)
-            .map(|(t, _)| t.sent)
-            .sum();
+        let started = flows_sent(f.totals, &starts);
         let achieved_rate = started as f64 / d;
         let send_lag_ms = LatencySummary::from_histogram(&all.lag);
         let mut notes = Vec::new();
@@ -316,6 +310,16 @@ pub fn flow_starts<'a>(names: impl Iterator<Item = &'a str>) -> Vec<bool> {
             Some((flow, _)) => seen.insert(flow.to_string()),
         })
         .collect()
+}
+
+/// Flows sent: the sends of the names that start a flow.
+pub fn flows_sent(per_name: &[Stats], starts: &[bool]) -> u64 {
+    per_name
+        .iter()
+        .zip(starts)
+        .filter(|(_, first)| **first)
+        .map(|(s, _)| s.sent)
+        .sum()
 }
 
 /// Judges every SLO on whole-run totals: global thresholds on all

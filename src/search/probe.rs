@@ -103,13 +103,7 @@ impl EngineProbe {
                 step_stop.stop();
             }
             if iv.index >= first && iv.index < last && m.stopped.is_none() {
-                let started = iv
-                    .per_request
-                    .iter()
-                    .zip(&starts)
-                    .filter(|(_, first)| **first)
-                    .map(|(s, _)| s.sent)
-                    .sum();
+                let started = crate::metrics::summary::flows_sent(&iv.per_request, &starts);
                 m.add_second(iv.scheduled, started, &iv.all);
                 if let Some(why) = watch.second(&iv.all) {
                     m.stopped = Some(why);
