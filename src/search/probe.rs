@@ -131,6 +131,7 @@ impl Probe for EngineProbe {
             LoadModel::Open { arrivals, .. } => *arrivals,
             LoadModel::Closed { .. } => Arrivals::Uniform,
         };
+        let (warmup, scored) = (whole_seconds(warmup), whole_seconds(scored));
         let profile = Profile::constant(rate, warmup + scored);
         self.measure(LoadModel::Open { profile, arrivals }, rate, warmup, watch)
     }
@@ -146,6 +147,7 @@ impl Probe for EngineProbe {
             LoadModel::Closed { think_time, .. } => *think_time,
             LoadModel::Open { .. } => Duration::ZERO,
         };
+        let (warmup, scored) = (whole_seconds(warmup), whole_seconds(scored));
         let model = LoadModel::Closed {
             concurrency: users,
             think_time,
@@ -153,4 +155,11 @@ impl Probe for EngineProbe {
         };
         self.measure(model, users as f64, warmup, watch)
     }
+}
+
+/// Rounded up to whole seconds: steps are scored on one-second intervals,
+/// so a partial second would count as a whole one (a 0.5 s warm-up once
+/// gave 1.5 s of arrivals scored as 2).
+fn whole_seconds(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs_f64().ceil() as u64)
 }
