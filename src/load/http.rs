@@ -106,11 +106,14 @@ impl Template {
                 dyn_headers.push((k.clone(), v.clone()));
             }
         }
+        // Host from the URL unless the scenario sets one; HTTP/2 sends the
+        // URL's authority as :authority (and a Host the scenario set).
         let mut headers_h1 = headers_h2.clone();
-        let host = HeaderValue::from_str(base.authority.as_str())
-            .map_err(|e| format!("bad host {}: {e}", base.authority))?;
-        headers_h1.insert(http::header::HOST, host);
-        headers_h2.remove(http::header::HOST);
+        if !headers_h1.contains_key(http::header::HOST) {
+            let host = HeaderValue::from_str(base.authority.as_str())
+                .map_err(|e| format!("bad host {}: {e}", base.authority))?;
+            headers_h1.insert(http::header::HOST, host);
+        }
         let keep_body = spec.expect.needs_body() || spec.extract.iter().any(Extraction::needs_body);
         Ok(Template {
             name: spec.name.clone(),
