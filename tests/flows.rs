@@ -266,6 +266,45 @@ fn h2c_shares_connections_and_respects_the_servers_stream_limit() {
 }
 
 #[test]
+fn requests_cancelled_in_the_targets_queue_leave_no_trace() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // One worker (20 ms), room for 4 waiting. Over HTTP/2 every request
+    // times out at 5 ms: the client resets the stream and hyper drops the
+    // handler, many of them while queued.
+    let cfg = TargetConfig {
+        workers: 1,
+        queue_limit: 4,
+        service_time: ServiceTime::Fixed {
+            mean: Duration::from_millis(20),
+        },
+        ..TargetConfig::default()
+    };
+    let t = target::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let plan = scenario(
+        dir.path(),
+        &t,
+        "http = \"2\"\ntimeout = \"5ms\"\n[load]\nmodel = \"closed\"\nconcurrency = 4\nduration = \"1s\"\nthreads = 1\n",
+    );
+    let o = run(&plan, &t);
+    assert!(
+        o.totals[0].errors.get(&ErrorKind::RequestTimeout).copied() > Some(20),
+        "{:?}",
+        o.totals[0].errors
+    );
+    // Then 2 users, at most 1 waiting: had the cancelled ones stayed
+    // counted as waiting, these would be turned away with 503.
+    let plan = scenario(
+        dir.path(),
+        &t,
+        "[load]\nmodel = \"closed\"\nconcurrency = 2\nduration = \"1s\"\nthreads = 1\n",
+    );
+    let o = run(&plan, &t);
+    assert!(o.totals[0].ok > 20, "{:?}", o.totals[0]);
+    assert!(o.totals[0].errors.is_empty(), "{:?}", o.totals[0].errors);
+}
+
+#[test]
 fn environment_secrets_are_sent_but_never_written() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
@@ -368,6 +407,12 @@ fn template_and_flow_mistakes_are_located() {
             "[[request]]\npath = \"/\"\nextract = { x = { json = \"/a\" } }\n",
             "8:",
             "extract applies to flow steps",
+        ),
+        // Escapes and multibyte text before the mistake: located, no panic.
+        (
+            "[[request]]\npath = \"/\"\nbody = \"\\\"日本{{ nope }}\"\n",
+            "8:",
+            "unknown name \"nope\"",
         ),
     ];
     for (i, (body, at, msg)) in cases.iter().enumerate() {

@@ -44,8 +44,9 @@ impl Sender {
 }
 
 /// A request or flow step prepared once. Static parts (the usual case) are
-/// built ahead; templated parts are rendered per send.
-#[derive(Debug, Clone)]
+/// built ahead; templated parts are rendered per send. No `Debug`: it holds
+/// rendered environment values.
+#[derive(Clone)]
 pub struct Template {
     pub name: String,
     method: Method,
@@ -79,9 +80,37 @@ impl Template {
 
     pub fn new(spec: &RequestSpec, base: &BaseUrl) -> Result<Template, String> {
         let prefix = base.base_path.clone();
-        let abs_prefix = format!("{}://{}{}", base.scheme, base.authority, base.base_path);
+        let mut headers_h2 = HeaderMap::new();
+        let mut dyn_headers = Vec::new();
+        for (k, v) in &spec.headers {
+            if v.is_static() {
+                let value = HeaderValue::from_str(&v.render_static(false))
+                    .map_err(|e| format!("request {:?}: header {k}: {e}", spec.name))?;
+                headers_h2.append(k.clone(), value);
+            } else {
+                dyn_headers.push((k.clone(), v.clone()));
+            }
+        }
+        // Host from the URL unless the scenario sets one. HTTP/2 carries
+        // it as :authority (RFC 9113 §8.3.1), so a static Host the
+        // scenario sets becomes the absolute URI's authority.
+        let mut headers_h1 = headers_h2.clone();
+        let host_templated = dyn_headers.iter().any(|(k, _)| k == http::header::HOST);
+        if !headers_h1.contains_key(http::header::HOST) && !host_templated {
+            let host = HeaderValue::from_str(base.authority.as_str())
+                .map_err(|e| format!("bad host {}: {e}", base.authority))?;
+            headers_h1.insert(http::header::HOST, host);
+        }
+        let authority = match headers_h2.remove(http::header::HOST) {
+            Some(h) => h
+                .to_str()
+                .map_err(|e| format!("request {:?}: host header: {e}", spec.name))?
+                .to_string(),
+            None => base.authority.to_string(),
+        };
+        let abs_prefix = format!("{}://{authority}{}", base.scheme, base.base_path);
         let uris = if spec.path.is_static() {
-            let p = spec.path.render_static();
+            let p = spec.path.render_static(true);
             let bad = |e: http::uri::InvalidUri| {
                 format!(
                     "request {:?}: bad path {:?}: {e}",
@@ -95,25 +124,6 @@ impl Template {
         } else {
             None
         };
-        let mut headers_h2 = HeaderMap::new();
-        let mut dyn_headers = Vec::new();
-        for (k, v) in &spec.headers {
-            if v.is_static() {
-                let value = HeaderValue::from_str(&v.render_static())
-                    .map_err(|e| format!("request {:?}: header {k}: {e}", spec.name))?;
-                headers_h2.append(k.clone(), value);
-            } else {
-                dyn_headers.push((k.clone(), v.clone()));
-            }
-        }
-        // Host from the URL unless the scenario sets one; HTTP/2 sends the
-        // URL's authority as :authority (and a Host the scenario set).
-        let mut headers_h1 = headers_h2.clone();
-        if !headers_h1.contains_key(http::header::HOST) {
-            let host = HeaderValue::from_str(base.authority.as_str())
-                .map_err(|e| format!("bad host {}: {e}", base.authority))?;
-            headers_h1.insert(http::header::HOST, host);
-        }
         let keep_body = spec.expect.needs_body() || spec.extract.iter().any(Extraction::needs_body);
         Ok(Template {
             name: spec.name.clone(),
@@ -128,7 +138,7 @@ impl Template {
             body: spec
                 .body
                 .is_static()
-                .then(|| Bytes::from(spec.body.render_static())),
+                .then(|| Bytes::from(spec.body.render_static(false))),
             body_text: spec.body.clone(),
             expect: spec.expect.clone(),
             extract: spec.extract.clone(),
@@ -169,7 +179,11 @@ impl Template {
         };
         for (k, t) in &self.dyn_headers {
             let v = HeaderValue::try_from(t.render(values, false)).ok()?;
-            headers.append(k.clone(), v);
+            if k == http::header::HOST {
+                headers.insert(k.clone(), v);
+            } else {
+                headers.append(k.clone(), v);
+            }
         }
         Some(req)
     }

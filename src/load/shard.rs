@@ -441,10 +441,13 @@ impl Shard {
                 if self.job.stop.is_set() {
                     break;
                 }
+                // Due at answer + think time: a late wake-up counts in the
+                // next step's latency and send lag, not left out.
+                let next = Instant::now() + think;
                 if !think.is_zero() {
-                    tokio::time::sleep(think).await;
+                    tokio::time::sleep_until(next.into()).await;
                 }
-                due = Instant::now();
+                due = next;
             }
         }
         Ended::Done

@@ -8,7 +8,7 @@
 //! | `headroom_requests_total` | counter | `request`, `outcome` (`ok` or an error kind) |
 //! | `headroom_requests_sent_total` | counter | `request` |
 //! | `headroom_in_flight` | gauge | sent and not yet answered |
-//! | `headroom_target_rate` / `headroom_achieved_rate` | gauge | requests/s in the last second |
+//! | `headroom_target_rate` / `headroom_achieved_rate` | gauge | arrivals (flows started)/s in the last second |
 //! | `headroom_send_lag_p99_seconds` | gauge | last second |
 //! | `headroom_latency_seconds` | histogram | `request`; buckets 1 ms … 30 s plus the SLO thresholds |
 //! | `headroom_search_step` / `headroom_search_level` | gauge | the breaking-point search or sweep step and its rate or users |
@@ -58,6 +58,9 @@ impl prometheus_client::metrics::family::MetricConstructor<Histogram> for Bucket
 pub struct Live {
     registry: Registry,
     names: Vec<String>,
+    /// Names that start a flow: the achieved rate counts flows, as the
+    /// target rate counts arrivals.
+    starts: Vec<bool>,
     requests: Family<Outcome, Counter>,
     sent: Family<Req, Counter>,
     in_flight: Gauge,
@@ -154,6 +157,7 @@ impl Live {
         );
         Live {
             registry,
+            starts: super::summary::flow_starts(names.iter().map(String::as_str)),
             names: names.to_vec(),
             requests,
             sent,
@@ -204,7 +208,8 @@ impl Live {
         self.outstanding.store(outstanding, Relaxed);
         self.in_flight.set(outstanding as i64);
         self.target_rate.set(iv.scheduled as f64);
-        self.achieved_rate.set(iv.all.sent as f64);
+        self.achieved_rate
+            .set(super::summary::flows_sent(&iv.per_request, &self.starts) as f64);
         let lag = if iv.all.lag.is_empty() {
             0.0
         } else {

@@ -33,7 +33,12 @@ impl Error {
         message: impl Into<String>,
     ) -> Error {
         let span = span.unwrap_or(0..0);
-        let start = span.start.min(source.len());
+        // Spans computed into a value (a template's `{{`) may land inside
+        // a multibyte character: step back to a boundary.
+        let mut start = span.start.min(source.len());
+        while !source.is_char_boundary(start) {
+            start -= 1;
+        }
         let before = &source[..start];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -42,10 +47,11 @@ impl Error {
             .find('\n')
             .map_or(source.len(), |i| start + i);
         let text = source[line_start..line_end].trim_end_matches('\r');
-        let width = source[start..span.end.clamp(start, line_end)]
-            .chars()
-            .count()
-            .max(1);
+        let mut end = span.end.clamp(start, line_end);
+        while !source.is_char_boundary(end) {
+            end -= 1;
+        }
+        let width = source[start..end].chars().count().max(1);
         let gutter = " ".repeat(line.to_string().len());
         let excerpt = format!(
             "{gutter} |\n{line} | {text}\n{gutter} | {}{}",

@@ -97,8 +97,11 @@ impl DataSource {
         let n = self.rows.len() as u64;
         match self.order {
             DataOrder::Sequential => Some((index % n) as usize),
+            // A stream of its own per source, apart from the flow choice
+            // (which hashes seed ^ index): rows must not follow the flow.
             DataOrder::Random => {
-                Some((splitmix64(seed ^ index ^ ((salt as u64) << 48)) % n) as usize)
+                let key = splitmix64(0xda7a_0000_0000_0000 ^ salt as u64);
+                Some((splitmix64(seed ^ index ^ key) % n) as usize)
             }
             DataOrder::Unique => (index < n).then_some(index as usize),
         }
@@ -377,5 +380,14 @@ mod tests {
         }
         // Binomial(3000, 1/3): sd ≈ 26; 5 sd either side.
         assert!(seen.iter().all(|&n| (870..=1130).contains(&n)), "{seen:?}");
+        // Rows do not follow the flow choice (which hashes seed ^ index):
+        // the runs that pick flow 4 of weights 4 + 1 see every row class.
+        let mut src200 = src(DataOrder::Random);
+        src200.rows = (0..200).map(|i| vec![format!("u{i}")]).collect();
+        let mut classes = std::collections::BTreeSet::new();
+        for i in (0..5000u64).filter(|i| splitmix64(1 ^ i) % 5 == 4) {
+            classes.insert(src200.row_for(i, 1, 0).unwrap() % 5);
+        }
+        assert_eq!(classes.len(), 5, "{classes:?}");
     }
 }

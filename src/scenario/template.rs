@@ -149,11 +149,13 @@ impl Text {
 
     /// The text of a [static](Self::is_static) template, environment
     /// values substituted.
-    pub fn render_static(&self) -> String {
+    /// `escape` percent-encodes the values, as [`render_into`](Self::render_into).
+    pub fn render_static(&self, escape: bool) -> String {
         let mut out = String::new();
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
+                Part::Var(Var::Env(v)) if escape => percent_encode(v, &mut out),
                 Part::Var(Var::Env(v)) => out.push_str(v),
                 Part::Var(_) => {}
             }
@@ -325,7 +327,11 @@ mod tests {
     fn env_values_render_but_the_source_keeps_the_name() {
         let t = parse("Bearer {{ env.SECRET }}").unwrap();
         assert!(t.has_env() && t.is_static());
-        assert_eq!(t.render_static(), "Bearer s3cret");
+        assert_eq!(t.render_static(false), "Bearer s3cret");
+        assert_eq!(
+            parse("/k/{{ env.SECRET }}").unwrap().render_static(true),
+            "/k/s3cret"
+        );
         assert_eq!(t.source, "Bearer {{ env.SECRET }}");
         assert!(!format!("{t:?}").contains("s3cret"), "{t:?}");
     }

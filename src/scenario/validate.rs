@@ -534,7 +534,7 @@ fn step(
             let v = p.get_ref();
             let bad = !v.starts_with('/')
                 || (t.is_static()
-                    && t.render_static()
+                    && t.render_static(true)
                         .parse::<http::uri::PathAndQuery>()
                         .is_err());
             if bad {
@@ -552,7 +552,7 @@ fn step(
         let hname = HeaderName::from_bytes(k.as_bytes())
             .or_else(|_| cx.err(v.span(), format!("{k:?} is not a valid header name")))?;
         let t = cx.text(v, scope)?;
-        if t.is_static() && HeaderValue::from_str(&t.render_static()).is_err() {
+        if t.is_static() && HeaderValue::from_str(&t.render_static(false)).is_err() {
             return cx.err(
                 v.span(),
                 format!("header {k:?} has a value that cannot be sent"),

@@ -209,13 +209,29 @@ async fn handle(
     st: Rc<State>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    st.active.set(st.active.get() + 1);
+    let _active = Held::new(&st.active);
     st.stats
         .peak_active
         .fetch_max(st.active.get(), Ordering::Relaxed);
-    let r = serve_one(&st, req).await;
-    st.active.set(st.active.get() - 1);
-    Ok(r)
+    Ok(serve_one(&st, req).await)
+}
+
+/// Counts one in a cell while alive. HTTP/2 drops a handler whose stream
+/// the client reset (a request timeout): a guard, not a decrement after an
+/// `.await`, keeps the count right.
+struct Held<'a>(&'a Cell<u64>);
+
+impl<'a> Held<'a> {
+    fn new(c: &'a Cell<u64>) -> Held<'a> {
+        c.set(c.get() + 1);
+        Held(c)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
 }
 
 async fn serve_one(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -235,10 +251,10 @@ async fn serve_one(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         st.stats.rejected.fetch_add(1, Ordering::Relaxed);
         return respond(StatusCode::SERVICE_UNAVAILABLE, "queue full\n");
     }
-    st.waiting.set(st.waiting.get() + 1);
+    let waiting = Held::new(&st.waiting);
     let permit = st.workers.acquire().await;
     let held_from = Instant::now();
-    st.waiting.set(st.waiting.get() - 1);
+    drop(waiting);
     let (service, fail) = {
         let mut rng = st.rng.borrow_mut();
         let mut s = st.sampler.sample(&mut *rng);
