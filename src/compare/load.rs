@@ -31,6 +31,7 @@ pub struct RunData {
 pub const FILES: &[&str] = &[
     "summary.json",
     "latency.hlog",
+    "detail.hlog",
     "timeseries.csv",
     "timeseries.parquet",
 ];
