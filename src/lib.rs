@@ -30,6 +30,7 @@ pub mod app;
 pub mod cli;
 pub mod compare;
 pub mod exit;
+pub mod hash;
 pub mod input;
 pub mod load;
 pub mod metrics;

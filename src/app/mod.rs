@@ -116,12 +116,7 @@ pub fn plan_digest(plan: &Plan) -> String {
     let mut p = plan.clone();
     p.load.segment = scenario::Segment::default();
     p.load.start_at = None;
-    let text = format!("{p:?}");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::hash::fnv1a64(format!("{p:?}").as_bytes());
     format!("{h:016x}")
 }
 
@@ -668,9 +663,10 @@ pub fn run_sweep(
 /// The exit code a summary deserves (see `exit`).
 pub fn exit_code(s: &Summary) -> u8 {
     let by_kind = &s.requests.errors.by_kind;
-    let connect_failures: u64 = ["connect_refused", "connect_timeout", "connect_error"]
+    let connect_failures: u64 = by_kind
         .iter()
-        .filter_map(|k| by_kind.get(*k))
+        .filter(|(k, _)| crate::metrics::ErrorKind::from_label(k).is_connect())
+        .map(|(_, n)| n)
         .sum();
     if s.requests.ok == 0 && connect_failures > 0 && connect_failures == s.requests.errors.total {
         exit::UNREACHABLE

@@ -276,8 +276,7 @@ pub fn run(
 
 /// Shard `index`'s part of `n` split over `of` shards, as even as possible.
 fn share(n: u64, index: usize, of: usize) -> u64 {
-    let of = of as u64;
-    n / of + u64::from((index as u64) < n % of)
+    crate::scenario::even_share(n, index as u64, of as u64)
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use tokio::sync::Notify;
 use super::http::{self, Sender, Template};
 use super::schedule::{Arrival, Schedule};
 use super::StopFlag;
+use crate::hash::splitmix64;
 use crate::metrics::{ErrorKind, IntervalSnapshot, Recorder};
-use crate::scenario::flow::{splitmix64, Failure, Response};
+use crate::scenario::flow::{Failure, Response};
 use crate::scenario::template::Values;
 use crate::scenario::{DataSource, FlowSpec, HttpVersion, Timeouts};
 
@@ -168,9 +169,10 @@ impl<'a> Vars<'a> {
     }
 
     fn rng(&mut self) -> &mut SmallRng {
-        let seed = splitmix64(self.seed ^ self.index ^ 0x005e_ed0f_f10e);
-        self.rng
-            .get_or_insert_with(|| SmallRng::seed_from_u64(seed))
+        let (seed, index) = (self.seed, self.index);
+        self.rng.get_or_insert_with(|| {
+            SmallRng::seed_from_u64(splitmix64(seed ^ index ^ 0x005e_ed0f_f10e))
+        })
     }
 }
 
@@ -265,8 +267,7 @@ impl Shard {
                     .min_by_key(|p| p.in_flight)
                     .and_then(|p| Some((p.id, p.in_flight, p.sender.share()?)))
             };
-            if let Some((id, n, s)) = best.take_if(|(_, n, _)| *n < self.job.streams) {
-                let _ = n;
+            if let Some((id, _, s)) = best.take_if(|(_, n, _)| *n < self.job.streams) {
                 return Some((id, s));
             }
             // Open another connection when under the limit and the ones
@@ -394,7 +395,8 @@ impl Shard {
             headers: &answer.headers,
             body: answer.body.as_deref().unwrap_or(&[]),
         };
-        if let Err(f) = tpl.expect.check(&response, vars) {
+        let mut json = None;
+        if let Err(f) = tpl.expect.check(&response, vars, &mut json) {
             let kind = match f {
                 Failure::Status(code) => ErrorKind::Http(code),
                 Failure::Assert => ErrorKind::Assert,
@@ -403,7 +405,6 @@ impl Shard {
             self.rec.borrow_mut().error(req, kind);
             return Err(Ended::Done);
         }
-        let mut json = None;
         for x in &tpl.extract {
             match x.apply(&response, &mut json) {
                 Some(v) => vars.extracted[x.slot] = v,

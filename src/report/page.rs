@@ -451,8 +451,7 @@ fn run_section(
     if let Ok(bytes) = std::fs::read(d.join("latency.hlog")) {
         if let Ok(ivs) = crate::metrics::hlog::read(&bytes) {
             if let Some(all) = ivs.get(ALL) {
-                let mut merged =
-                    hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+                let mut merged = crate::metrics::new_histogram();
                 for h in all {
                     merged.add(h).map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 }
@@ -642,7 +641,7 @@ fn find_section(
 }
 
 fn usl_x(n: f64, sigma: f64, kappa: f64, lambda: f64) -> f64 {
-    lambda * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
+    crate::model::usl::Usl::new(sigma, kappa, lambda).throughput_at(n)
 }
 
 fn sweep_section(

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use http::{HeaderMap, HeaderName, StatusCode};
 
 use super::template::{Text, Values};
+use crate::hash::splitmix64;
 
 /// A weighted sequence of requests: `steps` indexes `Plan::requests`. A
 /// `[[request]]` is a flow of one step.
@@ -132,7 +133,13 @@ impl Expect {
         !self.body_contains.is_empty() || !self.json.is_empty()
     }
 
-    pub fn check(&self, r: &Response, values: &mut dyn Values) -> Result<(), Failure> {
+    /// `json` is the parsed body, kept for the step's extractions.
+    pub fn check(
+        &self,
+        r: &Response,
+        values: &mut dyn Values,
+        json: &mut Option<serde_json::Value>,
+    ) -> Result<(), Failure> {
         let code = r.status.as_u16();
         let status_ok = if self.status.is_empty() {
             code < 400
@@ -159,13 +166,12 @@ impl Expect {
         }
         for t in &self.body_contains {
             let want = t.render(values, false);
-            if !contains(r.body, want.as_bytes()) {
+            if memchr::memmem::find(r.body, want.as_bytes()).is_none() {
                 return Err(Failure::Assert);
             }
         }
         if !self.json.is_empty() {
-            let doc: serde_json::Value =
-                serde_json::from_slice(r.body).map_err(|_| Failure::Assert)?;
+            let doc = parsed(r, json).ok_or(Failure::Assert)?;
             for (pointer, want) in &self.json {
                 let got = doc.pointer(pointer).ok_or(Failure::Assert)?;
                 let ok = match want {
@@ -189,8 +195,15 @@ fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+/// The body as JSON, parsed once per response.
+fn parsed<'a>(
+    r: &Response,
+    json: &'a mut Option<serde_json::Value>,
+) -> Option<&'a serde_json::Value> {
+    if json.is_none() {
+        *json = serde_json::from_slice(r.body).ok();
+    }
+    json.as_ref()
 }
 
 impl Extraction {
@@ -201,37 +214,28 @@ impl Extraction {
     /// The value, or `None` when the response does not hold one.
     /// `json` is the parsed body, when one was parsed.
     pub fn apply(&self, r: &Response, json: &mut Option<serde_json::Value>) -> Option<String> {
-        let raw: String = match &self.from {
-            ExtractFrom::Header(h) => r.headers.get(h)?.to_str().ok()?.to_string(),
-            ExtractFrom::Body => std::str::from_utf8(r.body).ok()?.to_string(),
-            ExtractFrom::Json(pointer) => {
-                if json.is_none() {
-                    *json = serde_json::from_slice(r.body).ok();
+        let owned;
+        let raw: &str = match &self.from {
+            ExtractFrom::Header(h) => r.headers.get(h)?.to_str().ok()?,
+            ExtractFrom::Body => std::str::from_utf8(r.body).ok()?,
+            ExtractFrom::Json(pointer) => match parsed(r, json)?.pointer(pointer)? {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => return None,
+                v => {
+                    owned = v.to_string();
+                    &owned
                 }
-                match json.as_ref()?.pointer(pointer)? {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => return None,
-                    v => v.to_string(),
-                }
+            },
+        };
+        let found = match &self.regex {
+            None => raw,
+            Some(re) => {
+                let caps = re.captures(raw)?;
+                caps.get(1).or_else(|| caps.get(0))?.as_str()
             }
         };
-        match &self.regex {
-            None => Some(raw),
-            Some(re) => {
-                let caps = re.captures(&raw)?;
-                let m = caps.get(1).or_else(|| caps.get(0))?;
-                Some(m.as_str().to_string())
-            }
-        }
+        Some(found.to_string())
     }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a well-mixed hash of one integer.
-pub fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -272,17 +276,17 @@ mod tests {
         let body = r#"{"user":{"name":"alice","age":30},"ok":true}"#;
         let ok = response(200, &h, body);
         let v = &mut NoValues;
-        assert_eq!(Expect::default().check(&ok, v), Ok(()));
+        assert_eq!(Expect::default().check(&ok, v, &mut None), Ok(()));
         assert_eq!(
-            Expect::default().check(&response(503, &h, ""), v),
+            Expect::default().check(&response(503, &h, ""), v, &mut None),
             Err(Failure::Status(503))
         );
         let e = Expect {
             status: vec![404],
             ..Expect::default()
         };
-        assert_eq!(e.check(&response(404, &h, ""), v), Ok(()));
-        assert_eq!(e.check(&ok, v), Err(Failure::Assert));
+        assert_eq!(e.check(&response(404, &h, ""), v, &mut None), Ok(()));
+        assert_eq!(e.check(&ok, v, &mut None), Err(Failure::Assert));
         let mut e = Expect {
             headers: vec![("content-type".parse().unwrap(), Text::literal("json"))],
             body_contains: vec![Text::literal("\"ok\":true")],
@@ -295,18 +299,18 @@ mod tests {
             ],
             ..Expect::default()
         };
-        assert_eq!(e.check(&ok, v), Ok(()));
+        assert_eq!(e.check(&ok, v, &mut None), Ok(()));
         e.json.push((
             "/user/name".into(),
             JsonValue::Other(serde_json::json!("bob")),
         ));
-        assert_eq!(e.check(&ok, v), Err(Failure::Assert));
+        assert_eq!(e.check(&ok, v, &mut None), Err(Failure::Assert));
         assert_eq!(
             Expect {
                 json: vec![("/missing".into(), JsonValue::Other(serde_json::json!(1)))],
                 ..Expect::default()
             }
-            .check(&ok, v),
+            .check(&ok, v, &mut None),
             Err(Failure::Assert)
         );
     }

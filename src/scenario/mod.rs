@@ -271,9 +271,14 @@ impl Segment {
 
     /// This segment's share of `n` (users, requests).
     pub fn share(&self, n: u64) -> u64 {
-        let of = u64::from(self.count);
-        n / of + u64::from(u64::from(self.index) < n % of)
+        even_share(n, u64::from(self.index), u64::from(self.count))
     }
+}
+
+/// Part `index` of `n` split into `of` parts as even as possible (the
+/// first `n mod of` parts get one more).
+pub fn even_share(n: u64, index: u64, of: u64) -> u64 {
+    n / of + u64::from(index < n % of)
 }
 
 #[derive(Debug, Clone)]

@@ -132,21 +132,6 @@ impl Text {
             .all(|p| matches!(p, Part::Lit(_) | Part::Var(Var::Env(_))))
     }
 
-    /// True when the value contains an environment variable (a secret).
-    pub fn has_env(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, Part::Var(Var::Env(_))))
-    }
-
-    /// The slots of extracted values this template uses.
-    pub fn extracted_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Var(Var::Extracted(n)) => Some(*n),
-            _ => None,
-        })
-    }
-
     /// The text of a [static](Self::is_static) template, environment
     /// values substituted.
     /// `escape` percent-encodes the values, as [`render_into`](Self::render_into).
@@ -155,8 +140,7 @@ impl Text {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(Var::Env(v)) if escape => percent_encode(v, &mut out),
-                Part::Var(Var::Env(v)) => out.push_str(v),
+                Part::Var(Var::Env(v)) => push_value(&mut out, v, escape),
                 Part::Var(_) => {}
             }
         }
@@ -165,30 +149,31 @@ impl Text {
 
     /// Appends the rendered text to `out`; `escape` percent-encodes
     /// variable values (for paths: a value is data, not URL structure).
+    /// Numbers and uuids are unreserved characters already.
     pub fn render_into(&self, out: &mut String, values: &mut dyn Values, escape: bool) {
         for p in &self.parts {
-            match p {
-                Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => {
-                    let start = out.len();
-                    match v {
-                        Var::Env(s) => out.push_str(s),
-                        Var::Data { source, column } => out.push_str(values.data(*source, *column)),
-                        Var::Extracted(n) => out.push_str(values.extracted(*n)),
-                        Var::Counter => {
-                            let _ = write!(out, "{}", values.counter());
-                        }
-                        Var::RandomInt(lo, hi) => {
-                            let _ = write!(out, "{}", values.random_int(*lo, *hi));
-                        }
-                        Var::Uuid => write_uuid(out, values.random_u128()),
-                    }
-                    if escape {
-                        let value = out.split_off(start);
-                        percent_encode(&value, out);
-                    }
+            let text = match p {
+                Part::Lit(s) => {
+                    out.push_str(s);
+                    continue;
                 }
-            }
+                Part::Var(Var::Counter) => {
+                    let _ = write!(out, "{}", values.counter());
+                    continue;
+                }
+                Part::Var(Var::RandomInt(lo, hi)) => {
+                    let _ = write!(out, "{}", values.random_int(*lo, *hi));
+                    continue;
+                }
+                Part::Var(Var::Uuid) => {
+                    write_uuid(out, values.random_u128());
+                    continue;
+                }
+                Part::Var(Var::Env(s)) => &**s,
+                Part::Var(Var::Data { source, column }) => values.data(*source, *column),
+                Part::Var(Var::Extracted(n)) => values.extracted(*n),
+            };
+            push_value(out, text, escape);
         }
     }
 
@@ -248,14 +233,18 @@ fn write_uuid(out: &mut String, bits: u128) {
     let _ = write!(out, "{}", b.hyphenated());
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(value: &str, out: &mut String) {
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
+/// Everything but RFC 3986's unreserved characters.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn push_value(out: &mut String, value: &str, escape: bool) {
+    if escape {
+        out.extend(percent_encoding::utf8_percent_encode(value, NOT_UNRESERVED));
+    } else {
+        out.push_str(value);
     }
 }
 
@@ -326,7 +315,7 @@ mod tests {
     #[test]
     fn env_values_render_but_the_source_keeps_the_name() {
         let t = parse("Bearer {{ env.SECRET }}").unwrap();
-        assert!(t.has_env() && t.is_static());
+        assert!(t.is_static());
         assert_eq!(t.render_static(false), "Bearer s3cret");
         assert_eq!(
             parse("/k/{{ env.SECRET }}").unwrap().render_static(true),

@@ -8,7 +8,7 @@
 //!   both with `Authorization: Bearer TOKEN` only (else `401`);
 //! * anything else → `ok`.
 //!
-//! Tokens are stateless (the user, hex-encoded, and a keyed hash of it), so
+//! Tokens are stateless (the user, base64url, and a keyed hash of it), so
 //! a long run keeps no per-login memory.
 
 use std::cell::{Cell, RefCell};
@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -348,30 +350,19 @@ fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
     r
 }
 
-/// `HEXUSER.MAC`: the user and a keyed hash of it (FNV-1a, then SplitMix64).
+/// `USER.MAC`: the user (base64url) and a keyed hash of it.
 fn token_for(seed: u64, user: &str) -> String {
-    let hex: String = user.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.{:016x}", mac(seed, user))
+    format!("{}.{:016x}", URL_SAFE_NO_PAD.encode(user), mac(seed, user))
 }
 
 fn mac(seed: u64, user: &str) -> u64 {
-    let h = user.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    crate::scenario::flow::splitmix64(h ^ seed ^ 0x7068_6561_6472_6f6f)
+    crate::hash::splitmix64(crate::hash::fnv1a64(user.as_bytes()) ^ seed ^ 0x7068_6561_6472_6f6f)
 }
 
 /// The user a token was issued to, if it is one of ours.
 fn user_of(seed: u64, token: &str) -> Option<String> {
-    let (hex, m) = token.split_once('.')?;
-    if hex.len() % 2 != 0 || hex.len() > 512 {
-        return None;
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    let user = String::from_utf8(bytes).ok()?;
+    let (user, m) = token.split_once('.')?;
+    let user = String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?;
     (u64::from_str_radix(m, 16).ok()? == mac(seed, &user)).then_some(user)
 }
 
@@ -385,11 +376,8 @@ mod tests {
         assert_eq!(user_of(7, &t).as_deref(), Some("alice"));
         assert_eq!(user_of(8, &t), None, "another target's token");
         let forged = token_for(7, "bob").replace(
-            &"bob"
-                .bytes()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>(),
-            "616c696365",
+            &URL_SAFE_NO_PAD.encode("bob"),
+            &URL_SAFE_NO_PAD.encode("alice"),
         );
         assert_eq!(user_of(7, &forged), None);
         assert_eq!(user_of(7, "nonsense"), None);
