@@ -1,4 +1,4 @@
-//! Time to render the full demo report (run, search, sweep and plan: nine
+//! Time to render the full demo report (run, search, sweep and plan: eight
 //! charts and the page) from the result files in `tests/fixtures/report/`.
 //! Target: under 3 s on the 2-core CI machine.
 

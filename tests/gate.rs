@@ -105,7 +105,10 @@ fn exit_1_when_the_achieved_rate_is_below_its_minimum() {
     let v = &summary(&out)["slo"][0];
     assert_eq!(v["name"], "min_rate");
     assert_eq!(v["threshold"], 5000.0);
-    assert!(v["measured"].as_f64().unwrap() < 1000.0, "{v}");
+    // At most 2 / 5 ms = 400/s (the hold is never shorter than 5 ms); the
+    // client's round trips in a debug build take a share below that.
+    let measured = v["measured"].as_f64().unwrap();
+    assert!((200.0..=404.0).contains(&measured), "{v}");
 }
 
 #[test]

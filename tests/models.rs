@@ -45,7 +45,11 @@ fn usl_on_the_cisco_table_matches_the_published_fit() {
     assert!(rel(v["lambda"].as_f64().unwrap(), 995.6486) < 1e-4);
     assert!(rel(v["peak_concurrency"].as_f64().unwrap(), 35.574) < 1e-4);
     assert!(v["sigma_std_error"].as_f64().unwrap() > 0.0);
-    assert!(v["peak_throughput"].as_f64().unwrap() > 12_000.0);
+    // X(N*) = λN* / (1 + σ(N* − 1) + κN*(N* − 1)) with the published fit.
+    assert!(
+        rel(v["peak_throughput"].as_f64().unwrap(), 12_342.85) < 1e-4,
+        "{v}"
+    );
 }
 
 #[test]

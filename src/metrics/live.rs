@@ -337,17 +337,18 @@ mod tests {
     fn an_interval_shows_in_the_exposition() {
         let live = Live::new(&["home".to_string()], buckets(&[0.1]));
         let mut s = Stats {
-            sent: 5,
-            ok: 4,
+            sent: 7,
+            ok: 6,
             ..Stats::default()
         };
         s.errors.insert(ErrorKind::Http(503), 1);
-        for ms in [10, 20, 30, 40] {
+        // Five at or below the 100 ms bucket bound, one above it.
+        for ms in [10, 20, 30, 40, 90, 150] {
             s.latency.record(ms * 1000).unwrap();
         }
         let iv = Interval {
             index: 0,
-            scheduled: 5,
+            scheduled: 7,
             per_request: vec![s.clone()],
             all: s,
         };
@@ -355,12 +356,15 @@ mod tests {
         live.step(3, 400.0);
         let text = live.encode();
         for want in [
-            r#"headroom_requests_total{request="home",outcome="ok"} 4"#,
+            r#"headroom_requests_total{request="home",outcome="ok"} 6"#,
             r#"headroom_requests_total{request="home",outcome="http_503"} 1"#,
-            r#"headroom_requests_sent_total{request="home"} 5"#,
-            r#"headroom_latency_seconds_count{request="home"} 4"#,
-            r#"headroom_latency_seconds_bucket{le="0.1",request="home"} 4"#,
-            "headroom_target_rate 5.0",
+            r#"headroom_requests_sent_total{request="home"} 7"#,
+            r#"headroom_latency_seconds_count{request="home"} 6"#,
+            r#"headroom_latency_seconds_bucket{le="0.05",request="home"} 4"#,
+            r#"headroom_latency_seconds_bucket{le="0.1",request="home"} 5"#,
+            r#"headroom_latency_seconds_bucket{le="+Inf",request="home"} 6"#,
+            "headroom_target_rate 7.0",
+            "headroom_achieved_rate 7.0",
             "headroom_search_step 3",
             "headroom_in_flight 0",
         ] {
