@@ -529,6 +529,7 @@ fn template_and_flow_mistakes_are_located() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     users(d, 3);
+    std::fs::write(d.join("ragged.csv"), "name,plan\nann,pro\nbob,free,extra\n").unwrap();
     let cases = [
         // An extracted value used before the step that extracts it.
         (
@@ -545,6 +546,12 @@ fn template_and_flow_mistakes_are_located() {
             "[data.users]\nfile = \"nope.csv\"\n",
             "7:8",
             "nope.csv",
+        ),
+        // A row with a field too many: the data file's own line.
+        (
+            "[data.users]\nfile = \"ragged.csv\"\n",
+            "7:8",
+            "ragged.csv:3: expected 2 fields as in the header line, found 3",
         ),
         (
             "[[flow]]\nname = \"f\"\n[[flow.step]]\npath = \"/\"\nexpect = { status = \"2yy\" }\n",

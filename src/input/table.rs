@@ -27,6 +27,47 @@ pub struct Table {
     csv: bool,
 }
 
+/// The first line (1-based) of a CSV file whose field count differs from
+/// the header's: (line, fields found, fields expected). Quoted fields may
+/// hold commas and line breaks; blank lines are skipped, as polars does.
+fn ragged_row(path: &Path) -> Option<(usize, usize, usize)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (mut line, mut start_line) = (1, 1);
+    let (mut fields, mut quoted, mut empty) = (1, false, true);
+    let mut expected = None;
+    for c in text.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                empty = false;
+            }
+            ',' if !quoted => {
+                fields += 1;
+                empty = false;
+            }
+            '\n' if quoted => line += 1,
+            '\n' => {
+                if !empty {
+                    match expected {
+                        None => expected = Some(fields),
+                        Some(n) if n != fields => return Some((start_line, fields, n)),
+                        Some(_) => {}
+                    }
+                }
+                line += 1;
+                start_line = line;
+                (fields, empty) = (1, true);
+            }
+            '\r' => {}
+            _ => empty = false,
+        }
+    }
+    match expected {
+        Some(n) if !empty && n != fields => Some((start_line, fields, n)),
+        _ => None,
+    }
+}
+
 impl Table {
     pub fn read(path: &Path) -> Result<Table, BadInput> {
         let bad = |e: &dyn std::fmt::Display| BadInput(format!("{}: {e}", path.display()));
@@ -47,7 +88,13 @@ impl Table {
                 .with_infer_schema_length(Some(0))
                 .try_into_reader_with_file_path(Some(path.into()))
                 .and_then(|r| r.finish())
-                .map_err(|e| bad(&format!("not a CSV table (a header line, then rows): {e}")))?
+                .map_err(|e| match ragged_row(path) {
+                    Some((line, found, expected)) => BadInput(format!(
+                        "{}:{line}: expected {expected} fields as in the header line, found {found}",
+                        path.display()
+                    )),
+                    None => bad(&format!("not a CSV table (a header line, then rows): {e}")),
+                })?
         };
         if df.height() == 0 {
             return Err(bad(&"the table has no rows"));
@@ -208,5 +255,21 @@ impl Table {
             .and_then(|c| c.get(row).ok().map(|v| v.to_string()))
             .map(|s| s.trim_matches('"').to_string())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_first_row_with_another_field_count_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        // Line 4 opens a quoted field holding a comma and a line break.
+        std::fs::write(&p, "a,b\n1,2\n\n\"x,\ny\",3\n4,5,6\n").unwrap();
+        assert_eq!(super::ragged_row(&p), Some((6, 3, 2)));
+        std::fs::write(&p, "a,b\r\n1,2\r\n3,4").unwrap();
+        assert_eq!(super::ragged_row(&p), None);
+        std::fs::write(&p, "a,b\n1,2\n3").unwrap();
+        assert_eq!(super::ragged_row(&p), Some((3, 1, 2)));
     }
 }
