@@ -199,3 +199,87 @@ async fn get(base: &BaseUrl, path: &str) -> anyhow::Result<(u16, Bytes)> {
     let body = resp.into_body().collect().await?.to_bytes();
     Ok((status, body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::{Arc, Mutex};
+
+    /// Windows asked for: (start, end, step).
+    type Asked = Arc<Mutex<Vec<(i64, i64, i64)>>>;
+
+    /// A stand-in for Prometheus's query_range: answers one series whose
+    /// value at t is t, at every step of the asked window, and keeps each
+    /// window asked for as (start, end, step).
+    fn fake() -> (String, Asked) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let keep = asked.clone();
+        std::thread::spawn(move || {
+            for mut conn in l.incoming().flatten() {
+                let mut line = String::new();
+                BufReader::new(&conn).read_line(&mut line).unwrap();
+                let query = line.split(['?', ' ']).nth(2).unwrap_or("").to_string();
+                let arg = |k: &str| -> i64 {
+                    form_urlencoded::parse(query.as_bytes())
+                        .find(|(n, _)| n == k)
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap()
+                };
+                let (start, end, step) = (arg("start"), arg("end"), arg("step"));
+                keep.lock().unwrap().push((start, end, step));
+                let values: Vec<String> = (start..=end)
+                    .step_by(step as usize)
+                    .map(|t| format!("[{t},\"{t}\"]"))
+                    .collect();
+                let body = format!(
+                    r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+                    values.join(",")
+                );
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, asked)
+    }
+
+    #[test]
+    fn long_ranges_are_asked_in_adjoining_windows_of_at_most_10000_steps() {
+        let (url, asked) = fake();
+        let end = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let src = Source {
+            url,
+            query: "demand".into(),
+            // 25,000 steps of 60 s: three windows.
+            range: Duration::from_secs(25_000 * 60),
+            step: Duration::from_secs(60),
+            end: Some(end),
+        };
+        let points = fetch(&src).unwrap();
+        let end = end.timestamp();
+        let start = end - 25_000 * 60;
+        // Every step once, in order, value = time: nothing lost or doubled.
+        let want: Vec<(i64, f64)> = (start..=end).step_by(60).map(|t| (t, t as f64)).collect();
+        let got: Vec<(i64, f64)> = points.iter().map(|(t, v)| (t.timestamp(), *v)).collect();
+        assert_eq!(got.len(), 25_001);
+        assert_eq!(got, want);
+        let windows = asked.lock().unwrap().clone();
+        assert_eq!(windows.len(), 3, "{windows:?}");
+        assert_eq!(windows[0].0, start);
+        assert_eq!(windows[2].1, end);
+        for w in &windows {
+            assert!(
+                (w.1 - w.0) / 60 < 10_000,
+                "{w:?} asks for more than 10,000 steps"
+            );
+        }
+        for pair in windows.windows(2) {
+            assert_eq!(pair[1].0, pair[0].1 + 60, "windows must adjoin: {pair:?}");
+        }
+    }
+}
