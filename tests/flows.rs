@@ -551,7 +551,7 @@ fn template_and_flow_mistakes_are_located() {
         (
             "[data.users]\nfile = \"ragged.csv\"\n",
             "7:8",
-            "ragged.csv:3: expected 2 fields as in the header line, found 3",
+            "ragged.csv:3: not a CSV table: expected 2 fields as in the header line, found 3",
         ),
         (
             "[[flow]]\nname = \"f\"\n[[flow.step]]\npath = \"/\"\nexpect = { status = \"2yy\" }\n",

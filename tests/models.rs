@@ -90,7 +90,7 @@ fn usl_bad_cell_is_located() {
     let out = headroom(&["usl", "models/plan.toml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("plan.toml: not a CSV table"),
+        stderr(&out).contains("plan.toml:2: not a CSV table"),
         "{}",
         stderr(&out)
     );

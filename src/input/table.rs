@@ -90,7 +90,7 @@ impl Table {
                 .and_then(|r| r.finish())
                 .map_err(|e| match ragged_row(path) {
                     Some((line, found, expected)) => BadInput(format!(
-                        "{}:{line}: expected {expected} fields as in the header line, found {found}",
+                        "{}:{line}: not a CSV table: expected {expected} fields as in the header line, found {found}",
                         path.display()
                     )),
                     None => bad(&format!("not a CSV table (a header line, then rows): {e}")),
