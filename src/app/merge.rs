@@ -381,7 +381,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
     timeseries::write(&out.join("timeseries.csv"), &rows, timeseries::Format::Csv)?;
     crate::report::json::write_summary(&out.join("summary.json"), &summary)?;
     if let Some(info) = &segs[0].scenario {
-        super::write_json(&out.join("scenario.json"), info)?;
+        crate::report::json::write_json(&out.join("scenario.json"), info)?;
     }
     if !args.quiet {
         print!("{}", crate::report::text::summary(&summary));

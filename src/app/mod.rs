@@ -21,6 +21,7 @@ use crate::load::{self, StopFlag};
 use crate::metrics::hlog::HlogWriter;
 use crate::metrics::summary::RunFacts;
 use crate::metrics::{Interval, Summary};
+use crate::report::json::write_json;
 use crate::report::{self, timeseries};
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
 use crate::search;
@@ -328,11 +329,6 @@ fn write_report(dir: &Path, output: &OutputArgs) {
         Ok(_) => {}
         Err(e) => eprintln!("warning: no report.html: {e:#}"),
     }
-}
-
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }
 
 /// `headroom report`.

@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::write_json;
 use crate::cli::{ForecastArgs, PlanArgs, UslArgs};
 use crate::exit::{self, BadInput};
 use crate::input::history::{self, Aggregate, History, Step};
@@ -14,6 +13,7 @@ use crate::input::plan::{self as plan_file, Bound, CapacitySource, DemandSource,
 use crate::input::table::Table;
 use crate::model::plan::{Candidate, DemandPoint};
 use crate::model::{forecast as fc, plan, queueing, usl};
+use crate::report::json::write_json;
 use crate::report::model::{self as out, ForecastDoc, PlanDoc};
 use crate::search::sweep::UslReport;
 

@@ -102,7 +102,6 @@ impl Step {
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
-            Step::Months(1) => f.write_str("1mo"),
             Step::Months(m) => write!(f, "{m}mo"),
             Step::Seconds(s) => f.write_str(&crate::units::fmt_step(s)),
         }

@@ -7,7 +7,12 @@ use anyhow::Context;
 use crate::metrics::Summary;
 
 pub fn write_summary(path: &Path, s: &Summary) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(s)?;
+    write_json(path, s)
+}
+
+/// Pretty JSON with a final newline.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }
 
