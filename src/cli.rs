@@ -427,9 +427,10 @@ pub struct TargetArgs {
     /// Shape σ of the log-normal distribution.
     #[arg(long, default_value_t = 0.5)]
     pub sigma: f64,
-    /// Requests that may wait for a worker; more get 503.
-    #[arg(long, default_value_t = 1000)]
-    pub queue_limit: u64,
+    /// Requests that may wait for a worker; more get 503. `none`: the queue
+    /// grows without bound (nothing is refused; latency climbs).
+    #[arg(long, value_parser = queue_limit, default_value = "1000")]
+    pub queue_limit: QueueLimit,
     /// Share of requests answered 500, e.g. 1% or 0.01.
     #[arg(long, value_parser = share, default_value = "0")]
     pub error_share: f64,
@@ -484,6 +485,20 @@ fn segment(s: &str) -> Result<crate::scenario::Segment, String> {
 fn start_at(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
     chrono::DateTime::parse_from_rfc3339(s.trim())
         .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-26T12:00:00Z: {e}"))
+}
+
+/// `--queue-limit`: a count, or `None` for a queue without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimit(pub Option<u64>);
+
+fn queue_limit(s: &str) -> Result<QueueLimit, String> {
+    match s.trim() {
+        "none" => Ok(QueueLimit(None)),
+        n => n
+            .parse()
+            .map(|n| QueueLimit(Some(n)))
+            .map_err(|_| format!("expected a count or \"none\", found {s:?}")),
+    }
 }
 
 fn share(s: &str) -> Result<f64, String> {

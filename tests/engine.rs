@@ -80,6 +80,9 @@ fn run(plan: &Plan, t: &TargetHandle) -> (Summary, Vec<(u64, u64)>) {
             totals: &outcome.totals,
             names,
             in_flight_at_end: outcome.in_flight_at_end,
+            no_free_connection: outcome.no_free_connection,
+            lanes: outcome.lanes,
+            timeout: plan.timeouts.request,
             connections_opened: outcome.connections_opened,
             interrupted: outcome.interrupted,
         },
@@ -303,7 +306,7 @@ fn the_target_turns_away_what_its_queue_cannot_hold() {
     // 2 workers × 20 ms = 100 rps capacity, no queue: an Erlang-B loss
     // system. At 300 rps at least 2/3 of requests must be refused.
     let t = start(TargetConfig {
-        queue_limit: 0,
+        queue_limit: Some(0),
         ..fixed(2, 20)
     });
     let p = plan(

@@ -75,6 +75,9 @@ fn summary(plan: &Plan, o: &RunOutcome) -> Summary {
                 .map(|r| (r.name.clone(), r.method.to_string(), r.path.source.clone()))
                 .collect(),
             in_flight_at_end: o.in_flight_at_end,
+            no_free_connection: o.no_free_connection,
+            lanes: o.lanes,
+            timeout: plan.timeouts.request,
             connections_opened: o.connections_opened,
             interrupted: o.interrupted,
         },
@@ -399,7 +402,7 @@ fn requests_cancelled_in_the_targets_queue_leave_no_trace() {
     // handler, many of them while queued.
     let cfg = TargetConfig {
         workers: 1,
-        queue_limit: 4,
+        queue_limit: Some(4),
         service_time: ServiceTime::Fixed {
             mean: Duration::from_millis(20),
         },

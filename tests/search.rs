@@ -87,7 +87,7 @@ fn find_meets_erlang_b_on_an_error_share_slo() {
             service_time: ServiceTime::Fixed {
                 mean: Duration::from_millis(10),
             },
-            queue_limit: 0,
+            queue_limit: Some(0),
             ..TargetConfig::default()
         },
         SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -245,6 +245,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
         .map(|i| Interval {
             index: i as u64,
             scheduled: 0,
+            load: Default::default(),
             per_request: (0..names.len()).map(|_| Stats::default()).collect(),
             all: Stats::default(),
         })
@@ -354,6 +355,9 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
                 .map(|p| (p.name.clone(), p.method.clone(), p.path.clone()))
                 .collect(),
             in_flight_at_end: segs.iter().map(|s| s.summary.in_flight_at_end).sum(),
+            no_free_connection: segs.iter().map(|s| s.summary.no_free_connection).sum(),
+            lanes: 0,
+            timeout: crate::scenario::Timeouts::default().request,
             connections_opened: segs.iter().map(|s| s.summary.connections_opened).sum(),
             interrupted: segs.iter().any(|s| s.summary.interrupted),
         },

@@ -158,10 +158,10 @@ fn execute_segment(
         if let Err(e) = hlog.write(iv).and_then(|()| detail.write(iv)) {
             hlog_error.get_or_insert(e);
         }
-        if let Some(why) = watch.as_mut().and_then(|w| w.second(&iv.all)) {
+        if let Some(s) = watch.as_mut().and_then(|w| w.second(iv, true)) {
             // The generator's own lag is not the service failing a threshold.
-            if aborted.is_none() && !why.starts_with("generator") {
-                aborted = Some(why);
+            if aborted.is_none() && s.kind != search::criteria::StopKind::Generator {
+                aborted = Some(s.why);
                 stop.stop();
             }
         }
@@ -210,6 +210,9 @@ fn execute_segment(
                 .map(|r| (r.name.clone(), r.method.to_string(), r.path.source.clone()))
                 .collect(),
             in_flight_at_end: outcome.in_flight_at_end,
+            no_free_connection: outcome.no_free_connection,
+            lanes: outcome.lanes,
+            timeout: plan.timeouts.request,
             connections_opened: outcome.connections_opened,
             interrupted: outcome.interrupted,
         },
@@ -589,7 +592,9 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         return Err(exit::BadInput("--step must be longer than zero".into()).into());
     }
     let result = run_sweep(&plan, &args.output, stop)?;
-    Ok(if result.interrupted || result.usl.is_none() {
+    Ok(if result.target_unusable {
+        exit::UNREACHABLE
+    } else if result.interrupted || result.usl.is_none() {
         exit::INCONCLUSIVE
     } else {
         exit::OK
@@ -664,7 +669,9 @@ pub fn exit_code(s: &Summary) -> u8 {
         .filter(|(k, _)| crate::metrics::ErrorKind::from_label(k).is_connect())
         .map(|(_, n)| n)
         .sum();
-    if s.requests.ok == 0 && connect_failures > 0 && connect_failures == s.requests.errors.total {
+    let unreachable =
+        s.requests.ok == 0 && connect_failures > 0 && connect_failures == s.requests.errors.total;
+    if unreachable || s.target_unusable.is_some() {
         exit::UNREACHABLE
     } else if s.interrupted || s.generator_limited {
         exit::INCONCLUSIVE
@@ -735,7 +742,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let cfg = TargetConfig {
         workers: args.workers,
         service_time,
-        queue_limit: args.queue_limit,
+        queue_limit: args.queue_limit.0,
         error_share: args.error_share,
         stall,
         contention: (args.contention_sigma > 0.0 || args.contention_kappa > 0.0).then_some(

@@ -355,6 +355,13 @@ pub async fn exchange(
 }
 
 pub fn classify_connect(e: &io::Error) -> ErrorKind {
+    // EMFILE, ENFILE, EADDRNOTAVAIL, ENOBUFS: this machine's limits.
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL | libc::ENOBUFS)
+    ) {
+        return ErrorKind::LocalResources;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
         io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,

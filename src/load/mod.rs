@@ -69,6 +69,10 @@ pub struct RunOutcome {
     pub threads: usize,
     pub connections_opened: u64,
     pub in_flight_at_end: u64,
+    /// Arrivals that found every connection busy when due.
+    pub no_free_connection: u64,
+    /// Requests the connections could carry at once (all shards).
+    pub lanes: u64,
 }
 
 /// Something to watch a run by (a progress bar, a test).
@@ -224,10 +228,12 @@ pub fn run(
     let mut agg = Aggregator::new(shards, plan.requests.len());
     let (mut opened, mut abandoned) = (0, 0);
     let mut stopped_at = None;
+    let mut lanes = 0;
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Msg::Interval(shard, mut snap)) => {
                 for iv in agg.add(&snap) {
+                    lanes = iv.load.lanes.max(lanes);
                     observer.interval(&iv);
                     agg.recycle(iv);
                 }
@@ -251,6 +257,7 @@ pub fn run(
         }
     }
     for iv in agg.finish() {
+        lanes = iv.load.lanes.max(lanes);
         observer.interval(&iv);
     }
     for h in handles {
@@ -271,6 +278,8 @@ pub fn run(
         threads: shards,
         connections_opened: opened,
         in_flight_at_end: abandoned,
+        no_free_connection: agg.no_free_connection,
+        lanes,
     })
 }
 

@@ -109,6 +109,8 @@ struct Shard {
     budget: Cell<Option<u64>>,
     /// Flow runs this shard started (closed model).
     runs: Cell<u64>,
+    /// Virtual users of this shard (closed model).
+    users: u64,
     /// This shard's share of the connection limit.
     conn_cap: usize,
     /// The server speaks HTTP/2: requests share the pooled connections.
@@ -210,6 +212,16 @@ impl Shard {
     /// Requests share pooled HTTP/2 connections (not with keep-alive off).
     fn pooling(&self) -> bool {
         self.h2.get() && self.job.keep_alive
+    }
+
+    /// The connections' state at the end of an interval.
+    fn load_state(&self, load: &mut crate::metrics::LoadState) {
+        load.in_flight = self.in_flight.get();
+        load.queued = self.queue.borrow().len() as u64;
+        load.lanes = match self.job.work {
+            Work::Open { .. } => self.lane_cap() as u64,
+            Work::Closed { .. } => self.users,
+        };
     }
 
     /// Most lanes (requests in flight at once) this shard runs.
@@ -317,6 +329,10 @@ impl Shard {
     ) -> Result<(), Ended> {
         let job = &self.job;
         let tpl = &job.templates[req];
+        // Send lag runs to when a connection took the request, so that
+        // connection setup (in `connect`) is not counted as the
+        // generator's own lateness.
+        let picked = Instant::now();
         let mut sent = None;
         // A request the server did not process (HTTP/2 REFUSED_STREAM, or
         // past the last stream of a GOAWAY, as nginx sends after
@@ -342,11 +358,10 @@ impl Shard {
                 (None, None) => return Err(Ended::NoConnection),
             };
             if sent.is_none() {
-                let now = Instant::now();
-                sent = Some(now);
+                sent = Some(Instant::now());
                 self.rec
                     .borrow_mut()
-                    .sent(req, now.saturating_duration_since(due));
+                    .sent(req, picked.saturating_duration_since(due));
             }
             let Some(request) = tpl.build(sender.is_h2(), vars) else {
                 self.rec.borrow_mut().error(req, ErrorKind::Render);
@@ -484,6 +499,7 @@ pub(super) fn run(
         opened: Cell::new(0),
         budget: Cell::new(part.budget),
         runs: Cell::new(0),
+        users: u64::from(part.users),
         conn_cap: job.max_connections.div_ceil(part.of).max(1),
         h2: Cell::new(job.http == HttpVersion::Http2),
         pool: RefCell::new(Vec::new()),
@@ -513,7 +529,8 @@ pub(super) fn run(
         drain(&sh).await;
         flusher.abort();
     });
-    let last = sh.rec.borrow_mut().take();
+    let mut last = sh.rec.borrow_mut().take();
+    sh.load_state(&mut last.load);
     let _ = tx.send(Msg::Interval(part.index, last));
     let abandoned = sh.in_flight.get() + sh.queue.borrow().len() as u64;
     let _ = tx.send(Msg::Done {
@@ -528,7 +545,8 @@ async fn flush_every_second(sh: Rc<Shard>, tx: mpsc::Sender<Msg>) {
         let at = sh.job.start + Duration::from_secs(k.into());
         tokio::time::sleep_until(at.into()).await;
         let reuse = sh.recycled.try_recv().unwrap_or_default();
-        let snap = sh.rec.borrow_mut().take_into(reuse);
+        let mut snap = sh.rec.borrow_mut().take_into(reuse);
+        sh.load_state(&mut snap.load);
         if tx.send(Msg::Interval(sh.index, snap)).is_err() {
             return;
         }
@@ -587,10 +605,18 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
             sh.queue.borrow_mut().push_back(a);
             released += 1;
         }
-        sh.rec.borrow_mut().scheduled(released);
         let pending = sh.queue.borrow().len();
         let spare = sh.idle.get() + sh.starting.get();
         let room = sh.lane_cap().saturating_sub(sh.live.get());
+        // The queue is served in order: of what no idle, starting or new
+        // connection will take at once, the newest arrivals (just released)
+        // found every connection busy at the limit.
+        let waiting = pending.saturating_sub(spare + room) as u64;
+        {
+            let mut rec = sh.rec.borrow_mut();
+            rec.scheduled(released);
+            rec.no_free_connection(waiting.min(released));
+        }
         for _ in 0..pending.saturating_sub(spare).min(room) {
             sh.live.set(sh.live.get() + 1);
             sh.starting.set(sh.starting.get() + 1);

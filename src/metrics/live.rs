@@ -347,6 +347,7 @@ mod tests {
             s.latency.record(ms * 1000).unwrap();
         }
         let iv = Interval {
+            load: Default::default(),
             index: 0,
             scheduled: 7,
             per_request: vec![s.clone()],
@@ -384,6 +385,7 @@ mod tests {
         };
         s.latency.record(1000).unwrap();
         live.interval(&Interval {
+            load: Default::default(),
             index: 0,
             scheduled: 1,
             per_request: vec![s.clone()],

@@ -6,11 +6,12 @@
 //! memory does not grow with the length of a run.
 
 pub mod hlog;
+pub mod limits;
 pub mod live;
 mod stats;
 pub mod summary;
 
-pub use stats::{Aggregator, ErrorKind, Interval, IntervalSnapshot, Recorder, Stats};
+pub use stats::{Aggregator, ErrorKind, Interval, IntervalSnapshot, LoadState, Recorder, Stats};
 pub use summary::{LatencySummary, Summary};
 
 use hdrhistogram::Histogram;

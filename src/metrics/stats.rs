@@ -27,6 +27,10 @@ pub enum ErrorKind {
     /// The arrival waited longer than the request timeout for a free
     /// connection (all `connections` busy) and was never sent.
     DroppedNoConnection,
+    /// This machine ran out of something a connection needs: file
+    /// descriptors (EMFILE, ENFILE), local ports (EADDRNOTAVAIL) or
+    /// socket buffers (ENOBUFS). The generator's limit, not the target's.
+    LocalResources,
     /// A flow step's expectation (status, header, body, JSON) did not hold.
     Assert,
     /// A flow step's extraction found no value.
@@ -46,6 +50,7 @@ impl ErrorKind {
             ErrorKind::Reset => "reset".into(),
             ErrorKind::Http(s) => format!("http_{s}"),
             ErrorKind::DroppedNoConnection => "dropped_no_connection".into(),
+            ErrorKind::LocalResources => "local_resources".into(),
             ErrorKind::Tls => "tls_error".into(),
             ErrorKind::Assert => "assert_failed".into(),
             ErrorKind::Extract => "extract_failed".into(),
@@ -63,6 +68,7 @@ impl ErrorKind {
             "request_timeout" => ErrorKind::RequestTimeout,
             "reset" => ErrorKind::Reset,
             "dropped_no_connection" => ErrorKind::DroppedNoConnection,
+            "local_resources" => ErrorKind::LocalResources,
             "tls_error" => ErrorKind::Tls,
             "assert_failed" => ErrorKind::Assert,
             "extract_failed" => ErrorKind::Extract,
@@ -78,6 +84,15 @@ impl ErrorKind {
         matches!(
             self,
             ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::Connect
+        )
+    }
+
+    /// Failures that happened on this side: the request never reached the
+    /// target (no free connection in time, no local resources).
+    pub fn is_generator_side(&self) -> bool {
+        matches!(
+            self,
+            ErrorKind::DroppedNoConnection | ErrorKind::LocalResources
         )
     }
 }
@@ -161,7 +176,34 @@ pub struct IntervalSnapshot {
     pub index: u64,
     /// Arrivals whose intended time fell in this interval.
     pub scheduled: u64,
+    pub load: LoadState,
     pub per_request: Vec<Stats>,
+}
+
+/// What the generator's connections were doing in one interval: the
+/// evidence that tells a saturated target from a generator short of
+/// connections or CPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadState {
+    /// Arrivals that, when due, found every connection (every stream, on
+    /// HTTP/2) busy at the connection limit and had to wait for one.
+    pub no_free_connection: u64,
+    /// Requests sent and not yet answered at the end of the interval.
+    pub in_flight: u64,
+    /// Arrivals due and waiting for a connection at the end of the interval.
+    pub queued: u64,
+    /// Requests the connections could carry at once (connections × streams).
+    pub lanes: u64,
+}
+
+impl LoadState {
+    /// Adds another shard's state (counts and levels both add up).
+    pub fn add(&mut self, o: &LoadState) {
+        self.no_free_connection += o.no_free_connection;
+        self.in_flight += o.in_flight;
+        self.queued += o.queued;
+        self.lanes += o.lanes;
+    }
 }
 
 /// Shard-local recorder: plain fields, no locks, no atomics.
@@ -169,6 +211,7 @@ pub struct IntervalSnapshot {
 pub struct Recorder {
     current: Vec<Stats>,
     scheduled: u64,
+    no_free_connection: u64,
     index: u64,
 }
 
@@ -177,6 +220,7 @@ impl Recorder {
         Recorder {
             current: (0..request_names).map(|_| Stats::default()).collect(),
             scheduled: 0,
+            no_free_connection: 0,
             index: 0,
         }
     }
@@ -184,6 +228,12 @@ impl Recorder {
     #[inline]
     pub fn scheduled(&mut self, n: u64) {
         self.scheduled += n;
+    }
+
+    /// `n` arrivals found every connection busy at the limit.
+    #[inline]
+    pub fn no_free_connection(&mut self, n: u64) {
+        self.no_free_connection += n;
     }
 
     /// A request left at `lag` after its intended time.
@@ -228,6 +278,10 @@ impl Recorder {
         let snap = IntervalSnapshot {
             index: self.index,
             scheduled: std::mem::take(&mut self.scheduled),
+            load: LoadState {
+                no_free_connection: std::mem::take(&mut self.no_free_connection),
+                ..LoadState::default()
+            },
             per_request: std::mem::replace(&mut self.current, fresh),
         };
         self.index += 1;
@@ -240,9 +294,20 @@ impl Recorder {
 pub struct Interval {
     pub index: u64,
     pub scheduled: u64,
+    /// The connections' state, all shards together.
+    pub load: LoadState,
     pub per_request: Vec<Stats>,
     /// All request names together.
     pub all: Stats,
+}
+
+/// One interval some shard has not reported yet.
+#[derive(Debug, Default)]
+struct Pending {
+    shards: usize,
+    scheduled: u64,
+    load: LoadState,
+    stats: Vec<Stats>,
 }
 
 /// Merges shards' snapshots into whole intervals, in order, and keeps the
@@ -251,11 +316,13 @@ pub struct Interval {
 pub struct Aggregator {
     shards: usize,
     names: usize,
-    pending: BTreeMap<u64, (usize, u64, Vec<Stats>)>,
+    pending: BTreeMap<u64, Pending>,
     next: u64,
     /// Whole-run totals per request name.
     pub totals: Vec<Stats>,
     pub scheduled: u64,
+    /// Arrivals that found no free connection, whole run.
+    pub no_free_connection: u64,
     /// Emptied stats from finished intervals, reused for new ones.
     pool: Vec<Stats>,
 }
@@ -269,6 +336,7 @@ impl Aggregator {
             next: 0,
             totals: (0..names).map(|_| Stats::default()).collect(),
             scheduled: 0,
+            no_free_connection: 0,
             pool: Vec::new(),
         }
     }
@@ -288,13 +356,20 @@ impl Aggregator {
     /// Adds a snapshot; returns the intervals that are now complete.
     pub fn add(&mut self, snap: &IntervalSnapshot) -> Vec<Interval> {
         if !self.pending.contains_key(&snap.index) {
-            let set = (0..self.names).map(|_| self.fresh()).collect();
-            self.pending.insert(snap.index, (0, 0, set));
+            let stats = (0..self.names).map(|_| self.fresh()).collect();
+            self.pending.insert(
+                snap.index,
+                Pending {
+                    stats,
+                    ..Pending::default()
+                },
+            );
         }
         if let Some(entry) = self.pending.get_mut(&snap.index) {
-            entry.0 += 1;
-            entry.1 += snap.scheduled;
-            for (acc, s) in entry.2.iter_mut().zip(&snap.per_request) {
+            entry.shards += 1;
+            entry.scheduled += snap.scheduled;
+            entry.load.add(&snap.load);
+            for (acc, s) in entry.stats.iter_mut().zip(&snap.per_request) {
                 acc.merge(s);
             }
         }
@@ -302,7 +377,7 @@ impl Aggregator {
         while self
             .pending
             .get(&self.next)
-            .is_some_and(|e| e.0 >= self.shards)
+            .is_some_and(|e| e.shards >= self.shards)
         {
             done.push(self.complete(self.next));
         }
@@ -320,18 +395,20 @@ impl Aggregator {
     }
 
     fn complete(&mut self, index: u64) -> Interval {
-        let (_, scheduled, per_request) = self.pending.remove(&index).unwrap_or_default();
+        let p = self.pending.remove(&index).unwrap_or_default();
         let mut all = self.fresh();
-        for (t, s) in self.totals.iter_mut().zip(&per_request) {
+        for (t, s) in self.totals.iter_mut().zip(&p.stats) {
             t.merge(s);
             all.merge(s);
         }
-        self.scheduled += scheduled;
+        self.scheduled += p.scheduled;
+        self.no_free_connection += p.load.no_free_connection;
         self.next = index + 1;
         Interval {
             index,
-            scheduled,
-            per_request,
+            scheduled: p.scheduled,
+            load: p.load,
+            per_request: p.stats,
             all,
         }
     }

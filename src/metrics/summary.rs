@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::Stats;
+use super::limits::{attribute, not_a_capacity_limit, Attribution, Evidence, Tally};
+use super::{ErrorKind, Stats};
 use crate::scenario::Slo;
 
 pub const SCHEMA: &str = "headroom.summary/1";
@@ -135,6 +136,11 @@ pub struct Summary {
     pub requests: Requests,
     /// Requests still unanswered when the run ended (abandoned).
     pub in_flight_at_end: u64,
+    /// Arrivals that found every connection busy when due (open model),
+    /// like k6's dropped_iterations: they waited for a connection, and
+    /// those that waited past the request timeout were dropped.
+    #[serde(default)]
+    pub no_free_connection: u64,
     pub connections_opened: u64,
     pub latency_ms: Option<LatencySummary>,
     pub service_time_ms: Option<LatencySummary>,
@@ -144,9 +150,21 @@ pub struct Summary {
     pub connect_ms: Option<LatencySummary>,
     pub per_request: Vec<PerRequest>,
     pub slo: Vec<SloVerdict>,
+    /// What held the load back, if anything: `none`, `target_saturated`
+    /// (the target held every connection and answered slowly: its
+    /// backpressure, a failure of the target), `generator_cpu`,
+    /// `connection_cap` or `local_resources` (the generator's own limits).
+    #[serde(default)]
+    pub attribution: Attribution,
+    /// The generator's own limits decided the run: no verdict on the target.
     pub generator_limited: bool,
-    /// Why the generator counts as limited, in words.
+    /// How the generator fell behind its schedule, and whose limit that
+    /// was, in words.
     pub generator_notes: Vec<String>,
+    /// Errors that load does not explain (a 403 on every request, refused
+    /// connections, failed TLS handshakes), in words: not a capacity limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_unusable: Option<String>,
     pub interrupted: bool,
     /// `--abort-on-fail`: the windowed criterion that ended the run early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +208,12 @@ pub struct RunFacts<'a> {
     pub totals: &'a [Stats],
     pub names: Vec<(String, String, String)>,
     pub in_flight_at_end: u64,
+    /// Arrivals that found every connection busy when due.
+    pub no_free_connection: u64,
+    /// Requests the connections could carry at once.
+    pub lanes: u64,
+    /// The request timeout (answers near it count as slow).
+    pub timeout: std::time::Duration,
     pub connections_opened: u64,
     pub interrupted: bool,
 }
@@ -207,33 +231,37 @@ impl Summary {
         let started = flows_sent(f.totals, &starts);
         let achieved_rate = started as f64 / d;
         let send_lag_ms = LatencySummary::from_histogram(&all.lag);
-        let mut notes = Vec::new();
-        if let Some(t) = target_rate {
-            if achieved_rate < ACHIEVED_SHARE_MIN * t {
-                notes.push(format!(
-                    "achieved {achieved_rate:.1} requests/s of {t:.1} scheduled ({:.1} %)",
-                    100.0 * achieved_rate / t
-                ));
-            }
-            let dropped = all
-                .errors
-                .get(&super::ErrorKind::DroppedNoConnection)
-                .copied()
-                .unwrap_or(0);
-            if dropped > 0 {
-                notes.push(format!(
-                    "{dropped} requests dropped: no free connection within the timeout"
-                ));
-            }
-            if let Some(lag) = &send_lag_ms {
-                if lag.p99 > LAG_P99_LIMIT_MS {
-                    notes.push(format!(
-                        "send lag p99 {:.1} ms exceeds {LAG_P99_LIMIT_MS} ms: sends left late",
-                        lag.p99
-                    ));
-                }
-            }
+        let kind = |k| all.errors.get(&k).copied().unwrap_or(0);
+        let limit = attribute(
+            &Evidence {
+                open_model: f.scheduled.is_some(),
+                scheduled: f.scheduled.unwrap_or(0),
+                sent: started,
+                no_free_connection: f.no_free_connection,
+                dropped: kind(ErrorKind::DroppedNoConnection),
+                local_errors: kind(ErrorKind::LocalResources),
+                lanes: f.lanes,
+                lag: &all.lag,
+                service: &all.service,
+                timeout: f.timeout,
+            },
+            slo,
+        );
+        let mut notes = limit.behind.clone();
+        if !notes.is_empty() {
+            notes.push(limit.why.clone());
         }
+        let tallies: Vec<Tally> = f
+            .totals
+            .iter()
+            .zip(&f.names)
+            .map(|(s, (_, _, path))| Tally {
+                path: path.clone(),
+                completed: s.completed(),
+                errors: s.errors.clone(),
+            })
+            .collect();
+        let target_unusable = not_a_capacity_limit(&tallies, target_rate, slo.error_share);
         let per_request = f
             .totals
             .iter()
@@ -268,6 +296,7 @@ impl Summary {
             throughput: all.completed() as f64 / d,
             requests: Requests::from_stats(&all),
             in_flight_at_end: f.in_flight_at_end,
+            no_free_connection: f.no_free_connection,
             connections_opened: f.connections_opened,
             latency_ms: LatencySummary::from_histogram(&all.latency),
             service_time_ms: LatencySummary::from_histogram(&all.service),
@@ -285,8 +314,10 @@ impl Summary {
                 achieved_rate,
                 target_rate,
             ),
-            generator_limited: !notes.is_empty(),
+            attribution: limit.attribution,
+            generator_limited: limit.attribution.is_generator(),
             generator_notes: notes,
+            target_unusable,
             interrupted: f.interrupted,
             aborted: None,
             warnings: Vec::new(),
@@ -294,9 +325,12 @@ impl Summary {
         }
     }
 
-    /// True when an SLO was judged and failed.
+    /// True when an SLO was judged and failed, or the target could not
+    /// carry the offered load at all (it held every connection).
     pub fn slo_failed(&self) -> bool {
-        self.aborted.is_some() || self.slo.iter().any(|v| v.pass == Some(false))
+        self.aborted.is_some()
+            || self.attribution == Attribution::TargetSaturated
+            || self.slo.iter().any(|v| v.pass == Some(false))
     }
 }
 

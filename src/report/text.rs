@@ -41,6 +41,13 @@ pub fn summary(s: &Summary) -> String {
     if s.in_flight_at_end > 0 {
         let _ = writeln!(o, "  unanswered at the end: {}", s.in_flight_at_end);
     }
+    if s.no_free_connection > 0 {
+        let _ = writeln!(
+            o,
+            "  arrivals that found no free connection: {}",
+            s.no_free_connection
+        );
+    }
     let _ = writeln!(
         o,
         "\n  {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -117,10 +124,21 @@ pub fn summary(s: &Summary) -> String {
             let _ = writeln!(o, "    aborted early: {why}");
         }
     }
+    if let Some(why) = &s.target_unusable {
+        let _ = writeln!(o, "\n  TARGET UNUSABLE — {why}");
+    }
     if s.generator_limited {
         let _ = writeln!(
             o,
             "\n  GENERATOR LIMITED — these numbers describe the generator, not only the target:"
+        );
+        for n in &s.generator_notes {
+            let _ = writeln!(o, "    {n}");
+        }
+    } else if s.attribution == crate::metrics::limits::Attribution::TargetSaturated {
+        let _ = writeln!(
+            o,
+            "\n  TARGET SATURATED — it could not carry the offered load:"
         );
         for n in &s.generator_notes {
             let _ = writeln!(o, "    {n}");

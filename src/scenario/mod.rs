@@ -11,7 +11,7 @@ mod raw;
 pub mod template;
 mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::{HeaderName, Method};
@@ -43,6 +43,7 @@ pub struct Plan {
     pub slo: Slo,
     pub search: SearchSpec,
     pub sweep: SweepSpec,
+    pub stress: StressSpec,
     /// Seeds Poisson arrivals and request choice, so runs are repeatable.
     pub seed: u64,
     /// Certificates for https:// targets.
@@ -555,6 +556,95 @@ impl SearchSpec {
     }
 }
 
+/// How `headroom stress` drives a service past its breaking point:
+/// baseline, overload, recovery, in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StressSpec {
+    /// Where the sustainable rate R comes from.
+    pub capacity: Capacity,
+    /// The overload, as a multiple of R.
+    pub overload: f64,
+    /// How long the overload lasts.
+    pub hold: Duration,
+    /// The baseline (before and after the overload), as a share of R.
+    pub baseline: f64,
+    /// How long the baseline runs before the overload.
+    pub settle: Duration,
+    /// The most time to wait for recovery after the overload.
+    pub recovery: Duration,
+    /// Consecutive seconds within the SLO that count as recovered.
+    pub recovered: u32,
+}
+
+/// The sustainable rate a stress test starts from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Capacity {
+    /// Run the breaking-point search first.
+    Find,
+    /// Requests/s, as given.
+    Given(f64),
+    /// The sustainable rate of a `find.json`.
+    FindFile(PathBuf),
+}
+
+impl Default for StressSpec {
+    fn default() -> Self {
+        StressSpec {
+            capacity: Capacity::Find,
+            overload: 2.0,
+            hold: Duration::from_secs(30),
+            baseline: 0.5,
+            settle: Duration::from_secs(10),
+            recovery: Duration::from_secs(120),
+            recovered: 5,
+        }
+    }
+}
+
+impl StressSpec {
+    /// What every stress test needs, however its settings were given.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.overload.is_finite() && self.overload > 1.0) {
+            return Err(format!(
+                "overload must be more than 1× the sustainable rate, found {}",
+                self.overload
+            ));
+        }
+        if !(self.baseline > 0.0 && self.baseline < 1.0) {
+            return Err(format!(
+                "baseline must be a share of the sustainable rate between 0 and 100 %, found {}",
+                self.baseline
+            ));
+        }
+        if self.hold.as_secs() == 0 || self.settle.as_secs() == 0 || self.recovery.as_secs() == 0 {
+            return Err("hold, settle and recovery must be at least 1 s".into());
+        }
+        if self.recovered == 0 {
+            return Err("recovered must be at least 1 (seconds within the SLO)".into());
+        }
+        if let Capacity::Given(r) = self.capacity {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(format!("capacity must be > 0 requests/s, found {r}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// "2x", "2×", "2" or 2.0 → 2.0.
+pub fn parse_factor(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix('x')
+        .or_else(|| t.strip_suffix('×'))
+        .unwrap_or(t)
+        .trim();
+    t.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("expected a factor such as 2x or 1.5, found {s:?}"))
+}
+
 /// How `headroom sweep` steps through concurrency levels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepSpec {
@@ -710,6 +800,7 @@ impl Plan {
             timeouts: Timeouts::default(),
             slo: Slo::default(),
             search: SearchSpec::default(),
+            stress: StressSpec::default(),
             sweep: SweepSpec::default(),
             seed: 1,
             tls: TlsSpec::default(),

@@ -25,6 +25,20 @@ pub struct Scenario {
     pub slo: Option<S<BTreeMap<String, S<toml::Value>>>>,
     pub search: Option<S<Search>>,
     pub sweep: Option<S<Sweep>>,
+    pub stress: Option<S<Stress>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stress {
+    pub capacity: Option<S<f64>>,
+    pub find: Option<S<String>>,
+    pub overload: Option<S<toml::Value>>,
+    pub hold: Option<S<String>>,
+    pub baseline: Option<S<toml::Value>>,
+    pub settle: Option<S<String>>,
+    pub recovery: Option<S<String>>,
+    pub recovered: Option<S<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,7 +91,8 @@ pub struct Tls {
 pub struct Embedded {
     pub workers: Option<S<u32>>,
     pub service_time: Option<S<ServiceTime>>,
-    pub queue_limit: Option<S<u64>>,
+    /// A count, or "none" for a queue without bound.
+    pub queue_limit: Option<S<toml::Value>>,
     pub error_share: Option<S<toml::Value>>,
     pub stall: Option<S<Stall>>,
     pub contention: Option<S<Contention>>,

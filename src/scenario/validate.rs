@@ -11,7 +11,8 @@ use super::template::Names;
 use super::{
     check_model, default_threads, Arrivals, BaseUrl, DataOrder, DataSource, Error, Expect,
     Extraction, FlowSpec, HttpVersion, LatencySlo, LoadModel, LoadSpec, MinRate, Plan, Profile,
-    RequestSlo, RequestSpec, SearchSpec, Slo, Stage, SweepSpec, TargetSpec, Text, Timeouts,
+    RequestSlo, RequestSpec, SearchSpec, Slo, Stage, StressSpec, SweepSpec, TargetSpec, Text,
+    Timeouts,
 };
 use crate::target::{Contention, ServiceTime, Stall, TargetConfig};
 use crate::units::{check_share, parse_duration, parse_share};
@@ -89,6 +90,10 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         Some(s) => sweep(&cx, s.get_ref())?,
         None => SweepSpec::default(),
     };
+    let stress = match &raw.stress {
+        Some(s) => stress(&cx, s)?,
+        None => StressSpec::default(),
+    };
     Ok(Plan {
         name,
         target,
@@ -101,6 +106,7 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         slo,
         search,
         sweep,
+        stress,
         seed,
         tls,
     })
@@ -180,7 +186,16 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
         cfg.workers = *w.get_ref();
     }
     if let Some(q) = &e.queue_limit {
-        cfg.queue_limit = *q.get_ref();
+        cfg.queue_limit = match q.get_ref() {
+            toml::Value::Integer(n) if *n >= 0 => Some(*n as u64),
+            toml::Value::String(s) if s == "none" => None,
+            _ => {
+                return cx.err(
+                    q.span(),
+                    "queue_limit: expected a count ≥ 0, or \"none\" for a queue without bound",
+                )
+            }
+        };
     }
     if let Some(v) = &e.error_share {
         cfg.error_share = share(cx, v)?;
@@ -1034,6 +1049,87 @@ fn search(cx: &Ctx, s: &raw::Search) -> Result<SearchSpec, Error> {
             }
             *slot = *v.get_ref();
         }
+    }
+    Ok(out)
+}
+
+/// `[stress]`: where the sustainable rate comes from, and the episode.
+fn stress(cx: &Ctx, raw: &S<raw::Stress>) -> Result<StressSpec, Error> {
+    let s = raw.get_ref();
+    let mut out = StressSpec::default();
+    match (&s.capacity, &s.find) {
+        (Some(_), Some(f)) => return cx.err(f.span(), "give capacity or find, not both"),
+        (Some(c), None) => {
+            let r = *c.get_ref();
+            if !(r.is_finite() && r > 0.0) {
+                return cx.err(
+                    c.span(),
+                    format!("capacity must be > 0 requests/s, found {r}"),
+                );
+            }
+            out.capacity = super::Capacity::Given(r);
+        }
+        (None, Some(f)) => {
+            let p = cx.path.parent().unwrap_or(Path::new(".")).join(f.get_ref());
+            if !p.is_file() {
+                return cx.err(f.span(), format!("no such file: {}", p.display()));
+            }
+            out.capacity = super::Capacity::FindFile(p);
+        }
+        (None, None) => {}
+    }
+    if let Some(v) = &s.overload {
+        out.overload = match v.get_ref() {
+            toml::Value::String(t) => super::parse_factor(t).or_else(|m| cx.err(v.span(), m))?,
+            toml::Value::Float(f) => *f,
+            toml::Value::Integer(i) => *i as f64,
+            other => {
+                return cx.err(
+                    v.span(),
+                    format!(
+                        "expected a factor such as \"2x\" or 2, found {}",
+                        other.type_str()
+                    ),
+                )
+            }
+        };
+        if !(out.overload.is_finite() && out.overload > 1.0) {
+            return cx.err(
+                v.span(),
+                "overload must be more than 1× the sustainable rate",
+            );
+        }
+    }
+    if let Some(v) = &s.baseline {
+        out.baseline = share(cx, v)?;
+        if !(out.baseline > 0.0 && out.baseline < 1.0) {
+            return cx.err(
+                v.span(),
+                "baseline must lie between 0 and 100 % of the sustainable rate",
+            );
+        }
+    }
+    for (v, slot, what) in [
+        (&s.hold, &mut out.hold, "hold"),
+        (&s.settle, &mut out.settle, "settle"),
+        (&s.recovery, &mut out.recovery, "recovery"),
+    ] {
+        if let Some(v) = v {
+            let d = cx.duration(v)?;
+            if d.as_secs() == 0 {
+                return cx.err(v.span(), format!("{what} must be at least 1 s"));
+            }
+            *slot = d;
+        }
+    }
+    if let Some(v) = &s.recovered {
+        if *v.get_ref() == 0 {
+            return cx.err(
+                v.span(),
+                "recovered must be at least 1 (seconds within the SLO)",
+            );
+        }
+        out.recovered = *v.get_ref();
     }
     Ok(out)
 }

@@ -8,21 +8,26 @@
 //!    samples every quantile needs). If it fails, the bracket moves down
 //!    and bisection resumes (at most four confirmations).
 //!
-//! A step the generator could not drive ends the search as
-//! `generator_limited` — never as a breaking point.
+//! A step the generator could not drive for reasons of its own (CPU,
+//! connection cap, local resources) ends the search as `generator_limited`
+//! — never as a breaking point. A step the target could not serve fails,
+//! whatever the generator did (`metrics::limits`). Errors that load does
+//! not explain (a 403 on every request, refused connections at a rate
+//! already served) end it at once as `target_unusable`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::criteria::{self, min_samples, Measure, Verdict, Watch};
 use super::probe::Probe;
+use crate::metrics::limits::Attribution;
 use crate::scenario::{SearchSpec, Slo};
 
 pub const SCHEMA: &str = "headroom.find/1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Exponential,
@@ -32,7 +37,7 @@ pub enum Phase {
 }
 
 /// One measured step, as `find.json` lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub index: usize,
     pub phase: Phase,
@@ -44,12 +49,27 @@ pub struct Step {
     pub samples: u64,
     pub verdict: Verdict,
     pub reason: String,
+    /// What held the load back, if anything: `none`, `target_saturated`,
+    /// `generator_cpu`, `connection_cap` or `local_resources`.
+    pub attribution: Attribution,
+    /// Arrivals that found every connection busy when due.
+    pub no_free_connection: u64,
+    /// Arrivals never sent: no free connection within the request timeout.
+    pub dropped: u64,
+    /// Requests sent and unanswered at the end of the step.
+    pub in_flight_end: u64,
+    /// Arrivals waiting for a connection at the end of the step.
+    pub queued_end: u64,
+    /// Evidence for the attribution: the send lag's p99 …
+    pub send_lag_p99_ms: Option<f64>,
+    /// … and the service time (from the actual send), by quantile.
+    pub service_ms: BTreeMap<String, f64>,
     /// Set when a windowed criterion ended the step early.
     pub stop_reason: Option<String>,
     pub scored_s: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A confirmed sustainable rate and a breaking rate above it.
@@ -65,6 +85,9 @@ pub enum Outcome {
     /// Four confirmations failed: the service's behaviour is unstable.
     Unconfirmed,
     Interrupted,
+    /// Errors that load does not explain (a 403 on every request, refused
+    /// connections at a rate already served): not a capacity limit.
+    TargetUnusable,
 }
 
 impl Outcome {
@@ -74,19 +97,41 @@ impl Outcome {
             Outcome::Found => crate::exit::OK,
             Outcome::NoBreakingPoint => crate::exit::NOT_BROKEN,
             Outcome::NoPassingRate => crate::exit::THRESHOLD_FAILED,
+            Outcome::TargetUnusable => crate::exit::UNREACHABLE,
             _ => crate::exit::INCONCLUSIVE,
         }
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloLine {
     pub name: String,
     /// Milliseconds for latency, a share for errors.
     pub threshold: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl SloLine {
+    /// The SLO's latency and error thresholds, as results list them.
+    pub fn of(slo: &Slo) -> Vec<SloLine> {
+        let mut lines: Vec<SloLine> = slo
+            .latency
+            .iter()
+            .map(|l| SloLine {
+                name: l.label.clone(),
+                threshold: l.max.as_secs_f64() * 1000.0,
+            })
+            .collect();
+        if let Some(e) = slo.error_share {
+            lines.push(SloLine {
+                name: "errors".into(),
+                threshold: e,
+            });
+        }
+        lines
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindResult {
     pub schema: String,
     pub outcome: Outcome,
@@ -114,20 +159,51 @@ struct Search<'a> {
     interrupted: bool,
 }
 
+/// A search that ends before its phases are through.
+#[derive(Debug)]
+struct Early(Found);
+
+impl std::fmt::Display for Early {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0 .3)
+    }
+}
+
+impl std::error::Error for Early {}
+
 impl Search<'_> {
     fn can_afford(&self, scored: Duration) -> bool {
         self.spent + self.spec.warmup + scored <= self.spec.max_time
     }
 
+    /// A rate the target should bear: the first one tried, one in the
+    /// descent below it, or one at or below a rate it served.
+    fn served(&self, rate: f64, phase: Phase) -> bool {
+        let best = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.verdict, Verdict::Pass | Verdict::TooFewSamples))
+            .map(|s| s.target_rate)
+            .fold(f64::NAN, f64::max);
+        self.steps.is_empty() || phase == Phase::Descent || rate <= best * (1.0 + 1e-9)
+    }
+
+    /// Measures one step. Errors that load does not explain end the
+    /// search (an [`Early`] error).
     fn step(&mut self, rate: f64, phase: Phase, scored: Duration) -> anyhow::Result<Verdict> {
+        let served = self.served(rate, phase);
         let mut watch = Watch::new(self.slo, self.spec.breach_seconds, self.spec.error_window);
         if phase == Phase::Confirmation {
             watch = watch.generator_only();
         }
+        if served {
+            watch = watch.not_capacity(Some(rate));
+        }
         let m: Measure = self.probe.open(rate, self.spec.warmup, scored, watch)?;
         self.spent += self.spec.warmup + Duration::from_secs_f64(m.seconds);
         self.interrupted |= m.interrupted;
-        let (verdict, reason) = criteria::judge(&m, self.slo, true);
+        let judged = criteria::judge(&m, self.slo, true, served);
+        let verdict = judged.verdict;
         let step = Step {
             index: self.steps.len() + 1,
             phase,
@@ -138,13 +214,47 @@ impl Search<'_> {
             error_share: m.error_share(),
             samples: m.ok,
             verdict,
-            reason,
-            stop_reason: m.stopped.clone(),
+            reason: judged.reason,
+            attribution: judged.limit.attribution,
+            no_free_connection: m.no_free_connection,
+            dropped: m.dropped,
+            in_flight_end: m.in_flight_end,
+            queued_end: m.queued_end,
+            send_lag_p99_ms: m.lag_p99_ms(),
+            service_ms: criteria::quantiles_of(&m.service, self.slo),
+            stop_reason: m.stopped.as_ref().map(|s| s.why.clone()),
             scored_s: m.seconds,
         };
         (self.on_step)(&step);
         self.steps.push(step);
+        if let Some(why) = judged.not_capacity {
+            let (lo, hi) = (None, (verdict == Verdict::Fail).then_some(rate));
+            return Err(Early((Outcome::TargetUnusable, lo, hi, why)).into());
+        }
         Ok(verdict)
+    }
+
+    /// In the descent, errors that do not fall as the rate does (the same
+    /// share at a quarter of the rate) are not a capacity limit either.
+    fn errors_hold_without_load(&self) -> Option<String> {
+        let fails: Vec<&Step> = self
+            .steps
+            .iter()
+            .filter(|s| s.verdict == Verdict::Fail)
+            .collect();
+        let (first, last) = (fails.first()?, fails.last()?);
+        let (e0, e1) = (first.error_share?, last.error_share?);
+        let quarter = last.target_rate
+            <= first.target_rate / (self.spec.growth * self.spec.growth) * (1.0 + 1e-9);
+        (quarter && e0 > 0.5 && e1 >= 0.9 * e0).then(|| {
+            format!(
+                "errors do not fall with the load ({:.1} % at {:.1} requests/s, {:.1} % at {:.2}): not a capacity limit — check the target's logs",
+                100.0 * e0,
+                first.target_rate,
+                100.0 * e1,
+                last.target_rate
+            )
+        })
     }
 }
 
@@ -164,26 +274,18 @@ pub fn find(
         spent: Duration::ZERO,
         interrupted: false,
     };
-    let (outcome, lo, hi, reason) = search(&mut s)?;
+    let (outcome, lo, hi, reason) = match search(&mut s) {
+        Ok(found) => found,
+        Err(e) => match e.downcast::<Early>() {
+            Ok(Early(found)) => found,
+            Err(e) => return Err(e),
+        },
+    };
     let outcome = if s.interrupted {
         Outcome::Interrupted
     } else {
         outcome
     };
-    let mut lines: Vec<SloLine> = slo
-        .latency
-        .iter()
-        .map(|l| SloLine {
-            name: l.label.clone(),
-            threshold: l.max.as_secs_f64() * 1000.0,
-        })
-        .collect();
-    if let Some(e) = slo.error_share {
-        lines.push(SloLine {
-            name: "errors".into(),
-            threshold: e,
-        });
-    }
     let knee_label = slo
         .latency
         .first()
@@ -196,7 +298,7 @@ pub fn find(
         breaking_rps: hi,
         knee_rps: knee(&s.steps, &knee_label),
         precision: spec.precision,
-        slo: lines,
+        slo: SloLine::of(slo),
         load_time_s: s.spent.as_secs_f64(),
         steps: s.steps,
     })
@@ -268,7 +370,12 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
             }
             match s.step(r, Phase::Descent, spec.step)? {
                 Verdict::Pass | Verdict::TooFewSamples => break r,
-                Verdict::Fail => hi_rate = r,
+                Verdict::Fail => {
+                    hi_rate = r;
+                    if let Some(why) = s.errors_hold_without_load() {
+                        return Ok((Outcome::TargetUnusable, None, Some(hi_rate), why));
+                    }
+                }
                 Verdict::GeneratorLimited => return Ok(generator(s, r)),
             }
         },
@@ -387,15 +494,30 @@ pub fn knee(steps: &[Step], label: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{micros, new_histogram};
+    use crate::metrics::limits::Tally;
+    use crate::metrics::{micros, new_histogram, ErrorKind};
     use crate::scenario::LatencySlo;
 
     /// A service that meets p99 ≤ 100 ms below `capacity` and misses it
-    /// above; the generator tops out at `generator_max`.
+    /// above; the generator tops out at `generator_max`. Its answers may
+    /// be `status` errors, a `share` of them whatever the rate; it may
+    /// queue without bound instead (every connection held above capacity).
     struct Model {
         capacity: f64,
         generator_max: f64,
         calls: Vec<f64>,
+        errors: Option<(u16, f64)>,
+        unbounded: bool,
+    }
+
+    fn model(capacity: f64, generator_max: f64) -> Model {
+        Model {
+            capacity,
+            generator_max,
+            calls: vec![],
+            errors: None,
+            unbounded: false,
+        }
     }
 
     impl Probe for Model {
@@ -423,8 +545,32 @@ mod tests {
             let mut h = new_histogram();
             h.record_n(micros(Duration::from_millis(lat)), sent.max(1))
                 .unwrap();
-            m.latency = h;
+            m.latency = h.clone();
+            m.service = h;
             m.lag.record(50).unwrap();
+            if self.unbounded && rate > self.capacity {
+                // Connections all held: only `capacity` leave per second,
+                // the rest wait for a connection, answers take seconds.
+                let served = (self.capacity * secs) as u64;
+                m.sent = served;
+                m.ok = served;
+                m.no_free_connection = n - served;
+                m.lag.record_n(800_000, served).unwrap();
+                m.service.reset();
+                m.service.record_n(1_250_000, served).unwrap();
+                m.latency.reset();
+                m.latency.record_n(2_000_000, served).unwrap();
+            }
+            if let Some((status, share)) = self.errors {
+                let bad = (m.ok as f64 * share) as u64;
+                m.ok -= bad;
+                m.errors = bad;
+                m.tallies = vec![Tally {
+                    path: "/x".into(),
+                    completed: m.ok + bad,
+                    errors: [(ErrorKind::Http(status), bad)].into(),
+                }];
+            }
             Ok(m)
         }
         fn closed(
@@ -460,11 +606,7 @@ mod tests {
 
     #[test]
     fn finds_the_capacity_within_the_precision() {
-        let mut m = Model {
-            capacity: 1234.0,
-            generator_max: 1e9,
-            calls: vec![],
-        };
+        let mut m = model(1234.0, 1e9);
         let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
         let (lo, hi) = (r.sustainable_rps.unwrap(), r.breaking_rps.unwrap());
@@ -478,11 +620,7 @@ mod tests {
 
     #[test]
     fn a_generator_that_cannot_keep_up_is_never_a_breaking_point() {
-        let mut m = Model {
-            capacity: 5000.0,
-            generator_max: 700.0,
-            calls: vec![],
-        };
+        let mut m = model(5000.0, 700.0);
         let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::GeneratorLimited);
         assert_eq!(r.sustainable_rps, None);
@@ -492,11 +630,7 @@ mod tests {
 
     #[test]
     fn a_first_failing_step_descends() {
-        let mut m = Model {
-            capacity: 30.0,
-            generator_max: 1e9,
-            calls: vec![],
-        };
+        let mut m = model(30.0, 1e9);
         let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
         assert!(r.sustainable_rps.unwrap() <= 30.0 && r.breaking_rps.unwrap() > 30.0);
@@ -505,11 +639,7 @@ mod tests {
 
     #[test]
     fn no_breaking_point_up_to_max_rate() {
-        let mut m = Model {
-            capacity: 1e9,
-            generator_max: 1e9,
-            calls: vec![],
-        };
+        let mut m = model(1e9, 1e9);
         let r = find(
             &mut m,
             &SearchSpec {
@@ -527,11 +657,7 @@ mod tests {
 
     #[test]
     fn the_time_budget_holds() {
-        let mut m = Model {
-            capacity: 1234.0,
-            generator_max: 1e9,
-            calls: vec![],
-        };
+        let mut m = model(1234.0, 1e9);
         let s = SearchSpec {
             max_time: Duration::from_secs(20),
             ..spec()
@@ -539,6 +665,67 @@ mod tests {
         let r = find(&mut m, &s, &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TimeBudget);
         assert!(r.load_time_s <= 20.0);
+    }
+
+    #[test]
+    fn a_target_that_queues_without_bound_fails_where_it_saturates() {
+        // Every connection held above capacity, answers in 1.25 s: the
+        // step fails (target_saturated); it is never generator_limited.
+        let mut m = Model {
+            unbounded: true,
+            ..model(1234.0, 1e9)
+        };
+        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
+        assert!(r.sustainable_rps.unwrap() <= 1234.0 && r.breaking_rps.unwrap() > 1234.0);
+        let over: Vec<&Step> = r.steps.iter().filter(|s| s.target_rate > 1234.0).collect();
+        assert!(!over.is_empty());
+        for s in over {
+            assert_eq!(s.verdict, Verdict::Fail, "{}", s.reason);
+            assert_eq!(s.attribution, Attribution::TargetSaturated);
+            assert!(s.no_free_connection > 0);
+            assert!((s.service_ms["p99"] / 1250.0 - 1.0).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn a_forbidden_target_ends_the_search_at_the_first_step() {
+        let mut m = Model {
+            errors: Some((403, 1.0)),
+            ..model(1234.0, 1e9)
+        };
+        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
+        assert_eq!(m.calls, [100.0]);
+        assert_eq!(r.outcome.exit_code(), crate::exit::UNREACHABLE);
+        assert!(
+            r.reason
+                .starts_with("every request to /x answered 403 Forbidden at 100 requests/s"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn errors_that_do_not_fall_with_the_rate_are_no_capacity_limit() {
+        // 500 on 60 % of requests at any rate: two halvings of the rate
+        // show it, not a descent to a thousandth of the start.
+        let mut m = Model {
+            errors: Some((500, 0.6)),
+            ..model(1234.0, 1e9)
+        };
+        let errors = Slo {
+            error_share: Some(0.01),
+            ..slo()
+        };
+        let r = find(&mut m, &spec(), &errors, &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
+        assert_eq!(m.calls, [100.0, 50.0, 25.0]);
+        assert!(
+            r.reason.starts_with("errors do not fall with the load"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
@@ -554,6 +741,13 @@ mod tests {
             samples: 1000,
             verdict: Verdict::Pass,
             reason: String::new(),
+            attribution: Attribution::None,
+            no_free_connection: 0,
+            dropped: 0,
+            in_flight_end: 0,
+            queued_end: 0,
+            send_lag_p99_ms: None,
+            service_ms: BTreeMap::new(),
             stop_reason: None,
             scored_s: 1.0,
         };

@@ -4,6 +4,9 @@
 //!   SLO: exponential steps until one fails, bisection between the last pass
 //!   and the first fail, then a confirmation step.
 //! * [`sweep`] — closed-loop concurrency levels, measuring X(N), then a USL fit.
+//! * [`stress`] — past the breaking point: baseline, overload and recovery
+//!   in one run; goodput, a verdict (graceful, degraded, collapse) and the
+//!   recovery time.
 //! * [`criteria`] — how a step is judged, and the windowed criteria that end
 //!   a failing step early.
 //! * [`probe`] — the [`Probe`](probe::Probe) seam: the search asks for
@@ -13,9 +16,11 @@
 pub mod criteria;
 pub mod find;
 pub mod probe;
+pub mod stress;
 pub mod sweep;
 
 pub use criteria::{Measure, Verdict, Watch};
 pub use find::{find, FindResult, Outcome, Step};
 pub use probe::{EngineProbe, Probe};
+pub use stress::{stress, StressResult};
 pub use sweep::{sweep, SweepResult};

@@ -28,6 +28,17 @@ pub trait Probe {
         scored: Duration,
         watch: Watch,
     ) -> anyhow::Result<Measure>;
+    /// Open model along a whole `profile` in one run (a stress test's
+    /// phases): each second goes to `on_second` with the flows started in
+    /// it, and `on_second` returning true ends the run. Returns whether the
+    /// user interrupted it.
+    fn profile(
+        &mut self,
+        _profile: Profile,
+        _on_second: &mut dyn FnMut(&Interval, u64) -> bool,
+    ) -> anyhow::Result<bool> {
+        anyhow::bail!("this probe does not run profiles")
+    }
 }
 
 /// Measures with the load engine, one `load::run` per step. Each step's
@@ -42,6 +53,8 @@ pub struct EngineProbe {
     pub live: Option<std::sync::Arc<crate::metrics::live::Live>>,
     /// Keeps the metrics server up as long as the probe.
     pub server: Option<crate::metrics::live::Server>,
+    /// Where a profile run writes its interval log.
+    pub profile_log: Option<PathBuf>,
 }
 
 impl EngineProbe {
@@ -56,6 +69,7 @@ impl EngineProbe {
             steps: 0,
             live: None,
             server: None,
+            profile_log: None,
         }
     }
 
@@ -85,6 +99,20 @@ impl EngineProbe {
         };
         let step_stop = StopFlag::default();
         let mut m = Measure::empty(level);
+        let paths: Vec<String> = plan
+            .requests
+            .iter()
+            .map(|r| r.path.source.clone())
+            .collect();
+        m.tallies = paths
+            .iter()
+            .map(|p| crate::metrics::limits::Tally {
+                path: p.clone(),
+                ..Default::default()
+            })
+            .collect();
+        m.timeout = plan.timeouts.request;
+        watch = watch.with_paths(paths);
         if let Some(l) = &self.live {
             l.step(self.steps, level);
         }
@@ -102,11 +130,14 @@ impl EngineProbe {
                 m.interrupted = true;
                 step_stop.stop();
             }
-            if iv.index >= first && iv.index < last && m.stopped.is_none() {
-                let started = crate::metrics::summary::flows_sent(&iv.per_request, &starts);
-                m.add_second(iv.scheduled, started, &iv.all);
-                if let Some(why) = watch.second(&iv.all) {
-                    m.stopped = Some(why);
+            if iv.index < last && m.stopped.is_none() {
+                let scored = iv.index >= first;
+                if scored {
+                    let started = crate::metrics::summary::flows_sent(&iv.per_request, &starts);
+                    m.add_second(iv, started);
+                }
+                if let Some(stop) = watch.second(iv, scored) {
+                    m.stopped = Some(stop);
                     step_stop.stop();
                 }
             }
@@ -154,6 +185,53 @@ impl Probe for EngineProbe {
             duration: warmup + scored,
         };
         self.measure(model, users as f64, warmup, watch)
+    }
+
+    fn profile(
+        &mut self,
+        profile: Profile,
+        on_second: &mut dyn FnMut(&Interval, u64) -> bool,
+    ) -> anyhow::Result<bool> {
+        let arrivals = match &self.plan.load.model {
+            LoadModel::Open { arrivals, .. } => *arrivals,
+            LoadModel::Closed { .. } => Arrivals::Uniform,
+        };
+        let mut plan = self.plan.clone();
+        plan.load.model = LoadModel::Open { profile, arrivals };
+        plan.load.max_requests = None;
+        let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+        let mut hlog = match &self.profile_log {
+            Some(path) => Some(HlogWriter::create(path, SystemTime::now(), &names)?),
+            None => None,
+        };
+        let starts =
+            crate::metrics::summary::flow_starts(plan.requests.iter().map(|r| r.name.as_str()));
+        let run_stop = StopFlag::default();
+        let (live, user_stop) = (self.live.clone(), self.stop.clone());
+        let mut ended = false;
+        let mut observe = |iv: &Interval| {
+            if let Some(h) = hlog.as_mut() {
+                let _ = h.write(iv);
+            }
+            if let Some(l) = &live {
+                l.interval(iv);
+            }
+            if user_stop.is_set() {
+                run_stop.stop();
+            }
+            if !ended {
+                let started = crate::metrics::summary::flows_sent(&iv.per_request, &starts);
+                if on_second(iv, started) {
+                    ended = true;
+                    run_stop.stop();
+                }
+            }
+        };
+        load::run(&plan, &self.base, &run_stop, &mut observe)?;
+        if let Some(h) = hlog {
+            h.finish()?;
+        }
+        Ok(self.stop.is_set())
     }
 }
 

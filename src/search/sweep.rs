@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::criteria::{self, Verdict, Watch};
 use super::probe::Probe;
+use crate::metrics::limits::Attribution;
 use crate::model::usl;
 use crate::scenario::{Slo, SweepSpec};
 
@@ -25,6 +26,9 @@ pub struct Point {
     pub error_share: Option<f64>,
     pub verdict: Verdict,
     pub reason: String,
+    /// What held the load back, if anything (closed model: only the
+    /// generator's own lag can).
+    pub attribution: Attribution,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,6 +84,10 @@ pub struct SweepResult {
     /// Why no USL fit is given, when it is not.
     pub usl_error: Option<String>,
     pub interrupted: bool,
+    /// Errors that load does not explain ended the sweep at its first
+    /// level: the target is not usable as configured.
+    #[serde(default)]
+    pub target_unusable: bool,
 }
 
 /// Runs the sweep. `on_point` sees each level as it finishes.
@@ -94,28 +102,42 @@ pub fn sweep(
     let mut stop_reason = "all levels measured".to_string();
     let mut best: f64 = 0.0;
     let mut interrupted = false;
+    let mut target_unusable = false;
     for n in spec.levels() {
-        let m = probe.closed(
-            n,
-            spec.warmup,
-            spec.step,
-            Watch::new(slo, breach_seconds, 5),
-        )?;
+        // The first level (or one below a level served) is load the
+        // target should bear: errors load does not explain end the sweep.
+        let served = points.iter().all(|p| p.verdict != Verdict::Fail);
+        let mut watch = Watch::new(slo, breach_seconds, 5);
+        if served {
+            watch = watch.not_capacity(None);
+        }
+        let m = probe.closed(n, spec.warmup, spec.step, watch)?;
         interrupted |= m.interrupted;
-        let (verdict, reason) = criteria::judge(&m, slo, false);
+        let judged = criteria::judge(&m, slo, false, served);
         let p = Point {
             concurrency: n,
             throughput: m.throughput(),
             latency_ms: criteria::quantiles(&m, slo),
             error_share: m.error_share(),
-            verdict,
-            reason,
+            verdict: judged.verdict,
+            reason: judged.reason,
+            attribution: judged.limit.attribution,
         };
+        let verdict = p.verdict;
         on_point(&p);
         let x = p.throughput;
         points.push(p);
         if interrupted {
             stop_reason = "interrupted".into();
+            break;
+        }
+        if let Some(why) = judged.not_capacity {
+            stop_reason = why;
+            target_unusable = true;
+            break;
+        }
+        if verdict == Verdict::GeneratorLimited {
+            stop_reason = format!("the generator could not drive {n} users");
             break;
         }
         if verdict == Verdict::Fail {
@@ -130,7 +152,7 @@ pub fn sweep(
     }
     let data: Vec<(f64, f64)> = points
         .iter()
-        .filter(|p| p.throughput > 0.0)
+        .filter(|p| p.throughput > 0.0 && p.verdict != Verdict::GeneratorLimited)
         .map(|p| (p.concurrency as f64, p.throughput))
         .collect();
     let (usl, usl_error) = match usl::fit(&data) {
@@ -144,5 +166,6 @@ pub fn sweep(
         usl,
         usl_error,
         interrupted,
+        target_unusable,
     })
 }

@@ -13,7 +13,9 @@ pub struct TargetConfig {
     pub workers: u32,
     pub service_time: ServiceTime,
     /// Requests that may wait for a worker; one more gets `503` at once.
-    pub queue_limit: u64,
+    /// `None`: the queue grows without bound (requests wait, latency
+    /// climbs, nothing is refused — a thread pool behind a listen backlog).
+    pub queue_limit: Option<u64>,
     /// Share of requests answered `500` (after their service time).
     pub error_share: f64,
     /// Pause all responses now and then (for coordinated-omission tests).
@@ -33,7 +35,7 @@ impl Default for TargetConfig {
             service_time: ServiceTime::Exponential {
                 mean: Duration::from_millis(10),
             },
-            queue_limit: 1000,
+            queue_limit: Some(1000),
             error_share: 0.0,
             stall: None,
             contention: None,

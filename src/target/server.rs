@@ -249,7 +249,8 @@ async fn serve_one(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
     // permits first, so a request is judged against the service it would
     // have found on time (an ideal loss system), not against stale permits.
     tokio::task::yield_now().await;
-    if st.workers.available_permits() == 0 && st.waiting.get() >= st.cfg.queue_limit {
+    let full = st.cfg.queue_limit.is_some_and(|q| st.waiting.get() >= q);
+    if st.workers.available_permits() == 0 && full {
         st.stats.rejected.fetch_add(1, Ordering::Relaxed);
         return respond(StatusCode::SERVICE_UNAVAILABLE, "queue full\n");
     }
