@@ -23,24 +23,45 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario (or a quick run from flags) and write its results.
     ///
-    /// Exit codes: 0 all SLOs met, 1 an SLO failed, 2 bad input,
-    /// 3 inconclusive (generator limited or interrupted), 4 target unreachable.
+    /// Exit codes: 0 all SLOs met, 1 an SLO failed (or the target was
+    /// saturated: it held every connection and answered slowly), 2 bad
+    /// input, 3 inconclusive (generator limited or interrupted), 4 target
+    /// unreachable or unusable (errors load does not explain).
     Run(RunArgs),
     /// Find the highest rate that meets the SLO: an open-loop search
     /// (exponential steps, bisection, confirmation).
     ///
     /// Exit codes: 0 breaking point found, 1 even the lowest rate failed,
     /// 2 bad input, 3 inconclusive (generator limited, time budget,
-    /// interrupted), 4 target unreachable, 5 no breaking point up to --max-rate.
+    /// interrupted), 4 target unreachable or unusable (errors load does not
+    /// explain, e.g. a 403 on every request), 5 no breaking point up to
+    /// --max-rate.
     Find(FindArgs),
     /// Step through closed-loop concurrency levels, measure throughput X(N),
     /// and fit the Universal Scalability Law.
+    ///
+    /// Exit codes: 0 fitted, 2 bad input, 3 inconclusive (no fit,
+    /// interrupted), 4 target unreachable or unusable.
     Sweep(SweepArgs),
+    /// Past the breaking point: hold a baseline, overload the service (2 ×
+    /// its sustainable rate by default), drop back, and measure goodput,
+    /// how the excess was shed and how long recovery took.
+    ///
+    /// The sustainable rate R comes from --capacity, a --find file, or a
+    /// breaking-point search run first (into DIR/find). Verdict: graceful
+    /// (goodput ≥ 90 % of R while overloaded, the excess refused with
+    /// 503/429, the SLO back within the bound), collapse (goodput < 50 % of
+    /// R), or degraded. Exit codes: 0 graceful, 1 degraded or collapse,
+    /// 2 bad input, 3 inconclusive (generator limited, baseline missed the
+    /// SLO, interrupted, or no sustainable rate found), 4 target
+    /// unreachable or unusable.
+    Stress(StressArgs),
     /// Serve the embedded synthetic target (capacity = workers / mean service time).
     Target(TargetArgs),
     /// Against embedded targets with known answers: a run, a breaking-point
-    /// search and a concurrency sweep, each beside its analytic answer;
-    /// results in reports/demo/.
+    /// search, an overload with recovery (a service that sheds load beside
+    /// one that queues without bound) and a concurrency sweep, each beside
+    /// its analytic answer, then a capacity plan; results in reports/demo/.
     Demo(DemoArgs),
     /// Compare a run against a baseline: p50, p90, p99, mean latency,
     /// achieved rate and error share, each with a verdict that accounts for
@@ -359,6 +380,45 @@ pub struct FindArgs {
     pub poisson: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StressArgs {
+    #[command(flatten)]
+    pub target: TargetOpts,
+    /// The sustainable rate R (requests/s), instead of searching for it.
+    #[arg(long, conflicts_with = "find")]
+    pub capacity: Option<f64>,
+    /// Take R from this find.json (its sustainable_rps).
+    #[arg(long)]
+    pub find: Option<PathBuf>,
+    /// The overload as a multiple of R, e.g. 2x or 1.5.
+    #[arg(long, value_parser = factor)]
+    pub overload: Option<f64>,
+    /// How long the overload lasts (default 30s).
+    #[arg(long, value_parser = duration)]
+    pub hold: Option<Duration>,
+    /// The rate before and after the overload, as a share of R (default 50%).
+    #[arg(long, value_parser = share)]
+    pub baseline: Option<f64>,
+    /// How long the baseline runs before the overload (default 10s).
+    #[arg(long, value_parser = duration)]
+    pub settle: Option<Duration>,
+    /// The most time to wait for recovery after the overload (default 2m).
+    #[arg(long, value_parser = duration)]
+    pub recovery: Option<Duration>,
+    /// Consecutive seconds within the SLO that count as recovered (default 5).
+    #[arg(long)]
+    pub recovered: Option<u32>,
+    /// Poisson arrivals instead of evenly spaced ones.
+    #[arg(long)]
+    pub poisson: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn factor(s: &str) -> Result<f64, String> {
+    crate::scenario::parse_factor(s)
 }
 
 #[derive(Debug, Args)]

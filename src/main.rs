@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Run(args) => app::run(args, &stop),
         Command::Find(args) => app::find(args, &stop),
         Command::Sweep(args) => app::sweep(args, &stop),
+        Command::Stress(args) => app::stress::stress(args, &stop),
         Command::Target(args) => app::serve_target(args, &stop),
         Command::Demo(args) => app::demo(args, &stop),
         Command::Compare(args) => app::compare(args),

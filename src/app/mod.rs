@@ -4,6 +4,7 @@
 pub mod k8s;
 pub mod merge;
 pub mod model;
+pub mod stress;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -270,7 +271,7 @@ fn start_target(plan: &Plan) -> anyhow::Result<(Option<target::TargetHandle>, Ba
 
 /// The scenario (or, without one, the flags alone) with the command line's
 /// values applied over it.
-fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
+pub(crate) fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan> {
     let overrides = Overrides {
         url: t.url.clone(),
         threads: t.threads,
@@ -323,7 +324,7 @@ fn live_metrics(
 
 /// Writes `dir/report.html` (and its PNGs) unless `--no-report`; a report
 /// that cannot be drawn is a warning, never a lost run.
-fn write_report(dir: &Path, output: &OutputArgs) {
+pub(crate) fn write_report(dir: &Path, output: &OutputArgs) {
     if output.no_report {
         return;
     }
@@ -471,7 +472,7 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
 }
 
 /// A flag's value, when given, replaces the scenario's.
-fn set<T>(slot: &mut T, flag: Option<T>) {
+pub(crate) fn set<T>(slot: &mut T, flag: Option<T>) {
     if let Some(v) = flag {
         *slot = v;
     }
@@ -480,7 +481,7 @@ fn set<T>(slot: &mut T, flag: Option<T>) {
 /// What find and sweep share: the target (started when embedded, and
 /// checked reachable), the results directory, and an engine probe whose
 /// per-step logs go to `dir/logs`.
-fn probe_for(
+pub(crate) fn probe_for(
     plan: &Plan,
     output: &OutputArgs,
     stop: &StopFlag,
@@ -682,7 +683,7 @@ pub fn exit_code(s: &Summary) -> u8 {
     }
 }
 
-fn default_dir(name: &str) -> PathBuf {
+pub(crate) fn default_dir(name: &str) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     Path::new("results").join(format!("{name}-{stamp}"))
 }
@@ -775,9 +776,11 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
 /// The sweep part of the demo, also shipped as `scenarios/sweep-demo.toml`.
 pub const SWEEP_DEMO_SCENARIO: &str = include_str!("../../scenarios/sweep-demo.toml");
 
-/// `headroom demo`: a run, a breaking-point search and a concurrency sweep
-/// against embedded targets whose answers are known in closed form, each
-/// printed beside what headroom measured.
+/// `headroom demo`: a run, a breaking-point search, an overload with its
+/// recovery (on a service that sheds load and one that queues without
+/// bound) and a concurrency sweep against embedded targets whose answers
+/// are known in closed form, each printed beside what headroom measured;
+/// then a capacity plan.
 pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let mut plan = scenario::parse(Path::new("scenarios/demo.toml"), DEMO_SCENARIO)?;
     if let Some(d) = args.duration {
@@ -860,7 +863,62 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         return Ok(found.outcome.exit_code());
     }
 
-    println!("\n3. concurrency sweep and USL fit\n");
+    // Past the breaking point: the same service, once shedding what it
+    // cannot queue and once queueing without bound.
+    let r = found.sustainable_rps.unwrap_or(if truth.is_finite() {
+        truth
+    } else {
+        0.8 * cfg.capacity_rps()
+    });
+    println!(
+        "\n3. past the breaking point: {} requests/s (2 × sustainable) for 5 s on two versions of the same service\n",
+        fmt_count(2.0 * r)
+    );
+    let mut stress_plan = plan.clone();
+    stress_plan.stress = scenario::StressSpec {
+        capacity: scenario::Capacity::Given(r),
+        overload: 2.0,
+        hold: Duration::from_secs(5),
+        baseline: 0.5,
+        settle: Duration::from_secs(5),
+        recovery: Duration::from_secs(30),
+        recovered: 3,
+    };
+    let mut verdicts = Vec::new();
+    for (sub, queue, what) in [
+        (
+            "stress-graceful",
+            Some(16),
+            "sheds load: 16 requests may wait, the rest get 503 at once",
+        ),
+        ("stress-collapse", None, "queues without bound"),
+    ] {
+        let mut p = stress_plan.clone();
+        p.target = TargetSpec::Embedded(TargetConfig {
+            queue_limit: queue,
+            ..cfg.clone()
+        });
+        println!("  a service that {what}:");
+        let s = stress::run_stress(&p, &out(sub), stop, r, "find".into())?;
+        verdicts.push((what, s));
+        if stop.is_set() {
+            return Ok(exit::INCONCLUSIVE);
+        }
+        println!();
+    }
+    for (what, s) in &verdicts {
+        println!(
+            "  {what}: {:?}, goodput {:.0} % of sustainable while overloaded, SLO back {}",
+            s.verdict,
+            100.0 * s.goodput_ratio,
+            s.recovery_s
+                .map_or("— not within the bound".into(), |v| format!(
+                    "{v:.0} s after"
+                ))
+        );
+    }
+
+    println!("\n4. concurrency sweep and USL fit\n");
     let sweep_plan = scenario::parse(Path::new("scenarios/sweep-demo.toml"), SWEEP_DEMO_SCENARIO)?;
     let swept = run_sweep(&sweep_plan, &out("sweep"), stop)?;
     if let (
@@ -880,7 +938,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         return Ok(exit::INCONCLUSIVE);
     }
 
-    println!("\n4. capacity plan: 12 months of demand on the capacity just measured\n");
+    println!("\n5. capacity plan: 12 months of demand on the capacity just measured\n");
     let plan_dir = args.out.join("plan");
     let input = plan_dir.join("input");
     std::fs::create_dir_all(&input).with_context(|| format!("creating {}", input.display()))?;

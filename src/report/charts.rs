@@ -56,6 +56,9 @@ pub type Markers = (String, Vec<(f64, f64)>, bool);
 /// A shaded band: (label, points of (x, low, high)).
 pub type Band = (String, Vec<(f64, f64, f64)>);
 
+/// A shaded stretch of the x axis (a phase of a run): label, from, to.
+pub type Span = (String, f64, f64);
+
 /// A horizontal or vertical reference line with its label.
 pub struct Mark {
     pub label: String,
@@ -112,6 +115,8 @@ pub struct Chart<'a> {
     pub bands: Vec<Band>,
     pub h_marks: Vec<Mark>,
     pub v_marks: Vec<Mark>,
+    /// Shaded stretches of the x axis, behind everything else.
+    pub spans: Vec<Span>,
     /// Draw lines as steps (cost staircases).
     pub steps: bool,
 }
@@ -130,6 +135,7 @@ impl<'a> Chart<'a> {
             bands: Vec::new(),
             h_marks: Vec::new(),
             v_marks: Vec::new(),
+            spans: Vec::new(),
             steps: false,
         }
     }
@@ -158,6 +164,10 @@ impl<'a> Chart<'a> {
         }
         ys.extend(self.h_marks.iter().map(|m| m.at));
         xs.extend(self.v_marks.iter().map(|m| m.at));
+        for (_, from, to) in &self.spans {
+            xs.push(*from);
+            xs.push(*to);
+        }
         xs.retain(|v| v.is_finite());
         ys.retain(|v| v.is_finite());
         let lo_hi = |v: &[f64]| {
@@ -217,6 +227,19 @@ impl<'a> Chart<'a> {
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(err)?;
+            for (i, (label, from, to)) in self.spans.iter().enumerate() {
+                let c = [RED, PALETTE[1], PALETTE[2]][i % 3].mix(0.12);
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(*from, y0), (*to, y1)],
+                        c.filled(),
+                    )))
+                    .map_err(err)?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled())
+                    });
+            }
             for (i, (label, pts)) in self.bands.iter().enumerate() {
                 let c = PALETTE[0].mix(0.15 + 0.12 * i as f64);
                 let mut poly: Vec<(f64, f64)> = pts.iter().map(|&(x, _, hi)| (x, hi)).collect();

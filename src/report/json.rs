@@ -16,6 +16,22 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }
 
+/// Reads a result file into its type; `what` names it in errors
+/// ("a headroom find result").
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        crate::exit::BadInput(format!(
+            "{}:{}:{}: not {what}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+        .into()
+    })
+}
+
 pub fn read_summary(path: &Path) -> anyhow::Result<Summary> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -83,6 +83,15 @@ struct SweepSection {
 }
 
 #[derive(Serialize)]
+struct StressSection {
+    summary: String,
+    verdict: String,
+    class: &'static str,
+    phases: Vec<BTreeMap<&'static str, String>>,
+    charts: Vec<Img>,
+}
+
+#[derive(Serialize)]
 struct PlanSection {
     name: String,
     summary: String,
@@ -102,6 +111,7 @@ struct Context_ {
     runs: Vec<RunSection>,
     finds: Vec<FindSection>,
     sweeps: Vec<SweepSection>,
+    stresses: Vec<StressSection>,
     plans: Vec<PlanSection>,
 }
 
@@ -111,6 +121,7 @@ struct Found {
     runs: Vec<PathBuf>,
     finds: Vec<PathBuf>,
     sweeps: Vec<PathBuf>,
+    stresses: Vec<PathBuf>,
     plans: Vec<PathBuf>,
 }
 
@@ -135,6 +146,9 @@ fn discover(dir: &Path) -> Found {
         if d.join("sweep.json").exists() {
             found.sweeps.push(d.clone());
         }
+        if d.join("stress.json").exists() {
+            found.stresses.push(d.clone());
+        }
         if d.join("plan.json").exists() {
             found.plans.push(d.clone());
         }
@@ -149,10 +163,11 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     if found.runs.is_empty()
         && found.finds.is_empty()
         && found.sweeps.is_empty()
+        && found.stresses.is_empty()
         && found.plans.is_empty()
     {
         return Err(crate::exit::BadInput(format!(
-            "{}: no summary.json, find.json, sweep.json or plan.json here or one level down",
+            "{}: no summary.json, find.json, sweep.json, stress.json or plan.json here or one level down",
             dir.display()
         ))
         .into());
@@ -166,9 +181,15 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
         runs: Vec::new(),
         finds: Vec::new(),
         sweeps: Vec::new(),
+        stresses: Vec::new(),
         plans: Vec::new(),
     };
-    let many = found.runs.len() + found.finds.len() + found.sweeps.len() + found.plans.len() > 1;
+    let many = found.runs.len()
+        + found.finds.len()
+        + found.sweeps.len()
+        + found.stresses.len()
+        + found.plans.len()
+        > 1;
     // Charts of a subdirectory's part are prefixed with its name
     // (run-latency.png), unless the name says it already (find.png).
     let prefix = |d: &Path, name: &str| -> String {
@@ -195,6 +216,10 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     for d in &found.sweeps {
         cx.sweeps
             .push(sweep_section(d, dir, &|n| prefix(d, n), &mut cx.cards)?);
+    }
+    for d in &found.stresses {
+        cx.stresses
+            .push(stress_section(d, dir, &|n| prefix(d, n), &mut cx.cards)?);
     }
     for d in &found.plans {
         let p = plan_section(d, dir, &|n| prefix(d, n), &mut cx.cards)?;
@@ -294,7 +319,8 @@ fn run_section(
         ),
         _ => String::new(),
     };
-    r.notes = s.generator_notes.clone();
+    r.notes = s.target_unusable.iter().cloned().collect();
+    r.notes.extend(s.generator_notes.iter().cloned());
     r.notes.extend(s.warnings.iter().cloned());
     if s.interrupted {
         r.notes
@@ -376,7 +402,9 @@ fn run_section(
 
     // Headline: the SLO verdict.
     let failed = s.slo_failed();
-    let (value, tone) = if s.generator_limited || s.interrupted {
+    let (value, tone) = if s.target_unusable.is_some() {
+        ("target unusable", "bad")
+    } else if s.generator_limited || s.interrupted {
         ("inconclusive", "warn")
     } else if s.slo.is_empty() {
         ("no SLO set", "")
@@ -738,6 +766,159 @@ fn sweep_section(
         summary,
         points,
         charts: vec![img(&c, out)?],
+    })
+}
+
+fn stress_section(
+    d: &Path,
+    out: &Path,
+    name: &dyn Fn(&str) -> String,
+    cards: &mut Vec<Card>,
+) -> anyhow::Result<StressSection> {
+    use crate::search::stress::{PhaseName, StressResult, StressVerdict};
+    let r: StressResult = super::json::read_json(
+        &d.join("stress.json"),
+        "a headroom stress result (stress.json)",
+    )?;
+    let phase_name = |p: PhaseName| match p {
+        PhaseName::Baseline => "baseline",
+        PhaseName::Overload => "overload",
+        PhaseName::Recovery => "recovery",
+    };
+    let (verdict, class, tone) = match r.verdict {
+        StressVerdict::Graceful => ("graceful", "pass", "good"),
+        StressVerdict::Degraded => ("degraded", "fail", "warn"),
+        StressVerdict::Collapse => ("collapse", "fail", "bad"),
+        StressVerdict::Inconclusive => ("inconclusive", "none", "warn"),
+    };
+    let recovery = r
+        .recovery_s
+        .map_or("no recovery within the bound".into(), |s| {
+            format!("recovered in {s:.0} s")
+        });
+    let dir_name = d
+        .file_name()
+        .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    cards.push(Card {
+        label: format!("overload · {dir_name}"),
+        value: verdict.into(),
+        note: format!(
+            "goodput {:.0} % of {} rps at {:.1}×; {recovery}",
+            100.0 * r.goodput_ratio,
+            fmt_count(r.sustainable_rps),
+            r.overload_rps / r.sustainable_rps
+        ),
+        tone,
+    });
+    let phases = r
+        .phases
+        .iter()
+        .map(|p| {
+            let mut m = BTreeMap::new();
+            m.insert("name", phase_name(p.name).to_string());
+            m.insert("span", format!("{:.0}–{:.0} s", p.start_s, p.end_s));
+            m.insert("offered", format_rate(p.offered_rps));
+            m.insert("goodput", format_rate(p.goodput_rps));
+            m.insert("p99", opt_ms(p.p99_ms));
+            m.insert("errors", p.errors.to_string());
+            m.insert("refused", p.refused.to_string());
+            m.insert("late", p.late.to_string());
+            m
+        })
+        .collect();
+    let spans: Vec<charts::Span> = r
+        .phases
+        .iter()
+        .filter(|p| p.name != PhaseName::Baseline)
+        .map(|p| (phase_name(p.name).to_string(), p.start_s, p.end_s))
+        .collect();
+    let series = |f: &dyn Fn(&crate::search::stress::Second) -> Option<f64>| -> Vec<(f64, f64)> {
+        r.seconds
+            .iter()
+            .filter_map(|s| Some((s.t as f64 + 0.5, f(s)?)))
+            .collect()
+    };
+    let mut load = Chart::new(
+        name("overload-goodput.png"),
+        "Offered load and goodput, second by second",
+        ("seconds into the run", Unit::Seconds),
+        ("requests per second", Unit::Rps),
+    );
+    load.spans = spans.clone();
+    for (label, points) in [
+        ("offered", series(&|s| Some(s.offered as f64))),
+        (
+            "goodput (ok within the SLO)",
+            series(&|s| Some(s.good as f64)),
+        ),
+        ("errors", series(&|s| Some(s.errors as f64))),
+    ] {
+        load.lines.push(Line {
+            label: label.into(),
+            points,
+        });
+    }
+    load.h_marks.push(Mark {
+        label: format!("sustainable {} rps", fmt_count(r.sustainable_rps)),
+        at: r.sustainable_rps,
+    });
+    let mut lat = Chart::new(
+        name("overload-latency.png"),
+        "Latency from the intended send time, second by second",
+        ("seconds into the run", Unit::Seconds),
+        ("latency", Unit::Ms),
+    );
+    lat.spans = spans;
+    let recovered = r.recovery_s.and_then(|s| {
+        let end = r
+            .phases
+            .iter()
+            .find(|p| p.name == PhaseName::Overload)?
+            .end_s;
+        Some(Mark {
+            label: format!("SLO holds again ({s:.0} s after the overload)"),
+            at: end + s,
+        })
+    });
+    load.v_marks.extend(recovered.as_ref().map(|m| Mark {
+        label: m.label.clone(),
+        at: m.at,
+    }));
+    lat.v_marks.extend(recovered);
+    for (label, points) in [
+        ("p50", series(&|s| s.p50_ms)),
+        ("p99", series(&|s| s.p99_ms)),
+    ] {
+        lat.lines.push(Line {
+            label: label.into(),
+            points,
+        });
+    }
+    lat.h_marks = r
+        .slo
+        .iter()
+        .filter(|l| l.name != "errors")
+        .map(|l| Mark {
+            label: format!("SLO {} ≤ {}", l.name, fmt_ms(l.threshold)),
+            at: l.threshold,
+        })
+        .collect();
+    Ok(StressSection {
+        summary: format!(
+            "{} Sustainable rate {} rps ({}); baseline {} rps, overload {} rps. Bad requests (errors and answers later than {}): {} ({:.2} % of the run).",
+            r.reason,
+            fmt_count(r.sustainable_rps),
+            r.capacity_from,
+            fmt_count(r.baseline_rps),
+            fmt_count(r.overload_rps),
+            r.good_latency_ms.map_or("the SLO".into(), fmt_ms),
+            r.bad_requests,
+            100.0 * r.bad_share
+        ),
+        verdict: verdict.into(),
+        class,
+        phases,
+        charts: vec![img(&load, out)?, img(&lat, out)?],
     })
 }
 

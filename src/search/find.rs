@@ -228,8 +228,8 @@ impl Search<'_> {
         (self.on_step)(&step);
         self.steps.push(step);
         if let Some(why) = judged.not_capacity {
-            let (lo, hi) = (None, (verdict == Verdict::Fail).then_some(rate));
-            return Err(Early((Outcome::TargetUnusable, lo, hi, why)).into());
+            // No breaking point: what failed was not capacity.
+            return Err(Early((Outcome::TargetUnusable, None, None, why)).into());
         }
         Ok(verdict)
     }
@@ -373,7 +373,7 @@ fn search(s: &mut Search) -> anyhow::Result<Found> {
                 Verdict::Fail => {
                     hi_rate = r;
                     if let Some(why) = s.errors_hold_without_load() {
-                        return Ok((Outcome::TargetUnusable, None, Some(hi_rate), why));
+                        return Ok((Outcome::TargetUnusable, None, None, why));
                     }
                 }
                 Verdict::GeneratorLimited => return Ok(generator(s, r)),

@@ -1,0 +1,219 @@
+//! `headroom stress`: the sustainable rate (given, from a find.json, or
+//! searched for first), then baseline, overload and recovery in one run.
+
+use std::path::Path;
+
+use crate::cli::{OutputArgs, StressArgs};
+use crate::exit;
+use crate::load::StopFlag;
+use crate::report::json::{read_json, write_json};
+use crate::scenario::{Capacity, Overrides, Plan};
+use crate::search::stress::{self, PhaseName, Second, Setup, StressResult};
+use crate::search::{FindResult, Outcome};
+use crate::units::{fmt_count, fmt_ms};
+
+use super::{default_dir, plan_for, probe_for, run_find, set, write_report};
+
+/// `headroom stress`.
+pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+    // Each phase sets its own rate: without a scenario, any rate makes a plan.
+    let rate = args.target.scenario.is_none().then_some(1.0);
+    let mut plan = plan_for(
+        &args.target,
+        Overrides {
+            rate,
+            poisson: args.poisson,
+            ..Overrides::default()
+        },
+    )?;
+    let sp = &mut plan.stress;
+    if let Some(r) = args.capacity {
+        sp.capacity = Capacity::Given(r);
+    }
+    if let Some(f) = &args.find {
+        sp.capacity = Capacity::FindFile(f.clone());
+    }
+    set(&mut sp.overload, args.overload);
+    set(&mut sp.hold, args.hold);
+    set(&mut sp.baseline, args.baseline);
+    set(&mut sp.settle, args.settle);
+    set(&mut sp.recovery, args.recovery);
+    set(&mut sp.recovered, args.recovered);
+    sp.check().map_err(exit::BadInput)?;
+    if plan.slo.latency.is_empty() && plan.slo.error_share.is_none() {
+        return Err(exit::BadInput(
+            "stress needs a latency or error SLO: [slo] in the scenario or --slo p99=250ms (repeatable)"
+                .into(),
+        )
+        .into());
+    }
+    let dir = args
+        .output
+        .out
+        .clone()
+        .unwrap_or_else(|| default_dir(&format!("{}-stress", plan.name)));
+    let (r, from) = match &plan.stress.capacity {
+        Capacity::Given(r) => (*r, "given".to_string()),
+        Capacity::FindFile(path) => (sustainable_of(path)?, path.display().to_string()),
+        Capacity::Find => {
+            plan.search.check().map_err(exit::BadInput)?;
+            let out = OutputArgs {
+                out: Some(dir.join("find")),
+                no_report: true,
+                metrics_listen: None,
+                ..args.output.clone()
+            };
+            let found = run_find(&plan, &out, stop)?;
+            match found.sustainable_rps {
+                Some(r) if found.outcome == Outcome::Found => (r, "find".to_string()),
+                _ => {
+                    eprintln!(
+                        "no stress test: the search found no sustainable rate ({})",
+                        found.reason
+                    );
+                    return Ok(found.outcome.exit_code());
+                }
+            }
+        }
+    };
+    let output = OutputArgs {
+        out: Some(dir),
+        ..args.output.clone()
+    };
+    let result = run_stress(&plan, &output, stop, r, from)?;
+    Ok(result.verdict.exit_code())
+}
+
+/// The sustainable rate a find.json found.
+fn sustainable_of(path: &Path) -> anyhow::Result<f64> {
+    let found: FindResult = read_json(path, "a headroom find result (find.json)")?;
+    found.sustainable_rps.ok_or_else(|| {
+        exit::BadInput(format!(
+            "{} has no sustainable rate (outcome {:?}: {})",
+            path.display(),
+            found.outcome,
+            found.reason
+        ))
+        .into()
+    })
+}
+
+/// Runs the stress episode for a validated plan against the sustainable
+/// rate `r`, and writes `stress.json`, `latency.hlog` and the report.
+pub fn run_stress(
+    plan: &Plan,
+    output: &OutputArgs,
+    stop: &StopFlag,
+    r: f64,
+    capacity_from: String,
+) -> anyhow::Result<StressResult> {
+    let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "stress", "steps")?;
+    probe.profile_log = Some(dir.join("latency.hlog"));
+    let spec = &plan.stress;
+    let quiet = output.quiet;
+    if !quiet {
+        println!(
+            "stress test of {base}: sustainable {} requests/s ({capacity_from}); baseline {} for {} s, overload {} for {} s, then the baseline until the SLO holds {} s in a row (at most {} s)",
+            fmt_count(r),
+            fmt_count(spec.baseline * r),
+            spec.settle.as_secs(),
+            fmt_count(spec.overload * r),
+            spec.hold.as_secs(),
+            spec.recovered,
+            spec.recovery.as_secs()
+        );
+        println!(
+            "  {:>4} {:<9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>9} {:>9}  slo   limited by",
+            "s", "phase", "offered", "sent", "good", "errors", "p99", "service", "in flight"
+        );
+    }
+    let mut on_second = |s: &Second| {
+        if quiet {
+            return;
+        }
+        let opt = |v: Option<f64>| v.map_or("-".into(), fmt_ms);
+        println!(
+            "  {:>4} {:<9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>9} {:>9}  {:<5} {}",
+            s.t,
+            phase_name(s.phase),
+            s.offered,
+            s.sent,
+            s.good,
+            s.errors,
+            opt(s.p99_ms),
+            opt(s.service_p99_ms),
+            s.in_flight + s.queued,
+            if s.within_slo { "ok" } else { "MISS" },
+            s.attribution.label()
+        );
+    };
+    let setup = Setup {
+        spec,
+        slo: &plan.slo,
+        sustainable: r,
+        capacity_from,
+        timeout: plan.timeouts.request,
+    };
+    let result = stress::stress(&mut probe, &setup, &mut on_second)?;
+    write_json(&dir.join("stress.json"), &result)?;
+    if !quiet {
+        print!("{}", text(&result));
+        println!("  results: {}", dir.display());
+    }
+    write_report(&dir, output);
+    Ok(result)
+}
+
+fn phase_name(p: PhaseName) -> &'static str {
+    match p {
+        PhaseName::Baseline => "baseline",
+        PhaseName::Overload => "overload",
+        PhaseName::Recovery => "recovery",
+    }
+}
+
+/// The verdict and the phases, as the terminal shows them.
+pub fn text(r: &StressResult) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\n  {:<9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "phase", "seconds", "offered", "goodput", "p99", "errors", "refused", "late"
+    );
+    for p in &r.phases {
+        let _ = writeln!(
+            o,
+            "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+            phase_name(p.name),
+            format!("{:.0}–{:.0}", p.start_s, p.end_s),
+            fmt_count(p.offered_rps),
+            fmt_count(p.goodput_rps),
+            p.p99_ms.map_or("-".into(), fmt_ms),
+            p.errors,
+            p.refused,
+            p.late
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n  verdict: {} — {}",
+        format!("{:?}", r.verdict).to_uppercase(),
+        r.reason
+    );
+    let _ = writeln!(
+        o,
+        "  goodput while overloaded: {:.0} % of the sustainable rate; recovery: {}",
+        100.0 * r.goodput_ratio,
+        r.recovery_s
+            .map_or("not within the bound".into(), |s| format!("{s:.0} s"))
+    );
+    let _ = writeln!(
+        o,
+        "  bad requests (errors and answers later than {}): {} ({:.2} % of the run)",
+        r.good_latency_ms.map_or("the SLO".into(), fmt_ms),
+        r.bad_requests,
+        100.0 * r.bad_share
+    );
+    o
+}

@@ -1,0 +1,74 @@
+"""Small HTTP servers that misbehave on purpose, for headroom's tests.
+
+    misbehave.py pool WORKERS SERVICE_S   a thread per connection, but only
+                                          WORKERS requests served at once for
+                                          SERVICE_S each; the rest wait without
+                                          bound (no 503): a thread pool behind
+                                          a listen backlog
+    misbehave.py forbidden                403 Forbidden to every request
+
+The port is printed on the first line of standard output. GET /stats (pool)
+answers "served held_seconds": the served requests and the seconds workers
+were held, the test's oracle for the capacity actually delivered.
+"""
+
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MODE = sys.argv[1]
+if MODE == "pool":
+    WORKERS = int(sys.argv[2])
+    SERVICE_S = float(sys.argv[3])
+    SLOTS = threading.Semaphore(WORKERS)
+LOCK = threading.Lock()
+SERVED = 0
+HELD = 0.0
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        global SERVED, HELD
+        if MODE == "forbidden":
+            self.answer(403, b"forbidden\n")
+            return
+        if self.path == "/stats":
+            with LOCK:
+                self.answer(200, f"{SERVED} {HELD:.6f}\n".encode())
+            return
+        with SLOTS:
+            start = time.monotonic()
+            time.sleep(SERVICE_S)
+            held = time.monotonic() - start
+        with LOCK:
+            SERVED += 1
+            HELD += held
+        self.answer(200, b"ok\n")
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 4096
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (a timeout, the end of a step) leaves a
+        # broken pipe: expected here, not worth a traceback.
+        pass
+
+
+server = Server(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
