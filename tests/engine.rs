@@ -549,12 +549,15 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
         "run/latency.hlog",
         "find/find.json",
         "sweep/sweep.json",
+        "stress-graceful/stress.json",
+        "stress-collapse/stress.json",
         "plan/plan.json",
         "plan/forecast.json",
         "report.html",
         "run-latency.png",
         "find.png",
         "sweep-usl.png",
+        "stress-collapse-overload-goodput.png",
         "plan-forecast.png",
     ] {
         assert!(dir.path().join(f).exists(), "{f}");
@@ -600,6 +603,21 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
         find["load_time_s"].as_f64().unwrap() <= 90.0,
         "the search stays within 90 s of load"
     );
+
+    // Stress at 2 × the rate just found, for 5 s. Shedding (16 may wait):
+    // the 8 workers still answer their 800/s, each within about 16/8 × 10 ms
+    // of queueing plus an exponential 10 ms (p99 46 ms) — under the 100 ms
+    // threshold, so goodput ≈ 800/s ≈ 1.2 R; the rest is refused with 503.
+    // Without a bound: the backlog (2R − 800/s) × 5 s ≈ 2,700 makes every
+    // answer seconds late until it drains at 800/s − R/2: goodput ≈ 0.
+    for (dir, verdict) in [
+        ("stress-graceful", "graceful"),
+        ("stress-collapse", "collapse"),
+    ] {
+        let s = json(&format!("{dir}/stress.json"));
+        assert_eq!(s["verdict"], verdict, "{}", s["reason"]);
+        assert_eq!(s["sustainable_rps"].as_f64(), Some(found));
+    }
 
     // Sweep: the target stretches each 10 ms service by 1 + σ(n−1) + κn(n−1)
     // with σ = 0.05, κ = 0.002. The generator and loopback add a fixed

@@ -208,7 +208,7 @@ breach_seconds = 3
         s["aborted"]
             .as_str()
             .unwrap()
-            .contains("p99 above 5.0 ms for 3 s"),
+            .contains("p99 above 5.00 ms for 3 s"),
         "{}",
         s["aborted"]
     );

@@ -7,7 +7,7 @@
 //! (`.ci/run` sets HEADROOM_REQUIRE_PYTHON=1).
 
 mod common;
-use common::{headroom, serial, text};
+use common::{headroom, plan_from, quiet, serial, text};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -16,40 +16,22 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use headroom::app::stress::run_stress;
-use headroom::cli::OutputArgs;
 use headroom::load::StopFlag;
 use headroom::metrics::limits::Attribution;
-use headroom::report::timeseries::Format;
 use headroom::scenario::{Overrides, Plan, SearchSpec, StressSpec};
 use headroom::search::stress::{PhaseName, StressResult, StressVerdict};
 use headroom::search::{Outcome, Verdict};
 use headroom::target::{self, ServiceTime, TargetConfig, TargetHandle};
 
 fn plan(url: &str, slo: &[(&str, &str)]) -> Plan {
-    let mut p = Plan::from_flags(&Overrides {
-        url: Some(url.into()),
-        rate: Some(1.0),
-        threads: Some(1),
-        ..Overrides::default()
-    })
-    .unwrap();
-    let flags: Vec<(String, String)> = slo
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    p.slo.apply_flags(&flags).unwrap();
-    p
-}
-
-fn quiet(dir: &std::path::Path) -> OutputArgs {
-    OutputArgs {
-        out: Some(dir.to_path_buf()),
-        format: Format::Csv,
-        quiet: true,
-        no_report: true,
-        metrics_listen: None,
-        metrics_linger: Duration::ZERO,
-    }
+    let url = Some(url.to_string());
+    plan_from(
+        Overrides {
+            url,
+            ..Overrides::default()
+        },
+        slo,
+    )
 }
 
 fn embedded(workers: u32, service_ms: u64, queue_limit: Option<u64>) -> TargetHandle {
@@ -152,15 +134,16 @@ fn find_on_a_queue_without_bound_finds_its_capacity() {
     }
 }
 
+/// R = 200 rps: 100 rps for 5 s, 400 rps for 4 s, then 100 rps until the
+/// SLO holds 3 s in a row (at most 30 s).
 fn stress_spec() -> StressSpec {
     StressSpec {
         capacity: headroom::scenario::Capacity::Given(200.0),
-        overload: 2.0,
         hold: Duration::from_secs(4),
-        baseline: 0.5,
         settle: Duration::from_secs(5),
         recovery: Duration::from_secs(30),
         recovered: 3,
+        ..StressSpec::default()
     }
 }
 

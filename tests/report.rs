@@ -1,5 +1,6 @@
 //! `report.html` and its PNG charts, rendered from the committed result
-//! files in `tests/fixtures/report/` (a demo run, search, sweep and plan):
+//! files in `tests/fixtures/report/` (a demo run, search, sweep, stress
+//! test and plan):
 //! the page's structure (insta snapshot, volatile values masked), the PNGs
 //! (decode, size, not blank), secrets redacted, and — with Debian's chromium
 //! — the page as a browser shows it.
@@ -10,12 +11,14 @@ use common::serial;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CHARTS: [&str; 9] = [
+const CHARTS: [&str; 11] = [
     "run-latency.png",
     "run-throughput.png",
     "run-spectrum.png",
     "find.png",
     "sweep-usl.png",
+    "stress-overload-goodput.png",
+    "stress-overload-latency.png",
     "plan-forecast.png",
     "plan-cost-curve.png",
     "plan-monthly-cost.png",
@@ -27,7 +30,7 @@ const CHARTS: [&str; 9] = [
 fn rendered() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
-    for part in ["run", "find", "sweep", "plan"] {
+    for part in ["run", "find", "sweep", "stress", "plan"] {
         let to = dir.path().join(part);
         std::fs::create_dir_all(&to).unwrap();
         for e in std::fs::read_dir(src.join(part)).unwrap() {
@@ -105,9 +108,11 @@ fn the_page_has_every_section_and_matches_its_snapshot() {
         "runway",
         "monthly cost",
         "scalability peak",
+        "overload · stress",
     ] {
         assert!(html.contains(card), "no {card:?} card");
     }
+    assert!(html.contains("<h2>Overload and recovery: <span class=\"fail\">collapse</span></h2>"));
     for h in [
         "Run: demo",
         "Breaking point",

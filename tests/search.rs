@@ -3,39 +3,26 @@
 //! The latency-SLO search and the USL sweep are checked by the demo test in
 //! tests/engine.rs, which runs them end to end.
 
+mod common;
+use common::{plan_from, quiet, serial};
+
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use headroom::cli::OutputArgs;
 use headroom::load::StopFlag;
 use headroom::model::queueing::erlang_b;
-use headroom::report::timeseries::Format;
 use headroom::scenario::{Overrides, Plan, SearchSpec};
 use headroom::search::Outcome;
 use headroom::target::{self, ServiceTime, TargetConfig};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn plan(url: &str, slo: &[(&str, &str)], poisson: bool, connections: Option<usize>) -> Plan {
-    let mut p = Plan::from_flags(&Overrides {
+    let o = Overrides {
         url: Some(url.into()),
-        rate: Some(1.0),
-        threads: Some(1),
         poisson,
         connections,
         ..Overrides::default()
-    })
-    .unwrap();
-    let flags: Vec<(String, String)> = slo
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    p.slo.apply_flags(&flags).unwrap();
+    };
+    let mut p = plan_from(o, slo);
     p.search = SearchSpec {
         start_rate: 100.0,
         step: Duration::from_secs(4),
@@ -45,17 +32,6 @@ fn plan(url: &str, slo: &[(&str, &str)], poisson: bool, connections: Option<usiz
         ..SearchSpec::default()
     };
     p
-}
-
-fn quiet(dir: &std::path::Path) -> OutputArgs {
-    OutputArgs {
-        out: Some(dir.to_path_buf()),
-        format: Format::Csv,
-        quiet: true,
-        no_report: true,
-        metrics_listen: None,
-        metrics_linger: std::time::Duration::ZERO,
-    }
 }
 
 /// Highest arrival rate with Erlang B blocking ≤ `share` (c servers, mean service s).

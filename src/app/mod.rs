@@ -438,19 +438,23 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-/// `headroom find`.
-pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
-    // Each step replaces the load model: without a scenario, any rate
-    // makes a plan.
-    let rate = args.target.scenario.is_none().then_some(1.0);
-    let mut plan = plan_for(
-        &args.target,
+/// The plan of a command whose steps or phases each set their own rate
+/// (find, stress): without a scenario, any rate makes a plan.
+pub(crate) fn open_plan(t: &TargetOpts, poisson: bool) -> anyhow::Result<Plan> {
+    let rate = t.scenario.is_none().then_some(1.0);
+    plan_for(
+        t,
         Overrides {
             rate,
-            poisson: args.poisson,
+            poisson,
             ..Overrides::default()
         },
-    )?;
+    )
+}
+
+/// `headroom find`.
+pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+    let mut plan = open_plan(&args.target, args.poisson)?;
     let sp = &mut plan.search;
     set(&mut sp.start_rate, args.start_rate);
     set(&mut sp.max_rate, args.max_rate);

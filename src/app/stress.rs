@@ -7,25 +7,16 @@ use crate::cli::{OutputArgs, StressArgs};
 use crate::exit;
 use crate::load::StopFlag;
 use crate::report::json::{read_json, write_json};
-use crate::scenario::{Capacity, Overrides, Plan};
+use crate::scenario::{Capacity, Plan};
 use crate::search::stress::{self, PhaseName, Second, Setup, StressResult};
 use crate::search::{FindResult, Outcome};
 use crate::units::{fmt_count, fmt_ms};
 
-use super::{default_dir, plan_for, probe_for, run_find, set, write_report};
+use super::{default_dir, open_plan, probe_for, run_find, set, write_report};
 
 /// `headroom stress`.
 pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<u8> {
-    // Each phase sets its own rate: without a scenario, any rate makes a plan.
-    let rate = args.target.scenario.is_none().then_some(1.0);
-    let mut plan = plan_for(
-        &args.target,
-        Overrides {
-            rate,
-            poisson: args.poisson,
-            ..Overrides::default()
-        },
-    )?;
+    let mut plan = open_plan(&args.target, args.poisson)?;
     let sp = &mut plan.stress;
     if let Some(r) = args.capacity {
         sp.capacity = Capacity::Given(r);

@@ -905,7 +905,7 @@ fn stress_section(
         .collect();
     Ok(StressSection {
         summary: format!(
-            "{} Sustainable rate {} rps ({}); baseline {} rps, overload {} rps. Bad requests (errors and answers later than {}): {} ({:.2} % of the run).",
+            "{}. Sustainable rate {} rps ({}); baseline {} rps, overload {} rps. Bad requests (errors and answers later than {}): {} ({:.2} % of the run).",
             r.reason,
             fmt_count(r.sustainable_rps),
             r.capacity_from,

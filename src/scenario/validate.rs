@@ -1314,6 +1314,37 @@ mod tests {
     }
 
     #[test]
+    fn stress_settings_are_checked_where_they_are_written() {
+        let base = "target = { url = \"http://127.0.0.1:1\" }\n[load]\nrate = 10\nduration = \"1s\"\n[stress]\n";
+        let plan = p(&format!(
+            "{base}capacity = 300\noverload = \"1.5x\"\nhold = \"20s\"\nbaseline = \"40%\"\n"
+        ))
+        .unwrap();
+        assert_eq!(plan.stress.capacity, super::super::Capacity::Given(300.0));
+        assert_eq!(plan.stress.overload, 1.5);
+        assert_eq!(plan.stress.hold, Duration::from_secs(20));
+        assert_eq!(plan.stress.baseline, 0.4);
+        for (bad, line, want) in [
+            ("overload = \"0.5x\"\n", 6, "overload must be more than 1×"),
+            ("overload = \"lots\"\n", 6, "expected a factor"),
+            ("baseline = \"120%\"\n", 6, ""),
+            ("hold = \"500ms\"\n", 6, "hold must be at least 1 s"),
+            ("recovered = 0\n", 6, "recovered must be at least 1"),
+            (
+                "capacity = 10\nfind = \"x.json\"\n",
+                7,
+                "capacity or find, not both",
+            ),
+            ("find = \"nope.json\"\n", 6, "no such file"),
+            ("warmup = \"1s\"\n", 6, "unknown field"),
+        ] {
+            let e = p(&format!("{base}{bad}")).unwrap_err().to_string();
+            assert!(e.contains(&format!("t.toml:{line}:")), "{bad}: {e}");
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn quantile_labels() {
         assert_eq!(parse_quantile_label("p99"), Some(0.99));
         assert_eq!(parse_quantile_label("p999"), Some(0.999));

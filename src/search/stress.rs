@@ -611,15 +611,15 @@ mod tests {
         }
     }
 
+    /// 2 × R for 4 s between 5 s and up to 30 s at R/2.
     fn spec() -> StressSpec {
         StressSpec {
             capacity: crate::scenario::Capacity::Given(200.0),
-            overload: 2.0,
             hold: Duration::from_secs(4),
-            baseline: 0.5,
             settle: Duration::from_secs(5),
             recovery: Duration::from_secs(30),
             recovered: 3,
+            ..StressSpec::default()
         }
     }
 

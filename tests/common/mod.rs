@@ -29,6 +29,38 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// A one-thread plan from flags (`url` and the rest in `o`) with the SLO
+/// flags `slo` (name, value) applied.
+pub fn plan_from(
+    o: headroom::scenario::Overrides,
+    slo: &[(&str, &str)],
+) -> headroom::scenario::Plan {
+    let mut p = headroom::scenario::Plan::from_flags(&headroom::scenario::Overrides {
+        rate: o.rate.or(Some(1.0)),
+        threads: o.threads.or(Some(1)),
+        ..o
+    })
+    .unwrap();
+    let flags: Vec<(String, String)> = slo
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    p.slo.apply_flags(&flags).unwrap();
+    p
+}
+
+/// Output options for in-process runs: into `dir`, quietly, no report.
+pub fn quiet(dir: &std::path::Path) -> headroom::cli::OutputArgs {
+    headroom::cli::OutputArgs {
+        out: Some(dir.to_path_buf()),
+        format: headroom::report::timeseries::Format::Csv,
+        quiet: true,
+        no_report: true,
+        metrics_listen: None,
+        metrics_linger: std::time::Duration::ZERO,
+    }
+}
+
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
