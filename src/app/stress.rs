@@ -104,7 +104,7 @@ pub fn run_stress(
     let quiet = output.quiet;
     if !quiet {
         println!(
-            "stress test of {base}: sustainable {} requests/s ({capacity_from}); baseline {} for {} s, overload {} for {} s, then the baseline until the SLO holds {} s in a row (at most {} s)",
+            "stress test of {base}: sustainable {} requests/s ({capacity_from});\n  {} requests/s for {} s, {} requests/s for {} s, then the first until the SLO holds {} s in a row (at most {} s)",
             fmt_count(r),
             fmt_count(spec.baseline * r),
             spec.settle.as_secs(),
