@@ -36,6 +36,7 @@ pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod results;
 pub mod scenario;
 pub mod search;
 pub mod target;

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use headroom::load::{self, StopFlag};
-use headroom::metrics::{Interval, Summary};
+use headroom::metrics::Interval;
+use headroom::results::summary::Summary;
 use headroom::scenario::{BaseUrl, Overrides, Plan};
 use headroom::target::{self, ServiceTime, Stall, TargetConfig, TargetHandle};
 
@@ -67,7 +68,7 @@ fn run(plan: &Plan, t: &TargetHandle) -> (Summary, Vec<(u64, u64)>) {
         .map(|r| (r.name.clone(), "GET".into(), r.path.source.clone()))
         .collect();
     let summary = Summary::build(
-        headroom::metrics::summary::RunFacts {
+        headroom::results::summary::RunFacts {
             scenario: &plan.name,
             target: t.url(),
             started_at: outcome.started_at,
@@ -365,7 +366,8 @@ fn cli_run_writes_results_that_match_their_schema() {
 
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(headroom::report::SUMMARY_SCHEMA).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(headroom::results::summary::JSON_SCHEMA).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&summary)

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use headroom::load::{self, RunOutcome, StopFlag};
-use headroom::metrics::summary::RunFacts;
-use headroom::metrics::{ErrorKind, Interval, Summary};
+use headroom::metrics::{ErrorKind, Interval};
+use headroom::results::summary::RunFacts;
+use headroom::results::summary::Summary;
 use headroom::scenario::{BaseUrl, Plan};
 use headroom::target::{self, ServiceTime, TargetConfig, TargetHandle};
 

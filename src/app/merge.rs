@@ -13,10 +13,11 @@ use hdrhistogram::Histogram;
 use crate::cli::MergeArgs;
 use crate::exit::BadInput;
 use crate::metrics::hlog::{HlogWriter, ALL};
-use crate::metrics::summary::{RunFacts, SegmentInfo};
-use crate::metrics::{ErrorKind, Interval, Stats, Summary};
-use crate::report::json::ScenarioInfo;
+use crate::metrics::{ErrorKind, Interval, Stats};
 use crate::report::timeseries;
+use crate::results::scenario::ScenarioInfo;
+use crate::results::summary::Summary;
+use crate::results::summary::{RunFacts, SegmentInfo};
 use crate::scenario::{LatencySlo, MinRate, RequestSlo, Slo};
 
 struct Seg {
@@ -37,7 +38,7 @@ fn bad(msg: String) -> anyhow::Error {
 }
 
 fn read_seg(dir: &Path) -> anyhow::Result<Seg> {
-    let summary = crate::report::json::read_summary(&dir.join("summary.json"))
+    let summary = crate::results::summary::read(&dir.join("summary.json"))
         .map_err(|e| bad(format!("{e:#}")))?;
     let Some(info) = summary.segment.clone() else {
         return Err(bad(format!(
@@ -383,9 +384,9 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
     hlog.finish()?;
     detail.finish()?;
     timeseries::write(&out.join("timeseries.csv"), &rows, timeseries::Format::Csv)?;
-    crate::report::json::write_summary(&out.join("summary.json"), &summary)?;
+    crate::results::write_json(&out.join("summary.json"), &summary)?;
     if let Some(info) = &segs[0].scenario {
-        crate::report::json::write_json(&out.join("scenario.json"), info)?;
+        crate::results::write_json(&out.join("scenario.json"), info)?;
     }
     if !args.quiet {
         print!("{}", crate::report::text::summary(&summary));

@@ -20,10 +20,11 @@ use crate::cli::{
 use crate::exit;
 use crate::load::{self, StopFlag};
 use crate::metrics::hlog::HlogWriter;
-use crate::metrics::summary::RunFacts;
-use crate::metrics::{Interval, Summary};
-use crate::report::json::write_json;
+use crate::metrics::Interval;
 use crate::report::{self, timeseries};
+use crate::results::summary::RunFacts;
+use crate::results::summary::Summary;
+use crate::results::write_json;
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
 use crate::search;
 use crate::target::{self, Contention, ServiceTime, Stall, TargetConfig};
@@ -76,7 +77,7 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         plan.load.start_at = Some(std::time::SystemTime::from(t));
     }
     let segment = (args.segment.is_some() || args.run_id.is_some()).then(|| {
-        crate::metrics::summary::SegmentInfo {
+        crate::results::summary::SegmentInfo {
             run_id: args.run_id.clone().unwrap_or_else(|| {
                 let when = args
                     .start_at
@@ -127,7 +128,7 @@ fn execute_segment(
     output: &OutputArgs,
     stop: &StopFlag,
     abort_on_fail: bool,
-    segment: Option<crate::metrics::summary::SegmentInfo>,
+    segment: Option<crate::results::summary::SegmentInfo>,
 ) -> anyhow::Result<RunReport> {
     let (_target, base) = start_target(plan)?;
     let dir = output
@@ -231,10 +232,10 @@ fn execute_segment(
                 .into(),
         );
     }
-    report::json::write_summary(&dir.join("summary.json"), &summary)?;
+    crate::results::write_json(&dir.join("summary.json"), &summary)?;
     write_json(
         &dir.join("scenario.json"),
-        &report::json::ScenarioInfo::new(plan, &base.to_string()),
+        &crate::results::scenario::ScenarioInfo::new(plan, &base.to_string()),
     )?;
     timeseries::write(&dir.join(output.format.file_name()), &rows, output.format)?;
     hlog.finish().context("writing latency.hlog")?;

@@ -13,8 +13,8 @@ use crate::input::plan::{self as plan_file, Bound, CapacitySource, DemandSource,
 use crate::input::table::Table;
 use crate::model::plan::{Candidate, DemandPoint};
 use crate::model::{forecast as fc, plan, queueing, usl};
-use crate::report::json::write_json;
 use crate::report::model::{self as out, ForecastDoc, PlanDoc};
+use crate::results::write_json;
 use crate::search::sweep::UslReport;
 
 /// `headroom usl`.

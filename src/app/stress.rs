@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::cli::{OutputArgs, StressArgs};
 use crate::exit;
 use crate::load::StopFlag;
-use crate::report::json::{read_json, write_json};
+use crate::results::{read_json, write_json};
 use crate::scenario::{Capacity, Plan};
 use crate::search::stress::{self, PhaseName, Second, Setup, StressResult};
 use crate::search::{FindResult, Outcome};

@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 
 use crate::exit::BadInput;
 use crate::input::table::Table;
-use crate::metrics::Summary;
+use crate::results::summary::Summary;
 
 pub use crate::metrics::hlog::ALL;
 
@@ -50,7 +50,7 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
     };
     let summary_path = dir.join("summary.json");
     let summary =
-        crate::report::json::read_summary(&summary_path).map_err(|e| BadInput(format!("{e:#}")))?;
+        crate::results::summary::read(&summary_path).map_err(|e| BadInput(format!("{e:#}")))?;
     let hlog_path = dir.join("latency.hlog");
     let bytes =
         std::fs::read(&hlog_path).map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;

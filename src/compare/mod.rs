@@ -296,7 +296,7 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
             false,
             "no per-second send counts (detail.hlog or the time series) in a run",
         ));
-        let counts = |s: &crate::metrics::Summary| {
+        let counts = |s: &crate::results::summary::Summary| {
             if name == ALL {
                 Some((s.requests.errors.total, s.requests.total))
             } else {

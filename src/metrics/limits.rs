@@ -23,10 +23,14 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::summary::{ACHIEVED_SHARE_MIN, LAG_P99_LIMIT_MS};
 use super::ErrorKind;
 use crate::scenario::Slo;
 use crate::units::{fmt_count, fmt_ms};
+
+/// Send lag beyond this at p99 means the generator fell behind its schedule.
+pub const LAG_P99_LIMIT_MS: f64 = 25.0;
+/// Achieved rate below this share of the target means the generator fell behind.
+pub const ACHIEVED_SHARE_MIN: f64 = 0.98;
 
 /// What held the load back, if anything did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

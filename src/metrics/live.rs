@@ -157,7 +157,7 @@ impl Live {
         );
         Live {
             registry,
-            starts: super::summary::flow_starts(names.iter().map(String::as_str)),
+            starts: super::flow_starts(names.iter().map(String::as_str)),
             names: names.to_vec(),
             requests,
             sent,
@@ -209,7 +209,7 @@ impl Live {
         self.in_flight.set(outstanding as i64);
         self.target_rate.set(iv.scheduled as f64);
         self.achieved_rate
-            .set(super::summary::flows_sent(&iv.per_request, &self.starts) as f64);
+            .set(super::flows_sent(&iv.per_request, &self.starts) as f64);
         let lag = if iv.all.lag.is_empty() {
             0.0
         } else {

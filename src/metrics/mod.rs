@@ -1,5 +1,6 @@
 //! Measurements: HdrHistogram recorders, per-second interval snapshots and
-//! their exact merge, summaries, and the HdrHistogram interval log.
+//! their exact merge, and who limited the load (`limits`). The files they
+//! end up in are `results`' business.
 //!
 //! All latencies are recorded in microseconds (1 µs … 1 h, 3 significant
 //! digits). Percentiles come from histograms, never from stored samples, so
@@ -9,10 +10,8 @@ pub mod hlog;
 pub mod limits;
 pub mod live;
 mod stats;
-pub mod summary;
 
 pub use stats::{Aggregator, ErrorKind, Interval, IntervalSnapshot, LoadState, Recorder, Stats};
-pub use summary::{LatencySummary, Summary};
 
 use hdrhistogram::Histogram;
 use std::time::Duration;
@@ -29,4 +28,26 @@ pub fn new_histogram() -> Histogram<u64> {
 /// Microseconds, saturating at the histogram's upper bound.
 pub fn micros(d: Duration) -> u64 {
     (d.as_micros() as u64).clamp(1, HIGHEST_US)
+}
+
+/// Which names start a flow: a request (`NAME`), or the first step of each
+/// flow (`FLOW/STEP`, steps in order).
+pub fn flow_starts<'a>(names: impl Iterator<Item = &'a str>) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .map(|n| match n.split_once('/') {
+            None => true,
+            Some((flow, _)) => seen.insert(flow.to_string()),
+        })
+        .collect()
+}
+
+/// Flows sent: the sends of the names that start a flow.
+pub fn flows_sent(per_name: &[Stats], starts: &[bool]) -> u64 {
+    per_name
+        .iter()
+        .zip(starts)
+        .filter(|(_, first)| **first)
+        .map(|(s, _)| s.sent)
+        .sum()
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::charts::{self, Chart, Line, Mark, Unit};
 use crate::metrics::hlog::ALL;
-use crate::metrics::{LatencySummary, Summary};
+use crate::results::summary::{LatencySummary, Summary};
 use crate::units::{fmt_count, fmt_money, fmt_ms};
 
 const TEMPLATE: &str = include_str!("report.html");
@@ -175,7 +175,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     let mut cx = Context_ {
         title: String::new(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
-        host: super::json::hostname(),
+        host: crate::results::scenario::hostname(),
         generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         cards: Vec::new(),
         runs: Vec::new(),
@@ -296,7 +296,7 @@ fn run_section(
     name: &dyn Fn(&str) -> String,
     cards: &mut Vec<Card>,
 ) -> anyhow::Result<RunSection> {
-    let s: Summary = super::json::read_summary(&d.join("summary.json"))?;
+    let s: Summary = crate::results::summary::read(&d.join("summary.json"))?;
     let mut r = RunSection {
         scenario: s.scenario.clone(),
         target: s.target.clone(),
@@ -776,7 +776,7 @@ fn stress_section(
     cards: &mut Vec<Card>,
 ) -> anyhow::Result<StressSection> {
     use crate::search::stress::{PhaseName, StressResult, StressVerdict};
-    let r: StressResult = super::json::read_json(
+    let r: StressResult = crate::results::read_json(
         &d.join("stress.json"),
         "a headroom stress result (stress.json)",
     )?;

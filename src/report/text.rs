@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::metrics::{LatencySummary, Summary};
+use crate::results::summary::{LatencySummary, Summary};
 use crate::units::{fmt_count, fmt_ms};
 
 pub fn summary(s: &Summary) -> String {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::limits::LAG_P99_LIMIT_MS;
 use crate::metrics::limits::{self, Attribution, Evidence, Limit, Tally};
-use crate::metrics::summary::LAG_P99_LIMIT_MS;
 use crate::metrics::{new_histogram, ErrorKind, Interval, Stats};
 use crate::scenario::Slo;
 use crate::units::fmt_ms;

@@ -117,8 +117,7 @@ impl EngineProbe {
             l.step(self.steps, level);
         }
         let live = self.live.clone();
-        let starts =
-            crate::metrics::summary::flow_starts(plan.requests.iter().map(|r| r.name.as_str()));
+        let starts = crate::metrics::flow_starts(plan.requests.iter().map(|r| r.name.as_str()));
         let mut observe = |iv: &Interval| {
             if let Some(h) = hlog.as_mut() {
                 let _ = h.write(iv);
@@ -133,7 +132,7 @@ impl EngineProbe {
             if iv.index < last && m.stopped.is_none() {
                 let scored = iv.index >= first;
                 if scored {
-                    let started = crate::metrics::summary::flows_sent(&iv.per_request, &starts);
+                    let started = crate::metrics::flows_sent(&iv.per_request, &starts);
                     m.add_second(iv, started);
                 }
                 if let Some(stop) = watch.second(iv, scored) {
@@ -204,8 +203,7 @@ impl Probe for EngineProbe {
             Some(path) => Some(HlogWriter::create(path, SystemTime::now(), &names)?),
             None => None,
         };
-        let starts =
-            crate::metrics::summary::flow_starts(plan.requests.iter().map(|r| r.name.as_str()));
+        let starts = crate::metrics::flow_starts(plan.requests.iter().map(|r| r.name.as_str()));
         let run_stop = StopFlag::default();
         let (live, user_stop) = (self.live.clone(), self.stop.clone());
         let mut ended = false;
@@ -220,7 +218,7 @@ impl Probe for EngineProbe {
                 run_stop.stop();
             }
             if !ended {
-                let started = crate::metrics::summary::flows_sent(&iv.per_request, &starts);
+                let started = crate::metrics::flows_sent(&iv.per_request, &starts);
                 if on_second(iv, started) {
                     ended = true;
                     run_stop.stop();

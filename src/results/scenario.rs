@@ -1,43 +1,4 @@
-//! `summary.json`.
-
-use std::path::Path;
-
-use anyhow::Context;
-
-use crate::metrics::Summary;
-
-pub fn write_summary(path: &Path, s: &Summary) -> anyhow::Result<()> {
-    write_json(path, s)
-}
-
-/// Pretty JSON with a final newline.
-pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
-}
-
-/// Reads a result file into its type; `what` names it in errors
-/// ("a headroom find result").
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
-        crate::exit::BadInput(format!(
-            "{}:{}:{}: not {what}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-        .into()
-    })
-}
-
-pub fn read_summary(path: &Path) -> anyhow::Result<Summary> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a headroom summary", path.display()))
-}
+//! `scenario.json`: what was run, for a report to stand on its own.
 
 /// `scenario.json`: what was run, for a report to stand on its own. Header
 /// values that carry secrets are redacted; bodies are not written.

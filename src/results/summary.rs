@@ -1,21 +1,24 @@
 //! `summary.json`: the versioned, documented result of one run
-//! (schema `headroom.summary/1`, JSON Schema in `src/report/summary.schema.json`).
+//! (schema `headroom.summary/1`, JSON Schema in `src/results/summary.schema.json`).
 
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::limits::{attribute, not_a_capacity_limit, Attribution, Evidence, Tally};
-use super::{ErrorKind, Stats};
+use crate::metrics::limits::{attribute, not_a_capacity_limit, Attribution, Evidence, Tally};
+use crate::metrics::{flow_starts, flows_sent, ErrorKind, Stats};
 use crate::scenario::Slo;
 
 pub const SCHEMA: &str = "headroom.summary/1";
 
-/// Send lag beyond this at p99 means the generator fell behind its schedule.
-pub const LAG_P99_LIMIT_MS: f64 = 25.0;
-/// Achieved rate below this share of the target means the generator fell behind.
-pub const ACHIEVED_SHARE_MIN: f64 = 0.98;
+/// The JSON Schema that every `summary.json` satisfies.
+pub const JSON_SCHEMA: &str = include_str!("summary.schema.json");
+
+/// Reads a `summary.json`.
+pub fn read(path: &std::path::Path) -> Result<Summary, crate::exit::BadInput> {
+    super::read_json(path, "a headroom run summary (summary.json)")
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
@@ -332,28 +335,6 @@ impl Summary {
             || self.attribution == Attribution::TargetSaturated
             || self.slo.iter().any(|v| v.pass == Some(false))
     }
-}
-
-/// Which names start a flow: a request (`NAME`), or the first step of each
-/// flow (`FLOW/STEP`, steps in order).
-pub fn flow_starts<'a>(names: impl Iterator<Item = &'a str>) -> Vec<bool> {
-    let mut seen = std::collections::HashSet::new();
-    names
-        .map(|n| match n.split_once('/') {
-            None => true,
-            Some((flow, _)) => seen.insert(flow.to_string()),
-        })
-        .collect()
-}
-
-/// Flows sent: the sends of the names that start a flow.
-pub fn flows_sent(per_name: &[Stats], starts: &[bool]) -> u64 {
-    per_name
-        .iter()
-        .zip(starts)
-        .filter(|(_, first)| **first)
-        .map(|(s, _)| s.sent)
-        .sum()
 }
 
 /// Judges every SLO on whole-run totals: global thresholds on all
