@@ -17,10 +17,11 @@ use std::time::Duration;
 
 use headroom::app::stress::run_stress;
 use headroom::load::StopFlag;
-use headroom::metrics::limits::Attribution;
+use headroom::results::find::Outcome;
+use headroom::results::stress::{PhaseName, StressResult, StressVerdict};
+use headroom::results::verdict::Attribution;
+use headroom::results::verdict::Verdict;
 use headroom::scenario::{Overrides, Plan, SearchSpec, StressSpec};
-use headroom::search::stress::{PhaseName, StressResult, StressVerdict};
-use headroom::search::{Outcome, Verdict};
 use headroom::target::{self, ServiceTime, TargetConfig, TargetHandle};
 
 fn plan(url: &str, slo: &[(&str, &str)]) -> Plan {

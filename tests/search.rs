@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use headroom::load::StopFlag;
 use headroom::model::queueing::erlang_b;
+use headroom::results::find::Outcome;
 use headroom::scenario::{Overrides, Plan, SearchSpec};
-use headroom::search::Outcome;
 use headroom::target::{self, ServiceTime, TargetConfig};
 
 fn plan(url: &str, slo: &[(&str, &str)], poisson: bool, connections: Option<usize>) -> Plan {

@@ -518,7 +518,7 @@ pub fn run_find(
     plan: &Plan,
     output: &OutputArgs,
     stop: &StopFlag,
-) -> anyhow::Result<search::FindResult> {
+) -> anyhow::Result<crate::results::find::FindResult> {
     let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "find", "steps")?;
     let quiet = output.quiet;
     if !quiet {
@@ -528,7 +528,7 @@ pub fn run_find(
             "#", "phase", "target/s", "sent/s", "p50", "p99", "errors"
         );
     }
-    let mut on_step = |s: &search::Step| {
+    let mut on_step = |s: &crate::results::find::Step| {
         if quiet {
             return;
         }
@@ -612,7 +612,7 @@ pub fn run_sweep(
     plan: &Plan,
     output: &OutputArgs,
     stop: &StopFlag,
-) -> anyhow::Result<search::SweepResult> {
+) -> anyhow::Result<crate::results::sweep::SweepResult> {
     let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "sweep", "levels")?;
     let quiet = output.quiet;
     if !quiet {
@@ -622,7 +622,7 @@ pub fn run_sweep(
             "users", "throughput", "p50", "p99"
         );
     }
-    let mut on_point = |p: &search::sweep::Point| {
+    let mut on_point = |p: &crate::results::sweep::Point| {
         if !quiet {
             let q = |k: &str| p.latency_ms.get(k).map_or("-".into(), |v| fmt_ms(*v));
             println!(

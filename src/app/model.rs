@@ -13,9 +13,10 @@ use crate::input::plan::{self as plan_file, Bound, CapacitySource, DemandSource,
 use crate::input::table::Table;
 use crate::model::plan::{Candidate, DemandPoint};
 use crate::model::{forecast as fc, plan, queueing, usl};
-use crate::report::model::{self as out, ForecastDoc, PlanDoc};
+use crate::report::model as out;
+use crate::results::plan::{ForecastDoc, PlanDoc};
+use crate::results::sweep::UslReport;
 use crate::results::write_json;
-use crate::search::sweep::UslReport;
 
 /// `headroom usl`.
 pub fn usl(args: &UslArgs) -> anyhow::Result<u8> {

@@ -6,10 +6,11 @@ use std::path::Path;
 use crate::cli::{OutputArgs, StressArgs};
 use crate::exit;
 use crate::load::StopFlag;
+use crate::results::find::{FindResult, Outcome};
+use crate::results::stress::{PhaseName, Second, StressResult};
 use crate::results::{read_json, write_json};
 use crate::scenario::{Capacity, Plan};
-use crate::search::stress::{self, PhaseName, Second, Setup, StressResult};
-use crate::search::{FindResult, Outcome};
+use crate::search::stress::{self, Setup};
 use crate::units::{fmt_count, fmt_ms};
 
 use super::{default_dir, open_plan, probe_for, run_find, set, write_report};

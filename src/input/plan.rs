@@ -137,7 +137,7 @@ pub enum DemandSource {
 }
 
 /// Which forecast series the fleet is sized for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Bound {
     Mean,

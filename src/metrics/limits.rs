@@ -21,9 +21,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 
 use super::ErrorKind;
+use crate::results::verdict::Attribution;
 use crate::scenario::Slo;
 use crate::units::{fmt_count, fmt_ms};
 
@@ -31,46 +31,6 @@ use crate::units::{fmt_count, fmt_ms};
 pub const LAG_P99_LIMIT_MS: f64 = 25.0;
 /// Achieved rate below this share of the target means the generator fell behind.
 pub const ACHIEVED_SHARE_MIN: f64 = 0.98;
-
-/// What held the load back, if anything did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Attribution {
-    /// The generator followed its schedule: what was measured is the target's.
-    #[default]
-    None,
-    /// Every connection was held by an outstanding request and answers were
-    /// slow: the target's backpressure. The target failed, not the generator.
-    TargetSaturated,
-    /// The send lag grew while connections were free: the generator is
-    /// short of CPU.
-    GeneratorCpu,
-    /// Every connection was busy at the configured limit while answers came
-    /// quickly: more connections were needed.
-    ConnectionCap,
-    /// This machine ran out of file descriptors, ports or socket buffers.
-    LocalResources,
-}
-
-impl Attribution {
-    /// True when the generator's own limits decided the outcome.
-    pub fn is_generator(self) -> bool {
-        matches!(
-            self,
-            Attribution::GeneratorCpu | Attribution::ConnectionCap | Attribution::LocalResources
-        )
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Attribution::None => "none",
-            Attribution::TargetSaturated => "target_saturated",
-            Attribution::GeneratorCpu => "generator_cpu",
-            Attribution::ConnectionCap => "connection_cap",
-            Attribution::LocalResources => "local_resources",
-        }
-    }
-}
 
 /// What a stretch of load (a second, a step, a whole run) tells about the
 /// generator's side.

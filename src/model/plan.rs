@@ -9,7 +9,7 @@
 //! current fleet serves with k instances down at the utilisation target.
 
 use chrono::{DateTime, Datelike, FixedOffset};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::cost::{cost_per_million, monthly_cost, InstanceType};
 use super::queueing::n_plus_k;
@@ -38,7 +38,7 @@ pub struct Candidate {
     pub capacity_source: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Sizing {
     /// Share of measured capacity an instance may run at (0 < u ≤ 1).
     pub utilisation: f64,
@@ -47,14 +47,14 @@ pub struct Sizing {
     pub min_instances: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fleet {
     #[serde(rename = "type")]
     pub type_name: String,
     pub count: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeNeed {
     #[serde(rename = "type")]
     pub type_name: String,
@@ -66,7 +66,7 @@ pub struct TypeNeed {
     pub cost_per_million: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Period {
     /// `YYYY-MM`.
     pub month: String,
@@ -81,7 +81,7 @@ pub struct Period {
     pub fleet_needed: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Runway {
     /// Rate the current fleet serves with k instances down at the target
     /// utilisation.
@@ -94,21 +94,21 @@ pub struct Runway {
     pub demand_at_until_rps: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub demand_rps: f64,
     pub instances: u32,
     pub monthly_cost: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostCurve {
     #[serde(rename = "type")]
     pub type_name: String,
     pub points: Vec<CurvePoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cheapest {
     #[serde(rename = "type")]
     pub type_name: String,
@@ -118,7 +118,7 @@ pub struct Cheapest {
     pub final_instances: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub periods: Vec<Period>,
     pub runway: Option<Runway>,

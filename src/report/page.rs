@@ -775,7 +775,7 @@ fn stress_section(
     name: &dyn Fn(&str) -> String,
     cards: &mut Vec<Card>,
 ) -> anyhow::Result<StressSection> {
-    use crate::search::stress::{PhaseName, StressResult, StressVerdict};
+    use crate::results::stress::{PhaseName, StressResult, StressVerdict};
     let r: StressResult = crate::results::read_json(
         &d.join("stress.json"),
         "a headroom stress result (stress.json)",
@@ -832,7 +832,7 @@ fn stress_section(
         .filter(|p| p.name != PhaseName::Baseline)
         .map(|p| (phase_name(p.name).to_string(), p.start_s, p.end_s))
         .collect();
-    let series = |f: &dyn Fn(&crate::search::stress::Second) -> Option<f64>| -> Vec<(f64, f64)> {
+    let series = |f: &dyn Fn(&crate::results::stress::Second) -> Option<f64>| -> Vec<(f64, f64)> {
         r.seconds
             .iter()
             .filter_map(|s| Some((s.t as f64 + 0.5, f(s)?)))

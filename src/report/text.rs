@@ -135,7 +135,7 @@ pub fn summary(s: &Summary) -> String {
         for n in &s.generator_notes {
             let _ = writeln!(o, "    {n}");
         }
-    } else if s.attribution == crate::metrics::limits::Attribution::TargetSaturated {
+    } else if s.attribution == crate::results::verdict::Attribution::TargetSaturated {
         let _ = writeln!(
             o,
             "\n  TARGET SATURATED — it could not carry the offered load:"

@@ -8,8 +8,13 @@
 //! the wrong type, is an error naming the file, the place and the field —
 //! never a zero on a page.
 
+pub mod find;
+pub mod plan;
 pub mod scenario;
+pub mod stress;
 pub mod summary;
+pub mod sweep;
+pub mod verdict;
 
 use std::path::Path;
 

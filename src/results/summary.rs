@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::limits::{attribute, not_a_capacity_limit, Attribution, Evidence, Tally};
+use crate::metrics::limits::{attribute, not_a_capacity_limit, Evidence, Tally};
 use crate::metrics::{flow_starts, flows_sent, ErrorKind, Stats};
+use crate::results::verdict::Attribution;
 use crate::scenario::Slo;
 
 pub const SCHEMA: &str = "headroom.summary/1";

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 
 use crate::metrics::limits::LAG_P99_LIMIT_MS;
-use crate::metrics::limits::{self, Attribution, Evidence, Limit, Tally};
+use crate::metrics::limits::{self, Evidence, Limit, Tally};
 use crate::metrics::{new_histogram, ErrorKind, Interval, Stats};
+use crate::results::verdict::{Attribution, Verdict};
 use crate::scenario::Slo;
 use crate::units::fmt_ms;
 
@@ -188,17 +188,6 @@ impl Measure {
             timeout: self.timeout,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    /// The generator could not follow the schedule: no verdict on the target.
-    GeneratorLimited,
-    /// Too few samples to judge a quantile; not a failure.
-    TooFewSamples,
 }
 
 /// Samples needed to judge quantile q: ten beyond it (1 000 for p99).

@@ -19,8 +19,8 @@ pub mod probe;
 pub mod stress;
 pub mod sweep;
 
-pub use criteria::{Measure, Verdict, Watch};
-pub use find::{find, FindResult, Outcome, Step};
+pub use criteria::{Measure, Watch};
+pub use find::find;
 pub use probe::{EngineProbe, Probe};
-pub use stress::{stress, StressResult};
-pub use sweep::{sweep, SweepResult};
+pub use stress::stress;
+pub use sweep::sweep;

@@ -1,0 +1,162 @@
+//! `forecast.json` (schema `headroom.forecast/1`) and `plan.json` (schema
+//! `headroom.plan/1`): the demand forecast a plan sized for, and the plan.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::BadInput;
+use crate::input::history::{parse_timestamp, History};
+use crate::input::plan::{Bound, PlanFile};
+use crate::model::forecast::Forecast;
+use crate::model::plan::{self, Candidate, DemandPoint, Fleet, Sizing};
+
+pub const FORECAST_SCHEMA: &str = "headroom.forecast/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastPoint {
+    /// Start of the step, RFC 3339 with the history's offset.
+    pub t: String,
+    pub mean: f64,
+    pub lo80: f64,
+    pub hi80: f64,
+    pub lo95: f64,
+    pub hi95: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    pub t: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastDoc {
+    pub schema: String,
+    pub model: String,
+    /// `1h`, `1d`, `1mo` …
+    pub step: String,
+    pub source: String,
+    /// Steps of the resampled history that were empty and interpolated.
+    pub filled: usize,
+    pub history: Vec<HistoryPoint>,
+    pub points: Vec<ForecastPoint>,
+}
+
+impl ForecastDoc {
+    pub fn new(file: &Path, h: &History, f: &Forecast) -> ForecastDoc {
+        ForecastDoc {
+            schema: FORECAST_SCHEMA.into(),
+            model: f.model.clone(),
+            step: h.step.to_string(),
+            source: file.display().to_string(),
+            filled: h.filled,
+            history: h
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, &value)| HistoryPoint {
+                    t: h.time(i).to_rfc3339(),
+                    value,
+                })
+                .collect(),
+            points: (0..f.mean.len())
+                .map(|i| ForecastPoint {
+                    t: h.time(h.values.len() + i).to_rfc3339(),
+                    mean: f.mean[i],
+                    lo80: f.lo80[i],
+                    hi80: f.hi80[i],
+                    lo95: f.lo95[i],
+                    hi95: f.hi95[i],
+                })
+                .collect(),
+        }
+    }
+
+    /// The forecast as plan demand: `bound` sized for, the mean for volume.
+    pub fn demand_points(&self, bound: Bound) -> Result<Vec<DemandPoint>, BadInput> {
+        self.points
+            .iter()
+            .map(|p| {
+                let t = parse_timestamp(&p.t).ok_or_else(|| {
+                    BadInput(format!(
+                        "{}: bad timestamp `{}` in the forecast",
+                        self.source, p.t
+                    ))
+                })?;
+                let b = match bound {
+                    Bound::Mean => p.mean,
+                    Bound::Hi80 => p.hi80,
+                    Bound::Hi95 => p.hi95,
+                };
+                Ok(DemandPoint {
+                    t,
+                    mean: p.mean,
+                    bound: b,
+                })
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityLine {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub capacity_rps: f64,
+    pub source: String,
+    pub hourly: f64,
+    pub vcpu: f64,
+    pub memory_gib: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanDoc {
+    pub schema: String,
+    pub name: String,
+    pub currency: String,
+    pub commitment: Option<String>,
+    pub horizon: String,
+    pub bound: Bound,
+    pub sizing: Sizing,
+    pub fleet: Option<Fleet>,
+    pub forecast_model: String,
+    pub step: String,
+    pub capacity: Vec<CapacityLine>,
+    #[serde(flatten)]
+    pub plan: plan::Plan,
+}
+
+impl PlanDoc {
+    pub fn new(
+        pf: &PlanFile,
+        candidates: &[Candidate],
+        forecast: &ForecastDoc,
+        result: plan::Plan,
+    ) -> PlanDoc {
+        PlanDoc {
+            schema: plan::SCHEMA.into(),
+            name: pf.name.clone(),
+            currency: pf.currency.clone(),
+            commitment: pf.commitment.clone(),
+            horizon: pf.horizon.clone(),
+            bound: pf.bound,
+            sizing: pf.sizing,
+            fleet: pf.fleet.clone(),
+            forecast_model: forecast.model.clone(),
+            step: forecast.step.clone(),
+            capacity: candidates
+                .iter()
+                .map(|c| CapacityLine {
+                    type_name: c.instance.name.clone(),
+                    capacity_rps: c.capacity_rps,
+                    source: c.capacity_source.clone(),
+                    hourly: c.hourly,
+                    vcpu: c.instance.vcpu,
+                    memory_gib: c.instance.memory_gib,
+                })
+                .collect(),
+            plan: result,
+        }
+    }
+}
