@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::input::history::Aggregate;
-use crate::report::timeseries::Format;
+use crate::results::compare::Metric;
+use crate::results::timeseries::Format;
 
 /// Load testing and capacity planning: drive a service open- or closed-loop,
 /// measure latency without coordinated omission, write results people and
@@ -112,7 +113,7 @@ pub struct CompareArgs {
     /// or per metric (`p99=15%`, `errors=0.5%` for percentage points);
     /// repeatable.
     #[arg(long = "threshold", value_parser = threshold_flag)]
-    pub thresholds: Vec<(Option<String>, f64)>,
+    pub thresholds: Vec<(Option<Metric>, f64)>,
     /// Confidence level of the intervals.
     #[arg(long, value_parser = share, default_value = "95%")]
     pub confidence: f64,
@@ -140,20 +141,20 @@ pub enum CompareFormat {
     Json,
 }
 
-/// "10%" → (None, 0.1); "p99=15%" → (Some("p99"), 0.15).
-fn threshold_flag(s: &str) -> Result<(Option<String>, f64), String> {
-    const METRICS: [&str; 6] = ["p50", "p90", "p99", "mean", "rate", "errors"];
+/// "10%" → (None, 0.1); "p99=15%" → (Some(P99), 0.15).
+fn threshold_flag(s: &str) -> Result<(Option<Metric>, f64), String> {
     match s.split_once('=') {
         None => Ok((None, crate::units::parse_share(s)?)),
         Some((m, v)) => {
-            let m = m.trim();
-            if !METRICS.contains(&m) {
-                return Err(format!(
-                    "unknown metric {m:?}: expected one of {}",
-                    METRICS.join(", ")
-                ));
-            }
-            Ok((Some(m.to_string()), crate::units::parse_share(v)?))
+            let metric = Metric::parse(m.trim()).ok_or_else(|| {
+                let all: Vec<&str> = Metric::ALL.iter().map(|m| m.label()).collect();
+                format!(
+                    "unknown metric {:?}: expected one of {}",
+                    m.trim(),
+                    all.join(", ")
+                )
+            })?;
+            Ok((Some(metric), crate::units::parse_share(v)?))
         }
     }
 }
@@ -194,8 +195,8 @@ pub struct ForecastArgs {
     /// Resample to this step (15m, 1h, 1d, 1mo); detected from the data when omitted.
     #[arg(long)]
     pub step: Option<String>,
-    /// How values within one step combine.
-    #[arg(long, value_enum, default_value_t = Aggregate::Mean)]
+    /// How values within one step combine: sum (counts), mean (rates) or max (peaks).
+    #[arg(long, value_parser = Aggregate::parse, default_value = "mean")]
     pub aggregate: Aggregate,
     /// Column with the timestamps; detected when omitted.
     #[arg(long)]
@@ -445,8 +446,8 @@ pub struct OutputArgs {
     /// Results directory (default: results/<scenario>-<UTC time>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Format of the per-second time series.
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    /// Format of the per-second time series: csv or parquet.
+    #[arg(long, value_parser = Format::parse, default_value = "csv")]
     pub format: Format,
     /// No progress bar and no text summary.
     #[arg(long, short)]

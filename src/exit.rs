@@ -1,17 +1,114 @@
-//! Process exit codes, one per outcome a CI job branches on.
+//! Process exit codes, one per outcome a CI job branches on, and the one
+//! mapping from every command's outcome to its code.
 
-/// Every SLO threshold held (or none was set) and the run completed.
-pub const OK: u8 = 0;
-/// A threshold failed.
-pub const THRESHOLD_FAILED: u8 = 1;
-/// Bad input: a scenario file or a flag. Nothing was sent.
-pub const BAD_INPUT: u8 = 2;
-/// The run cannot answer: the generator could not keep up, or it was interrupted.
-pub const INCONCLUSIVE: u8 = 3;
-/// The target could not be reached at all.
-pub const UNREACHABLE: u8 = 4;
-/// Anything else that went wrong (I/O writing results, …).
-pub const FAILURE: u8 = 10;
+use crate::results::compare::{self, Comparison};
+use crate::results::find::Outcome;
+use crate::results::stress::StressVerdict;
+use crate::results::summary::Summary;
+use crate::results::verdict::Attribution;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Code {
+    /// Every SLO held (or none was set), the breaking point was found, the
+    /// service degraded gracefully, no regression.
+    Ok = 0,
+    /// A threshold failed, the target saturated, even the lowest rate
+    /// failed, the service degraded or collapsed, a regression.
+    Failed = 1,
+    /// Bad input: a scenario, plan or results file, or a flag. Nothing was sent.
+    BadInput = 2,
+    /// No answer: the generator's own limits decided, the run was
+    /// interrupted, the search ran out of time.
+    Inconclusive = 3,
+    /// The target could not be reached, or answered only with errors that
+    /// load does not explain.
+    Unreachable = 4,
+    /// `find`: every rate up to the maximum met the SLO.
+    NotBroken = 5,
+    /// Anything else that went wrong (I/O writing results, a shard that
+    /// failed, …).
+    Internal = 10,
+}
+
+impl From<Code> for std::process::ExitCode {
+    fn from(c: Code) -> Self {
+        std::process::ExitCode::from(c as u8)
+    }
+}
+
+/// `headroom run` (and `merge`): what its summary deserves.
+pub fn of_run(s: &Summary) -> Code {
+    let connect_failures: u64 = s
+        .requests
+        .errors
+        .by_kind
+        .iter()
+        .filter(|(k, _)| crate::metrics::ErrorKind::from_label(k).is_connect())
+        .map(|(_, n)| n)
+        .sum();
+    let unreachable =
+        s.requests.ok == 0 && connect_failures > 0 && connect_failures == s.requests.errors.total;
+    if unreachable || s.target_unusable.is_some() {
+        Code::Unreachable
+    } else if s.interrupted || s.generator_limited {
+        Code::Inconclusive
+    } else if s.slo_failed() || s.attribution == Attribution::TargetSaturated {
+        Code::Failed
+    } else {
+        Code::Ok
+    }
+}
+
+/// `headroom find`.
+pub fn of_search(o: Outcome) -> Code {
+    match o {
+        Outcome::Found => Code::Ok,
+        Outcome::NoBreakingPoint => Code::NotBroken,
+        Outcome::NoPassingRate => Code::Failed,
+        Outcome::TargetUnusable => Code::Unreachable,
+        Outcome::GeneratorLimited
+        | Outcome::TimeBudget
+        | Outcome::Unconfirmed
+        | Outcome::Interrupted => Code::Inconclusive,
+    }
+}
+
+/// `headroom stress`.
+pub fn of_stress(v: StressVerdict) -> Code {
+    match v {
+        StressVerdict::Graceful => Code::Ok,
+        StressVerdict::Degraded | StressVerdict::Collapse => Code::Failed,
+        StressVerdict::Inconclusive => Code::Inconclusive,
+    }
+}
+
+/// `headroom compare`.
+pub fn of_comparison(c: &Comparison) -> Code {
+    match c.verdict {
+        compare::Verdict::Regression => Code::Failed,
+        compare::Verdict::Inconclusive => Code::Inconclusive,
+        compare::Verdict::Improvement | compare::Verdict::NoSignificantChange => Code::Ok,
+    }
+}
+
+/// An error a command ends with.
+pub fn of_error(err: &anyhow::Error) -> Code {
+    if err.downcast_ref::<crate::scenario::Error>().is_some()
+        || err.downcast_ref::<BadInput>().is_some()
+    {
+        return Code::BadInput;
+    }
+    if err.downcast_ref::<Unreachable>().is_some() {
+        return Code::Unreachable;
+    }
+    match err.downcast_ref::<crate::load::RunError>() {
+        Some(crate::load::RunError::Unreachable { .. } | crate::load::RunError::Resolve(_)) => {
+            Code::Unreachable
+        }
+        Some(crate::load::RunError::BadRequest(_)) => Code::BadInput,
+        _ => Code::Internal,
+    }
+}
 
 /// An error that is the user's input, not the tool: exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +120,3 @@ pub struct BadInput(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("unreachable: {0}")]
 pub struct Unreachable(pub String);
-
-/// `headroom find`: every rate up to the maximum met the SLO.
-pub const NOT_BROKEN: u8 = 5;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use headroom::cli::{Cli, Command};
 use headroom::load::StopFlag;
-use headroom::{app, exit, load, scenario};
+use headroom::{app, exit};
 
 fn main() -> ExitCode {
     keep_large_allocations_in_mmap();
@@ -39,27 +39,11 @@ fn main() -> ExitCode {
         Command::Plan(args) => app::model::plan(args),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(exit_code_for(&err))
+            exit::of_error(&err).into()
         }
-    }
-}
-
-fn exit_code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<scenario::Error>().is_some()
-        || err.downcast_ref::<exit::BadInput>().is_some()
-    {
-        return exit::BAD_INPUT;
-    }
-    if err.downcast_ref::<exit::Unreachable>().is_some() {
-        return exit::UNREACHABLE;
-    }
-    match err.downcast_ref::<load::RunError>() {
-        Some(load::RunError::Unreachable { .. } | load::RunError::Resolve(_)) => exit::UNREACHABLE,
-        Some(load::RunError::BadRequest(_)) => exit::BAD_INPUT,
-        _ => exit::FAILURE,
     }
 }
 

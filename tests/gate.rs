@@ -447,6 +447,42 @@ fn compare_of_a_generator_limited_run_is_inconclusive() {
 }
 
 #[test]
+fn a_request_named_all_is_compared_on_its_own() {
+    let _g = serial();
+    // Regression: the interval-log reader kept all requests and a request
+    // named `all` under one key, so that request vanished into the
+    // aggregate (doubling its series) and had no comparison of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let toml = TWO_REQUESTS.replace("name = \"home\"", "name = \"all\"");
+    let (_, a) = run_scenario(dir.path(), "a", &toml, &[]);
+    let (_, b) = run_scenario(dir.path(), "b", &toml, &[]);
+    let (_, v) = compare(&a, &b, &[]);
+    let metrics = v["metrics"].as_array().unwrap();
+    // All requests, then `all` and `search`: six metrics each.
+    assert_eq!(metrics.len(), 18, "{v:#}");
+    let rate = |scope: &str, request: &str| {
+        metrics
+            .iter()
+            .find(|m| m["scope"] == scope && m["request"] == request && m["metric"] == "rate")
+            .unwrap_or_else(|| panic!("no rate for {scope} {request}: {v:#}"))["baseline"]
+            .as_f64()
+            .unwrap()
+    };
+    // 100 arrivals/s over two names: the aggregate 100, each name 50 ± 18
+    // (Binomial(200, ½) over 2 s, ±5 sd), adding up exactly.
+    let (all, named_all, search) = (
+        rate("all", "all"),
+        rate("request", "all"),
+        rate("request", "search"),
+    );
+    assert!((all - 100.0).abs() < 1.0, "{all}");
+    assert!((named_all - 50.0).abs() <= 18.0, "{named_all}");
+    assert!((named_all + search - all).abs() < 1e-9);
+    let s = summary(&a);
+    assert_eq!(s["per_request"][0]["name"], "all");
+}
+
+#[test]
 fn compare_covers_each_request_name() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();

@@ -56,13 +56,33 @@ fn usl_on_the_cisco_table_matches_the_published_fit() {
 fn usl_reads_a_sweep_json_and_warns_on_few_points() {
     let dir = tempfile::tempdir().unwrap();
     // Five exact points of σ 0.05, κ 0.002, λ 100.
+    // A sweep.json as `headroom sweep` writes it (read through its type:
+    // a partial document is refused, see the report tests).
+    use headroom::results::sweep::{Point, SweepResult, SCHEMA};
+    use headroom::results::verdict::{Attribution, Verdict};
     let x = |n: f64| 100.0 * n / (1.0 + 0.05 * (n - 1.0) + 0.002 * n * (n - 1.0));
-    let points: Vec<Value> = [1.0, 4.0, 8.0, 16.0, 32.0]
-        .iter()
-        .map(|&n| serde_json::json!({"concurrency": n, "throughput": x(n)}))
-        .collect();
+    let sweep = SweepResult {
+        schema: SCHEMA.into(),
+        points: [1, 4, 8, 16, 32]
+            .iter()
+            .map(|&n| Point {
+                concurrency: n,
+                throughput: x(f64::from(n)),
+                latency_ms: Default::default(),
+                error_share: Some(0.0),
+                verdict: Verdict::Pass,
+                reason: "every SLO held".into(),
+                attribution: Attribution::None,
+            })
+            .collect(),
+        stop_reason: "all levels measured".into(),
+        usl: None,
+        usl_error: None,
+        interrupted: false,
+        target_unusable: false,
+    };
     let path = dir.path().join("sweep.json");
-    std::fs::write(&path, serde_json::json!({"points": points}).to_string()).unwrap();
+    std::fs::write(&path, serde_json::to_string(&sweep).unwrap()).unwrap();
     let v = json(&headroom(&["usl", path.to_str().unwrap(), "--json"]));
     assert!(rel(v["sigma"].as_f64().unwrap(), 0.05) < 1e-6, "{v}");
     assert!(rel(v["kappa"].as_f64().unwrap(), 0.002) < 1e-6);

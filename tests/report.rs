@@ -129,6 +129,40 @@ fn the_page_has_every_section_and_matches_its_snapshot() {
     insta::assert_snapshot!(masked(&html));
 }
 
+#[test]
+fn a_result_file_missing_a_field_is_named_not_shown_as_nothing() {
+    let _g = serial();
+    // A hand-edited find.json without `sustainable_rps`: the page must not
+    // claim there was no sustainable rate; `report` names file and field.
+    let (dir, _) = rendered();
+    let find = dir.path().join("find/find.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&find).unwrap()).unwrap();
+    doc.as_object_mut().unwrap().remove("sustainable_rps");
+    std::fs::write(&find, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["report", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("find/find.json:"), "{err}");
+    assert!(err.contains("missing field `sustainable_rps`"), "{err}");
+    // A field of the wrong type is located too.
+    doc["sustainable_rps"] = serde_json::json!("fast");
+    std::fs::write(&find, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["report", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("invalid type: string \"fast\", expected f64"),
+        "{err}"
+    );
+}
+
 /// Decodes a PNG: (width, height, RGB(A) bytes).
 fn decode(path: &Path) -> (u32, u32, Vec<u8>, usize) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));

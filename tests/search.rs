@@ -168,5 +168,8 @@ fn a_starved_generator_is_never_a_breaking_point() {
     assert_eq!(r.outcome, Outcome::GeneratorLimited, "{}", r.reason);
     assert_eq!(r.sustainable_rps, None);
     assert_eq!(r.breaking_rps, None);
-    assert_eq!(r.outcome.exit_code(), headroom::exit::INCONCLUSIVE);
+    assert_eq!(
+        headroom::exit::of_search(r.outcome),
+        headroom::exit::Code::Inconclusive
+    );
 }

@@ -23,9 +23,8 @@ fn json(path: &Path) -> Value {
 fn all_latencies(dirs: &[PathBuf]) -> hdrhistogram::Histogram<u64> {
     let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
     for d in dirs {
-        let log =
-            headroom::metrics::hlog::read(&std::fs::read(d.join("latency.hlog")).unwrap()).unwrap();
-        for iv in &log[headroom::metrics::hlog::ALL] {
+        let log = headroom::results::hlog::read_file(&d.join("latency.hlog")).unwrap();
+        for iv in &log.latency.all {
             h.add(iv).unwrap();
         }
     }

@@ -13,7 +13,7 @@ use crate::exit::{self, BadInput};
 const TEMPLATE: &str = include_str!("k8s.yaml");
 
 /// `headroom k8s`.
-pub fn manifests(args: &K8sArgs) -> anyhow::Result<u8> {
+pub fn manifests(args: &K8sArgs) -> anyhow::Result<exit::Code> {
     let text = std::fs::read_to_string(&args.scenario)
         .map_err(|e| BadInput(format!("{}: {e}", args.scenario.display())))?;
     // Refuse a scenario that would fail in every pod.
@@ -44,7 +44,7 @@ pub fn manifests(args: &K8sArgs) -> anyhow::Result<u8> {
         }
         None => print!("{yaml}"),
     }
-    Ok(exit::OK)
+    Ok(exit::Code::Ok)
 }
 
 fn write(path: &Path, yaml: &str) -> anyhow::Result<()> {

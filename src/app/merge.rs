@@ -11,13 +11,13 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 
 use crate::cli::MergeArgs;
-use crate::exit::BadInput;
-use crate::metrics::hlog::{HlogWriter, ALL};
+use crate::exit::{self, BadInput};
 use crate::metrics::{ErrorKind, Interval, Stats};
-use crate::report::timeseries;
+use crate::results::hlog::{HlogWriter, Log};
 use crate::results::scenario::ScenarioInfo;
-use crate::results::summary::Summary;
-use crate::results::summary::{RunFacts, SegmentInfo};
+use crate::results::summary::{RunFacts, SegmentInfo, SloName, Summary};
+use crate::results::timeseries::{self, Row};
+use crate::results::{files, ResultsDir};
 use crate::scenario::{LatencySlo, MinRate, RequestSlo, Slo};
 
 struct Seg {
@@ -27,67 +27,44 @@ struct Seg {
     index: u32,
     started: chrono::DateTime<chrono::FixedOffset>,
     scenario: Option<ScenarioInfo>,
-    latency: BTreeMap<String, Vec<Histogram<u64>>>,
-    detail: BTreeMap<String, Vec<Histogram<u64>>>,
-    /// Per second: scheduled, sent, ok, errors.
-    rows: Vec<[u64; 4]>,
+    latency: Log,
+    detail: Log,
+    rows: Vec<Row>,
 }
 
 fn bad(msg: String) -> anyhow::Error {
     BadInput(msg).into()
 }
 
-fn read_seg(dir: &Path) -> anyhow::Result<Seg> {
-    let summary = crate::results::summary::read(&dir.join("summary.json"))
-        .map_err(|e| bad(format!("{e:#}")))?;
+fn read_seg(path: &Path) -> anyhow::Result<Seg> {
+    let dir = ResultsDir::new(path);
+    let missing = |what: &str| bad(format!("{}: no {what}", path.display()));
+    let summary = dir.summary()?.ok_or_else(|| missing(files::SUMMARY))?;
     let Some(info) = summary.segment.clone() else {
         return Err(bad(format!(
             "{}: not a segment (run it with --segment i/N)",
-            dir.display()
+            path.display()
         )));
     };
     let Some(index) = info.index else {
         return Err(bad(format!(
             "{}: already a merged run, not a segment",
-            dir.display()
+            path.display()
         )));
     };
     let started = chrono::DateTime::parse_from_rfc3339(&summary.started_at)
-        .map_err(|e| bad(format!("{}: started_at: {e}", dir.display())))?;
-    let hlog = |name: &str| -> anyhow::Result<BTreeMap<String, Vec<Histogram<u64>>>> {
-        let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-        crate::metrics::hlog::read(&bytes).map_err(|e| bad(format!("{}: {e}", path.display())))
-    };
-    let series = timeseries::find(dir).ok_or_else(|| {
-        bad(format!(
-            "{}: no timeseries.csv or timeseries.parquet",
-            dir.display()
-        ))
-    })?;
-    let table = crate::input::table::Table::read(&series)?;
-    let col = |c: &str| table.numbers(c);
-    let (sched, sent, ok, errors) = (
-        col("target_rate")?,
-        col("achieved_rate")?,
-        col("ok")?,
-        col("errors")?,
-    );
-    let rows = (0..table.len())
-        .map(|i| [sched[i], sent[i], ok[i], errors[i]].map(|v| v.max(0.0) as u64))
-        .collect();
-    let scenario = std::fs::read_to_string(dir.join("scenario.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+        .map_err(|e| bad(format!("{}: started_at: {e}", path.display())))?;
     Ok(Seg {
-        dir: dir.to_path_buf(),
+        dir: path.to_path_buf(),
         info,
         index,
         started,
-        scenario,
-        latency: hlog("latency.hlog")?,
-        detail: hlog("detail.hlog")?,
-        rows,
+        scenario: dir.scenario()?,
+        latency: dir.latency()?.ok_or_else(|| missing(files::LATENCY_LOG))?,
+        detail: dir.detail()?.ok_or_else(|| missing(files::DETAIL_LOG))?,
+        rows: dir
+            .timeseries()?
+            .ok_or_else(|| missing("timeseries.csv or timeseries.parquet"))?,
         summary,
     })
 }
@@ -175,17 +152,20 @@ fn check(segs: &[Seg], max_offset: Duration) -> anyhow::Result<()> {
 fn slo_of(seg: &Seg) -> Slo {
     let mut slo = Slo::default();
     for v in &seg.summary.slo {
-        let latency = || {
-            crate::scenario::parse_quantile_label(&v.name).map(|q| LatencySlo {
-                label: v.name.clone(),
-                quantile: q,
-                max: Duration::from_secs_f64(v.threshold.max(0.0) / 1000.0),
-            })
+        let errors = |slot: &mut Option<f64>| *slot = Some(v.threshold);
+        let latency = |list: &mut Vec<LatencySlo>| {
+            if let SloName::Latency { label, quantile } = &v.name {
+                list.push(LatencySlo {
+                    label: label.clone(),
+                    quantile: *quantile,
+                    max: Duration::from_secs_f64(v.threshold.max(0.0) / 1000.0),
+                });
+            }
         };
-        match (&v.request, v.name.as_str()) {
-            (_, "min_rate") => {}
-            (None, "errors") => slo.error_share = Some(v.threshold),
-            (None, _) => slo.latency.extend(latency()),
+        match (&v.request, &v.name) {
+            (_, SloName::MinRate) => {}
+            (None, SloName::Errors) => errors(&mut slo.error_share),
+            (None, _) => latency(&mut slo.latency),
             (Some(r), name) => {
                 if !slo.requests.iter().any(|x| &x.name == r) {
                     slo.requests.push(RequestSlo {
@@ -199,10 +179,9 @@ fn slo_of(seg: &Seg) -> Slo {
                     .iter_mut()
                     .find(|x| &x.name == r)
                     .expect("added");
-                if name == "errors" {
-                    entry.error_share = Some(v.threshold);
-                } else {
-                    entry.latency.extend(latency());
+                match name {
+                    SloName::Errors => errors(&mut entry.error_share),
+                    _ => latency(&mut entry.latency),
                 }
             }
         }
@@ -216,7 +195,7 @@ fn slo_of(seg: &Seg) -> Slo {
 }
 
 /// `headroom merge`.
-pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
+pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
     let mut segs = args
         .dirs
         .iter()
@@ -238,7 +217,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
     let seconds = segs
         .iter()
         .zip(&offsets)
-        .map(|(s, o)| o + s.rows.len().max(s.latency.get(ALL).map_or(0, Vec::len)))
+        .map(|(s, o)| o + s.rows.len().max(s.latency.latency.all.len()))
         .max()
         .unwrap_or(0);
     // Per second, per request name: the segments' histograms added.
@@ -258,42 +237,27 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
         }
         Ok(())
     };
-    let tag = |kind: &str, name: &str| {
-        if names.len() > 1 {
-            if kind.is_empty() {
-                name.to_string()
-            } else {
-                format!("{kind}.req={name}")
-            }
-        } else if kind.is_empty() {
-            ALL.to_string()
-        } else {
-            kind.to_string()
-        }
-    };
+    let n = names.len();
     for (s, &off) in segs.iter().zip(&offsets) {
         for (j, iv) in intervals.iter_mut().enumerate().skip(off) {
             let k = j - off;
-            fn at<'a>(
-                m: &'a BTreeMap<String, Vec<Histogram<u64>>>,
-                key: &str,
-                k: usize,
-            ) -> Option<&'a Histogram<u64>> {
-                m.get(key).and_then(|v| v.get(k))
+            fn at(v: Option<&Vec<Histogram<u64>>>, k: usize) -> Option<&Histogram<u64>> {
+                v.and_then(|v| v.get(k))
             }
-            add(&mut iv.all.latency, at(&s.latency, ALL, k))?;
-            add(&mut iv.all.service, at(&s.detail, "service", k))?;
-            add(&mut iv.all.lag, at(&s.detail, "lag", k))?;
+            let (latency, service, lag) = (&s.latency.latency, &s.detail.service, &s.detail.lag);
+            add(&mut iv.all.latency, latency.all.get(k))?;
+            add(&mut iv.all.service, service.all.get(k))?;
+            add(&mut iv.all.lag, lag.all.get(k))?;
             for (r, name) in iv.per_request.iter_mut().zip(&names) {
-                add(&mut r.latency, at(&s.latency, &tag("", name), k))?;
-                add(&mut r.service, at(&s.detail, &tag("service", name), k))?;
-                add(&mut r.lag, at(&s.detail, &tag("lag", name), k))?;
+                add(&mut r.latency, at(latency.request(name, n), k))?;
+                add(&mut r.service, at(service.request(name, n), k))?;
+                add(&mut r.lag, at(lag.request(name, n), k))?;
             }
             if let Some(row) = s.rows.get(k) {
-                iv.scheduled += row[0];
-                iv.all.sent += row[1];
-                iv.all.ok += row[2];
-                *iv.all.errors.entry(ErrorKind::Other).or_default() += row[3];
+                iv.scheduled += row.target_rate as u64;
+                iv.all.sent += row.achieved_rate as u64;
+                iv.all.ok += row.ok;
+                *iv.all.errors.entry(ErrorKind::Other).or_default() += row.errors;
             }
         }
     }
@@ -404,5 +368,5 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<u8> {
             Err(e) => eprintln!("warning: no report.html: {e:#}"),
         }
     }
-    Ok(super::exit_code(&summary))
+    Ok(crate::exit::of_run(&summary))
 }

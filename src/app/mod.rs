@@ -19,11 +19,12 @@ use crate::cli::{
 };
 use crate::exit;
 use crate::load::{self, StopFlag};
-use crate::metrics::hlog::HlogWriter;
 use crate::metrics::Interval;
-use crate::report::{self, timeseries};
+use crate::report;
+use crate::results::hlog::HlogWriter;
 use crate::results::summary::RunFacts;
 use crate::results::summary::Summary;
+use crate::results::timeseries;
 use crate::results::write_json;
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
 use crate::search;
@@ -46,11 +47,11 @@ const DEMO_PLAN_QUEUE: &str =
 pub struct RunReport {
     pub summary: Summary,
     pub dir: PathBuf,
-    pub exit_code: u8,
+    pub exit_code: exit::Code,
 }
 
 /// `headroom run`.
-pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let model = Overrides {
         rate: args.rate,
         concurrency: args.concurrency,
@@ -248,7 +249,7 @@ fn execute_segment(
         println!("\n  results: {}", dir.display());
     }
     write_report(&dir, output);
-    let exit_code = exit_code(&summary);
+    let exit_code = exit::of_run(&summary);
     Ok(RunReport {
         summary,
         dir,
@@ -337,14 +338,14 @@ pub(crate) fn write_report(dir: &Path, output: &OutputArgs) {
 }
 
 /// `headroom report`.
-pub fn report(args: &crate::cli::ReportArgs) -> anyhow::Result<u8> {
+pub fn report(args: &crate::cli::ReportArgs) -> anyhow::Result<exit::Code> {
     let path = report::page::render(&args.dir)?;
     println!("{}", path.display());
-    Ok(exit::OK)
+    Ok(exit::Code::Ok)
 }
 
 /// `headroom compare`.
-pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<u8> {
+pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
     use crate::cli::CompareFormat;
     use crate::compare::{self, load, render};
     let named = |name: &str| -> anyhow::Result<PathBuf> {
@@ -384,7 +385,7 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<u8> {
         _ => unreachable!("clap takes one or two runs"),
     };
     let current = load::load(&cur_path)?;
-    let mut code = exit::OK;
+    let mut code = exit::Code::Ok;
     if let Some(base_path) = base_path {
         let baseline = load::load(&base_path)?;
         let mut opts = compare::Options {
@@ -403,7 +404,7 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<u8> {
             match metric {
                 None => opts.min_effect = *v,
                 Some(m) => {
-                    opts.per_metric.insert(m.clone(), *v);
+                    opts.per_metric.insert(*m, *v);
                 }
             }
         }
@@ -424,7 +425,7 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<u8> {
             let xml = render::junit(&c).context("formatting JUnit XML")?;
             std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
         }
-        code = c.exit_code();
+        code = exit::of_comparison(&c);
     }
     if let Some(name) = &args.save_baseline {
         let dir = named(name)?;
@@ -454,7 +455,7 @@ pub(crate) fn open_plan(t: &TargetOpts, poisson: bool) -> anyhow::Result<Plan> {
 }
 
 /// `headroom find`.
-pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let mut plan = open_plan(&args.target, args.poisson)?;
     let sp = &mut plan.search;
     set(&mut sp.start_rate, args.start_rate);
@@ -473,7 +474,7 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         .into());
     }
     let result = run_find(&plan, &args.output, stop)?;
-    Ok(result.outcome.exit_code())
+    Ok(crate::exit::of_search(result.outcome))
 }
 
 /// A flag's value, when given, replaces the scenario's.
@@ -571,7 +572,7 @@ pub fn run_find(
 }
 
 /// `headroom sweep`.
-pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let concurrency = args.target.scenario.is_none().then_some(1);
     let mut plan = plan_for(
         &args.target,
@@ -599,11 +600,11 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     }
     let result = run_sweep(&plan, &args.output, stop)?;
     Ok(if result.target_unusable {
-        exit::UNREACHABLE
+        exit::Code::Unreachable
     } else if result.interrupted || result.usl.is_none() {
-        exit::INCONCLUSIVE
+        exit::Code::Inconclusive
     } else {
-        exit::OK
+        exit::Code::Ok
     })
 }
 
@@ -667,27 +668,6 @@ pub fn run_sweep(
     Ok(result)
 }
 
-/// The exit code a summary deserves (see `exit`).
-pub fn exit_code(s: &Summary) -> u8 {
-    let by_kind = &s.requests.errors.by_kind;
-    let connect_failures: u64 = by_kind
-        .iter()
-        .filter(|(k, _)| crate::metrics::ErrorKind::from_label(k).is_connect())
-        .map(|(_, n)| n)
-        .sum();
-    let unreachable =
-        s.requests.ok == 0 && connect_failures > 0 && connect_failures == s.requests.errors.total;
-    if unreachable || s.target_unusable.is_some() {
-        exit::UNREACHABLE
-    } else if s.interrupted || s.generator_limited {
-        exit::INCONCLUSIVE
-    } else if s.slo_failed() {
-        exit::THRESHOLD_FAILED
-    } else {
-        exit::OK
-    }
-}
-
 pub(crate) fn default_dir(name: &str) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     Path::new("results").join(format!("{name}-{stamp}"))
@@ -706,7 +686,7 @@ fn progress_bar(plan: &Plan, quiet: bool) -> Option<ProgressBar> {
 }
 
 /// `headroom target`.
-pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     if args.workers == 0 {
         return Err(exit::BadInput("--workers must be at least 1".into()).into());
     }
@@ -775,7 +755,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(handle);
-    Ok(exit::OK)
+    Ok(exit::Code::Ok)
 }
 
 /// The sweep part of the demo, also shipped as `scenarios/sweep-demo.toml`.
@@ -786,7 +766,7 @@ pub const SWEEP_DEMO_SCENARIO: &str = include_str!("../../scenarios/sweep-demo.t
 /// bound) and a concurrency sweep against embedded targets whose answers
 /// are known in closed form, each printed beside what headroom measured;
 /// then a capacity plan.
-pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let mut plan = scenario::parse(Path::new("scenarios/demo.toml"), DEMO_SCENARIO)?;
     if let Some(d) = args.duration {
         plan.apply(&Overrides {
@@ -865,7 +845,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         );
     }
     if stop.is_set() {
-        return Ok(found.outcome.exit_code());
+        return Ok(crate::exit::of_search(found.outcome));
     }
 
     // Past the breaking point: the same service, once shedding what it
@@ -907,7 +887,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         let s = stress::run_stress(&p, &out(sub), stop, r, "find".into())?;
         verdicts.push((what, s));
         if stop.is_set() {
-            return Ok(exit::INCONCLUSIVE);
+            return Ok(exit::Code::Inconclusive);
         }
         println!();
     }
@@ -940,7 +920,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         );
     }
     if stop.is_set() {
-        return Ok(exit::INCONCLUSIVE);
+        return Ok(exit::Code::Inconclusive);
     }
 
     println!("\n5. capacity plan: 12 months of demand on the capacity just measured\n");
@@ -972,5 +952,5 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<u8> {
     let page = report::page::render(&args.out)?;
     println!("\nall results under {}", args.out.display());
     println!("report: {}", page.display());
-    Ok(report.exit_code.max(found.outcome.exit_code()))
+    Ok(report.exit_code.max(crate::exit::of_search(found.outcome)))
 }

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use anyhow::Context;
-use serde::Deserialize;
 
 use crate::cli::{ForecastArgs, PlanArgs, UslArgs};
 use crate::exit::{self, BadInput};
@@ -15,11 +14,12 @@ use crate::model::plan::{Candidate, DemandPoint};
 use crate::model::{forecast as fc, plan, queueing, usl};
 use crate::report::model as out;
 use crate::results::plan::{ForecastDoc, PlanDoc};
+use crate::results::sweep::SweepResult;
 use crate::results::sweep::UslReport;
-use crate::results::write_json;
+use crate::results::{read_json, write_json};
 
 /// `headroom usl`.
-pub fn usl(args: &UslArgs) -> anyhow::Result<u8> {
+pub fn usl(args: &UslArgs) -> anyhow::Result<exit::Code> {
     let points = usl_points(args)?;
     let fit = usl::fit(&points).map_err(|e| BadInput(format!("{}: {e}", args.file.display())))?;
     let report = UslReport::from_fit(&fit);
@@ -28,18 +28,7 @@ pub fn usl(args: &UslArgs) -> anyhow::Result<u8> {
     } else {
         print!("{}", out::usl_text(&report, &points, &fit));
     }
-    Ok(exit::OK)
-}
-
-#[derive(Deserialize)]
-struct SweepFile {
-    points: Vec<SweepPoint>,
-}
-
-#[derive(Deserialize)]
-struct SweepPoint {
-    concurrency: f64,
-    throughput: f64,
+    Ok(exit::Code::Ok)
 }
 
 fn usl_points(args: &UslArgs) -> Result<Vec<(f64, f64)>, BadInput> {
@@ -48,12 +37,12 @@ fn usl_points(args: &UslArgs) -> Result<Vec<(f64, f64)>, BadInput> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
-        let sweep: SweepFile = read_json(path, "sweep.json")?;
+        let sweep: SweepResult = read_json(path, "a headroom sweep result (sweep.json)")?;
         return Ok(sweep
             .points
             .iter()
             .filter(|p| p.throughput > 0.0)
-            .map(|p| (p.concurrency, p.throughput))
+            .map(|p| (f64::from(p.concurrency), p.throughput))
             .collect());
     }
     let table = Table::read(path)?;
@@ -94,7 +83,7 @@ fn usl_points(args: &UslArgs) -> Result<Vec<(f64, f64)>, BadInput> {
 }
 
 /// `headroom forecast`.
-pub fn forecast(args: &ForecastArgs) -> anyhow::Result<u8> {
+pub fn forecast(args: &ForecastArgs) -> anyhow::Result<exit::Code> {
     let step = match &args.step {
         Some(s) => Some(Step::parse(s).map_err(|e| BadInput(format!("--step: {e}")))?),
         None => None,
@@ -146,7 +135,7 @@ pub fn forecast(args: &ForecastArgs) -> anyhow::Result<u8> {
     } else {
         print!("{}", out::forecast_text(&doc));
     }
-    Ok(exit::OK)
+    Ok(exit::Code::Ok)
 }
 
 fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc, BadInput> {
@@ -157,7 +146,7 @@ fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc,
 }
 
 /// `headroom plan`.
-pub fn plan(args: &PlanArgs) -> anyhow::Result<u8> {
+pub fn plan(args: &PlanArgs) -> anyhow::Result<exit::Code> {
     let pf = plan_file::load(&args.file)?;
     let candidates = candidates(&pf)?;
     let (demand, step_seconds, forecast_doc) = demand(&pf)?;
@@ -196,13 +185,7 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<u8> {
             println!("report: {}", p.display());
         }
     }
-    Ok(exit::OK)
-}
-
-#[derive(Deserialize)]
-struct FindFile {
-    sustainable_rps: Option<f64>,
-    outcome: Option<String>,
+    Ok(exit::Code::Ok)
 }
 
 /// Every instance type with a known capacity, priced for the plan's
@@ -233,17 +216,10 @@ fn candidates(pf: &PlanFile) -> Result<Vec<Candidate>, BadInput> {
 fn capacity(source: &CapacitySource) -> Result<(f64, String), BadInput> {
     match source {
         CapacitySource::Rps(r) => Ok((*r, "given".into())),
-        CapacitySource::Find(path) => {
-            let f: FindFile = read_json(path, "find.json")?;
-            match f.sustainable_rps {
-                Some(r) if r > 0.0 => Ok((r, format!("find: {}", path.display()))),
-                _ => Err(BadInput(format!(
-                    "{}: the search found no sustainable rate (outcome: {})",
-                    path.display(),
-                    f.outcome.as_deref().unwrap_or("unknown")
-                ))),
-            }
-        }
+        CapacitySource::Find(path) => Ok((
+            crate::results::find::read_sustainable(path)?,
+            format!("find: {}", path.display()),
+        )),
         CapacitySource::Queue {
             workers,
             service_time_s,
@@ -282,7 +258,7 @@ fn capacity(source: &CapacitySource) -> Result<(f64, String), BadInput> {
 fn demand(pf: &PlanFile) -> anyhow::Result<(Vec<DemandPoint>, f64, ForecastDoc)> {
     match &pf.demand {
         DemandSource::Forecast(path) => {
-            let doc: ForecastDoc = read_json(path, "forecast.json")?;
+            let doc: ForecastDoc = read_json(path, "a headroom forecast (forecast.json)")?;
             let step = Step::parse(&doc.step)
                 .map_err(|e| BadInput(format!("{}: step: {e}", path.display())))?;
             let points = doc.demand_points(pf.bound)?;
@@ -343,18 +319,4 @@ fn plan_demand(
         })
         .collect();
     Ok((points, peaks.step.seconds(), peak_doc))
-}
-
-/// Reads one of headroom's own JSON documents, with a located error.
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, BadInput> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
-        BadInput(format!(
-            "{}:{}:{}: not a headroom {what}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })
 }

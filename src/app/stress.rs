@@ -1,14 +1,12 @@
 //! `headroom stress`: the sustainable rate (given, from a find.json, or
 //! searched for first), then baseline, overload and recovery in one run.
 
-use std::path::Path;
-
 use crate::cli::{OutputArgs, StressArgs};
 use crate::exit;
 use crate::load::StopFlag;
-use crate::results::find::{FindResult, Outcome};
+use crate::results::find::Outcome;
 use crate::results::stress::{PhaseName, Second, StressResult};
-use crate::results::{read_json, write_json};
+use crate::results::write_json;
 use crate::scenario::{Capacity, Plan};
 use crate::search::stress::{self, Setup};
 use crate::units::{fmt_count, fmt_ms};
@@ -16,7 +14,7 @@ use crate::units::{fmt_count, fmt_ms};
 use super::{default_dir, open_plan, probe_for, run_find, set, write_report};
 
 /// `headroom stress`.
-pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<u8> {
+pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let mut plan = open_plan(&args.target, args.poisson)?;
     let sp = &mut plan.stress;
     if let Some(r) = args.capacity {
@@ -46,7 +44,10 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         .unwrap_or_else(|| default_dir(&format!("{}-stress", plan.name)));
     let (r, from) = match &plan.stress.capacity {
         Capacity::Given(r) => (*r, "given".to_string()),
-        Capacity::FindFile(path) => (sustainable_of(path)?, path.display().to_string()),
+        Capacity::FindFile(path) => (
+            crate::results::find::read_sustainable(path)?,
+            path.display().to_string(),
+        ),
         Capacity::Find => {
             plan.search.check().map_err(exit::BadInput)?;
             let out = OutputArgs {
@@ -63,7 +64,7 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<u8> {
                         "no stress test: the search found no sustainable rate ({})",
                         found.reason
                     );
-                    return Ok(found.outcome.exit_code());
+                    return Ok(crate::exit::of_search(found.outcome));
                 }
             }
         }
@@ -73,21 +74,7 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<u8> {
         ..args.output.clone()
     };
     let result = run_stress(&plan, &output, stop, r, from)?;
-    Ok(result.verdict.exit_code())
-}
-
-/// The sustainable rate a find.json found.
-fn sustainable_of(path: &Path) -> anyhow::Result<f64> {
-    let found: FindResult = read_json(path, "a headroom find result (find.json)")?;
-    found.sustainable_rps.ok_or_else(|| {
-        exit::BadInput(format!(
-            "{} has no sustainable rate (outcome {:?}: {})",
-            path.display(),
-            found.outcome,
-            found.reason
-        ))
-        .into()
-    })
+    Ok(crate::exit::of_stress(result.verdict))
 }
 
 /// Runs the stress episode for a validated plan against the sustainable

@@ -1,106 +1,91 @@
-//! A finished run as `compare` needs it: `summary.json`, the per-second
-//! latency histograms of `latency.hlog` (all requests, and each request name
-//! when the log is tagged), and the per-second achieved rate of the time
-//! series.
+//! A finished run as `compare` needs it, read through `results`:
+//! `summary.json`, the per-second latency histograms of `latency.hlog` (all
+//! requests, and each request name when the log is tagged), and the
+//! per-second sends of `detail.hlog` (or the time series).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hdrhistogram::Histogram;
-
 use crate::exit::BadInput;
-use crate::input::table::Table;
+use crate::results::hlog::{Key, Series};
 use crate::results::summary::Summary;
-
-pub use crate::metrics::hlog::ALL;
+use crate::results::{files, ResultsDir};
 
 pub struct RunData {
     pub dir: PathBuf,
     pub summary: Summary,
-    /// Request name (or [`ALL`]) → one latency histogram (µs) per second.
-    pub intervals: BTreeMap<String, Vec<Histogram<u64>>>,
-    /// Request name (or [`ALL`]) → requests sent in each whole second: the
+    /// Latency, one histogram (µs) per second: all requests, and each
+    /// request name when the log is tagged.
+    pub latency: Series,
+    /// Requests sent in each whole second, all requests and per name: the
     /// counts of the send-lag histograms of `detail.hlog` (every sent
     /// request records its lag), or for all requests the time series when
     /// an older run has no detail log.
-    pub rates: BTreeMap<String, Vec<f64>>,
+    pub rates: BTreeMap<Key, Vec<f64>>,
 }
 
 /// Files a results directory holds that `compare` reads (and a saved
 /// baseline keeps).
 pub const FILES: &[&str] = &[
-    "summary.json",
-    "latency.hlog",
-    "detail.hlog",
+    files::SUMMARY,
+    files::LATENCY_LOG,
+    files::DETAIL_LOG,
     "timeseries.csv",
     "timeseries.parquet",
 ];
 
 /// Reads a results directory, or the directory of a `summary.json` path.
 pub fn load(path: &Path) -> Result<RunData, BadInput> {
-    let dir = if path.is_dir() {
-        path.to_path_buf()
-    } else if path.file_name().is_some_and(|n| n == "summary.json") {
-        path.parent().unwrap_or(Path::new(".")).to_path_buf()
-    } else {
+    if !path.is_dir() && path.file_name().is_none_or(|n| n != files::SUMMARY) {
         return Err(BadInput(format!(
             "{}: expected a results directory (with summary.json and latency.hlog) or a summary.json",
             path.display()
         )));
+    }
+    let dir = ResultsDir::open(path)?;
+    let missing = |file: &str| {
+        BadInput(format!(
+            "{}: no {file}: not a run's results directory",
+            dir.path().display()
+        ))
     };
-    let summary_path = dir.join("summary.json");
-    let summary =
-        crate::results::summary::read(&summary_path).map_err(|e| BadInput(format!("{e:#}")))?;
-    let hlog_path = dir.join("latency.hlog");
-    let bytes =
-        std::fs::read(&hlog_path).map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
-    let intervals = crate::metrics::hlog::read(&bytes)
-        .map_err(|e| BadInput(format!("{}: {e}", hlog_path.display())))?;
-    if !intervals.contains_key(ALL) {
+    let summary = dir.summary()?.ok_or_else(|| missing(files::SUMMARY))?;
+    let latency = dir
+        .latency()?
+        .ok_or_else(|| missing(files::LATENCY_LOG))?
+        .latency;
+    if latency.all.is_empty() {
         return Err(BadInput(format!(
             "{}: no untagged (all requests) histograms",
-            hlog_path.display()
+            dir.join(files::LATENCY_LOG).display()
         )));
     }
     // Whole seconds of load only: the row after the last one holds the
     // stragglers answered after the schedule ended.
     let whole = summary.duration_s.floor() as usize;
-    let mut rates: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    if let Ok(bytes) = std::fs::read(dir.join("detail.hlog")) {
-        let detail = crate::metrics::hlog::read(&bytes)
-            .map_err(|e| BadInput(format!("{}: {e}", dir.join("detail.hlog").display())))?;
-        for (tag, ivs) in detail {
-            let name = match tag.as_str() {
-                "lag" => ALL.to_string(),
-                t => match t.strip_prefix("lag.req=") {
-                    Some(n) => n.to_string(),
-                    None => continue,
-                },
-            };
-            rates.insert(
-                name,
-                ivs.iter().take(whole).map(|h| h.len() as f64).collect(),
-            );
+    let counts = |ivs: &Vec<hdrhistogram::Histogram<u64>>| -> Vec<f64> {
+        ivs.iter().take(whole).map(|h| h.len() as f64).collect()
+    };
+    let mut rates: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
+    if let Some(detail) = dir.detail()? {
+        let lag = &detail.lag;
+        if !lag.all.is_empty() {
+            rates.insert(Key::All, counts(&lag.all));
+        }
+        for (name, ivs) in &lag.by_request {
+            rates.insert(Key::Request(name.clone()), counts(ivs));
         }
     }
-    if !rates.contains_key(ALL) {
-        let mut all = read_rates(&dir)?;
-        all.truncate(whole);
-        rates.insert(ALL.to_string(), all);
+    if let std::collections::btree_map::Entry::Vacant(e) = rates.entry(Key::All) {
+        let rows = dir.timeseries()?.unwrap_or_default();
+        e.insert(rows.iter().take(whole).map(|r| r.achieved_rate).collect());
     }
     Ok(RunData {
-        dir,
+        dir: dir.path().to_path_buf(),
         summary,
-        intervals,
+        latency,
         rates,
     })
-}
-
-fn read_rates(dir: &Path) -> Result<Vec<f64>, BadInput> {
-    match crate::report::timeseries::find(dir) {
-        Some(path) => Table::read(&path)?.numbers("achieved_rate"),
-        None => Ok(Vec::new()),
-    }
 }
 
 /// Copies the files `compare` reads from `run` into `dir` (a named

@@ -22,94 +22,10 @@ pub mod stats;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::exit;
-use load::{RunData, ALL};
+use crate::results::compare::{Comparison, Metric, MetricChange, RunInfo, Scope, Verdict, SCHEMA};
+use crate::results::hlog::Key;
+use load::RunData;
 use stats::Change;
-
-pub const SCHEMA: &str = "headroom.compare/1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Regression,
-    Improvement,
-    NoSignificantChange,
-    Inconclusive,
-}
-
-impl Verdict {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Verdict::Regression => "regression",
-            Verdict::Improvement => "improvement",
-            Verdict::NoSignificantChange => "no significant change",
-            Verdict::Inconclusive => "inconclusive",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MetricChange {
-    /// A request name, or `all`.
-    pub request: String,
-    /// p50, p90, p99, mean, rate, errors.
-    pub metric: String,
-    /// ms, rps or share.
-    pub unit: &'static str,
-    pub baseline: Option<f64>,
-    pub current: Option<f64>,
-    /// Relative change (latency, rate) or difference in share (errors).
-    pub change: Option<f64>,
-    /// Confidence interval of `change`.
-    pub ci: Option<(f64, f64)>,
-    /// Minimum effect that counts (relative, or share difference).
-    pub threshold: f64,
-    pub verdict: Verdict,
-    /// Why, in words, when not obvious (too few samples …).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunInfo {
-    pub path: String,
-    pub scenario: String,
-    pub started_at: String,
-    pub duration_s: f64,
-    pub requests: u64,
-    pub target_rate: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Comparison {
-    pub schema: String,
-    pub verdict: Verdict,
-    pub baseline: RunInfo,
-    pub current: RunInfo,
-    pub confidence: f64,
-    pub method: String,
-    pub warnings: Vec<String>,
-    pub metrics: Vec<MetricChange>,
-}
-
-impl Comparison {
-    /// 1 on a regression, 3 when inconclusive, 0 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        match self.verdict {
-            Verdict::Regression => exit::THRESHOLD_FAILED,
-            Verdict::Inconclusive => exit::INCONCLUSIVE,
-            _ => exit::OK,
-        }
-    }
-
-    pub fn regressions(&self) -> impl Iterator<Item = &MetricChange> {
-        self.metrics
-            .iter()
-            .filter(|m| m.verdict == Verdict::Regression)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -120,7 +36,7 @@ pub struct Options {
     /// Minimum difference in error share (default 0.001).
     pub min_error_increase: f64,
     /// Per-metric minimum effects (`p99` → 0.15), over the defaults.
-    pub per_metric: BTreeMap<String, f64>,
+    pub per_metric: BTreeMap<Metric, f64>,
     pub resamples: usize,
     pub seed: u64,
 }
@@ -139,11 +55,11 @@ impl Default for Options {
 }
 
 impl Options {
-    fn threshold(&self, metric: &str) -> f64 {
+    fn threshold(&self, metric: Metric) -> f64 {
         self.per_metric
-            .get(metric)
+            .get(&metric)
             .copied()
-            .unwrap_or(if metric == "errors" {
+            .unwrap_or(if metric == Metric::Errors {
                 self.min_error_increase
             } else {
                 self.min_effect
@@ -162,31 +78,39 @@ fn info(r: &RunData) -> RunInfo {
     }
 }
 
-/// Judges one metric's change. `higher_is_worse`: latency and errors.
+/// Judges one metric's change for `key` (all requests or one name).
 fn judge(
-    request: &str,
-    metric: &str,
-    unit: &'static str,
+    key: &Key,
+    metric: Metric,
     change: Option<Change>,
     threshold: f64,
-    higher_is_worse: bool,
     missing: &str,
 ) -> MetricChange {
-    let Some(c) = change else {
-        return MetricChange {
-            request: request.into(),
-            metric: metric.into(),
-            unit,
-            baseline: None,
-            current: None,
-            change: None,
-            ci: None,
-            threshold,
-            verdict: Verdict::Inconclusive,
-            note: missing.into(),
-        };
+    let (request, scope) = match key {
+        Key::All => ("all".to_string(), Scope::All),
+        Key::Request(n) => (n.clone(), Scope::Request),
     };
-    let worse = if higher_is_worse { c.change } else { -c.change };
+    let blank = MetricChange {
+        request,
+        scope,
+        metric,
+        unit: metric.unit(),
+        baseline: None,
+        current: None,
+        change: None,
+        ci: None,
+        threshold,
+        verdict: Verdict::Inconclusive,
+        note: missing.into(),
+    };
+    let Some(c) = change else {
+        return blank;
+    };
+    let worse = if metric.higher_is_worse() {
+        c.change
+    } else {
+        -c.change
+    };
     let verdict = if c.significant() && worse > threshold {
         Verdict::Regression
     } else if c.significant() && worse < -threshold {
@@ -201,16 +125,13 @@ fn judge(
         _ => String::new(),
     };
     MetricChange {
-        request: request.into(),
-        metric: metric.into(),
-        unit,
         baseline: Some(c.baseline),
         current: Some(c.current),
         change: Some(c.change),
         ci: Some(c.ci),
-        threshold,
         verdict,
         note,
+        ..blank
     }
 }
 
@@ -247,64 +168,54 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
     }
     let mut metrics = Vec::new();
     // All requests first, then each name both runs have.
-    let mut names = vec![ALL.to_string()];
-    names.extend(
+    let mut keys = vec![Key::All];
+    keys.extend(
         baseline
-            .intervals
+            .latency
+            .by_request
             .keys()
-            .filter(|k| *k != ALL && current.intervals.contains_key(*k))
-            .cloned(),
+            .filter(|k| current.latency.by_request.contains_key(*k))
+            .map(|k| Key::Request(k.clone())),
     );
-    for (i, name) in names.iter().enumerate() {
+    let empty = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
         let seed = opts.seed.wrapping_add(i as u64);
+        let series = |r: &'_ RunData| r.latency.get(key).cloned().unwrap_or_default();
         let changes = stats::latency_changes(
-            &baseline.intervals[name],
-            &current.intervals[name],
+            &series(baseline),
+            &series(current),
             opts.resamples,
             opts.confidence,
             seed,
         );
-        for ((metric, q), c) in stats::LATENCY_METRICS.iter().zip(changes) {
+        for (metric, c) in stats::LATENCY_METRICS.into_iter().zip(changes) {
             let missing = format!(
                 "fewer than {} latency samples in a run",
-                stats::min_samples(*q)
+                stats::min_samples(metric.quantile())
             );
-            metrics.push(judge(
-                name,
-                metric,
-                "ms",
-                c,
-                opts.threshold(metric),
-                true,
-                &missing,
-            ));
+            metrics.push(judge(key, metric, c, opts.threshold(metric), &missing));
         }
-        let empty = Vec::new();
         let rate = stats::mean_change(
-            baseline.rates.get(name).unwrap_or(&empty),
-            current.rates.get(name).unwrap_or(&empty),
+            baseline.rates.get(key).unwrap_or(&empty),
+            current.rates.get(key).unwrap_or(&empty),
             opts.resamples,
             opts.confidence,
             seed,
         );
         metrics.push(judge(
-            name,
-            "rate",
-            "rps",
+            key,
+            Metric::Rate,
             rate,
-            opts.threshold("rate"),
-            false,
+            opts.threshold(Metric::Rate),
             "no per-second send counts (detail.hlog or the time series) in a run",
         ));
-        let counts = |s: &crate::results::summary::Summary| {
-            if name == ALL {
-                Some((s.requests.errors.total, s.requests.total))
-            } else {
-                s.per_request
-                    .iter()
-                    .find(|p| &p.name == name)
-                    .map(|p| (p.requests.errors.total, p.requests.total))
-            }
+        let counts = |s: &crate::results::summary::Summary| match key {
+            Key::All => Some((s.requests.errors.total, s.requests.total)),
+            Key::Request(name) => s
+                .per_request
+                .iter()
+                .find(|p| &p.name == name)
+                .map(|p| (p.requests.errors.total, p.requests.total)),
         };
         let errors = match (counts(bs), counts(cs)) {
             (Some((e1, n1)), Some((e2, n2))) => {
@@ -313,12 +224,10 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
             _ => None,
         };
         metrics.push(judge(
-            name,
-            "errors",
-            "share",
+            key,
+            Metric::Errors,
             errors,
-            opts.threshold("errors"),
-            true,
+            opts.threshold(Metric::Errors),
             "no completed requests in a run",
         ));
     }

@@ -5,15 +5,15 @@ use std::fmt::Write;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Comparison, MetricChange, Verdict};
+use crate::results::compare::{Comparison, MetricChange, Scope, Unit, Verdict};
 use crate::units::{fmt_count, fmt_ms};
 
 fn value(m: &MetricChange, v: Option<f64>) -> String {
     match (v, m.unit) {
         (None, _) => "—".into(),
-        (Some(v), "ms") => fmt_ms(v),
-        (Some(v), "rps") => format!("{} rps", fmt_count(v)),
-        (Some(v), _) => format!("{:.2} %", 100.0 * v),
+        (Some(v), Unit::Ms) => fmt_ms(v),
+        (Some(v), Unit::Rps) => format!("{} rps", fmt_count(v)),
+        (Some(v), Unit::Share) => format!("{:.2} %", 100.0 * v),
     }
 }
 
@@ -24,7 +24,7 @@ fn change(m: &MetricChange) -> String {
     let pct = |x: f64| format!("{:+.1} %", 100.0 * x);
     // Shares change by percentage points.
     let pp = |x: f64| format!("{:+.2} pp", 100.0 * x);
-    let f = if m.unit == "share" { pp } else { pct };
+    let f = if m.unit == Unit::Share { pp } else { pct };
     match m.ci {
         Some((lo, hi)) if lo.is_finite() && hi.is_finite() => {
             format!("{} [{}, {}]", f(c), f(lo), f(hi))
@@ -34,10 +34,20 @@ fn change(m: &MetricChange) -> String {
 }
 
 fn threshold(m: &MetricChange) -> String {
-    if m.unit == "share" {
+    if m.unit == Unit::Share {
         format!("+{:.2} pp", 100.0 * m.threshold)
     } else {
         format!("{:.0} %", 100.0 * m.threshold)
+    }
+}
+
+/// The request column: `all` for all requests; a request that is itself
+/// named `all` is quoted.
+fn request(m: &MetricChange) -> String {
+    match m.scope {
+        Scope::All => "all".into(),
+        Scope::Request if m.request == "all" => "\"all\"".into(),
+        Scope::Request => m.request.clone(),
     }
 }
 
@@ -53,8 +63,8 @@ fn cells(m: &MetricChange, markdown: bool) -> [String; 7] {
         format!(" ({})", m.note)
     };
     [
-        m.request.clone(),
-        m.metric.clone(),
+        request(m),
+        m.metric.to_string(),
         value(m, m.baseline),
         value(m, m.current),
         change(m),
@@ -165,7 +175,7 @@ pub fn junit(c: &Comparison) -> Result<String, quick_junit::SerializeError> {
             }
             _ => TestCaseStatus::success(),
         };
-        let mut case = TestCase::new(format!("{} {}", m.request, m.metric), status);
+        let mut case = TestCase::new(format!("{} {}", request(m), m.metric), status);
         case.set_classname(format!("headroom.compare.{}", m.request));
         case.set_system_out(format!(
             "baseline {}, current {}, change {}, verdict {}",

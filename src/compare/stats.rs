@@ -22,21 +22,15 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use statrs::distribution::{ContinuousCDF, Normal};
 
-/// Latency metrics computed from one set of histograms, in milliseconds.
-pub const LATENCY_METRICS: [(&str, Option<f64>); 4] = [
-    ("p50", Some(0.5)),
-    ("p90", Some(0.9)),
-    ("p99", Some(0.99)),
-    ("mean", None),
-];
+use crate::results::compare::Metric;
 
-/// Samples a quantile needs before it is compared: ten beyond it
-/// (the same rule as the breaking-point search), at least 20.
+/// Latency metrics computed from one set of histograms, in milliseconds.
+pub const LATENCY_METRICS: [Metric; 4] = [Metric::P50, Metric::P90, Metric::P99, Metric::Mean];
+
+/// Samples a quantile (or the mean, `None`) needs before it is compared:
+/// the breaking-point search's rule, at least 20.
 pub fn min_samples(quantile: Option<f64>) -> u64 {
-    match quantile {
-        Some(q) if q < 1.0 => ((10.0 / (1.0 - q)).ceil() as u64).max(20),
-        _ => 20,
-    }
+    quantile.map_or(1, crate::metrics::min_samples).max(20)
 }
 
 /// A change between two runs with its confidence interval.
@@ -104,7 +98,8 @@ fn latency_metrics(counts: &[u64], values_ms: &[f64], mids_ms: &[f64]) -> [Optio
     for (c, v) in counts.iter().zip(mids_ms) {
         sum += *c as f64 * v;
     }
-    for (slot, (_, q)) in out.iter_mut().zip(LATENCY_METRICS) {
+    for (slot, metric) in out.iter_mut().zip(LATENCY_METRICS) {
+        let q = metric.quantile();
         if total < min_samples(q) {
             continue;
         }
@@ -329,10 +324,10 @@ mod tests {
             all.add(h).unwrap();
         }
         let ch = latency_changes(&r, &r, 10, 0.95, 1);
-        for ((_, q), c) in LATENCY_METRICS.iter().zip(ch) {
-            let c = c.unwrap();
+        for (metric, c) in LATENCY_METRICS.iter().zip(ch) {
+            let (q, c) = (metric.quantile(), c.unwrap());
             let want = match q {
-                Some(q) => all.value_at_quantile(*q) as f64 / 1000.0,
+                Some(q) => all.value_at_quantile(q) as f64 / 1000.0,
                 None => all.mean() / 1000.0,
             };
             assert!(

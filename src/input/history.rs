@@ -109,7 +109,7 @@ impl std::fmt::Display for Step {
 }
 
 /// How values that fall into one step are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Aggregate {
     /// Counts (requests per step).
@@ -118,6 +118,18 @@ pub enum Aggregate {
     Mean,
     /// Rates, the peak within the step (sizing for the peak).
     Max,
+}
+
+impl Aggregate {
+    /// `sum`, `mean` or `max`.
+    pub fn parse(s: &str) -> Result<Aggregate, String> {
+        match s {
+            "sum" => Ok(Aggregate::Sum),
+            "mean" => Ok(Aggregate::Mean),
+            "max" => Ok(Aggregate::Max),
+            _ => Err(format!("expected sum, mean or max, found {s:?}")),
+        }
+    }
 }
 
 /// A regular series: `values[i]` belongs to the step starting at `time(i)`.

@@ -145,6 +145,17 @@ pub enum Bound {
     Hi95,
 }
 
+impl Bound {
+    /// The name plan files and `plan.json` give it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Bound::Mean => "mean",
+            Bound::Hi80 => "hi80",
+            Bound::Hi95 => "hi95",
+        }
+    }
+}
+
 /// How one instance type's SLO-safe rate is known.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CapacitySource {

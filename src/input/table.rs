@@ -69,7 +69,20 @@ fn ragged_row(path: &Path) -> Option<(usize, usize, usize)> {
 }
 
 impl Table {
+    /// Reads a table with at least one row.
     pub fn read(path: &Path) -> Result<Table, BadInput> {
+        let t = Table::read_any(path)?;
+        if t.is_empty() {
+            return Err(BadInput(format!(
+                "{}: the table has no rows",
+                path.display()
+            )));
+        }
+        Ok(t)
+    }
+
+    /// Reads a table, which may have no rows.
+    pub fn read_any(path: &Path) -> Result<Table, BadInput> {
         let bad = |e: &dyn std::fmt::Display| BadInput(format!("{}: {e}", path.display()));
         let parquet = path
             .extension()
@@ -96,9 +109,6 @@ impl Table {
                     None => bad(&format!("not a CSV table (a header line, then rows): {e}")),
                 })?
         };
-        if df.height() == 0 {
-            return Err(bad(&"the table has no rows"));
-        }
         Ok(Table {
             path: path.to_path_buf(),
             df,
@@ -216,6 +226,34 @@ impl Table {
                 "column `{name}` has type {other}, expected numbers, text or datetimes"
             ))),
         }
+    }
+
+    /// A numeric column whose cells may be empty (`None`); a cell that holds
+    /// something else is an error naming its line.
+    pub fn optional_numbers(&self, name: &str) -> Result<Vec<Option<f64>>, BadInput> {
+        let cells = match self.cells(name)? {
+            Cells::Number(v) => return Ok(v),
+            Cells::Text(v) => v,
+            Cells::Instant(..) => {
+                return Err(BadInput(format!(
+                    "{}: column `{name}` holds timestamps, expected numbers",
+                    self.path.display()
+                )))
+            }
+        };
+        cells
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| match c.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(t) => t.parse::<f64>().map(Some).map_err(|_| {
+                    BadInput(format!(
+                        "{}: column `{name}`: expected a number, found {t:?}",
+                        self.at(i)
+                    ))
+                }),
+            })
+            .collect()
     }
 
     /// A numeric column; every cell must be a finite number.

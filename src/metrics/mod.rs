@@ -6,7 +6,6 @@
 //! digits). Percentiles come from histograms, never from stored samples, so
 //! memory does not grow with the length of a run.
 
-pub mod hlog;
 pub mod limits;
 pub mod live;
 mod stats;
@@ -23,6 +22,15 @@ pub const HIGHEST_US: u64 = 3_600_000_000;
 pub fn new_histogram() -> Histogram<u64> {
     // Bounds are constants that hdrhistogram accepts; this cannot fail.
     Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds")
+}
+
+/// Samples needed to judge quantile q: ten beyond it (1 000 for p99).
+pub fn min_samples(q: f64) -> u64 {
+    if q >= 1.0 {
+        1
+    } else {
+        (10.0 / (1.0 - q)).ceil() as u64
+    }
 }
 
 /// Microseconds, saturating at the histogram's upper bound.

@@ -6,4 +6,3 @@ pub mod charts;
 pub mod model;
 pub mod page;
 pub mod text;
-pub mod timeseries;

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::results::summary::{LatencySummary, Summary};
+use crate::results::summary::{LatencySummary, SloName, SloVerdict, Summary};
 use crate::units::{fmt_count, fmt_ms};
 
 pub fn summary(s: &Summary) -> String {
@@ -92,27 +92,15 @@ pub fn summary(s: &Summary) -> String {
     if !s.slo.is_empty() {
         let _ = writeln!(o, "\n  SLO:");
         for v in &s.slo {
-            let (op, th, me) = match v.name.as_str() {
-                "errors" => (
-                    "≤",
-                    format!("{:.2} %", v.threshold * 100.0),
-                    v.measured.map(|m| format!("{:.2} %", m * 100.0)),
-                ),
-                "min_rate" => (
-                    "≥",
-                    format!("{} rps", fmt_count(v.threshold)),
-                    v.measured.map(|m| format!("{} rps", fmt_count(m))),
-                ),
-                _ => ("≤", fmt_ms(v.threshold), v.measured.map(fmt_ms)),
-            };
+            let (op, th, me) = slo_cells(v);
             let verdict = match v.pass {
                 Some(true) => "pass",
                 Some(false) => "FAIL",
                 None => "no data",
             };
             let name = match &v.request {
-                Some(r) => format!("{r}: {}", v.name),
-                None => v.name.clone(),
+                Some(r) => format!("{r}: {}", v.name.label()),
+                None => v.name.label().to_string(),
             };
             let _ = writeln!(
                 o,
@@ -152,6 +140,23 @@ pub fn summary(s: &Summary) -> String {
         );
     }
     o
+}
+
+/// A threshold's comparison, limit and measured value, in its unit.
+pub fn slo_cells(v: &SloVerdict) -> (&'static str, String, Option<String>) {
+    match v.name {
+        SloName::Errors => (
+            "≤",
+            format!("{:.2} %", v.threshold * 100.0),
+            v.measured.map(|m| format!("{:.2} %", m * 100.0)),
+        ),
+        SloName::MinRate => (
+            "≥",
+            format!("{} rps", fmt_count(v.threshold)),
+            v.measured.map(|m| format!("{} rps", fmt_count(m))),
+        ),
+        SloName::Latency { .. } => ("≤", fmt_ms(v.threshold), v.measured.map(fmt_ms)),
+    }
 }
 
 fn row(label: &str, l: Option<&LatencySummary>) -> String {

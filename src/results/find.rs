@@ -28,6 +28,7 @@ pub struct Step {
     pub achieved_rate: f64,
     pub throughput: f64,
     pub quantiles_ms: BTreeMap<String, f64>,
+    #[serde(deserialize_with = "crate::results::required")]
     pub error_share: Option<f64>,
     pub samples: u64,
     pub verdict: Verdict,
@@ -56,6 +57,7 @@ pub struct Step {
     #[serde(default)]
     pub service_ms: BTreeMap<String, f64>,
     /// Set when a windowed criterion ended the step early.
+    #[serde(deserialize_with = "crate::results::required")]
     pub stop_reason: Option<String>,
     pub scored_s: f64,
 }
@@ -81,15 +83,30 @@ pub enum Outcome {
     TargetUnusable,
 }
 
-impl Outcome {
-    /// The exit code `headroom find` ends with.
-    pub fn exit_code(self) -> u8 {
+impl Phase {
+    /// The name `find.json` gives it.
+    pub fn label(self) -> &'static str {
         match self {
-            Outcome::Found => crate::exit::OK,
-            Outcome::NoBreakingPoint => crate::exit::NOT_BROKEN,
-            Outcome::NoPassingRate => crate::exit::THRESHOLD_FAILED,
-            Outcome::TargetUnusable => crate::exit::UNREACHABLE,
-            _ => crate::exit::INCONCLUSIVE,
+            Phase::Exponential => "exponential",
+            Phase::Descent => "descent",
+            Phase::Bisection => "bisection",
+            Phase::Confirmation => "confirmation",
+        }
+    }
+}
+
+impl Outcome {
+    /// The name `find.json` gives it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Found => "found",
+            Outcome::GeneratorLimited => "generator_limited",
+            Outcome::NoBreakingPoint => "no_breaking_point",
+            Outcome::NoPassingRate => "no_passing_rate",
+            Outcome::TimeBudget => "time_budget",
+            Outcome::Unconfirmed => "unconfirmed",
+            Outcome::Interrupted => "interrupted",
+            Outcome::TargetUnusable => "target_unusable",
         }
     }
 }
@@ -128,14 +145,31 @@ pub struct FindResult {
     pub outcome: Outcome,
     pub reason: String,
     /// Highest rate that passed its confirmation step.
+    #[serde(deserialize_with = "crate::results::required")]
     pub sustainable_rps: Option<f64>,
     /// Lowest rate that failed.
+    #[serde(deserialize_with = "crate::results::required")]
     pub breaking_rps: Option<f64>,
     /// Where p99 latency (or the first SLO quantile) bends upward most.
+    #[serde(deserialize_with = "crate::results::required")]
     pub knee_rps: Option<f64>,
     pub precision: f64,
     pub slo: Vec<SloLine>,
     /// Seconds of load the search used.
     pub load_time_s: f64,
     pub steps: Vec<Step>,
+}
+
+/// The sustainable rate a `find.json` found; when it found none, an error
+/// that says the search's outcome and why.
+pub fn read_sustainable(path: &std::path::Path) -> Result<f64, crate::exit::BadInput> {
+    let f: FindResult = super::read_json(path, "a headroom find result (find.json)")?;
+    f.sustainable_rps.filter(|r| *r > 0.0).ok_or_else(|| {
+        crate::exit::BadInput(format!(
+            "{}: the search found no sustainable rate (outcome {}: {})",
+            path.display(),
+            f.outcome.label(),
+            f.reason
+        ))
+    })
 }

@@ -8,12 +8,15 @@
 //! the wrong type, is an error naming the file, the place and the field —
 //! never a zero on a page.
 
+pub mod compare;
 pub mod find;
+pub mod hlog;
 pub mod plan;
 pub mod scenario;
 pub mod stress;
 pub mod summary;
 pub mod sweep;
+pub mod timeseries;
 pub mod verdict;
 
 use std::path::Path;
@@ -21,6 +24,16 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::exit::BadInput;
+
+/// For an `Option` field every file has (`null` when there is no value):
+/// absent, it is an error naming the field — not a silent `None`.
+pub(crate) fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d)
+}
 
 /// Pretty JSON with a final newline.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
@@ -45,4 +58,143 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Res
             e.column()
         ))
     })
+}
+
+/// The file names of a results directory.
+pub mod files {
+    pub const SUMMARY: &str = "summary.json";
+    pub const SCENARIO: &str = "scenario.json";
+    pub const FIND: &str = "find.json";
+    pub const SWEEP: &str = "sweep.json";
+    pub const STRESS: &str = "stress.json";
+    pub const PLAN: &str = "plan.json";
+    pub const FORECAST: &str = "forecast.json";
+    pub const LATENCY_LOG: &str = "latency.hlog";
+    pub const DETAIL_LOG: &str = "detail.hlog";
+}
+
+/// A results directory — of a run, a search, a sweep, a stress test or a
+/// plan — read through the types of its files. Each reader answers `None`
+/// for a file that is not there, and an error naming the file (and the
+/// field, line and column) for one that is there but not what it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultsDir {
+    path: std::path::PathBuf,
+}
+
+impl ResultsDir {
+    pub fn new(path: &Path) -> ResultsDir {
+        ResultsDir {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// A directory, or the directory of a result file in it
+    /// (`…/summary.json`).
+    pub fn open(path: &Path) -> Result<ResultsDir, BadInput> {
+        if path.is_dir() {
+            return Ok(ResultsDir::new(path));
+        }
+        if path.is_file() {
+            return Ok(ResultsDir::new(path.parent().unwrap_or(Path::new("."))));
+        }
+        Err(BadInput(format!(
+            "{}: no such results directory or file",
+            path.display()
+        )))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, file: &str) -> std::path::PathBuf {
+        self.path.join(file)
+    }
+
+    pub fn has(&self, file: &str) -> bool {
+        self.join(file).is_file()
+    }
+
+    fn doc<T: serde::de::DeserializeOwned>(
+        &self,
+        file: &str,
+        what: &str,
+    ) -> Result<Option<T>, BadInput> {
+        if !self.has(file) {
+            return Ok(None);
+        }
+        read_json(&self.join(file), what).map(Some)
+    }
+
+    pub fn summary(&self) -> Result<Option<summary::Summary>, BadInput> {
+        self.doc(files::SUMMARY, "a headroom run summary (summary.json)")
+    }
+
+    pub fn scenario(&self) -> Result<Option<scenario::ScenarioInfo>, BadInput> {
+        self.doc(
+            files::SCENARIO,
+            "a headroom scenario record (scenario.json)",
+        )
+    }
+
+    pub fn find(&self) -> Result<Option<find::FindResult>, BadInput> {
+        self.doc(files::FIND, "a headroom find result (find.json)")
+    }
+
+    pub fn sweep(&self) -> Result<Option<sweep::SweepResult>, BadInput> {
+        self.doc(files::SWEEP, "a headroom sweep result (sweep.json)")
+    }
+
+    pub fn stress(&self) -> Result<Option<stress::StressResult>, BadInput> {
+        self.doc(files::STRESS, "a headroom stress result (stress.json)")
+    }
+
+    pub fn plan(&self) -> Result<Option<plan::PlanDoc>, BadInput> {
+        self.doc(files::PLAN, "a headroom plan (plan.json)")
+    }
+
+    pub fn forecast(&self) -> Result<Option<plan::ForecastDoc>, BadInput> {
+        self.doc(files::FORECAST, "a headroom forecast (forecast.json)")
+    }
+
+    /// `latency.hlog`.
+    pub fn latency(&self) -> Result<Option<hlog::Log>, BadInput> {
+        self.log(files::LATENCY_LOG)
+    }
+
+    /// `detail.hlog` (service time and send lag).
+    pub fn detail(&self) -> Result<Option<hlog::Log>, BadInput> {
+        self.log(files::DETAIL_LOG)
+    }
+
+    fn log(&self, file: &str) -> Result<Option<hlog::Log>, BadInput> {
+        if !self.has(file) {
+            return Ok(None);
+        }
+        hlog::read_file(&self.join(file)).map(Some)
+    }
+
+    /// `timeseries.csv` or `timeseries.parquet`.
+    pub fn timeseries(&self) -> Result<Option<Vec<timeseries::Row>>, BadInput> {
+        match timeseries::find(&self.path) {
+            Some(p) => timeseries::read(&p).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// This directory and its immediate subdirectories, in name order
+    /// (`reports/demo` holds run/, find/, sweep/ …).
+    pub fn with_subdirectories(&self) -> Vec<ResultsDir> {
+        let mut dirs = vec![self.clone()];
+        if let Ok(entries) = std::fs::read_dir(&self.path) {
+            let mut subs: Vec<std::path::PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            subs.sort();
+            dirs.extend(subs.iter().map(|p| ResultsDir::new(p)));
+        }
+        dirs
+    }
 }

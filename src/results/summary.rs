@@ -93,14 +93,69 @@ pub struct PerRequest {
     pub method: String,
     pub path: String,
     pub requests: Requests,
+    #[serde(deserialize_with = "crate::results::required")]
     pub latency_ms: Option<LatencySummary>,
+    #[serde(deserialize_with = "crate::results::required")]
     pub service_time_ms: Option<LatencySummary>,
+}
+
+/// Which threshold a verdict is about, written as its name: a latency
+/// quantile's label (`p99`, `p999`, `max` …), `errors` or `min_rate`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SloName {
+    /// A latency quantile: its label and the quantile it names.
+    Latency { label: String, quantile: f64 },
+    /// The error share.
+    Errors,
+    /// The minimum achieved rate.
+    MinRate,
+}
+
+impl SloName {
+    pub fn label(&self) -> &str {
+        match self {
+            SloName::Latency { label, .. } => label,
+            SloName::Errors => "errors",
+            SloName::MinRate => "min_rate",
+        }
+    }
+
+    /// The inverse of [`label`](Self::label).
+    pub fn parse(s: &str) -> Option<SloName> {
+        match s {
+            "errors" => Some(SloName::Errors),
+            "min_rate" => Some(SloName::MinRate),
+            label => {
+                crate::scenario::parse_quantile_label(label).map(|quantile| SloName::Latency {
+                    label: label.to_string(),
+                    quantile,
+                })
+            }
+        }
+    }
+}
+
+impl Serialize for SloName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
+impl<'de> Deserialize<'de> for SloName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SloName::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown SLO {s:?}: expected a latency quantile (p50, p99, max …), errors or min_rate"
+            ))
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloVerdict {
-    /// "p99", "errors", "min_rate", …
-    pub name: String,
+    /// `p99`, `errors`, `min_rate`, …: which threshold, and so its unit.
+    pub name: SloName,
     /// The request name a `[slo.requests.NAME]` threshold applies to;
     /// absent for thresholds on all requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,8 +164,10 @@ pub struct SloVerdict {
     #[serde(deserialize_with = "null_as_nan")]
     pub threshold: f64,
     /// `None` when nothing was measured.
+    #[serde(deserialize_with = "crate::results::required")]
     pub measured: Option<f64>,
     /// `None` when it cannot be judged (no samples).
+    #[serde(deserialize_with = "crate::results::required")]
     pub pass: Option<bool>,
 }
 
@@ -125,13 +182,16 @@ pub struct Summary {
     /// "open" or "closed".
     pub model: String,
     /// "uniform" or "poisson" (open model).
+    #[serde(deserialize_with = "crate::results::required")]
     pub arrivals: Option<String>,
     /// Virtual users (closed model).
+    #[serde(deserialize_with = "crate::results::required")]
     pub concurrency: Option<u32>,
     pub threads: usize,
     /// Seconds of load (until the stop when interrupted).
     pub duration_s: f64,
     /// Scheduled arrivals per second (open model).
+    #[serde(deserialize_with = "crate::results::required")]
     pub target_rate: Option<f64>,
     /// Requests sent per second.
     pub achieved_rate: f64,
@@ -146,8 +206,11 @@ pub struct Summary {
     #[serde(default)]
     pub no_free_connection: u64,
     pub connections_opened: u64,
+    #[serde(deserialize_with = "crate::results::required")]
     pub latency_ms: Option<LatencySummary>,
+    #[serde(deserialize_with = "crate::results::required")]
     pub service_time_ms: Option<LatencySummary>,
+    #[serde(deserialize_with = "crate::results::required")]
     pub send_lag_ms: Option<LatencySummary>,
     /// Connection setup (TCP connect plus TLS handshake), per connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -352,7 +415,7 @@ pub fn judge(
     if let Some(min) = &slo.min_rate {
         let threshold = min.rps(target_rate);
         out.push(SloVerdict {
-            name: "min_rate".into(),
+            name: SloName::MinRate,
             request: None,
             threshold: threshold.unwrap_or(f64::NAN),
             measured: Some(achieved_rate),
@@ -380,7 +443,10 @@ fn judge_stats(
             let measured = (!s.latency.is_empty())
                 .then(|| s.latency.value_at_quantile(l.quantile) as f64 / 1000.0);
             SloVerdict {
-                name: l.label.clone(),
+                name: SloName::Latency {
+                    label: l.label.clone(),
+                    quantile: l.quantile,
+                },
                 request: request.map(str::to_string),
                 threshold,
                 measured,
@@ -392,7 +458,7 @@ fn judge_stats(
         let total = s.completed();
         let measured = (total > 0).then(|| s.error_count() as f64 / total as f64);
         out.push(SloVerdict {
-            name: "errors".into(),
+            name: SloName::Errors,
             request: request.map(str::to_string),
             threshold: max,
             measured,

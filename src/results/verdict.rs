@@ -15,6 +15,18 @@ pub enum Verdict {
     TooFewSamples,
 }
 
+impl Verdict {
+    /// The name results give it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::GeneratorLimited => "generator_limited",
+            Verdict::TooFewSamples => "too_few_samples",
+        }
+    }
+}
+
 /// What held the load back, if anything did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

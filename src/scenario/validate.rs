@@ -269,7 +269,12 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
 }
 
 fn share(cx: &Ctx, v: &S<toml::Value>) -> Result<f64, Error> {
-    let r = match v.get_ref() {
+    share_value(v.get_ref()).or_else(|m| cx.err(v.span(), m))
+}
+
+/// A share as a scenario may write it: "1%", 0.01, or 0 and 1.
+fn share_value(v: &toml::Value) -> Result<f64, String> {
+    match v {
         toml::Value::String(s) => parse_share(s),
         toml::Value::Float(f) => check_share(*f),
         toml::Value::Integer(i) => check_share(*i as f64),
@@ -277,8 +282,7 @@ fn share(cx: &Ctx, v: &S<toml::Value>) -> Result<f64, Error> {
             "expected a share like \"1%\" or 0.01, found {}",
             other.type_str()
         )),
-    };
-    r.or_else(|m| cx.err(v.span(), m))
+    }
 }
 
 /// The names a template may use at one step: data columns, and the values
@@ -1200,7 +1204,6 @@ fn slo(
     let mut out = Slo::default();
     for (key, v) in s.get_ref() {
         match key.as_str() {
-            "errors" => out.error_share = Some(share(cx, v)?),
             "min_rate" => {
                 let r = match v.get_ref() {
                     toml::Value::String(t) => MinRate::parse(t),
@@ -1254,32 +1257,39 @@ fn slo(
                                 format!("slo.requests.{name}.{k}: {m}"),
                             )
                         };
-                        if k == "errors" {
-                            let share = match val {
-                                toml::Value::String(s) => parse_share(s),
-                                toml::Value::Float(f) => check_share(*f),
-                                other => Err(format!(
-                                    "expected a share like \"1%\", found {}",
-                                    other.type_str()
-                                )),
-                            };
-                            r.error_share = Some(share.map_err(at)?);
-                        } else {
-                            r.latency.push(latency_slo(k, val).map_err(at)?);
+                        match threshold(k, val).map_err(at)? {
+                            Threshold::Errors(e) => r.error_share = Some(e),
+                            Threshold::Latency(l) => r.latency.push(l),
                         }
                     }
                     r.latency.sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
                     out.requests.push(r);
                 }
             }
-            _ => out
-                .latency
-                .push(latency_slo(key, v.get_ref()).or_else(|m| cx.err(v.span(), m))?),
+            _ => match threshold(key, v.get_ref()).or_else(|m| cx.err(v.span(), m))? {
+                Threshold::Errors(e) => out.error_share = Some(e),
+                Threshold::Latency(l) => out.latency.push(l),
+            },
         }
     }
     out.latency
         .sort_by(|a, b| a.quantile.total_cmp(&b.quantile));
     Ok(out)
+}
+
+/// A threshold that holds for all requests or for one: a latency quantile
+/// or the error share.
+enum Threshold {
+    Latency(LatencySlo),
+    Errors(f64),
+}
+
+/// One rule for `[slo]` and `[slo.requests.NAME]` alike.
+fn threshold(key: &str, v: &toml::Value) -> Result<Threshold, String> {
+    if key == "errors" {
+        return share_value(v).map(Threshold::Errors);
+    }
+    latency_slo(key, v).map(Threshold::Latency)
 }
 
 fn latency_slo(key: &str, v: &toml::Value) -> Result<LatencySlo, String> {
@@ -1311,6 +1321,16 @@ mod tests {
 
     fn p(text: &str) -> Result<Plan, Error> {
         parse(Path::new("t.toml"), text)
+    }
+
+    #[test]
+    fn an_error_threshold_of_zero_is_accepted_everywhere() {
+        // Regression: `[slo] errors = 0` parsed, `[slo.requests.x] errors = 0`
+        // did not (the second copy of the rule lacked the integer arm).
+        let text = "target = { url = \"http://127.0.0.1:1\" }\n[[request]]\nname = \"x\"\npath = \"/\"\n[load]\nrate = 10\nduration = \"1s\"\n[slo]\nerrors = 0\n[slo.requests.x]\nerrors = 0\n";
+        let plan = p(text).unwrap();
+        assert_eq!(plan.slo.error_share, Some(0.0));
+        assert_eq!(plan.slo.requests[0].error_share, Some(0.0));
     }
 
     #[test]

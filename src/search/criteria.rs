@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use crate::metrics::limits::LAG_P99_LIMIT_MS;
 use crate::metrics::limits::{self, Evidence, Limit, Tally};
-use crate::metrics::{new_histogram, ErrorKind, Interval, Stats};
+use crate::metrics::{min_samples, new_histogram, ErrorKind, Interval, Stats};
 use crate::results::verdict::{Attribution, Verdict};
 use crate::scenario::Slo;
 use crate::units::fmt_ms;
@@ -187,15 +187,6 @@ impl Measure {
             service: &self.service,
             timeout: self.timeout,
         }
-    }
-}
-
-/// Samples needed to judge quantile q: ten beyond it (1 000 for p99).
-pub fn min_samples(q: f64) -> u64 {
-    if q >= 1.0 {
-        1
-    } else {
-        (10.0 / (1.0 - q)).ceil() as u64
     }
 }
 

@@ -17,8 +17,9 @@
 
 use std::time::Duration;
 
-use super::criteria::{self, min_samples, Measure, Watch};
+use super::criteria::{self, Measure, Watch};
 use super::probe::Probe;
+use crate::metrics::min_samples;
 use crate::results::find::{FindResult, Outcome, Phase, SloLine, Step, SCHEMA};
 use crate::results::verdict::Verdict;
 use crate::scenario::{SearchSpec, Slo};
@@ -528,7 +529,10 @@ mod tests {
         .unwrap();
         assert_eq!(r.outcome, Outcome::NoBreakingPoint);
         assert_eq!(*m.calls.last().unwrap(), 1000.0);
-        assert_eq!(r.outcome.exit_code(), crate::exit::NOT_BROKEN);
+        assert_eq!(
+            crate::exit::of_search(r.outcome),
+            crate::exit::Code::NotBroken
+        );
     }
 
     #[test]
@@ -573,7 +577,10 @@ mod tests {
         let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
         assert_eq!(m.calls, [100.0]);
-        assert_eq!(r.outcome.exit_code(), crate::exit::UNREACHABLE);
+        assert_eq!(
+            crate::exit::of_search(r.outcome),
+            crate::exit::Code::Unreachable
+        );
         assert!(
             r.reason
                 .starts_with("every request to /x answered 403 Forbidden at 100 requests/s"),

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use super::criteria::{Measure, Watch};
 use crate::load::{self, StopFlag};
-use crate::metrics::hlog::HlogWriter;
 use crate::metrics::Interval;
+use crate::results::hlog::HlogWriter;
 use crate::scenario::{Arrivals, BaseUrl, LoadModel, Plan, Profile};
 
 /// Measures a service at one load level. The search only ever talks to

@@ -53,7 +53,7 @@ pub fn plan_from(
 pub fn quiet(dir: &std::path::Path) -> headroom::cli::OutputArgs {
     headroom::cli::OutputArgs {
         out: Some(dir.to_path_buf()),
-        format: headroom::report::timeseries::Format::Csv,
+        format: headroom::results::timeseries::Format::Csv,
         quiet: true,
         no_report: true,
         metrics_listen: None,

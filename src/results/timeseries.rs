@@ -1,5 +1,5 @@
-//! The per-second time series: one row per second of the run, written as
-//! CSV (default) or Parquet with polars.
+//! `timeseries.csv` or `.parquet`: one row per second of the run, written
+//! and read back with polars through [`Row`], its columns named once.
 
 use std::fs::File;
 use std::path::Path;
@@ -43,13 +43,22 @@ impl Row {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Csv,
     Parquet,
 }
 
 impl Format {
+    /// `csv` or `parquet`, as the command line names them.
+    pub fn parse(s: &str) -> Result<Format, String> {
+        match s {
+            "csv" => Ok(Format::Csv),
+            "parquet" => Ok(Format::Parquet),
+            _ => Err(format!("expected csv or parquet, found {s:?}")),
+        }
+    }
+
     pub fn file_name(self) -> &'static str {
         match self {
             Format::Csv => "timeseries.csv",
@@ -66,6 +75,50 @@ pub fn find(dir: &std::path::Path) -> Option<std::path::PathBuf> {
         .find(|p| p.exists())
 }
 
+/// The columns, in file order.
+pub const COLUMNS: [&str; 9] = [
+    "second",
+    "target_rate",
+    "achieved_rate",
+    "ok",
+    "errors",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "max_ms",
+];
+
+/// Reads a time series back (CSV or Parquet, by its extension); a missing
+/// column or a bad cell is an error naming the file, the line and the column.
+pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
+    let t = crate::input::table::Table::read_any(path)?;
+    let [second, target, achieved, ok, errors, p50, p90, p99, max] = COLUMNS;
+    let count = |name| -> Result<Vec<u64>, crate::exit::BadInput> {
+        Ok(t.numbers(name)?.into_iter().map(|v| v as u64).collect())
+    };
+    let (second, ok, errors) = (count(second)?, count(ok)?, count(errors)?);
+    let (target, achieved) = (t.numbers(target)?, t.numbers(achieved)?);
+    let (p50, p90, p99, max) = (
+        t.optional_numbers(p50)?,
+        t.optional_numbers(p90)?,
+        t.optional_numbers(p99)?,
+        t.optional_numbers(max)?,
+    );
+    Ok((0..t.len())
+        .map(|i| Row {
+            second: second[i],
+            target_rate: target[i],
+            achieved_rate: achieved[i],
+            ok: ok[i],
+            errors: errors[i],
+            p50_ms: p50[i],
+            p90_ms: p90[i],
+            p99_ms: p99[i],
+            max_ms: max[i],
+        })
+        .collect())
+}
+
 pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
     let col_u = |name: &str, f: fn(&Row) -> u64| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
@@ -76,18 +129,19 @@ pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
     let col_o = |name: &str, f: fn(&Row) -> Option<f64>| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
+    let [second, target, achieved, ok, errors, p50, p90, p99, max] = COLUMNS;
     DataFrame::new(
         rows.len(),
         vec![
-            col_u("second", |r| r.second),
-            col_f("target_rate", |r| r.target_rate),
-            col_f("achieved_rate", |r| r.achieved_rate),
-            col_u("ok", |r| r.ok),
-            col_u("errors", |r| r.errors),
-            col_o("p50_ms", |r| r.p50_ms),
-            col_o("p90_ms", |r| r.p90_ms),
-            col_o("p99_ms", |r| r.p99_ms),
-            col_o("max_ms", |r| r.max_ms),
+            col_u(second, |r| r.second),
+            col_f(target, |r| r.target_rate),
+            col_f(achieved, |r| r.achieved_rate),
+            col_u(ok, |r| r.ok),
+            col_u(errors, |r| r.errors),
+            col_o(p50, |r| r.p50_ms),
+            col_o(p90, |r| r.p90_ms),
+            col_o(p99, |r| r.p99_ms),
+            col_o(max, |r| r.max_ms),
         ],
     )
 }

@@ -1,0 +1,266 @@
+//! A capacity plan's section: capacity per instance type, the months, and
+//! the forecast, cost-curve and monthly-cost charts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Canvas, Img};
+use crate::model::plan::{Period, TypeNeed};
+use crate::report::charts::{Chart, Line, Mark, Unit};
+use crate::results::plan::{ForecastDoc, PlanDoc};
+use crate::units::{fmt_count, fmt_money};
+
+#[derive(Serialize)]
+pub(super) struct Section {
+    name: String,
+    summary: String,
+    fleet_type: String,
+    capacity: Vec<BTreeMap<&'static str, String>>,
+    months: Vec<BTreeMap<&'static str, String>>,
+    charts: Vec<Img>,
+}
+
+/// Days since the epoch of an RFC 3339 time.
+fn day(t: &str) -> Option<f64> {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|d| d.timestamp() as f64 / 86_400.0)
+}
+
+/// `YYYY-MM-DD` of an RFC 3339 time.
+fn date(t: &str) -> &str {
+    &t[..10.min(t.len())]
+}
+
+pub(super) fn section(
+    p: &PlanDoc,
+    forecast: Option<&ForecastDoc>,
+    canvas: &mut Canvas,
+) -> anyhow::Result<Section> {
+    let fleet_type = p.fleet.as_ref().map(|f| f.type_name.clone());
+    let until = p.plan.runway.as_ref().and_then(|r| r.until.clone());
+    cards(p, canvas);
+    let capacity = p
+        .capacity
+        .iter()
+        .map(|c| {
+            BTreeMap::from([
+                ("type", c.type_name.clone()),
+                ("rps", fmt_count(c.capacity_rps)),
+                ("source", c.source.clone()),
+                ("hourly", fmt_money(c.hourly)),
+            ])
+        })
+        .collect();
+    let months = p
+        .plan
+        .periods
+        .iter()
+        .map(|m| month_row(m, fleet_type.as_deref()))
+        .collect();
+    let mut charts = Vec::new();
+    if let Some(fc) = forecast {
+        charts.push(canvas.img(&forecast_chart(p, fc, canvas))?);
+    }
+    charts.push(canvas.img(&cost_curve(p, canvas))?);
+    charts.push(canvas.img(&monthly_cost(p, canvas))?);
+    let summary = format!(
+        "{} ahead, sized for the {} forecast bound ({}), at most {:.0} % of measured capacity per instance, N+{}. {}{}",
+        p.horizon,
+        p.bound.label(),
+        p.forecast_model,
+        100.0 * p.sizing.utilisation,
+        p.sizing.redundancy,
+        match &until {
+            Some(u) => format!("The current fleet runs out on {}. ", date(u)),
+            None if fleet_type.is_some() => "The current fleet lasts the whole horizon. ".into(),
+            None => String::new(),
+        },
+        p.plan.cheapest.as_ref().map_or(String::new(), |c| format!(
+            "Cheapest over the horizon: {} ({} in total).",
+            c.type_name,
+            fmt_money(c.total_cost)
+        ))
+    );
+    Ok(Section {
+        name: p.name.clone(),
+        summary,
+        fleet_type: fleet_type.unwrap_or_else(|| "fleet".into()),
+        capacity,
+        months,
+        charts,
+    })
+}
+
+/// The runway and the cost of the first and last month.
+fn cards(p: &PlanDoc, canvas: &mut Canvas) {
+    if let (Some(f), Some(r)) = (&p.fleet, &p.plan.runway) {
+        canvas.card(
+            "runway".into(),
+            r.until
+                .as_deref()
+                .map_or("whole horizon".into(), |u| format!("until {}", date(u))),
+            format!(
+                "{} × {} serve {} rps (N+k, at the utilisation target)",
+                f.count,
+                f.type_name,
+                fmt_count(r.fleet_capacity_rps)
+            ),
+            if r.until.is_some() { "warn" } else { "good" },
+        );
+    }
+    let periods = &p.plan.periods;
+    let best = |m: &Period| m.options.first().cloned();
+    if let (Some(first), Some(last)) = (periods.first(), periods.last()) {
+        if let (Some(b), Some(l)) = (best(first), best(last)) {
+            canvas.card(
+                "monthly cost".into(),
+                format!("{}/mo", fmt_money(b.monthly_cost)),
+                format!(
+                    "{} × {} in {}; {} × {} = {}/mo by {}",
+                    b.instances,
+                    b.type_name,
+                    first.month,
+                    l.instances,
+                    l.type_name,
+                    fmt_money(l.monthly_cost),
+                    last.month
+                ),
+                "",
+            );
+        }
+    }
+}
+
+fn month_row(m: &Period, fleet_type: Option<&str>) -> BTreeMap<&'static str, String> {
+    let option = |o: &TypeNeed| {
+        format!(
+            "{} × {} = {}/mo ({:.0} % at peak)",
+            o.instances,
+            o.type_name,
+            fmt_money(o.monthly_cost),
+            100.0 * o.utilisation
+        )
+    };
+    let fleet = fleet_type
+        .and_then(|t| m.options.iter().find(|o| o.type_name == t))
+        .map_or("—".into(), option);
+    BTreeMap::from([
+        ("month", m.month.clone()),
+        ("peak", format!("{} rps", fmt_count(m.peak_rps))),
+        ("mean", format!("{} rps", fmt_count(m.mean_rps))),
+        ("fleet", fleet),
+        ("cheapest", m.options.first().map_or("—".into(), option)),
+        (
+            "per_million",
+            m.options
+                .first()
+                .and_then(|o| o.cost_per_million)
+                .map_or("—".into(), |c| format!("${c:.4}")),
+        ),
+    ])
+}
+
+fn forecast_chart(p: &PlanDoc, fc: &ForecastDoc, canvas: &Canvas) -> Chart<'static> {
+    let mut c = Chart::new(
+        canvas.file("forecast.png"),
+        "Demand: history, forecast and the current fleet",
+        ("date", Unit::Date),
+        ("requests per second", Unit::Rps),
+    );
+    let band = |lo: fn(&crate::results::plan::ForecastPoint) -> f64,
+                hi: fn(&crate::results::plan::ForecastPoint) -> f64| {
+        fc.points
+            .iter()
+            .filter_map(|q| Some((day(&q.t)?, lo(q), hi(q))))
+            .collect()
+    };
+    c.bands
+        .push(("95 % interval".into(), band(|q| q.lo95, |q| q.hi95)));
+    c.bands
+        .push(("80 % interval".into(), band(|q| q.lo80, |q| q.hi80)));
+    c.lines.push(Line {
+        label: format!("history ({})", fc.step),
+        points: fc
+            .history
+            .iter()
+            .filter_map(|h| Some((day(&h.t)?, h.value)))
+            .collect(),
+    });
+    c.lines.push(Line {
+        label: "forecast".into(),
+        points: fc
+            .points
+            .iter()
+            .filter_map(|q| Some((day(&q.t)?, q.mean)))
+            .collect(),
+    });
+    if let Some(r) = &p.plan.runway {
+        c.h_marks.push(Mark {
+            label: format!("current fleet {} rps", fmt_count(r.fleet_capacity_rps)),
+            at: r.fleet_capacity_rps,
+        });
+        if let Some((u, t)) = r.until.as_deref().and_then(|u| Some((u, day(u)?))) {
+            c.v_marks.push(Mark {
+                label: format!("runway ends {}", date(u)),
+                at: t,
+            });
+        }
+    }
+    c
+}
+
+fn cost_curve(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
+    let mut c = Chart::new(
+        canvas.file("cost-curve.png"),
+        "Monthly cost by peak demand, per instance type",
+        ("peak demand", Unit::Rps),
+        ("cost per month", Unit::Money),
+    );
+    c.steps = true;
+    for curve in &p.plan.cost_curves {
+        c.lines.push(Line {
+            label: curve.type_name.clone(),
+            points: curve
+                .points
+                .iter()
+                .map(|q| (q.demand_rps, q.monthly_cost))
+                .collect(),
+        });
+    }
+    c
+}
+
+fn monthly_cost(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
+    let mut c = Chart::new(
+        canvas.file("monthly-cost.png"),
+        "Monthly cost per instance type",
+        ("month", Unit::Month),
+        ("cost per month", Unit::Money),
+    );
+    let mut by_type: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for m in &p.plan.periods {
+        let Some(t) = day(&format!("{}-01T00:00:00Z", m.month)) else {
+            continue;
+        };
+        for o in &m.options {
+            by_type
+                .entry(o.type_name.clone())
+                .or_default()
+                .push((t, o.monthly_cost));
+        }
+    }
+    c.steps = true;
+    for (ty, mut pts) in by_type {
+        // The last month's stair gets its width too.
+        if let Some(&(t, cost)) = pts.last() {
+            pts.push((t + 30.44, cost));
+        }
+        c.lines.push(Line {
+            label: ty,
+            points: pts,
+        });
+    }
+    c
+}
