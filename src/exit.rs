@@ -93,7 +93,7 @@ pub fn of_comparison(c: &Comparison) -> Code {
 
 /// An error a command ends with.
 pub fn of_error(err: &anyhow::Error) -> Code {
-    if err.downcast_ref::<crate::scenario::Error>().is_some()
+    if err.downcast_ref::<crate::input::Error>().is_some()
         || err.downcast_ref::<BadInput>().is_some()
     {
         return Code::BadInput;

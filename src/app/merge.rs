@@ -361,11 +361,9 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
             out.display()
         );
     }
-    if !args.no_report {
-        match crate::report::page::render(out) {
-            Ok(p) if !args.quiet => println!("  report: {}", p.display()),
-            Ok(_) => {}
-            Err(e) => eprintln!("warning: no report.html: {e:#}"),
+    if let Some(p) = super::render_report(out, args.no_report) {
+        if !args.quiet {
+            println!("  report: {}", p.display());
         }
     }
     Ok(crate::exit::of_run(&summary))

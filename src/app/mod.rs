@@ -28,7 +28,7 @@ use crate::results::timeseries;
 use crate::results::write_json;
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
 use crate::search;
-use crate::target::{self, Contention, ServiceTime, Stall, TargetConfig};
+use crate::target::{self, rules, ServiceTime, TargetConfig};
 use crate::units::{fmt_count, fmt_ms};
 
 /// The demo scenario, also shipped as `scenarios/demo.toml`.
@@ -66,16 +66,9 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     }
     if let Some(t) = args.start_at {
         // Refused before a results directory is made.
-        let late = chrono::Utc::now().signed_duration_since(t);
-        if late > chrono::Duration::milliseconds(500) {
-            return Err(exit::BadInput(format!(
-                "--start-at {} is {:.1} s in the past",
-                t.to_rfc3339(),
-                late.num_milliseconds() as f64 / 1000.0
-            ))
-            .into());
-        }
-        plan.load.start_at = Some(std::time::SystemTime::from(t));
+        let at = std::time::SystemTime::from(t);
+        scenario::start_delay(at).map_err(exit::BadInput)?;
+        plan.load.start_at = Some(at);
     }
     let segment = (args.segment.is_some() || args.run_id.is_some()).then(|| {
         crate::results::summary::SegmentInfo {
@@ -324,17 +317,25 @@ fn live_metrics(
     Ok((Some(l), Some(server)))
 }
 
-/// Writes `dir/report.html` (and its PNGs) unless `--no-report`; a report
-/// that cannot be drawn is a warning, never a lost run.
+/// Writes `dir/report.html` (and its PNGs) unless `--no-report`, and says
+/// where (unless quiet).
 pub(crate) fn write_report(dir: &Path, output: &OutputArgs) {
-    if output.no_report {
-        return;
+    if let Some(path) = render_report(dir, output.no_report) {
+        if !output.quiet {
+            println!("  report: {}", path.display());
+        }
     }
-    match report::page::render(dir) {
-        Ok(path) if !output.quiet => println!("  report: {}", path.display()),
-        Ok(_) => {}
-        Err(e) => eprintln!("warning: no report.html: {e:#}"),
+}
+
+/// Renders `dir/report.html` unless `no_report`: a report that cannot be
+/// drawn is a warning, never a lost result.
+pub(crate) fn render_report(dir: &Path, no_report: bool) -> Option<PathBuf> {
+    if no_report {
+        return None;
     }
+    report::page::render(dir)
+        .inspect_err(|e| eprintln!("warning: no report.html: {e:#}"))
+        .ok()
 }
 
 /// `headroom report`.
@@ -582,22 +583,14 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         },
     )?;
     if !args.levels.is_empty() {
-        if args.levels.contains(&0) || args.levels.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(
-                exit::BadInput("--levels must be increasing and ≥ 1, e.g. 1,2,4,8".into()).into(),
-            );
-        }
         plan.sweep.levels = args.levels.clone();
     }
-    set(
-        &mut plan.sweep.max_concurrency,
-        args.max_concurrency.map(|v| v.max(1)),
-    );
+    set(&mut plan.sweep.max_concurrency, args.max_concurrency);
     set(&mut plan.sweep.step, args.step);
     set(&mut plan.sweep.warmup, args.warmup);
-    if plan.sweep.step.is_zero() {
-        return Err(exit::BadInput("--step must be longer than zero".into()).into());
-    }
+    plan.sweep
+        .check()
+        .map_err(|m| exit::BadInput(format!("sweep settings: {m}")))?;
     let result = run_sweep(&plan, &args.output, stop)?;
     Ok(if result.target_unusable {
         exit::Code::Unreachable
@@ -687,57 +680,35 @@ fn progress_bar(plan: &Plan, quiet: bool) -> Option<ProgressBar> {
 
 /// `headroom target`.
 pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
-    if args.workers == 0 {
-        return Err(exit::BadInput("--workers must be at least 1".into()).into());
+    fn flag(name: &'static str) -> impl Fn(String) -> exit::BadInput {
+        move |m| exit::BadInput(format!("{name}: {m}"))
     }
-    if args.mean.is_zero() {
-        return Err(exit::BadInput("--mean must be longer than zero".into()).into());
-    }
-    if args.service == Dist::Lognormal && !(args.sigma.is_finite() && args.sigma > 0.0) {
-        return Err(exit::BadInput(format!("--sigma must be > 0, found {}", args.sigma)).into());
-    }
-    for (name, v) in [
-        ("--contention-sigma", args.contention_sigma),
-        ("--contention-kappa", args.contention_kappa),
-    ] {
-        if !(0.0..=1.0).contains(&v) {
-            return Err(
-                exit::BadInput(format!("{name} must lie between 0 and 1, found {v}")).into(),
-            );
-        }
-    }
+    let mean = rules::mean(args.mean).map_err(flag("--mean"))?;
     let service_time = match args.service {
-        Dist::Fixed => ServiceTime::Fixed { mean: args.mean },
-        Dist::Exponential => ServiceTime::Exponential { mean: args.mean },
-        Dist::Lognormal => ServiceTime::LogNormal {
-            mean: args.mean,
-            sigma: args.sigma,
-        },
+        Dist::Fixed => ServiceTime::Fixed { mean },
+        Dist::Exponential => ServiceTime::Exponential { mean },
+        Dist::Lognormal => rules::lognormal(mean, args.sigma).map_err(flag("--sigma"))?,
     };
     let stall = match (args.stall_every, args.stall_pause) {
-        (Some(every), Some(pause)) if pause < every && !pause.is_zero() => {
-            Some(Stall { every, pause })
-        }
-        (Some(_), Some(_)) => {
-            return Err(
-                exit::BadInput("--stall-pause must be shorter than --stall-every".into()).into(),
-            )
+        (Some(every), Some(pause)) => {
+            Some(rules::stall(every, pause).map_err(flag("--stall-every, --stall-pause"))?)
         }
         _ => None,
     };
+    let contention = rules::contention(args.contention_sigma, args.contention_kappa)
+        .map_err(flag("--contention-sigma, --contention-kappa"))?;
     let cfg = TargetConfig {
-        workers: args.workers,
+        workers: rules::workers(args.workers).map_err(flag("--workers"))?,
         service_time,
         queue_limit: args.queue_limit.0,
         error_share: args.error_share,
         stall,
-        contention: (args.contention_sigma > 0.0 || args.contention_kappa > 0.0).then_some(
-            Contention {
-                sigma: args.contention_sigma,
-                kappa: args.contention_kappa,
-            },
-        ),
-        max_concurrent_streams: args.max_concurrent_streams,
+        contention: (contention.sigma > 0.0 || contention.kappa > 0.0).then_some(contention),
+        max_concurrent_streams: args
+            .max_concurrent_streams
+            .map(rules::max_concurrent_streams)
+            .transpose()
+            .map_err(flag("--max-concurrent-streams"))?,
         seed: 1,
     };
     let handle = target::spawn(cfg.clone(), args.listen)

@@ -158,24 +158,14 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<exit::Code> {
         pf.fleet.as_ref(),
     );
     let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
-    let dir = args.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        Path::new("results").join(format!("plan-{}-{stamp}", pf.name))
-    });
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::default_dir(&format!("plan-{}", pf.name)));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     write_json(&dir.join("plan.json"), &doc)?;
     write_json(&dir.join("forecast.json"), &forecast_doc)?;
-    let report = if args.no_report {
-        None
-    } else {
-        match crate::report::page::render(&dir) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("warning: no report.html: {e:#}");
-                None
-            }
-        }
-    };
+    let report = super::render_report(&dir, args.no_report);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {

@@ -3,7 +3,10 @@
 //! vectors `model` works on, with errors that name the file, line and
 //! column.
 
+mod error;
 pub mod history;
 pub mod plan;
 pub mod prometheus;
 pub mod table;
+
+pub use error::Error;

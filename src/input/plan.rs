@@ -36,9 +36,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::history::Step;
+use crate::input::Error;
 use crate::model::cost::InstanceType;
 use crate::model::plan::{Fleet, Sizing};
-use crate::scenario::Error;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -188,7 +188,10 @@ pub struct PlanFile {
 }
 
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::Flags(format!("{}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads and checks a plan file and its catalog.

@@ -165,17 +165,7 @@ pub fn run(
     }
     // With --start-at, every segment waits for the same wall-clock moment.
     if let Some(at) = plan.load.start_at {
-        let now = std::time::SystemTime::now();
-        match at.duration_since(now) {
-            Ok(wait) => head = head.max(wait),
-            Err(late) if late.duration() > Duration::from_millis(500) => {
-                return Err(RunError::BadRequest(format!(
-                    "--start-at is {:.1} s in the past",
-                    late.duration().as_secs_f64()
-                )))
-            }
-            Err(_) => {}
-        }
+        head = head.max(crate::scenario::start_delay(at).map_err(RunError::BadRequest)?);
     }
     let start = Instant::now() + head;
     let started_at = chrono::Utc::now() + chrono::Duration::from_std(head).unwrap_or_default();

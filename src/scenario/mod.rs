@@ -5,7 +5,6 @@
 //! builds the typed plan. Past this module nothing re-validates. Every error
 //! names the file, line and column and says what was expected.
 
-mod error;
 pub mod flow;
 mod raw;
 pub mod template;
@@ -16,7 +15,7 @@ use std::time::Duration;
 
 use http::{HeaderName, Method};
 
-pub use error::Error;
+pub use crate::input::Error;
 pub use flow::{DataOrder, DataSource, Expect, Extraction, FlowSpec};
 pub use template::Text;
 pub use validate::parse_quantile_label;
@@ -230,6 +229,40 @@ pub struct LoadSpec {
     /// HTTP/2: most requests in flight on one connection (the server's
     /// SETTINGS_MAX_CONCURRENT_STREAMS is respected as well).
     pub streams: usize,
+}
+
+/// How long to wait for a `--start-at` moment; refused when it is more than
+/// half a second past (segments that start late would not line up).
+pub fn start_delay(at: std::time::SystemTime) -> Result<Duration, String> {
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => Ok(wait),
+        Err(late) if late.duration() > Duration::from_millis(500) => Err(format!(
+            "--start-at is {:.1} s in the past",
+            late.duration().as_secs_f64()
+        )),
+        Err(_) => Ok(Duration::ZERO),
+    }
+}
+
+/// Connections a run may open when the scenario does not say.
+pub const DEFAULT_CONNECTIONS: usize = 1024;
+
+impl LoadSpec {
+    /// `model` with every other setting at its default (threads: one per
+    /// core, less one for an embedded target).
+    pub fn new(model: LoadModel, embedded: bool) -> LoadSpec {
+        LoadSpec {
+            model,
+            threads: default_threads(embedded),
+            max_connections: DEFAULT_CONNECTIONS,
+            warm_connections: false,
+            max_requests: None,
+            segment: Segment::default(),
+            start_at: None,
+            keep_alive: true,
+            streams: DEFAULT_STREAMS,
+        }
+    }
 }
 
 /// Segment `index` of `count` equal parts of a run: open model, every
@@ -667,6 +700,28 @@ impl Default for SweepSpec {
 }
 
 impl SweepSpec {
+    /// Explicit levels must rise from 1 up.
+    pub fn check_levels(levels: &[u32]) -> Result<(), String> {
+        if levels.is_empty() || levels.contains(&0) || levels.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("levels must be increasing concurrency values ≥ 1, e.g. 1, 2, 4, 8".into());
+        }
+        Ok(())
+    }
+
+    /// What every sweep needs, however its settings were given.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.levels.is_empty() {
+            SweepSpec::check_levels(&self.levels)?;
+        }
+        if self.max_concurrency == 0 {
+            return Err("max_concurrency must be at least 1".into());
+        }
+        if self.step.is_zero() {
+            return Err("step must be longer than zero".into());
+        }
+        Ok(())
+    }
+
     pub fn levels(&self) -> Vec<u32> {
         if !self.levels.is_empty() {
             return self.levels.clone();
@@ -786,17 +841,7 @@ impl Plan {
             requests,
             data: Default::default(),
             http: HttpVersion::Auto,
-            load: LoadSpec {
-                model,
-                threads: default_threads(embedded),
-                max_connections: 1024,
-                warm_connections: false,
-                max_requests: None,
-                segment: Segment::default(),
-                start_at: None,
-                keep_alive: true,
-                streams: DEFAULT_STREAMS,
-            },
+            load: LoadSpec::new(model, embedded),
             timeouts: Timeouts::default(),
             slo: Slo::default(),
             search: SearchSpec::default(),

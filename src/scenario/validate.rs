@@ -9,12 +9,11 @@ use super::flow::{ExtractFrom, JsonValue};
 use super::raw::{self, S};
 use super::template::Names;
 use super::{
-    check_model, default_threads, Arrivals, BaseUrl, DataOrder, DataSource, Error, Expect,
-    Extraction, FlowSpec, HttpVersion, LatencySlo, LoadModel, LoadSpec, MinRate, Plan, Profile,
-    RequestSlo, RequestSpec, SearchSpec, Slo, Stage, StressSpec, SweepSpec, TargetSpec, Text,
-    Timeouts,
+    check_model, Arrivals, BaseUrl, DataOrder, DataSource, Error, Expect, Extraction, FlowSpec,
+    HttpVersion, LatencySlo, LoadModel, LoadSpec, MinRate, Plan, Profile, RequestSlo, RequestSpec,
+    SearchSpec, Slo, Stage, StressSpec, SweepSpec, TargetSpec, Text, Timeouts,
 };
-use crate::target::{Contention, ServiceTime, Stall, TargetConfig};
+use crate::target::{rules, ServiceTime, TargetConfig};
 use crate::units::{check_share, parse_duration, parse_share};
 
 struct Ctx<'a> {
@@ -180,10 +179,7 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
         ..TargetConfig::default()
     };
     if let Some(w) = &e.workers {
-        if *w.get_ref() == 0 {
-            return cx.err(w.span(), "workers must be at least 1");
-        }
-        cfg.workers = *w.get_ref();
+        cfg.workers = rules::workers(*w.get_ref()).or_else(|m| cx.err(w.span(), m))?;
     }
     if let Some(q) = &e.queue_limit {
         cfg.queue_limit = match q.get_ref() {
@@ -202,20 +198,14 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
     }
     if let Some(st) = &e.service_time {
         let st = st.get_ref();
-        let mean = cx.positive_duration(&st.mean, "mean service time")?;
+        let mean = rules::mean(cx.duration(&st.mean)?).or_else(|m| cx.err(st.mean.span(), m))?;
         cfg.service_time = match st.dist.get_ref().as_str() {
             "fixed" => ServiceTime::Fixed { mean },
             "exponential" => ServiceTime::Exponential { mean },
             "lognormal" => {
-                let sigma = st.sigma.as_ref().map_or(Ok(0.5), |s| {
-                    let v = *s.get_ref();
-                    if v.is_finite() && v > 0.0 {
-                        Ok(v)
-                    } else {
-                        cx.err(s.span(), format!("sigma must be > 0, found {v}"))
-                    }
-                })?;
-                ServiceTime::LogNormal { mean, sigma }
+                let sigma = st.sigma.as_ref().map_or(0.5, |s| *s.get_ref());
+                let span = st.sigma.as_ref().map_or(st.dist.span(), |s| s.span());
+                rules::lognormal(mean, sigma).or_else(|m| cx.err(span, m))?
             }
             other => {
                 return cx.err(
@@ -232,38 +222,18 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
         }
     }
     if let Some(s) = &e.stall {
-        let every = cx.positive_duration(&s.get_ref().every, "stall every")?;
-        let pause = cx.positive_duration(&s.get_ref().pause, "stall pause")?;
-        if pause >= every {
-            return cx.err(
-                s.span(),
-                "a stall's pause must be shorter than its period (every)",
-            );
-        }
-        cfg.stall = Some(Stall { every, pause });
+        let every = cx.duration(&s.get_ref().every)?;
+        let pause = cx.duration(&s.get_ref().pause)?;
+        cfg.stall = Some(rules::stall(every, pause).or_else(|m| cx.err(s.span(), m))?);
     }
     if let Some(c) = &e.contention {
         let v = c.get_ref();
-        if !(v.sigma.is_finite()
-            && v.kappa.is_finite()
-            && (0.0..=1.0).contains(&v.sigma)
-            && (0.0..=1.0).contains(&v.kappa))
-        {
-            return cx.err(
-                c.span(),
-                "contention sigma and kappa must lie between 0 and 1",
-            );
-        }
-        cfg.contention = Some(Contention {
-            sigma: v.sigma,
-            kappa: v.kappa,
-        });
+        cfg.contention =
+            Some(rules::contention(v.sigma, v.kappa).or_else(|m| cx.err(c.span(), m))?);
     }
     if let Some(n) = &e.max_concurrent_streams {
-        if *n.get_ref() == 0 {
-            return cx.err(n.span(), "max_concurrent_streams must be at least 1");
-        }
-        cfg.max_concurrent_streams = Some(*n.get_ref());
+        let n = rules::max_concurrent_streams(*n.get_ref()).or_else(|m| cx.err(n.span(), m))?;
+        cfg.max_concurrent_streams = Some(n);
     }
     Ok(cfg)
 }
@@ -844,33 +814,26 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
             );
         }
     };
-    let threads = match &l.threads {
-        Some(t) if *t.get_ref() == 0 => return cx.err(t.span(), "threads must be at least 1"),
-        Some(t) => *t.get_ref() as usize,
-        None => default_threads(embedded),
-    };
-    let max_connections = match &l.connections {
-        Some(c) if *c.get_ref() == 0 => return cx.err(c.span(), "connections must be at least 1"),
-        Some(c) => *c.get_ref() as usize,
-        None => 1024,
-    };
-    let streams = match &l.streams {
-        Some(c) if *c.get_ref() == 0 => return cx.err(c.span(), "streams must be at least 1"),
-        Some(c) => *c.get_ref() as usize,
-        None => super::DEFAULT_STREAMS,
-    };
     check_model(&model).or_else(|m| cx.err(span_of_load(l), m))?;
-    Ok(LoadSpec {
-        model,
-        threads,
-        max_connections,
-        warm_connections: l.connections.is_some(),
-        max_requests,
-        segment: super::Segment::default(),
-        start_at: None,
-        keep_alive: l.keep_alive.unwrap_or(true),
-        streams,
-    })
+    let mut out = LoadSpec::new(model, embedded);
+    let at_least_one = |v: &Option<S<u32>>, what: &str| match v {
+        Some(n) if *n.get_ref() == 0 => cx.err(n.span(), format!("{what} must be at least 1")),
+        Some(n) => Ok(Some(*n.get_ref() as usize)),
+        None => Ok(None),
+    };
+    if let Some(t) = at_least_one(&l.threads, "threads")? {
+        out.threads = t;
+    }
+    if let Some(c) = at_least_one(&l.connections, "connections")? {
+        out.max_connections = c;
+        out.warm_connections = true;
+    }
+    if let Some(s) = at_least_one(&l.streams, "streams")? {
+        out.streams = s;
+    }
+    out.max_requests = max_requests;
+    out.keep_alive = l.keep_alive.unwrap_or(true);
+    Ok(out)
 }
 
 fn span_of_load(l: &raw::Load) -> std::ops::Range<usize> {
@@ -1141,14 +1104,8 @@ fn stress(cx: &Ctx, raw: &S<raw::Stress>) -> Result<StressSpec, Error> {
 fn sweep(cx: &Ctx, s: &raw::Sweep) -> Result<SweepSpec, Error> {
     let mut out = SweepSpec::default();
     if let Some(v) = &s.levels {
-        let l = v.get_ref();
-        if l.is_empty() || l.contains(&0) || l.windows(2).any(|w| w[0] >= w[1]) {
-            return cx.err(
-                v.span(),
-                "levels must be increasing concurrency values ≥ 1, e.g. [1, 2, 4, 8]",
-            );
-        }
-        out.levels = l.clone();
+        SweepSpec::check_levels(v.get_ref()).or_else(|m| cx.err(v.span(), m))?;
+        out.levels = v.get_ref().clone();
     }
     if let Some(v) = &s.max_concurrency {
         if *v.get_ref() == 0 {

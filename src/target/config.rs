@@ -52,6 +52,63 @@ impl TargetConfig {
     }
 }
 
+/// The rules a target's settings obey, one place for the scenario file and
+/// `headroom target`'s flags alike; each says what is wrong in words.
+pub mod rules {
+    use std::time::Duration;
+
+    use super::{Contention, ServiceTime, Stall};
+
+    pub fn workers(n: u32) -> Result<u32, String> {
+        if n == 0 {
+            return Err("workers must be at least 1".into());
+        }
+        Ok(n)
+    }
+
+    pub fn mean(d: Duration) -> Result<Duration, String> {
+        if d.is_zero() {
+            return Err("the mean service time must be longer than zero".into());
+        }
+        Ok(d)
+    }
+
+    pub fn lognormal(mean: Duration, sigma: f64) -> Result<ServiceTime, String> {
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(format!("sigma must be > 0, found {sigma}"));
+        }
+        Ok(ServiceTime::LogNormal { mean, sigma })
+    }
+
+    pub fn stall(every: Duration, pause: Duration) -> Result<Stall, String> {
+        if every.is_zero() || pause.is_zero() {
+            return Err("a stall's period (every) and pause must be longer than zero".into());
+        }
+        if pause >= every {
+            return Err("a stall's pause must be shorter than its period (every)".into());
+        }
+        Ok(Stall { every, pause })
+    }
+
+    pub fn contention(sigma: f64, kappa: f64) -> Result<Contention, String> {
+        for (name, v) in [("sigma", sigma), ("kappa", kappa)] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                return Err(format!(
+                    "contention {name} must lie between 0 and 1, found {v}"
+                ));
+            }
+        }
+        Ok(Contention { sigma, kappa })
+    }
+
+    pub fn max_concurrent_streams(n: u32) -> Result<u32, String> {
+        if n == 0 {
+            return Err("max_concurrent_streams must be at least 1".into());
+        }
+        Ok(n)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(tag = "dist", rename_all = "lowercase")]
 pub enum ServiceTime {

@@ -1,12 +1,14 @@
-//! Scenario errors that point at the offending text: file, line, column,
-//! what was expected, and the line itself with a caret.
+//! The error of a file the user wrote — a scenario, a plan or a catalog —
+//! pointing at the offending text: file, line, column, what was expected,
+//! and the line itself with a caret. Command-line values that have no place
+//! in a file are `Flags`.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read scenario {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
