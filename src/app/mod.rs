@@ -242,6 +242,11 @@ fn execute_segment(
         println!("\n  results: {}", dir.display());
     }
     write_report(&dir, output);
+    // A shard that failed: what was written is less than planned, and the
+    // run says so with an error (exit 10) rather than a verdict.
+    outcome
+        .check()
+        .with_context(|| format!("results so far in {}", dir.display()))?;
     let exit_code = exit::of_run(&summary);
     Ok(RunReport {
         summary,

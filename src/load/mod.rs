@@ -12,6 +12,7 @@
 //! time (from the actual send) and send lag are recorded beside it.
 
 mod http;
+mod pool;
 pub mod schedule;
 mod shard;
 pub mod tls;
@@ -54,6 +55,9 @@ pub enum RunError {
     BadRequest(String),
     #[error("cannot start a shard thread: {0}")]
     Thread(std::io::Error),
+    /// Shards that could not start or panicked: the run measured less.
+    #[error("the run measured less than planned: {0}")]
+    Shards(String),
 }
 
 /// What a run measured, beyond the per-second intervals.
@@ -73,6 +77,20 @@ pub struct RunOutcome {
     pub no_free_connection: u64,
     /// Requests the connections could carry at once (all shards).
     pub lanes: u64,
+    /// Shards that could not start or that panicked, in words: what was
+    /// measured is less than the plan asked for (see [`RunOutcome::check`]).
+    pub failures: Vec<String>,
+}
+
+impl RunOutcome {
+    /// An error naming the shards that failed, if any did.
+    pub fn check(&self) -> Result<(), RunError> {
+        if self.failures.is_empty() {
+            Ok(())
+        } else {
+            Err(RunError::Shards(self.failures.join("; ")))
+        }
+    }
 }
 
 /// Something to watch a run by (a progress bar, a test).
@@ -219,6 +237,7 @@ pub fn run(
     let (mut opened, mut abandoned) = (0, 0);
     let mut stopped_at = None;
     let mut lanes = 0;
+    let mut failures = Vec::new();
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Msg::Interval(shard, mut snap)) => {
@@ -239,6 +258,7 @@ pub fn run(
                 opened += connections_opened;
                 abandoned += in_flight;
             }
+            Ok(Msg::Failed(shard, why)) => failures.push(format!("shard {shard}: {why}")),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
@@ -250,9 +270,7 @@ pub fn run(
         lanes = iv.load.lanes.max(lanes);
         observer.interval(&iv);
     }
-    for h in handles {
-        let _ = h.join();
-    }
+    failures.extend(joined(handles));
     let finished = Instant::now();
     let interrupted = stopped_at.is_some_and(|t| t < start + duration);
     let duration = match stopped_at {
@@ -270,7 +288,25 @@ pub fn run(
         in_flight_at_end: abandoned,
         no_free_connection: agg.no_free_connection,
         lanes,
+        failures,
     })
+}
+
+/// Waits for the shard threads; one that panicked is a failure in words.
+fn joined(handles: Vec<std::thread::JoinHandle<()>>) -> Vec<String> {
+    handles
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let panic = h.join().err()?;
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Some(format!("shard {i} panicked: {why}"))
+        })
+        .collect()
 }
 
 /// Shard `index`'s part of `n` split over `of` shards, as even as possible.
@@ -280,7 +316,17 @@ fn share(n: u64, index: usize, of: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::share;
+    use super::{joined, share};
+
+    #[test]
+    fn a_shard_that_panics_is_named_not_lost() {
+        let ok = std::thread::spawn(|| {});
+        let bad = std::thread::Builder::new()
+            .name("headroom-shard-1".into())
+            .spawn(|| panic!("boom"))
+            .unwrap();
+        assert_eq!(joined(vec![ok, bad]), ["shard 1 panicked: boom"]);
+    }
 
     #[test]
     fn shares_add_up() {

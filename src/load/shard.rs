@@ -15,6 +15,7 @@ use rand::{RngExt, SeedableRng};
 use tokio::sync::Notify;
 
 use super::http::{self, Sender, Template};
+use super::pool::{H2Pool, Lease, Next};
 use super::schedule::{Arrival, Schedule};
 use super::StopFlag;
 use crate::hash::splitmix64;
@@ -32,6 +33,22 @@ const EXACT_WAIT_MIN: Duration = Duration::from_millis(2);
 
 /// How long an interrupted run waits for answers already on their way.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
+/// Counts one in a cell while alive: a request in flight, however it ends.
+struct Held<'a>(&'a Cell<u64>);
+
+impl<'a> Held<'a> {
+    fn new(c: &'a Cell<u64>) -> Held<'a> {
+        c.set(c.get() + 1);
+        Held(c)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
 
 /// What every shard needs, shared read-only.
 pub(super) struct Job {
@@ -75,6 +92,8 @@ pub(super) enum Work {
 pub(super) enum Msg {
     /// A shard's second, by shard index.
     Interval(usize, IntervalSnapshot),
+    /// The shard could not start: the run measures less than it should.
+    Failed(usize, String),
     Done {
         connections_opened: u64,
         in_flight: u64,
@@ -113,21 +132,8 @@ struct Shard {
     users: u64,
     /// This shard's share of the connection limit.
     conn_cap: usize,
-    /// The server speaks HTTP/2: requests share the pooled connections.
-    h2: Cell<bool>,
-    pool: RefCell<Vec<Pooled>>,
-    connecting: Cell<usize>,
-    /// Lanes waiting for a connection being opened.
-    pool_waiters: Cell<usize>,
-    pool_changed: Notify,
-    next_id: Cell<u64>,
-}
-
-/// An HTTP/2 connection shared by this shard's lanes.
-struct Pooled {
-    id: u64,
-    sender: Sender,
-    in_flight: usize,
+    /// HTTP/2 connections shared by this shard's lanes.
+    pool: H2Pool,
 }
 
 /// How a flow run ended.
@@ -211,7 +217,7 @@ impl Shard {
 
     /// Requests share pooled HTTP/2 connections (not with keep-alive off).
     fn pooling(&self) -> bool {
-        self.h2.get() && self.job.keep_alive
+        self.pool.speaks_h2() && self.job.keep_alive
     }
 
     /// The connections' state at the end of an interval.
@@ -248,72 +254,27 @@ impl Shard {
         }
     }
 
-    /// Pools an HTTP/2 connection; returns its id and a handle on it.
-    fn add_to_pool(&self, sender: Sender) -> (u64, Sender) {
-        let handle = sender.share().unwrap_or(sender);
-        let Some(sender) = handle.share() else {
-            return (u64::MAX, handle);
-        };
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        self.h2.set(true);
-        self.pool.borrow_mut().push(Pooled {
-            id,
-            sender,
-            in_flight: 0,
-        });
-        self.pool_changed.notify_waiters();
-        (id, handle)
-    }
-
-    /// An HTTP/2 connection with a free stream: the least busy one, a new
-    /// one while under the connection limit, else the least busy anyway
-    /// (the request then waits for a stream, as the server's
-    /// SETTINGS_MAX_CONCURRENT_STREAMS also makes it).
-    async fn pooled(&self, req: usize) -> Option<(u64, Sender)> {
+    /// A stream on a pooled HTTP/2 connection (see [`H2Pool::next`]),
+    /// opening a connection when the pool says so.
+    async fn lease(&self, req: usize) -> Option<Lease<'_>> {
         loop {
-            let mut best = {
-                let mut pool = self.pool.borrow_mut();
-                pool.retain(|p| !p.sender.is_closed());
-                pool.iter()
-                    .min_by_key(|p| p.in_flight)
-                    .and_then(|p| Some((p.id, p.in_flight, p.sender.share()?)))
-            };
-            if let Some((id, _, s)) = best.take_if(|(_, n, _)| *n < self.job.streams) {
-                return Some((id, s));
+            match self.pool.next() {
+                Next::Leased(l) => return Some(l),
+                Next::Open(opening) => {
+                    let opened = self.open(req).await;
+                    drop(opening);
+                    return match opened {
+                        Some(s @ Sender::H2(_)) => self.pool.add(s),
+                        Some(Sender::H1(_)) => {
+                            // The server stopped offering h2: not poolable.
+                            self.rec.borrow_mut().error(req, ErrorKind::Other);
+                            None
+                        }
+                        None => None,
+                    };
+                }
+                Next::Wait => self.pool.changed().await,
             }
-            // Open another connection when under the limit and the ones
-            // being opened will not have a stream for this request.
-            let pending = self.connecting.get().saturating_mul(self.job.streams);
-            if self.pool.borrow().len() + self.connecting.get() < self.conn_cap
-                && pending <= self.pool_waiters.get()
-            {
-                self.connecting.set(self.connecting.get() + 1);
-                let opened = self.open(req).await;
-                self.connecting.set(self.connecting.get() - 1);
-                self.pool_changed.notify_waiters();
-                return match opened {
-                    Some(s @ Sender::H2(_)) => Some(self.add_to_pool(s)),
-                    Some(Sender::H1(_)) => {
-                        // The server stopped offering h2: not poolable.
-                        self.rec.borrow_mut().error(req, ErrorKind::Other);
-                        None
-                    }
-                    None => None,
-                };
-            }
-            if let Some((id, _, s)) = best.filter(|_| self.connecting.get() == 0) {
-                return Some((id, s));
-            }
-            self.pool_waiters.set(self.pool_waiters.get() + 1);
-            self.pool_changed.notified().await;
-            self.pool_waiters.set(self.pool_waiters.get() - 1);
-        }
-    }
-
-    fn pool_in_flight(&self, id: u64, delta: isize) {
-        if let Some(p) = self.pool.borrow_mut().iter_mut().find(|p| p.id == id) {
-            p.in_flight = p.in_flight.saturating_add_signed(delta);
         }
     }
 
@@ -339,21 +300,20 @@ impl Shard {
         // keepalive_requests) is sent again once, on another connection.
         let mut retried = false;
         let answer = loop {
-            let mut pooled = None;
+            let mut lease = None;
             if self.pooling() {
-                pooled = Some(self.pooled(req).await.ok_or(Ended::NoConnection)?);
+                lease = Some(self.lease(req).await.ok_or(Ended::NoConnection)?);
             } else if lane.as_ref().is_none_or(Sender::is_closed) {
                 *lane = None;
                 let s = self.open(req).await.ok_or(Ended::NoConnection)?;
                 if s.is_h2() && job.keep_alive {
-                    pooled = Some(self.add_to_pool(s));
+                    lease = self.pool.add(s);
                 } else {
                     *lane = Some(s);
                 }
             }
-            let pool_id = pooled.as_ref().map(|p| p.0);
-            let sender = match (&mut pooled, lane.as_mut()) {
-                (Some((_, s)), _) => s,
+            let sender = match (&mut lease, lane.as_mut()) {
+                (Some(l), _) => &mut l.sender,
                 (None, Some(s)) => s,
                 (None, None) => return Err(Ended::NoConnection),
             };
@@ -367,19 +327,14 @@ impl Shard {
                 self.rec.borrow_mut().error(req, ErrorKind::Render);
                 return Err(Ended::Done);
             };
-            self.in_flight.set(self.in_flight.get() + 1);
-            if let Some(id) = pool_id {
-                self.pool_in_flight(id, 1);
-            }
-            let result = tokio::time::timeout(
-                job.timeouts.request,
-                http::exchange(sender, request, tpl.keep_body),
-            )
-            .await;
-            self.in_flight.set(self.in_flight.get() - 1);
-            if let Some(id) = pool_id {
-                self.pool_in_flight(id, -1);
-            }
+            let result = {
+                let _in_flight = Held::new(&self.in_flight);
+                tokio::time::timeout(
+                    job.timeouts.request,
+                    http::exchange(sender, request, tpl.keep_body),
+                )
+                .await
+            };
             if !job.keep_alive {
                 // Dropping the sender closes the connection.
                 *lane = None;
@@ -391,8 +346,8 @@ impl Shard {
                 })) if !retried => {
                     retried = true;
                     *lane = None;
-                    if let Some(id) = pool_id {
-                        self.pool.borrow_mut().retain(|p| p.id != id);
+                    if let Some(l) = &lease {
+                        l.retire();
                     }
                     continue;
                 }
@@ -481,7 +436,10 @@ pub(super) fn run(
         .build()
     {
         Ok(rt) => rt,
-        Err(_) => return,
+        Err(e) => {
+            let _ = tx.send(Msg::Failed(part.index, format!("no runtime: {e}")));
+            return;
+        }
     };
     let names = job.templates.len();
     let sh = Rc::new(Shard {
@@ -501,12 +459,11 @@ pub(super) fn run(
         runs: Cell::new(0),
         users: u64::from(part.users),
         conn_cap: job.max_connections.div_ceil(part.of).max(1),
-        h2: Cell::new(job.http == HttpVersion::Http2),
-        pool: RefCell::new(Vec::new()),
-        connecting: Cell::new(0),
-        pool_waiters: Cell::new(0),
-        pool_changed: Notify::new(),
-        next_id: Cell::new(0),
+        pool: H2Pool::new(
+            job.streams,
+            job.max_connections.div_ceil(part.of).max(1),
+            job.http == HttpVersion::Http2,
+        ),
         job,
     });
     let local = tokio::task::LocalSet::new();
@@ -650,7 +607,8 @@ async fn warm_up(sh: &Rc<Shard>, n: usize) {
             sh.opened.set(sh.opened.get() + 1);
         }
         if let Some(s) = sender.take_if(|s| s.is_h2() && sh.job.keep_alive) {
-            sh.add_to_pool(s);
+            // Pooled for every lane; this lease is given back at once.
+            drop(sh.pool.add(s));
         }
         sh.live.set(sh.live.get() + 1);
         sh.starting.set(sh.starting.get() + 1);

@@ -141,7 +141,7 @@ impl EngineProbe {
                 }
             }
         };
-        load::run(&plan, &self.base, &step_stop, &mut observe)?;
+        load::run(&plan, &self.base, &step_stop, &mut observe)?.check()?;
         if let Some(h) = hlog {
             h.finish()?;
         }
@@ -225,7 +225,7 @@ impl Probe for EngineProbe {
                 }
             }
         };
-        load::run(&plan, &self.base, &run_stop, &mut observe)?;
+        load::run(&plan, &self.base, &run_stop, &mut observe)?.check()?;
         if let Some(h) = hlog {
             h.finish()?;
         }
