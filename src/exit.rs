@@ -5,6 +5,7 @@ use crate::results::compare::{self, Comparison};
 use crate::results::find::Outcome;
 use crate::results::stress::StressVerdict;
 use crate::results::summary::Summary;
+use crate::results::sweep::SweepResult;
 use crate::results::verdict::Attribution;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,6 +71,17 @@ pub fn of_search(o: Outcome) -> Code {
         | Outcome::TimeBudget
         | Outcome::Unconfirmed
         | Outcome::Interrupted => Code::Inconclusive,
+    }
+}
+
+/// `headroom sweep`.
+pub fn of_sweep(r: &SweepResult) -> Code {
+    if r.target_unusable {
+        Code::Unreachable
+    } else if r.interrupted || r.usl.is_none() {
+        Code::Inconclusive
+    } else {
+        Code::Ok
     }
 }
 

@@ -597,13 +597,7 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         .check()
         .map_err(|m| exit::BadInput(format!("sweep settings: {m}")))?;
     let result = run_sweep(&plan, &args.output, stop)?;
-    Ok(if result.target_unusable {
-        exit::Code::Unreachable
-    } else if result.interrupted || result.usl.is_none() {
-        exit::Code::Inconclusive
-    } else {
-        exit::Code::Ok
-    })
+    Ok(exit::of_sweep(&result))
 }
 
 /// Runs the sweep for a validated plan and writes `sweep.json`.

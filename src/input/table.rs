@@ -248,7 +248,7 @@ impl Table {
                 None | Some("") => Ok(None),
                 Some(t) => t.parse::<f64>().map(Some).map_err(|_| {
                     BadInput(format!(
-                        "{}: column `{name}`: expected a number, found {t:?}",
+                        "{}: column `{name}`: expected a number, found `{t}`",
                         self.at(i)
                     ))
                 }),
@@ -258,20 +258,7 @@ impl Table {
 
     /// A numeric column; every cell must be a finite number.
     pub fn numbers(&self, name: &str) -> Result<Vec<f64>, BadInput> {
-        let cells = match self.cells(name)? {
-            Cells::Number(v) => v,
-            Cells::Text(v) => v
-                .into_iter()
-                .map(|c| c.and_then(|t| t.trim().parse::<f64>().ok().or(Some(f64::NAN))))
-                .collect(),
-            Cells::Instant(..) => {
-                return Err(BadInput(format!(
-                    "{}: column `{name}` holds timestamps, expected numbers",
-                    self.path.display()
-                )))
-            }
-        };
-        cells
+        self.optional_numbers(name)?
             .into_iter()
             .enumerate()
             .map(|(i, v)| match v {

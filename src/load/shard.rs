@@ -19,7 +19,7 @@ use super::pool::{H2Pool, Lease, Next};
 use super::schedule::{Arrival, Schedule};
 use super::StopFlag;
 use crate::hash::splitmix64;
-use crate::metrics::{ErrorKind, IntervalSnapshot, Recorder};
+use crate::metrics::{ErrorKind, Held, IntervalSnapshot, Recorder};
 use crate::scenario::flow::{Failure, Response};
 use crate::scenario::template::Values;
 use crate::scenario::{DataSource, FlowSpec, HttpVersion, Timeouts};
@@ -33,22 +33,6 @@ const EXACT_WAIT_MIN: Duration = Duration::from_millis(2);
 
 /// How long an interrupted run waits for answers already on their way.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
-
-/// Counts one in a cell while alive: a request in flight, however it ends.
-struct Held<'a>(&'a Cell<u64>);
-
-impl<'a> Held<'a> {
-    fn new(c: &'a Cell<u64>) -> Held<'a> {
-        c.set(c.get() + 1);
-        Held(c)
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
-    }
-}
 
 /// What every shard needs, shared read-only.
 pub(super) struct Job {

@@ -24,6 +24,25 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds")
 }
 
+/// Counts one in a cell while alive: a request in flight (or in service)
+/// however it ends — answered, failed, or its future dropped when a client
+/// resets an HTTP/2 stream or a run ends. A guard, not a decrement after
+/// an `.await`, keeps such counts right.
+pub struct Held<'a>(&'a std::cell::Cell<u64>);
+
+impl<'a> Held<'a> {
+    pub fn new(c: &'a std::cell::Cell<u64>) -> Held<'a> {
+        c.set(c.get() + 1);
+        Held(c)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
 /// Samples needed to judge quantile q: ten beyond it (1 000 for p99).
 pub fn min_samples(q: f64) -> u64 {
     if q >= 1.0 {

@@ -63,7 +63,6 @@ pub struct TypeNeed {
     /// Peak demand / (instances × capacity): load at the peak with every
     /// instance up.
     pub utilisation: f64,
-    #[serde(deserialize_with = "crate::results::required")]
     pub cost_per_million: Option<f64>,
 }
 
@@ -79,7 +78,6 @@ pub struct Period {
     /// Every candidate type, cheapest first.
     pub options: Vec<TypeNeed>,
     /// Instances of the current fleet's type needed (when a fleet is given).
-    #[serde(deserialize_with = "crate::results::required")]
     pub fleet_needed: Option<u32>,
 }
 
@@ -90,12 +88,9 @@ pub struct Runway {
     pub fleet_capacity_rps: f64,
     /// First forecast step whose sized-for demand exceeds it; `None` when the
     /// fleet lasts the whole horizon.
-    #[serde(deserialize_with = "crate::results::required")]
     pub until: Option<String>,
     /// Days from the start of the forecast to `until`.
-    #[serde(deserialize_with = "crate::results::required")]
     pub days: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub demand_at_until_rps: Option<f64>,
 }
 
@@ -126,10 +121,8 @@ pub struct Cheapest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub periods: Vec<Period>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub runway: Option<Runway>,
     /// The type with the lowest total cost over the horizon.
-    #[serde(deserialize_with = "crate::results::required")]
     pub cheapest: Option<Cheapest>,
     pub cost_curves: Vec<CostCurve>,
 }

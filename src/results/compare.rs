@@ -120,15 +120,11 @@ pub struct MetricChange {
     pub scope: Scope,
     pub metric: Metric,
     pub unit: Unit,
-    #[serde(deserialize_with = "crate::results::required")]
     pub baseline: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub current: Option<f64>,
     /// Relative change (latency, rate) or difference in share (errors).
-    #[serde(deserialize_with = "crate::results::required")]
     pub change: Option<f64>,
     /// Confidence interval of `change`.
-    #[serde(deserialize_with = "crate::results::required")]
     pub ci: Option<(f64, f64)>,
     /// Minimum effect that counts (relative, or share difference).
     pub threshold: f64,
@@ -145,7 +141,6 @@ pub struct RunInfo {
     pub started_at: String,
     pub duration_s: f64,
     pub requests: u64,
-    #[serde(deserialize_with = "crate::results::required")]
     pub target_rate: Option<f64>,
 }
 

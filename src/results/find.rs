@@ -28,7 +28,6 @@ pub struct Step {
     pub achieved_rate: f64,
     pub throughput: f64,
     pub quantiles_ms: BTreeMap<String, f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub error_share: Option<f64>,
     pub samples: u64,
     pub verdict: Verdict,
@@ -57,7 +56,6 @@ pub struct Step {
     #[serde(default)]
     pub service_ms: BTreeMap<String, f64>,
     /// Set when a windowed criterion ended the step early.
-    #[serde(deserialize_with = "crate::results::required")]
     pub stop_reason: Option<String>,
     pub scored_s: f64,
 }
@@ -145,13 +143,10 @@ pub struct FindResult {
     pub outcome: Outcome,
     pub reason: String,
     /// Highest rate that passed its confirmation step.
-    #[serde(deserialize_with = "crate::results::required")]
     pub sustainable_rps: Option<f64>,
     /// Lowest rate that failed.
-    #[serde(deserialize_with = "crate::results::required")]
     pub breaking_rps: Option<f64>,
     /// Where p99 latency (or the first SLO quantile) bends upward most.
-    #[serde(deserialize_with = "crate::results::required")]
     pub knee_rps: Option<f64>,
     pub precision: f64,
     pub slo: Vec<SloLine>,

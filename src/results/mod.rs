@@ -25,16 +25,6 @@ use anyhow::Context;
 
 use crate::exit::BadInput;
 
-/// For an `Option` field every file has (`null` when there is no value):
-/// absent, it is an error naming the field — not a silent `None`.
-pub(crate) fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(d)
-}
-
 /// Pretty JSON with a final newline.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
@@ -42,13 +32,18 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result
 }
 
 /// Reads a result file into its type; `what` names it in errors ("a
-/// headroom find result"). A file that does not parse is bad input
-/// located by line and column: `find.json:1:2043: not a headroom find
-/// result: missing field `sustainable_rps``.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, BadInput> {
+/// headroom find result"). A file that does not parse is bad input located
+/// by line and column (`find.json:1:2043: not a headroom find result:
+/// invalid type …`); one that lacks a field its type writes is bad input
+/// naming the field (`… missing field `sustainable_rps``) — an `Option`
+/// field included, which serde alone would take as `None`.
+pub fn read_json<T>(path: &Path, what: &str) -> Result<T, BadInput>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+{
     let text = std::fs::read_to_string(path)
         .map_err(|e| BadInput(format!("reading {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let located = |e: serde_json::Error| {
         let msg = e.to_string();
         let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
         BadInput(format!(
@@ -57,7 +52,60 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Res
             e.line(),
             e.column()
         ))
-    })
+    };
+    let value: T = serde_json::from_str(&text).map_err(located)?;
+    let written: serde_json::Value = serde_json::from_str(&text).map_err(located)?;
+    let read =
+        serde_json::to_value(&value).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    if let Some(field) = missing(&written, &read, String::new()) {
+        return Err(BadInput(format!(
+            "{}: not {what}: missing field `{field}`",
+            path.display()
+        )));
+    }
+    Ok(value)
+}
+
+/// Fields added to a format after files were first written: files from
+/// before them lack them, and read them as their default.
+const ADDED_LATER: &[&str] = &[
+    // summary.json
+    "no_free_connection",
+    "attribution",
+    // find.json steps
+    "dropped",
+    "in_flight_end",
+    "queued_end",
+    "send_lag_p99_ms",
+    "service_ms",
+    // sweep.json
+    "target_unusable",
+];
+
+/// The first field (as a path, `steps[3].error_share`) that reading back
+/// produced but the file did not hold.
+fn missing(written: &serde_json::Value, read: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    match (written, read) {
+        (Value::Object(w), Value::Object(r)) => r.iter().find_map(|(k, rv)| {
+            let here = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            match w.get(k) {
+                None if ADDED_LATER.contains(&k.as_str()) => None,
+                None => Some(here),
+                Some(wv) => missing(wv, rv, here),
+            }
+        }),
+        (Value::Array(w), Value::Array(r)) => w
+            .iter()
+            .zip(r)
+            .enumerate()
+            .find_map(|(i, (wv, rv))| missing(wv, rv, format!("{at}[{i}]"))),
+        _ => None,
+    }
 }
 
 /// The file names of a results directory.
@@ -116,7 +164,7 @@ impl ResultsDir {
         self.join(file).is_file()
     }
 
-    fn doc<T: serde::de::DeserializeOwned>(
+    fn doc<T: serde::de::DeserializeOwned + serde::Serialize>(
         &self,
         file: &str,
         what: &str,

@@ -115,12 +115,10 @@ pub struct PlanDoc {
     pub schema: String,
     pub name: String,
     pub currency: String,
-    #[serde(deserialize_with = "crate::results::required")]
     pub commitment: Option<String>,
     pub horizon: String,
     pub bound: Bound,
     pub sizing: Sizing,
-    #[serde(deserialize_with = "crate::results::required")]
     pub fleet: Option<Fleet>,
     pub forecast_model: String,
     pub step: String,

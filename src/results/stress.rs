@@ -41,13 +41,9 @@ pub struct Second {
     pub errors: u64,
     /// 503 and 429 answers: load refused.
     pub refused: u64,
-    #[serde(deserialize_with = "crate::results::required")]
     pub p50_ms: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub p99_ms: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub service_p99_ms: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub send_lag_p99_ms: Option<f64>,
     pub no_free_connection: u64,
     /// Requests sent and unanswered at the end of the second.
@@ -70,7 +66,6 @@ pub struct PhaseResult {
     pub sent_rps: f64,
     /// Good answers per second.
     pub goodput_rps: f64,
-    #[serde(deserialize_with = "crate::results::required")]
     pub p99_ms: Option<f64>,
     pub errors: u64,
     pub refused: u64,
@@ -93,7 +88,6 @@ pub struct StressResult {
     pub slo: Vec<SloLine>,
     /// An answer counts as good at or below this latency (the loosest
     /// latency SLO threshold); null: every success counts.
-    #[serde(deserialize_with = "crate::results::required")]
     pub good_latency_ms: Option<f64>,
     /// Goodput while overloaded ÷ R.
     pub goodput_ratio: f64,
@@ -104,7 +98,6 @@ pub struct StressResult {
     /// Seconds from the end of the overload to the first of `recovered`
     /// consecutive seconds within the SLO; null if that never came within
     /// `recovery_bound_s`.
-    #[serde(deserialize_with = "crate::results::required")]
     pub recovery_s: Option<f64>,
     pub recovered: u32,
     pub recovery_bound_s: f64,

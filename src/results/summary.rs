@@ -93,9 +93,7 @@ pub struct PerRequest {
     pub method: String,
     pub path: String,
     pub requests: Requests,
-    #[serde(deserialize_with = "crate::results::required")]
     pub latency_ms: Option<LatencySummary>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub service_time_ms: Option<LatencySummary>,
 }
 
@@ -164,10 +162,8 @@ pub struct SloVerdict {
     #[serde(deserialize_with = "null_as_nan")]
     pub threshold: f64,
     /// `None` when nothing was measured.
-    #[serde(deserialize_with = "crate::results::required")]
     pub measured: Option<f64>,
     /// `None` when it cannot be judged (no samples).
-    #[serde(deserialize_with = "crate::results::required")]
     pub pass: Option<bool>,
 }
 
@@ -182,16 +178,13 @@ pub struct Summary {
     /// "open" or "closed".
     pub model: String,
     /// "uniform" or "poisson" (open model).
-    #[serde(deserialize_with = "crate::results::required")]
     pub arrivals: Option<String>,
     /// Virtual users (closed model).
-    #[serde(deserialize_with = "crate::results::required")]
     pub concurrency: Option<u32>,
     pub threads: usize,
     /// Seconds of load (until the stop when interrupted).
     pub duration_s: f64,
     /// Scheduled arrivals per second (open model).
-    #[serde(deserialize_with = "crate::results::required")]
     pub target_rate: Option<f64>,
     /// Requests sent per second.
     pub achieved_rate: f64,
@@ -206,11 +199,8 @@ pub struct Summary {
     #[serde(default)]
     pub no_free_connection: u64,
     pub connections_opened: u64,
-    #[serde(deserialize_with = "crate::results::required")]
     pub latency_ms: Option<LatencySummary>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub service_time_ms: Option<LatencySummary>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub send_lag_ms: Option<LatencySummary>,
     /// Connection setup (TCP connect plus TLS handshake), per connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]

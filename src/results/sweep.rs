@@ -15,7 +15,6 @@ pub struct Point {
     /// Successful responses per second.
     pub throughput: f64,
     pub latency_ms: BTreeMap<String, f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub error_share: Option<f64>,
     pub verdict: Verdict,
     pub reason: String,
@@ -30,26 +29,17 @@ pub struct UslReport {
     pub sigma: f64,
     pub kappa: f64,
     pub lambda: f64,
-    #[serde(deserialize_with = "crate::results::required")]
     pub sigma_std_error: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub kappa_std_error: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub lambda_std_error: Option<f64>,
     /// N* = sqrt((1 − σ)/κ); null when κ = 0 (no retrograde region).
-    #[serde(deserialize_with = "crate::results::required")]
     pub peak_concurrency: Option<f64>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub peak_throughput: Option<f64>,
     /// Amdahl roof λ/σ: the throughput limit without coherency cost.
-    #[serde(deserialize_with = "crate::results::required")]
     pub amdahl_roof: Option<f64>,
     /// 95 % confidence intervals (null on a bound or without spare points).
-    #[serde(deserialize_with = "crate::results::required")]
     pub sigma_ci95: Option<(f64, f64)>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub kappa_ci95: Option<(f64, f64)>,
-    #[serde(deserialize_with = "crate::results::required")]
     pub lambda_ci95: Option<(f64, f64)>,
     pub points_fitted: usize,
     pub r_squared: f64,
@@ -83,10 +73,8 @@ pub struct SweepResult {
     pub schema: String,
     pub points: Vec<Point>,
     pub stop_reason: String,
-    #[serde(deserialize_with = "crate::results::required")]
     pub usl: Option<UslReport>,
     /// Why no USL fit is given, when it is not.
-    #[serde(deserialize_with = "crate::results::required")]
     pub usl_error: Option<String>,
     pub interrupted: bool,
     /// Errors that load does not explain ended the sweep at its first

@@ -450,15 +450,6 @@ mod tests {
             }
             Ok(m)
         }
-        fn closed(
-            &mut self,
-            _: u32,
-            _: Duration,
-            _: Duration,
-            _: Watch,
-        ) -> anyhow::Result<Measure> {
-            unreachable!()
-        }
     }
 
     fn slo() -> Slo {

@@ -15,19 +15,23 @@ pub trait Probe {
     /// Open model: `rate` requests/s for `warmup` (not scored) + `scored`.
     fn open(
         &mut self,
-        rate: f64,
-        warmup: Duration,
-        scored: Duration,
-        watch: Watch,
-    ) -> anyhow::Result<Measure>;
+        _rate: f64,
+        _warmup: Duration,
+        _scored: Duration,
+        _watch: Watch,
+    ) -> anyhow::Result<Measure> {
+        anyhow::bail!("this probe does not run open-model steps")
+    }
     /// Closed model: `users` virtual users for `warmup` + `scored`.
     fn closed(
         &mut self,
-        users: u32,
-        warmup: Duration,
-        scored: Duration,
-        watch: Watch,
-    ) -> anyhow::Result<Measure>;
+        _users: u32,
+        _warmup: Duration,
+        _scored: Duration,
+        _watch: Watch,
+    ) -> anyhow::Result<Measure> {
+        anyhow::bail!("this probe does not run closed-model steps")
+    }
     /// Open model along a whole `profile` in one run (a stress test's
     /// phases): each second goes to `on_second` with the flows started in
     /// it, and `on_second` returning true ends the run. Returns whether the
@@ -149,6 +153,17 @@ impl EngineProbe {
     }
 }
 
+impl EngineProbe {
+    /// An open model at `profile`, with the plan's arrival process.
+    fn open_model(&self, profile: Profile) -> LoadModel {
+        let arrivals = match &self.plan.load.model {
+            LoadModel::Open { arrivals, .. } => *arrivals,
+            LoadModel::Closed { .. } => Arrivals::Uniform,
+        };
+        LoadModel::Open { profile, arrivals }
+    }
+}
+
 impl Probe for EngineProbe {
     fn open(
         &mut self,
@@ -157,13 +172,9 @@ impl Probe for EngineProbe {
         scored: Duration,
         watch: Watch,
     ) -> anyhow::Result<Measure> {
-        let arrivals = match &self.plan.load.model {
-            LoadModel::Open { arrivals, .. } => *arrivals,
-            LoadModel::Closed { .. } => Arrivals::Uniform,
-        };
         let (warmup, scored) = (whole_seconds(warmup), whole_seconds(scored));
-        let profile = Profile::constant(rate, warmup + scored);
-        self.measure(LoadModel::Open { profile, arrivals }, rate, warmup, watch)
+        let model = self.open_model(Profile::constant(rate, warmup + scored));
+        self.measure(model, rate, warmup, watch)
     }
 
     fn closed(
@@ -191,12 +202,8 @@ impl Probe for EngineProbe {
         profile: Profile,
         on_second: &mut dyn FnMut(&Interval, u64) -> bool,
     ) -> anyhow::Result<bool> {
-        let arrivals = match &self.plan.load.model {
-            LoadModel::Open { arrivals, .. } => *arrivals,
-            LoadModel::Closed { .. } => Arrivals::Uniform,
-        };
         let mut plan = self.plan.clone();
-        plan.load.model = LoadModel::Open { profile, arrivals };
+        plan.load.model = self.open_model(profile);
         plan.load.max_requests = None;
         let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
         let mut hlog = match &self.profile_log {

@@ -394,7 +394,6 @@ mod tests {
     use super::*;
     use crate::metrics::{micros, LoadState, Stats};
     use crate::scenario::LatencySlo;
-    use crate::search::criteria::{Measure, Watch};
 
     /// A fluid model of a service with capacity `mu` requests/s and a
     /// `service` time, queueing up to `queue` requests (None: without
@@ -409,18 +408,6 @@ mod tests {
     }
 
     impl Probe for Fluid {
-        fn open(&mut self, _: f64, _: Duration, _: Duration, _: Watch) -> anyhow::Result<Measure> {
-            unreachable!()
-        }
-        fn closed(
-            &mut self,
-            _: u32,
-            _: Duration,
-            _: Duration,
-            _: Watch,
-        ) -> anyhow::Result<Measure> {
-            unreachable!()
-        }
         fn profile(
             &mut self,
             profile: Profile,

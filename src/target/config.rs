@@ -59,11 +59,15 @@ pub mod rules {
 
     use super::{Contention, ServiceTime, Stall};
 
-    pub fn workers(n: u32) -> Result<u32, String> {
+    fn at_least_one(n: u32, what: &str) -> Result<u32, String> {
         if n == 0 {
-            return Err("workers must be at least 1".into());
+            return Err(format!("{what} must be at least 1"));
         }
         Ok(n)
+    }
+
+    pub fn workers(n: u32) -> Result<u32, String> {
+        at_least_one(n, "workers")
     }
 
     pub fn mean(d: Duration) -> Result<Duration, String> {
@@ -102,10 +106,7 @@ pub mod rules {
     }
 
     pub fn max_concurrent_streams(n: u32) -> Result<u32, String> {
-        if n == 0 {
-            return Err("max_concurrent_streams must be at least 1".into());
-        }
-        Ok(n)
+        at_least_one(n, "max_concurrent_streams")
     }
 }
 

@@ -33,6 +33,7 @@ use rand::{RngExt, SeedableRng};
 use tokio::sync::{oneshot, Semaphore};
 
 use super::config::{Sampler, TargetConfig};
+use crate::metrics::Held;
 use crate::timer::PreciseTimer;
 
 /// Counters the target keeps about itself (the tests' second opinion).
@@ -216,24 +217,6 @@ async fn handle(
         .peak_active
         .fetch_max(st.active.get(), Ordering::Relaxed);
     Ok(serve_one(&st, req).await)
-}
-
-/// Counts one in a cell while alive. HTTP/2 drops a handler whose stream
-/// the client reset (a request timeout): a guard, not a decrement after an
-/// `.await`, keeps the count right.
-struct Held<'a>(&'a Cell<u64>);
-
-impl<'a> Held<'a> {
-    fn new(c: &'a Cell<u64>) -> Held<'a> {
-        c.set(c.get() + 1);
-        Held(c)
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
-    }
 }
 
 async fn serve_one(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
