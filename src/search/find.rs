@@ -34,17 +34,39 @@ struct Search<'a> {
     interrupted: bool,
 }
 
-/// A search that ends before its phases are through.
+/// How a search ended: its outcome, the rate found (when found), the
+/// lowest rate that failed, and why.
 #[derive(Debug)]
-struct Early(Found);
+struct Answer {
+    outcome: Outcome,
+    sustainable: Option<f64>,
+    breaking: Option<f64>,
+    reason: String,
+}
 
-impl std::fmt::Display for Early {
+/// A search that ends before its phases are through, carried through `?`
+/// up to [`find`].
+#[derive(Debug)]
+struct End(Answer);
+
+impl std::fmt::Display for End {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0 .3)
+        f.write_str(&self.0.reason)
     }
 }
 
-impl std::error::Error for Early {}
+impl std::error::Error for End {}
+
+/// Ends the search with `outcome` (no sustainable rate).
+fn end<T>(outcome: Outcome, breaking: Option<f64>, reason: impl Into<String>) -> anyhow::Result<T> {
+    Err(End(Answer {
+        outcome,
+        sustainable: None,
+        breaking,
+        reason: reason.into(),
+    })
+    .into())
+}
 
 impl Search<'_> {
     fn can_afford(&self, scored: Duration) -> bool {
@@ -104,9 +126,161 @@ impl Search<'_> {
         self.steps.push(step);
         if let Some(why) = judged.not_capacity {
             // No breaking point: what failed was not capacity.
-            return Err(Early((Outcome::TargetUnusable, None, None, why)).into());
+            return end(Outcome::TargetUnusable, None, why);
         }
         Ok(verdict)
+    }
+
+    /// Measures one step: true when it passed (or was too short to show a
+    /// failure), false when it failed. A generator that could not drive
+    /// the step ends the search: no verdict on the target.
+    fn passes(&mut self, rate: f64, phase: Phase, scored: Duration) -> anyhow::Result<bool> {
+        match self.step(rate, phase, scored)? {
+            Verdict::Pass | Verdict::TooFewSamples => Ok(true),
+            Verdict::Fail => Ok(false),
+            Verdict::GeneratorLimited => {
+                let why = self.steps.last().map_or("", |st| st.reason.as_str());
+                end(
+                    Outcome::GeneratorLimited,
+                    None,
+                    format!("the generator could not drive {rate:.1} requests/s: {why}"),
+                )
+            }
+        }
+    }
+
+    /// Ends the search when interrupted, or when the time left cannot pay
+    /// for a step of `scored` seconds (`what`: where the search was).
+    fn budget(&self, scored: Duration, breaking: Option<f64>, what: &str) -> anyhow::Result<()> {
+        if self.interrupted {
+            return end(Outcome::Interrupted, breaking, "interrupted");
+        }
+        if !self.can_afford(scored) {
+            return end(
+                Outcome::TimeBudget,
+                breaking,
+                format!("max_time ran out {what}"),
+            );
+        }
+        Ok(())
+    }
+
+    /// The exponential phase: the start rate × growth until a step fails.
+    /// Returns the last rate that passed (none when the first failed) and
+    /// the one that failed.
+    fn exponential(&mut self) -> anyhow::Result<(Option<f64>, f64)> {
+        let spec = self.spec;
+        let (mut passed, mut rate) = (None, spec.start_rate.min(spec.max_rate));
+        loop {
+            self.budget(spec.step, None, "in the exponential phase")?;
+            if !self.passes(rate, Phase::Exponential, spec.step)? {
+                return Ok((passed, rate));
+            }
+            // A step too short to judge a quantile still did not fail: it
+            // bounds the search from below until confirmation.
+            passed = Some(rate);
+            if rate >= spec.max_rate {
+                return end(
+                    Outcome::NoBreakingPoint,
+                    None,
+                    format!("every rate up to max_rate {:.1} met the SLO", spec.max_rate),
+                );
+            }
+            rate = (rate * spec.growth).min(spec.max_rate);
+        }
+    }
+
+    /// The descent, when the very first step failed: ÷ growth until a step
+    /// passes. Returns the bracket (pass, fail).
+    fn descend(&mut self, mut failed: f64) -> anyhow::Result<(f64, f64)> {
+        let spec = self.spec;
+        loop {
+            let r = failed / spec.growth;
+            if r < spec.start_rate / 1000.0 || !self.can_afford(spec.step) || self.interrupted {
+                return end(
+                    Outcome::NoPassingRate,
+                    Some(failed),
+                    format!("even {failed:.2} requests/s failed"),
+                );
+            }
+            if self.passes(r, Phase::Descent, spec.step)? {
+                return Ok((r, failed));
+            }
+            failed = r;
+            if let Some(why) = self.errors_hold_without_load() {
+                return end(Outcome::TargetUnusable, None, why);
+            }
+        }
+    }
+
+    /// Bisection until fail/pass − 1 is within the precision, then a
+    /// confirmation step at the passing end, long enough for every
+    /// quantile's samples. A failed confirmation moves the bracket down
+    /// (the best pass below it, or a step down) and bisection resumes —
+    /// four confirmations at most.
+    fn bisect_and_confirm(&mut self, mut lo: f64, mut hi: f64) -> anyhow::Result<Answer> {
+        let spec = self.spec;
+        let needed = self
+            .slo
+            .latency
+            .iter()
+            .map(|l| min_samples(l.quantile))
+            .max()
+            .unwrap_or(1);
+        let mut passes: Vec<f64> = self
+            .steps
+            .iter()
+            .filter(|st| st.verdict == Verdict::Pass)
+            .map(|st| st.target_rate)
+            .collect();
+        for _attempt in 0..4 {
+            while hi / lo - 1.0 > spec.precision {
+                self.budget(
+                    spec.step,
+                    Some(hi),
+                    &format!("bisecting [{lo:.1}, {hi:.1}]"),
+                )?;
+                let mid = 0.5 * (lo + hi);
+                if self.passes(mid, Phase::Bisection, spec.step)? {
+                    lo = mid;
+                    passes.push(mid);
+                } else {
+                    hi = mid;
+                }
+            }
+            let scored = spec.confirm.max(Duration::from_secs_f64(
+                (1.2 * needed as f64 / lo).min(3600.0),
+            ));
+            if !self.can_afford(scored) {
+                return end(
+                    Outcome::TimeBudget,
+                    Some(hi),
+                    format!("max_time ran out before confirming {lo:.1} requests/s"),
+                );
+            }
+            if self.passes(lo, Phase::Confirmation, scored)? {
+                return Ok(Answer {
+                    outcome: Outcome::Found,
+                    sustainable: Some(lo),
+                    breaking: Some(hi),
+                    reason: format!(
+                        "{lo:.1} requests/s met the SLO (confirmed over {:.0} s); {hi:.1} did not",
+                        scored.as_secs_f64()
+                    ),
+                });
+            }
+            hi = lo;
+            passes.retain(|&p| p < hi);
+            lo = passes.iter().copied().fold(f64::NAN, f64::max);
+            if lo.is_nan() {
+                lo = hi / spec.growth;
+            }
+        }
+        end(
+            Outcome::Unconfirmed,
+            Some(hi),
+            "four confirmation steps failed: the service is not stable near its limit",
+        )
     }
 
     /// In the descent, errors that do not fall as the rate does (the same
@@ -149,17 +323,24 @@ pub fn find(
         spent: Duration::ZERO,
         interrupted: false,
     };
-    let (outcome, lo, hi, reason) = match search(&mut s) {
-        Ok(found) => found,
-        Err(e) => match e.downcast::<Early>() {
-            Ok(Early(found)) => found,
+    let searched = (|| {
+        let (lo, hi) = match s.exponential()? {
+            (Some(lo), hi) => (lo, hi),
+            (None, hi) => s.descend(hi)?,
+        };
+        s.bisect_and_confirm(lo, hi)
+    })();
+    let answer = match searched {
+        Ok(a) => a,
+        Err(e) => match e.downcast::<End>() {
+            Ok(End(a)) => a,
             Err(e) => return Err(e),
         },
     };
     let outcome = if s.interrupted {
         Outcome::Interrupted
     } else {
-        outcome
+        answer.outcome
     };
     let knee_label = slo
         .latency
@@ -168,174 +349,15 @@ pub fn find(
     Ok(FindResult {
         schema: SCHEMA.into(),
         outcome,
-        reason,
-        sustainable_rps: if outcome == Outcome::Found { lo } else { None },
-        breaking_rps: hi,
+        reason: answer.reason,
+        sustainable_rps: answer.sustainable.filter(|_| outcome == Outcome::Found),
+        breaking_rps: answer.breaking,
         knee_rps: knee(&s.steps, &knee_label),
         precision: spec.precision,
         slo: SloLine::of(slo),
         load_time_s: s.spent.as_secs_f64(),
         steps: s.steps,
     })
-}
-
-type Found = (Outcome, Option<f64>, Option<f64>, String);
-
-fn search(s: &mut Search) -> anyhow::Result<Found> {
-    let spec = s.spec;
-    let (mut lo, mut hi): (Option<f64>, Option<f64>) = (None, None);
-    let generator = |s: &Search, rate: f64| -> Found {
-        let why = s.steps.last().map_or(String::new(), |st| st.reason.clone());
-        (
-            Outcome::GeneratorLimited,
-            None,
-            None,
-            format!("the generator could not drive {rate:.1} requests/s: {why}"),
-        )
-    };
-    // 1. Exponential phase.
-    let mut rate = spec.start_rate.min(spec.max_rate);
-    loop {
-        if s.interrupted {
-            return Ok((Outcome::Interrupted, lo, hi, "interrupted".into()));
-        }
-        if !s.can_afford(spec.step) {
-            return Ok((
-                Outcome::TimeBudget,
-                lo,
-                hi,
-                "max_time ran out in the exponential phase".into(),
-            ));
-        }
-        match s.step(rate, Phase::Exponential, spec.step)? {
-            Verdict::Pass | Verdict::TooFewSamples => {
-                // A step too short to judge a quantile still did not fail:
-                // it bounds the search from below until confirmation.
-                lo = Some(rate);
-                if rate >= spec.max_rate {
-                    return Ok((
-                        Outcome::NoBreakingPoint,
-                        lo,
-                        None,
-                        format!("every rate up to max_rate {:.1} met the SLO", spec.max_rate),
-                    ));
-                }
-                rate = (rate * spec.growth).min(spec.max_rate);
-            }
-            Verdict::Fail => {
-                hi = Some(rate);
-                break;
-            }
-            Verdict::GeneratorLimited => return Ok(generator(s, rate)),
-        }
-    }
-    let mut hi_rate = hi.unwrap_or(rate);
-    // 2. Descent: the first step failed; find a passing rate below it.
-    let mut lo_rate = match lo {
-        Some(l) => l,
-        None => loop {
-            let r = hi_rate / spec.growth;
-            if r < spec.start_rate / 1000.0 || !s.can_afford(spec.step) || s.interrupted {
-                return Ok((
-                    Outcome::NoPassingRate,
-                    None,
-                    Some(hi_rate),
-                    format!("even {hi_rate:.2} requests/s failed"),
-                ));
-            }
-            match s.step(r, Phase::Descent, spec.step)? {
-                Verdict::Pass | Verdict::TooFewSamples => break r,
-                Verdict::Fail => {
-                    hi_rate = r;
-                    if let Some(why) = s.errors_hold_without_load() {
-                        return Ok((Outcome::TargetUnusable, None, None, why));
-                    }
-                }
-                Verdict::GeneratorLimited => return Ok(generator(s, r)),
-            }
-        },
-    };
-    // 3 and 4. Bisection, then confirmation.
-    let needed = s
-        .slo
-        .latency
-        .iter()
-        .map(|l| min_samples(l.quantile))
-        .max()
-        .unwrap_or(1);
-    let mut passes: Vec<f64> = s
-        .steps
-        .iter()
-        .filter(|st| st.verdict == Verdict::Pass)
-        .map(|st| st.target_rate)
-        .collect();
-    for _attempt in 0..4 {
-        while hi_rate / lo_rate - 1.0 > spec.precision {
-            if s.interrupted {
-                return Ok((
-                    Outcome::Interrupted,
-                    None,
-                    Some(hi_rate),
-                    "interrupted".into(),
-                ));
-            }
-            if !s.can_afford(spec.step) {
-                return Ok((
-                    Outcome::TimeBudget,
-                    None,
-                    Some(hi_rate),
-                    format!("max_time ran out bisecting [{lo_rate:.1}, {hi_rate:.1}]"),
-                ));
-            }
-            let mid = 0.5 * (lo_rate + hi_rate);
-            match s.step(mid, Phase::Bisection, spec.step)? {
-                Verdict::Pass | Verdict::TooFewSamples => {
-                    lo_rate = mid;
-                    passes.push(mid);
-                }
-                Verdict::Fail => hi_rate = mid,
-                Verdict::GeneratorLimited => return Ok(generator(s, mid)),
-            }
-        }
-        // Long enough for every quantile's samples, and at least `confirm`.
-        let scored = spec.confirm.max(Duration::from_secs_f64(
-            (1.2 * needed as f64 / lo_rate).min(3600.0),
-        ));
-        if !s.can_afford(scored) {
-            return Ok((
-                Outcome::TimeBudget,
-                None,
-                Some(hi_rate),
-                format!("max_time ran out before confirming {lo_rate:.1} requests/s"),
-            ));
-        }
-        match s.step(lo_rate, Phase::Confirmation, scored)? {
-            Verdict::Pass | Verdict::TooFewSamples => {
-                let why = format!(
-                    "{lo_rate:.1} requests/s met the SLO (confirmed over {:.0} s); {hi_rate:.1} did not",
-                    scored.as_secs_f64()
-                );
-                return Ok((Outcome::Found, Some(lo_rate), Some(hi_rate), why));
-            }
-            Verdict::GeneratorLimited => return Ok(generator(s, lo_rate)),
-            Verdict::Fail => {
-                // The bracket moves down: the failed rate is the new upper
-                // end, the best pass below it (or a step down) the lower.
-                hi_rate = lo_rate;
-                passes.retain(|&p| p < hi_rate);
-                lo_rate = passes.iter().copied().fold(f64::NAN, f64::max);
-                if lo_rate.is_nan() {
-                    lo_rate = hi_rate / spec.growth;
-                }
-            }
-        }
-    }
-    Ok((
-        Outcome::Unconfirmed,
-        None,
-        Some(hi_rate),
-        "four confirmation steps failed: the service is not stable near its limit".into(),
-    ))
 }
 
 /// The knee of the rate–latency curve: the measured point farthest below
