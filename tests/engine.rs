@@ -72,7 +72,7 @@ fn run(plan: &Plan, t: &TargetHandle) -> (Summary, Vec<(u64, u64)>) {
             scenario: &plan.name,
             target: t.url(),
             started_at: outcome.started_at,
-            model: "test",
+            model: headroom::results::summary::LoadKind::Open,
             arrivals: None,
             concurrency: None,
             threads: outcome.threads,

@@ -63,7 +63,7 @@ fn summary(plan: &Plan, o: &RunOutcome) -> Summary {
             scenario: &plan.name,
             target: String::new(),
             started_at: o.started_at,
-            model: "open",
+            model: headroom::results::summary::LoadKind::Open,
             arrivals: None,
             concurrency: None,
             threads: o.threads,

@@ -295,18 +295,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
             scenario: &first.scenario,
             target: first.target.clone(),
             started_at: earliest.with_timezone(&chrono::Utc),
-            model: if first.model == "closed" {
-                "closed"
-            } else {
-                "open"
-            },
-            arrivals: first.arrivals.as_deref().map(|a| {
-                if a == "poisson" {
-                    "poisson"
-                } else {
-                    "uniform"
-                }
-            }),
+            model: first.model,
+            arrivals: first.arrivals,
             concurrency: first
                 .concurrency
                 .map(|_| segs.iter().filter_map(|s| s.summary.concurrency).sum()),

@@ -22,8 +22,8 @@ use crate::load::{self, StopFlag};
 use crate::metrics::Interval;
 use crate::report;
 use crate::results::hlog::HlogWriter;
-use crate::results::summary::RunFacts;
 use crate::results::summary::Summary;
+use crate::results::summary::{LoadKind, RunFacts};
 use crate::results::timeseries;
 use crate::results::write_json;
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
@@ -130,39 +130,111 @@ fn execute_segment(
         .clone()
         .unwrap_or_else(|| default_dir(&plan.name));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
-    let mut hlog = HlogWriter::create(&dir.join("latency.hlog"), SystemTime::now(), &names)
-        .with_context(|| format!("creating {}", dir.join("latency.hlog").display()))?;
-    let mut detail = HlogWriter::create_detail(&dir.join("detail.hlog"), SystemTime::now(), &names)
-        .with_context(|| format!("creating {}", dir.join("detail.hlog").display()))?;
-    let progress = progress_bar(plan, output.quiet);
-    let mut rows = Vec::new();
-    let mut hlog_error = None;
-    let mut watch = abort_on_fail.then(|| {
-        search::criteria::Watch::new(
-            &plan.slo,
-            plan.search.breach_seconds,
-            plan.search.error_window,
-        )
-    });
-    let mut aborted: Option<String> = None;
     let (live, _server) = live_metrics(plan, output)?;
-    let mut observe = |iv: &Interval| {
-        if let Some(l) = &live {
+    let mut rec = Recording::new(plan, &dir, output, abort_on_fail, live)?;
+    let outcome = load::run(plan, &base, stop, &mut |iv: &Interval| {
+        if rec.second(iv) {
+            stop.stop();
+        }
+    })?;
+    let mut summary = summarize(plan, &base, &outcome);
+    if let Some(why) = rec.aborted.take() {
+        summary.interrupted = false;
+        summary.aborted = Some(why);
+    }
+    summary.segment = segment;
+    write_json(&dir.join("summary.json"), &summary)?;
+    write_json(
+        &dir.join("scenario.json"),
+        &crate::results::scenario::ScenarioInfo::new(plan, &base.to_string()),
+    )?;
+    rec.finish(&dir, output.format)?;
+    if !output.quiet {
+        print!("{}", report::text::summary(&summary));
+        println!("\n  results: {}", dir.display());
+    }
+    write_report(&dir, output);
+    // A shard that failed: what was written is less than planned, and the
+    // run says so with an error (exit 10) rather than a verdict.
+    outcome
+        .check()
+        .with_context(|| format!("results so far in {}", dir.display()))?;
+    let exit_code = exit::of_run(&summary);
+    Ok(RunReport {
+        summary,
+        dir,
+        exit_code,
+    })
+}
+
+/// What a run records second by second while it runs: the interval logs,
+/// the time series, live metrics, the progress bar, and (with
+/// `--abort-on-fail`) the windowed criteria that end it early.
+struct Recording {
+    hlog: HlogWriter,
+    detail: HlogWriter,
+    rows: Vec<timeseries::Row>,
+    hlog_error: Option<std::io::Error>,
+    watch: Option<search::criteria::Watch>,
+    aborted: Option<String>,
+    progress: Option<ProgressBar>,
+    live: Option<std::sync::Arc<crate::metrics::live::Live>>,
+}
+
+impl Recording {
+    fn new(
+        plan: &Plan,
+        dir: &Path,
+        output: &OutputArgs,
+        abort_on_fail: bool,
+        live: Option<std::sync::Arc<crate::metrics::live::Live>>,
+    ) -> anyhow::Result<Recording> {
+        let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+        let log = |file: &str, detail: bool| {
+            let path = dir.join(file);
+            let w = if detail {
+                HlogWriter::create_detail(&path, SystemTime::now(), &names)
+            } else {
+                HlogWriter::create(&path, SystemTime::now(), &names)
+            };
+            w.with_context(|| format!("creating {}", path.display()))
+        };
+        Ok(Recording {
+            hlog: log("latency.hlog", false)?,
+            detail: log("detail.hlog", true)?,
+            rows: Vec::new(),
+            hlog_error: None,
+            watch: abort_on_fail.then(|| {
+                search::criteria::Watch::new(
+                    &plan.slo,
+                    plan.search.breach_seconds,
+                    plan.search.error_window,
+                )
+            }),
+            aborted: None,
+            progress: progress_bar(plan, output.quiet),
+            live,
+        })
+    }
+
+    /// Records one second; true when a windowed criterion says to stop.
+    fn second(&mut self, iv: &Interval) -> bool {
+        if let Some(l) = &self.live {
             l.interval(iv);
         }
-        if let Err(e) = hlog.write(iv).and_then(|()| detail.write(iv)) {
-            hlog_error.get_or_insert(e);
+        if let Err(e) = self.hlog.write(iv).and_then(|()| self.detail.write(iv)) {
+            self.hlog_error.get_or_insert(e);
         }
-        if let Some(s) = watch.as_mut().and_then(|w| w.second(iv, true)) {
+        let mut stop = false;
+        if let Some(s) = self.watch.as_mut().and_then(|w| w.second(iv, true)) {
             // The generator's own lag is not the service failing a threshold.
-            if aborted.is_none() && s.kind != search::criteria::StopKind::Generator {
-                aborted = Some(s.why);
-                stop.stop();
+            if self.aborted.is_none() && s.kind != search::criteria::StopKind::Generator {
+                self.aborted = Some(s.why);
+                stop = true;
             }
         }
         let row = timeseries::Row::from_interval(iv);
-        if let Some(pb) = &progress {
+        if let Some(pb) = &self.progress {
             pb.set_position(iv.index + 1);
             pb.set_message(format!(
                 "{} rps  p99 {}  errors {}",
@@ -171,24 +243,29 @@ fn execute_segment(
                 row.errors
             ));
         }
-        rows.push(row);
-    };
-    let outcome = load::run(plan, &base, stop, &mut observe)?;
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
+        self.rows.push(row);
+        stop
     }
-    let (model, arrivals, concurrency) = match &plan.load.model {
-        LoadModel::Open { arrivals, .. } => (
-            "open",
-            Some(match arrivals {
-                scenario::Arrivals::Uniform => "uniform",
-                scenario::Arrivals::Poisson => "poisson",
-            }),
-            None,
-        ),
-        LoadModel::Closed { concurrency, .. } => ("closed", None, Some(*concurrency)),
-    };
-    let summary = Summary::build(
+
+    /// Writes the time series and closes the interval logs.
+    fn finish(self, dir: &Path, format: timeseries::Format) -> anyhow::Result<()> {
+        if let Some(pb) = &self.progress {
+            pb.finish_and_clear();
+        }
+        timeseries::write(&dir.join(format.file_name()), &self.rows, format)?;
+        self.hlog.finish().context("writing latency.hlog")?;
+        self.detail.finish().context("writing detail.hlog")?;
+        if let Some(e) = self.hlog_error {
+            return Err(e).context("writing latency.hlog");
+        }
+        Ok(())
+    }
+}
+
+/// The summary of what a run of `plan` measured.
+fn summarize(plan: &Plan, base: &BaseUrl, outcome: &load::RunOutcome) -> Summary {
+    let (model, arrivals, concurrency) = LoadKind::of(&plan.load.model);
+    let mut summary = Summary::build(
         RunFacts {
             scenario: &plan.name,
             target: base.to_string(),
@@ -214,45 +291,13 @@ fn execute_segment(
         },
         &plan.slo,
     );
-    let mut summary = summary;
-    if aborted.is_some() {
-        summary.interrupted = false;
-        summary.aborted = aborted;
-    }
-    summary.segment = segment;
     if plan.tls.insecure && base.is_https() {
         summary.warnings.push(
             "insecure = true: server certificates were not verified (self-signed staging only)"
                 .into(),
         );
     }
-    crate::results::write_json(&dir.join("summary.json"), &summary)?;
-    write_json(
-        &dir.join("scenario.json"),
-        &crate::results::scenario::ScenarioInfo::new(plan, &base.to_string()),
-    )?;
-    timeseries::write(&dir.join(output.format.file_name()), &rows, output.format)?;
-    hlog.finish().context("writing latency.hlog")?;
-    detail.finish().context("writing detail.hlog")?;
-    if let Some(e) = hlog_error {
-        return Err(e).context("writing latency.hlog");
-    }
-    if !output.quiet {
-        print!("{}", report::text::summary(&summary));
-        println!("\n  results: {}", dir.display());
-    }
-    write_report(&dir, output);
-    // A shard that failed: what was written is less than planned, and the
-    // run says so with an error (exit 10) rather than a verdict.
-    outcome
-        .check()
-        .with_context(|| format!("results so far in {}", dir.display()))?;
-    let exit_code = exit::of_run(&summary);
-    Ok(RunReport {
-        summary,
-        dir,
-        exit_code,
-    })
+    summary
 }
 
 /// The plan's target: its base URL, starting the embedded one (kept

@@ -125,6 +125,69 @@ pub fn run(
     stop: &StopFlag,
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome, RunError> {
+    let (job, shards, users) = prepare(plan, base, stop)?;
+    let started_at = chrono::Utc::now()
+        + chrono::Duration::from_std(job.start.saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
+    let (tx, rx) = mpsc::channel();
+    let mut handles = Vec::new();
+    let mut give_back = Vec::new();
+    for index in 0..shards {
+        let part = Part {
+            index,
+            of: shards,
+            users: share(users, index, shards) as u32,
+            budget: match plan.load.model {
+                LoadModel::Closed { .. } => plan
+                    .load
+                    .max_requests
+                    .map(|n| share(plan.load.segment.share(n), index, shards)),
+                LoadModel::Open { .. } => None,
+            },
+        };
+        let (job, tx) = (job.clone(), tx.clone());
+        let (back_tx, back_rx) = mpsc::channel();
+        give_back.push(back_tx);
+        let h = std::thread::Builder::new()
+            .name(format!("headroom-shard-{index}"))
+            .spawn(move || shard::run(job, part, tx, back_rx))
+            .map_err(RunError::Thread)?;
+        handles.push(h);
+    }
+    drop(tx);
+    let mut c = collect(&rx, &give_back, shards, plan.requests.len(), stop, observer);
+    c.failures.extend(joined(handles));
+    let finished = Instant::now();
+    let interrupted = c.stopped_at.is_some_and(|t| t < job.start + job.duration);
+    let duration = match c.stopped_at {
+        Some(t) if interrupted => t.saturating_duration_since(job.start),
+        _ => job
+            .duration
+            .min(finished.saturating_duration_since(job.start)),
+    };
+    Ok(RunOutcome {
+        scheduled: matches!(plan.load.model, LoadModel::Open { .. }).then_some(c.agg.scheduled),
+        no_free_connection: c.agg.no_free_connection,
+        totals: c.agg.totals,
+        started_at,
+        duration,
+        interrupted,
+        threads: shards,
+        connections_opened: c.opened,
+        in_flight_at_end: c.abandoned,
+        lanes: c.lanes,
+        failures: c.failures,
+    })
+}
+
+/// What the shards share: the plan made ready to send (templates, TLS,
+/// flow weights, schedule or users), and when to start. Also how many
+/// shards, and (closed model) how many users this process runs.
+fn prepare(
+    plan: &Plan,
+    base: &BaseUrl,
+    stop: &StopFlag,
+) -> Result<(Arc<Job>, usize, u64), RunError> {
     let addr = resolve(base, plan.timeouts.connect)?;
     let mut templates = plan
         .requests
@@ -148,7 +211,6 @@ pub fn run(
             Some(*acc)
         })
         .collect();
-    let duration = plan.load.model.duration();
     let (work, shards, users) = match &plan.load.model {
         LoadModel::Open { profile, arrivals } => {
             let schedule = Schedule::new(profile, *arrivals, plan.load.max_requests, plan.seed);
@@ -163,31 +225,15 @@ pub fn run(
             think_time,
             ..
         } => {
-            let users = plan.load.segment.share(u64::from(*concurrency)) as u32;
+            let users = plan.load.segment.share(u64::from(*concurrency));
             let shards = plan.load.threads.clamp(1, users.max(1) as usize);
-            (
-                Work::Closed {
-                    think_time: *think_time,
-                },
-                shards,
-                users,
-            )
+            let work = Work::Closed {
+                think_time: *think_time,
+            };
+            (work, shards, users)
         }
     };
-    // A head start so every shard is up (and, when warming, connected)
-    // before the first arrival.
-    let mut head = Duration::from_millis(20);
-    if plan.load.warm_connections && matches!(plan.load.model, LoadModel::Open { .. }) {
-        head += (Duration::from_micros(100) * plan.load.max_connections as u32)
-            .min(Duration::from_secs(2));
-    }
-    // With --start-at, every segment waits for the same wall-clock moment.
-    if let Some(at) = plan.load.start_at {
-        head = head.max(crate::scenario::start_delay(at).map_err(RunError::BadRequest)?);
-    }
-    let start = Instant::now() + head;
-    let started_at = chrono::Utc::now() + chrono::Duration::from_std(head).unwrap_or_default();
-    let job = Arc::new(Job {
+    let job = Job {
         addr,
         templates,
         flows: plan.flows.clone(),
@@ -198,56 +244,68 @@ pub fn run(
         max_connections: plan.load.max_connections,
         timeouts: plan.timeouts,
         work,
-        start,
-        duration,
+        start: Instant::now() + head_start(plan)?,
+        duration: plan.load.model.duration(),
         seed: plan.seed,
         stop: stop.clone(),
         segment: plan.load.segment,
         keep_alive: plan.load.keep_alive,
         tls,
-    });
-    let (tx, rx) = mpsc::channel();
-    let mut handles = Vec::new();
-    let mut give_back = Vec::new();
-    for index in 0..shards {
-        let part = Part {
-            index,
-            of: shards,
-            users: share(users as u64, index, shards) as u32,
-            budget: match plan.load.model {
-                LoadModel::Closed { .. } => plan
-                    .load
-                    .max_requests
-                    .map(|n| share(plan.load.segment.share(n), index, shards)),
-                LoadModel::Open { .. } => None,
-            },
-        };
-        let (job, tx) = (job.clone(), tx.clone());
-        let (back_tx, back_rx) = mpsc::channel();
-        give_back.push(back_tx);
-        let h = std::thread::Builder::new()
-            .name(format!("headroom-shard-{index}"))
-            .spawn(move || shard::run(job, part, tx, back_rx))
-            .map_err(RunError::Thread)?;
-        handles.push(h);
-    }
-    drop(tx);
+    };
+    Ok((Arc::new(job), shards, users))
+}
 
-    let mut agg = Aggregator::new(shards, plan.requests.len());
-    let (mut opened, mut abandoned) = (0, 0);
-    let mut stopped_at = None;
-    let mut lanes = 0;
-    let mut failures = Vec::new();
+/// Time before the first arrival: enough for every shard to be up (and,
+/// when warming, connected); with --start-at, until the common moment.
+fn head_start(plan: &Plan) -> Result<Duration, RunError> {
+    let mut head = Duration::from_millis(20);
+    if plan.load.warm_connections && matches!(plan.load.model, LoadModel::Open { .. }) {
+        head += (Duration::from_micros(100) * plan.load.max_connections as u32)
+            .min(Duration::from_secs(2));
+    }
+    if let Some(at) = plan.load.start_at {
+        head = head.max(crate::scenario::start_delay(at).map_err(RunError::BadRequest)?);
+    }
+    Ok(head)
+}
+
+/// What the shards reported, merged.
+struct Collected {
+    agg: Aggregator,
+    opened: u64,
+    abandoned: u64,
+    lanes: u64,
+    failures: Vec<String>,
+    stopped_at: Option<Instant>,
+}
+
+/// Merges the shards' seconds as they arrive (each whole second to the
+/// observer, its histograms handed back emptied) until every shard is done.
+fn collect(
+    rx: &mpsc::Receiver<Msg>,
+    give_back: &[mpsc::Sender<Vec<Stats>>],
+    shards: usize,
+    names: usize,
+    stop: &StopFlag,
+    observer: &mut dyn Observer,
+) -> Collected {
+    let mut c = Collected {
+        agg: Aggregator::new(shards, names),
+        opened: 0,
+        abandoned: 0,
+        lanes: 0,
+        failures: Vec::new(),
+        stopped_at: None,
+    };
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Msg::Interval(shard, mut snap)) => {
-                for iv in agg.add(&snap) {
-                    lanes = iv.load.lanes.max(lanes);
+                for iv in c.agg.add(&snap) {
+                    c.lanes = iv.load.lanes.max(c.lanes);
                     observer.interval(&iv);
-                    agg.recycle(iv);
+                    c.agg.recycle(iv);
                 }
-                // Hand the shard its histograms back, emptied: no
-                // allocation per second in a long run.
+                // No allocation per second in a long run.
                 snap.per_request.iter_mut().for_each(Stats::reset);
                 let _ = give_back[shard].send(snap.per_request);
             }
@@ -255,41 +313,22 @@ pub fn run(
                 connections_opened,
                 in_flight,
             }) => {
-                opened += connections_opened;
-                abandoned += in_flight;
+                c.opened += connections_opened;
+                c.abandoned += in_flight;
             }
-            Ok(Msg::Failed(shard, why)) => failures.push(format!("shard {shard}: {why}")),
+            Ok(Msg::Failed(shard, why)) => c.failures.push(format!("shard {shard}: {why}")),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if stopped_at.is_none() && stop.is_set() {
-            stopped_at = Some(Instant::now());
+        if c.stopped_at.is_none() && stop.is_set() {
+            c.stopped_at = Some(Instant::now());
         }
     }
-    for iv in agg.finish() {
-        lanes = iv.load.lanes.max(lanes);
+    for iv in c.agg.finish() {
+        c.lanes = iv.load.lanes.max(c.lanes);
         observer.interval(&iv);
     }
-    failures.extend(joined(handles));
-    let finished = Instant::now();
-    let interrupted = stopped_at.is_some_and(|t| t < start + duration);
-    let duration = match stopped_at {
-        Some(t) if interrupted => t.saturating_duration_since(start),
-        _ => duration.min(finished.saturating_duration_since(start)),
-    };
-    Ok(RunOutcome {
-        scheduled: matches!(plan.load.model, LoadModel::Open { .. }).then_some(agg.scheduled),
-        totals: agg.totals,
-        started_at,
-        duration,
-        interrupted,
-        threads: shards,
-        connections_opened: opened,
-        in_flight_at_end: abandoned,
-        no_free_connection: agg.no_free_connection,
-        lanes,
-        failures,
-    })
+    c
 }
 
 /// Waits for the shard threads; one that panicked is a failure in words.

@@ -11,7 +11,7 @@ pub fn summary(s: &Summary) -> String {
     let load = match (&s.target_rate, s.concurrency) {
         (Some(t), _) => format!(
             "open model, {} arrivals: target {} rps, sent {} rps",
-            s.arrivals.as_deref().unwrap_or("uniform"),
+            s.arrivals.map_or("uniform", |a| a.label()),
             fmt_count(*t),
             fmt_count(s.achieved_rate)
         ),

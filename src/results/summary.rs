@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::limits::{attribute, not_a_capacity_limit, Evidence, Tally};
 use crate::metrics::{flow_starts, flows_sent, ErrorKind, Stats};
 use crate::results::verdict::Attribution;
-use crate::scenario::Slo;
+use crate::scenario::{Arrivals, Slo};
 
 pub const SCHEMA: &str = "headroom.summary/1";
 
@@ -97,6 +97,30 @@ pub struct PerRequest {
     pub service_time_ms: Option<LatencySummary>,
 }
 
+/// The load model a run used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadKind {
+    /// Arrivals at a rate.
+    Open,
+    /// A fixed number of virtual users.
+    Closed,
+}
+
+impl LoadKind {
+    /// The model of a plan's load, with its arrival process (open model).
+    pub fn of(model: &crate::scenario::LoadModel) -> (LoadKind, Option<Arrivals>, Option<u32>) {
+        match model {
+            crate::scenario::LoadModel::Open { arrivals, .. } => {
+                (LoadKind::Open, Some(*arrivals), None)
+            }
+            crate::scenario::LoadModel::Closed { concurrency, .. } => {
+                (LoadKind::Closed, None, Some(*concurrency))
+            }
+        }
+    }
+}
+
 /// Which threshold a verdict is about, written as its name: a latency
 /// quantile's label (`p99`, `p999`, `max` …), `errors` or `min_rate`.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,10 +199,9 @@ pub struct Summary {
     pub target: String,
     /// RFC 3339, UTC.
     pub started_at: String,
-    /// "open" or "closed".
-    pub model: String,
-    /// "uniform" or "poisson" (open model).
-    pub arrivals: Option<String>,
+    pub model: LoadKind,
+    /// `uniform` or `poisson` (open model).
+    pub arrivals: Option<Arrivals>,
     /// Virtual users (closed model).
     pub concurrency: Option<u32>,
     pub threads: usize,
@@ -255,8 +278,8 @@ pub struct RunFacts<'a> {
     pub scenario: &'a str,
     pub target: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
-    pub model: &'static str,
-    pub arrivals: Option<&'static str>,
+    pub model: LoadKind,
+    pub arrivals: Option<Arrivals>,
     pub concurrency: Option<u32>,
     pub threads: usize,
     pub duration_s: f64,
@@ -343,8 +366,8 @@ impl Summary {
             started_at: f
                 .started_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            model: f.model.into(),
-            arrivals: f.arrivals.map(str::to_string),
+            model: f.model,
+            arrivals: f.arrivals,
             concurrency: f.concurrency,
             threads: f.threads,
             duration_s: f.duration_s,

@@ -340,13 +340,23 @@ impl LoadModel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arrivals {
     /// Evenly spaced by the profile's rate.
     Uniform,
     /// A Poisson process with the profile's rate.
     Poisson,
+}
+
+impl Arrivals {
+    /// `uniform` or `poisson`, as scenarios and results write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Arrivals::Uniform => "uniform",
+            Arrivals::Poisson => "poisson",
+        }
+    }
 }
 
 /// The arrival rate over time: stages played one after another.

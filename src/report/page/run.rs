@@ -81,7 +81,7 @@ fn load(s: &Summary) -> String {
     match (s.target_rate, s.concurrency) {
         (Some(t), _) => format!(
             "open model, {} arrivals at {} rps for {:.1} s (achieved {} rps)",
-            s.arrivals.as_deref().unwrap_or("uniform"),
+            s.arrivals.map_or("uniform", |a| a.label()),
             fmt_count(t),
             s.duration_s,
             fmt_count(s.achieved_rate)
