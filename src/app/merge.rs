@@ -204,15 +204,50 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
     check(&segs, args.max_offset)?;
     segs.sort_by_key(|s| s.index);
     let earliest = segs.iter().map(|s| s.started).min().expect("one or more");
-    let offsets: Vec<usize> = segs
-        .iter()
-        .map(|s| ((s.started - earliest).num_milliseconds() as f64 / 1000.0).round() as usize)
-        .collect();
     let names: Vec<String> = segs[0]
         .summary
         .per_request
         .iter()
         .map(|p| p.name.clone())
+        .collect();
+    let intervals = seconds(&segs, earliest, &names)?;
+    let summary = summarize(&segs, earliest, &names, &intervals)?;
+    write(&args.out, &segs, earliest, &names, &intervals, &summary)?;
+    if !args.quiet {
+        print!("{}", crate::report::text::summary(&summary));
+        println!(
+            "\n  merged {} segments of run {:?} into {}",
+            segs.len(),
+            segs[0].info.run_id,
+            args.out.display()
+        );
+    }
+    if let Some(p) = super::render_report(&args.out, args.no_report) {
+        if !args.quiet {
+            println!("  report: {}", p.display());
+        }
+    }
+    Ok(crate::exit::of_run(&summary))
+}
+
+fn add(h: &mut Histogram<u64>, src: Option<&Histogram<u64>>) -> anyhow::Result<()> {
+    if let Some(src) = src {
+        h.add(src)
+            .map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// Second by second, per request name: the segments' histograms added and
+/// their counts summed, each segment placed by its start on the wall clock.
+fn seconds(
+    segs: &[Seg],
+    earliest: chrono::DateTime<chrono::FixedOffset>,
+    names: &[String],
+) -> anyhow::Result<Vec<Interval>> {
+    let offsets: Vec<usize> = segs
+        .iter()
+        .map(|s| ((s.started - earliest).num_milliseconds() as f64 / 1000.0).round() as usize)
         .collect();
     let seconds = segs
         .iter()
@@ -220,7 +255,6 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
         .map(|(s, o)| o + s.rows.len().max(s.latency.latency.all.len()))
         .max()
         .unwrap_or(0);
-    // Per second, per request name: the segments' histograms added.
     let mut intervals: Vec<Interval> = (0..seconds)
         .map(|i| Interval {
             index: i as u64,
@@ -230,25 +264,18 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
             all: Stats::default(),
         })
         .collect();
-    let add = |h: &mut Histogram<u64>, src: Option<&Histogram<u64>>| -> anyhow::Result<()> {
-        if let Some(src) = src {
-            h.add(src)
-                .map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?;
-        }
-        Ok(())
-    };
     let n = names.len();
+    fn at(v: Option<&Vec<Histogram<u64>>>, k: usize) -> Option<&Histogram<u64>> {
+        v.and_then(|v| v.get(k))
+    }
     for (s, &off) in segs.iter().zip(&offsets) {
+        let (latency, service, lag) = (&s.latency.latency, &s.detail.service, &s.detail.lag);
         for (j, iv) in intervals.iter_mut().enumerate().skip(off) {
             let k = j - off;
-            fn at(v: Option<&Vec<Histogram<u64>>>, k: usize) -> Option<&Histogram<u64>> {
-                v.and_then(|v| v.get(k))
-            }
-            let (latency, service, lag) = (&s.latency.latency, &s.detail.service, &s.detail.lag);
             add(&mut iv.all.latency, latency.all.get(k))?;
             add(&mut iv.all.service, service.all.get(k))?;
             add(&mut iv.all.lag, lag.all.get(k))?;
-            for (r, name) in iv.per_request.iter_mut().zip(&names) {
+            for (r, name) in iv.per_request.iter_mut().zip(names) {
                 add(&mut r.latency, at(latency.request(name, n), k))?;
                 add(&mut r.service, at(service.request(name, n), k))?;
                 add(&mut r.lag, at(lag.request(name, n), k))?;
@@ -261,17 +288,27 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
             }
         }
     }
-    // The whole run per request name: histograms from the intervals, counts
-    // from the segments' summaries (exact, with every error kind).
+    Ok(intervals)
+}
+
+/// The merged run's summary: histograms from the merged seconds, counts
+/// from the segments' summaries (exact, with every error kind), SLOs
+/// judged on the merged data.
+fn summarize(
+    segs: &[Seg],
+    earliest: chrono::DateTime<chrono::FixedOffset>,
+    names: &[String],
+    intervals: &[Interval],
+) -> anyhow::Result<Summary> {
     let mut totals: Vec<Stats> = (0..names.len()).map(|_| Stats::default()).collect();
-    for iv in &intervals {
+    for iv in intervals {
         for (t, r) in totals.iter_mut().zip(&iv.per_request) {
             add(&mut t.latency, Some(&r.latency))?;
             add(&mut t.service, Some(&r.service))?;
             add(&mut t.lag, Some(&r.lag))?;
         }
     }
-    for s in &segs {
+    for s in segs {
         for (t, p) in totals.iter_mut().zip(&s.summary.per_request) {
             t.sent += p.requests.sent;
             t.ok += p.requests.ok;
@@ -281,10 +318,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
         }
     }
     let first = &segs[0].summary;
-    let duration_s = segs
-        .iter()
-        .map(|s| s.summary.duration_s)
-        .fold(0.0, f64::max);
+    let sum = |f: fn(&Summary) -> u64| segs.iter().map(|s| f(&s.summary)).sum::<u64>();
     let scheduled = first.target_rate.map(|_| {
         segs.iter()
             .map(|s| (s.summary.target_rate.unwrap_or(0.0) * s.summary.duration_s).round() as u64)
@@ -301,7 +335,10 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
                 .concurrency
                 .map(|_| segs.iter().filter_map(|s| s.summary.concurrency).sum()),
             threads: segs.iter().map(|s| s.summary.threads).sum(),
-            duration_s,
+            duration_s: segs
+                .iter()
+                .map(|s| s.summary.duration_s)
+                .fold(0.0, f64::max),
             scheduled,
             totals: &totals,
             names: first
@@ -309,11 +346,11 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
                 .iter()
                 .map(|p| (p.name.clone(), p.method.clone(), p.path.clone()))
                 .collect(),
-            in_flight_at_end: segs.iter().map(|s| s.summary.in_flight_at_end).sum(),
-            no_free_connection: segs.iter().map(|s| s.summary.no_free_connection).sum(),
+            in_flight_at_end: sum(|s| s.in_flight_at_end),
+            no_free_connection: sum(|s| s.no_free_connection),
             lanes: 0,
             timeout: crate::scenario::Timeouts::default().request,
-            connections_opened: segs.iter().map(|s| s.summary.connections_opened).sum(),
+            connections_opened: sum(|s| s.connections_opened),
             interrupted: segs.iter().any(|s| s.summary.interrupted),
         },
         &slo_of(&segs[0]),
@@ -323,14 +360,24 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
         index: None,
         ..segs[0].info.clone()
     });
+    Ok(summary)
+}
 
-    let out = &args.out;
+/// Writes the merged run as one results directory.
+fn write(
+    out: &Path,
+    segs: &[Seg],
+    earliest: chrono::DateTime<chrono::FixedOffset>,
+    names: &[String],
+    intervals: &[Interval],
+    summary: &Summary,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let start = SystemTime::from(earliest);
-    let mut hlog = HlogWriter::create(&out.join("latency.hlog"), start, &names)?;
-    let mut detail = HlogWriter::create_detail(&out.join("detail.hlog"), start, &names)?;
+    let mut hlog = HlogWriter::create(&out.join("latency.hlog"), start, names)?;
+    let mut detail = HlogWriter::create_detail(&out.join("detail.hlog"), start, names)?;
     let mut rows = Vec::with_capacity(intervals.len());
-    for iv in &intervals {
+    for iv in intervals {
         hlog.write(iv)?;
         detail.write(iv)?;
         rows.push(timeseries::Row::from_interval(iv));
@@ -338,23 +385,9 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
     hlog.finish()?;
     detail.finish()?;
     timeseries::write(&out.join("timeseries.csv"), &rows, timeseries::Format::Csv)?;
-    crate::results::write_json(&out.join("summary.json"), &summary)?;
+    crate::results::write_json(&out.join("summary.json"), summary)?;
     if let Some(info) = &segs[0].scenario {
         crate::results::write_json(&out.join("scenario.json"), info)?;
     }
-    if !args.quiet {
-        print!("{}", crate::report::text::summary(&summary));
-        println!(
-            "\n  merged {} segments of run {:?} into {}",
-            segs.len(),
-            segs[0].info.run_id,
-            out.display()
-        );
-    }
-    if let Some(p) = super::render_report(out, args.no_report) {
-        if !args.quiet {
-            println!("  report: {}", p.display());
-        }
-    }
-    Ok(crate::exit::of_run(&summary))
+    Ok(())
 }

@@ -199,129 +199,38 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
     let text = read(path)?;
     let raw: RawPlan = toml::from_str(&text)
         .map_err(|e| Error::at(path, &text, e.span(), e.message().trim_end().to_string()))?;
-    let at = |span: Range<usize>, msg: String| Error::at(path, &text, Some(span), msg);
+    let cx = Cx { path, text: &text };
     let dir = path.parent().unwrap_or(Path::new("."));
     let catalog_path = dir.join(raw.catalog.get_ref());
     let (catalog, currency) = load_catalog(&catalog_path).map_err(|e| {
-        at(
+        cx.at(
             raw.catalog.span(),
             format!("in the catalog this names: {e}"),
         )
     })?;
-    let commitment = match &raw.commitment {
-        None => None,
-        Some(c) => {
-            let missing: Vec<&str> = catalog
-                .iter()
-                .filter(|i| !i.discounts.contains_key(c.get_ref()))
-                .map(|i| i.name.as_str())
-                .collect();
-            if missing.len() == catalog.len() {
-                return Err(at(
-                    c.span(),
-                    format!(
-                        "no instance type in the catalog has a `{}` discount",
-                        c.get_ref()
-                    ),
-                ));
-            }
-            Some(c.get_ref().clone())
-        }
-    };
+    let commitment = commitment(&cx, &raw, &catalog)?;
     let bound = match raw.bound.as_ref().map(|b| (b.get_ref().as_str(), b.span())) {
         None | Some(("hi95", _)) => Bound::Hi95,
         Some(("hi80", _)) => Bound::Hi80,
         Some(("mean", _)) => Bound::Mean,
         Some((other, span)) => {
-            return Err(at(
+            return Err(cx.at(
                 span,
                 format!("expected `mean`, `hi80` or `hi95`, found `{other}`"),
             ))
         }
     };
-    let step = match &raw.demand.step {
-        None => None,
-        Some(s) => Some(Step::parse(s.get_ref()).map_err(|e| at(s.span(), e))?),
-    };
     // Check the horizon's form now; its length in steps needs the step.
     Step::Seconds(3600)
         .steps_in(raw.horizon.get_ref())
-        .map_err(|e| at(raw.horizon.span(), e))?;
-    let sources = [
-        raw.demand.history.is_some(),
-        raw.demand.forecast.is_some(),
-        raw.demand.prometheus.is_some(),
-    ];
-    if let (true, Some(p)) = (
-        sources.iter().filter(|x| **x).count() > 1,
-        &raw.demand.prometheus,
-    ) {
-        return Err(at(
-            p.span(),
-            "give one of `history`, `forecast` or `prometheus` in [demand]".into(),
-        ));
-    }
-    let demand = match (&raw.demand.history, &raw.demand.forecast) {
-        (None, None) if raw.demand.prometheus.is_some() => {
-            let p = raw.demand.prometheus.as_ref().expect("checked");
-            let Some(query) = raw.demand.query.clone() else {
-                return Err(at(
-                    p.span(),
-                    "`prometheus` needs `query = \"…\"` in [demand]".into(),
-                ));
-            };
-            let range = match &raw.demand.range {
-                None => Duration::from_secs(30 * 86_400),
-                Some(r) => {
-                    crate::units::parse_duration(r.get_ref()).map_err(|e| at(r.span(), e))?
-                }
-            };
-            let step = match step {
-                None => Duration::from_secs(3600),
-                Some(Step::Seconds(s)) => Duration::from_secs(s),
-                Some(Step::Months(_)) => {
-                    return Err(at(
-                        p.span(),
-                        "a Prometheus source needs a step in seconds (1h, 1d)".into(),
-                    ))
-                }
-            };
-            DemandSource::Prometheus(super::prometheus::Source {
-                url: p.get_ref().clone(),
-                query,
-                range,
-                step,
-                end: None,
-            })
-        }
-        (Some(h), None) => DemandSource::History {
-            path: dir.join(h.get_ref()),
-            step,
-            time_column: raw.demand.time_column.clone(),
-            value_column: raw.demand.value_column.clone(),
-        },
-        (None, Some(f)) => DemandSource::Forecast(dir.join(f.get_ref())),
-        (Some(_), Some(f)) => {
-            return Err(at(
-                f.span(),
-                "give either `history` or `forecast` in [demand], not both".into(),
-            ))
-        }
-        (None, None) => {
-            return Err(Error::at(
-                path,
-                &text,
-                text.find("[demand]").map(|i| i..i + 8),
-                "[demand] needs `history = \"FILE\"` or `forecast = \"FILE\"`".to_string(),
-            ))
-        }
-    };
+        .map_err(|e| cx.at(raw.horizon.span(), e))?;
+    let demand = demand(&cx, &raw.demand, dir)?;
     let utilisation = raw.sizing.utilisation.as_ref().map_or(Ok(0.7), |u| {
         let v = *u.get_ref();
         if v > 0.0 && v <= 1.0 {
             Ok(v)
         } else {
-            Err(at(
+            Err(cx.at(
                 u.span(),
                 format!("utilisation must be in (0, 1], found {v}"),
             ))
@@ -332,51 +241,8 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         redundancy: raw.sizing.redundancy.unwrap_or(1),
         min_instances: raw.sizing.min_instances.unwrap_or(1).max(1),
     };
-    let mut capacity = BTreeMap::new();
-    for (name, c) in &raw.capacity {
-        if !catalog.iter().any(|i| &i.name == name) {
-            return Err(at(
-                c.span(),
-                format!(
-                    "instance type `{name}` is not in the catalog ({})",
-                    names(&catalog)
-                ),
-            ));
-        }
-        let source = capacity_source(c.get_ref(), dir).map_err(|e| at(c.span(), e))?;
-        capacity.insert(name.clone(), source);
-    }
-    if capacity.is_empty() {
-        return Err(Error::at(
-            path,
-            &text,
-            None,
-            "the plan needs at least one [capacity.\"TYPE\"] entry: the rate one instance sustains"
-                .to_string(),
-        ));
-    }
-    let fleet = match &raw.fleet {
-        None => None,
-        Some(f) => {
-            let t = f.type_name.get_ref();
-            if !capacity.contains_key(t) {
-                return Err(at(
-                    f.type_name.span(),
-                    format!("the fleet's type `{t}` has no [capacity.\"{t}\"] entry"),
-                ));
-            }
-            if *f.count.get_ref() == 0 {
-                return Err(at(
-                    f.count.span(),
-                    "the fleet count must be at least 1".into(),
-                ));
-            }
-            Some(Fleet {
-                type_name: t.clone(),
-                count: *f.count.get_ref(),
-            })
-        }
-    };
+    let capacity = capacity(&cx, &raw, &catalog, dir)?;
+    let fleet = fleet(&cx, &raw, &capacity)?;
     Ok(PlanFile {
         path: path.to_path_buf(),
         name: raw.name.unwrap_or_else(|| {
@@ -393,6 +259,165 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         fleet,
         capacity,
     })
+}
+
+/// The plan file's text, for located errors.
+struct Cx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Cx<'_> {
+    fn at(&self, span: Range<usize>, msg: impl Into<String>) -> Error {
+        Error::at(self.path, self.text, Some(span), msg)
+    }
+}
+
+/// The commitment prices are read at: one that some catalog type offers.
+fn commitment(cx: &Cx, raw: &RawPlan, catalog: &[InstanceType]) -> Result<Option<String>, Error> {
+    let Some(c) = &raw.commitment else {
+        return Ok(None);
+    };
+    if !catalog
+        .iter()
+        .any(|i| i.discounts.contains_key(c.get_ref()))
+    {
+        return Err(cx.at(
+            c.span(),
+            format!(
+                "no instance type in the catalog has a `{}` discount",
+                c.get_ref()
+            ),
+        ));
+    }
+    Ok(Some(c.get_ref().clone()))
+}
+
+/// `[demand]`: history, a forecast, or a Prometheus query — one of them.
+fn demand(cx: &Cx, d: &RawDemand, dir: &Path) -> Result<DemandSource, Error> {
+    let step = match &d.step {
+        None => None,
+        Some(s) => Some(Step::parse(s.get_ref()).map_err(|e| cx.at(s.span(), e))?),
+    };
+    let sources = [
+        d.history.is_some(),
+        d.forecast.is_some(),
+        d.prometheus.is_some(),
+    ];
+    if let (true, Some(p)) = (sources.iter().filter(|x| **x).count() > 1, &d.prometheus) {
+        return Err(cx.at(
+            p.span(),
+            "give one of `history`, `forecast` or `prometheus` in [demand]",
+        ));
+    }
+    Ok(match (&d.history, &d.forecast, &d.prometheus) {
+        (None, None, Some(p)) => {
+            let Some(query) = d.query.clone() else {
+                return Err(cx.at(p.span(), "`prometheus` needs `query = \"…\"` in [demand]"));
+            };
+            let range = match &d.range {
+                None => Duration::from_secs(30 * 86_400),
+                Some(r) => {
+                    crate::units::parse_duration(r.get_ref()).map_err(|e| cx.at(r.span(), e))?
+                }
+            };
+            let step = match step {
+                None => Duration::from_secs(3600),
+                Some(Step::Seconds(s)) => Duration::from_secs(s),
+                Some(Step::Months(_)) => {
+                    return Err(cx.at(
+                        p.span(),
+                        "a Prometheus source needs a step in seconds (1h, 1d)",
+                    ))
+                }
+            };
+            DemandSource::Prometheus(super::prometheus::Source {
+                url: p.get_ref().clone(),
+                query,
+                range,
+                step,
+                end: None,
+            })
+        }
+        (Some(h), None, _) => DemandSource::History {
+            path: dir.join(h.get_ref()),
+            step,
+            time_column: d.time_column.clone(),
+            value_column: d.value_column.clone(),
+        },
+        (None, Some(f), _) => DemandSource::Forecast(dir.join(f.get_ref())),
+        (Some(_), Some(f), _) => {
+            return Err(cx.at(
+                f.span(),
+                "give either `history` or `forecast` in [demand], not both",
+            ))
+        }
+        (None, None, None) => {
+            return Err(Error::at(
+                cx.path,
+                cx.text,
+                cx.text.find("[demand]").map(|i| i..i + 8),
+                "[demand] needs `history = \"FILE\"` or `forecast = \"FILE\"`",
+            ))
+        }
+    })
+}
+
+/// `[capacity."TYPE"]`: at least one, each a type of the catalog.
+fn capacity(
+    cx: &Cx,
+    raw: &RawPlan,
+    catalog: &[InstanceType],
+    dir: &Path,
+) -> Result<BTreeMap<String, CapacitySource>, Error> {
+    let mut capacity = BTreeMap::new();
+    for (name, c) in &raw.capacity {
+        if !catalog.iter().any(|i| &i.name == name) {
+            return Err(cx.at(
+                c.span(),
+                format!(
+                    "instance type `{name}` is not in the catalog ({})",
+                    names(catalog)
+                ),
+            ));
+        }
+        let source = capacity_source(c.get_ref(), dir).map_err(|e| cx.at(c.span(), e))?;
+        capacity.insert(name.clone(), source);
+    }
+    if capacity.is_empty() {
+        return Err(Error::at(
+            cx.path,
+            cx.text,
+            None,
+            "the plan needs at least one [capacity.\"TYPE\"] entry: the rate one instance sustains",
+        ));
+    }
+    Ok(capacity)
+}
+
+/// `[fleet]`: the current fleet, of a type with a capacity.
+fn fleet(
+    cx: &Cx,
+    raw: &RawPlan,
+    capacity: &BTreeMap<String, CapacitySource>,
+) -> Result<Option<Fleet>, Error> {
+    let Some(f) = &raw.fleet else {
+        return Ok(None);
+    };
+    let t = f.type_name.get_ref();
+    if !capacity.contains_key(t) {
+        return Err(cx.at(
+            f.type_name.span(),
+            format!("the fleet's type `{t}` has no [capacity.\"{t}\"] entry"),
+        ));
+    }
+    if *f.count.get_ref() == 0 {
+        return Err(cx.at(f.count.span(), "the fleet count must be at least 1"));
+    }
+    Ok(Some(Fleet {
+        type_name: t.clone(),
+        count: *f.count.get_ref(),
+    }))
 }
 
 fn names(catalog: &[InstanceType]) -> String {
