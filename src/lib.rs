@@ -3,28 +3,38 @@
 //! # Layout
 //!
 //! * [`scenario`] — TOML scenario files → a validated [`scenario::Plan`];
-//!   errors carry file, line and column.
-//! * [`load`] — the engine: arrival schedules, shard threads, HTTP client
-//!   connections. The only module that drives traffic.
-//! * [`metrics`] — HdrHistogram recorders, per-second interval snapshots,
-//!   merging, summaries and the HdrHistogram interval log.
+//!   errors carry file, line and column ([`input::Error`]).
+//! * [`load`] — the engine: arrival schedules, shard threads, HTTP/1.1 and
+//!   HTTP/2 connections (and their pool), TLS. The only module that drives
+//!   traffic.
+//! * [`metrics`] — HdrHistogram recorders, per-second interval snapshots
+//!   and their exact merge, and who limited the load (`limits`: the
+//!   target or the generator).
+//! * [`search`] — what a run of steps answers: the breaking-point search,
+//!   the concurrency sweep, the stress test past the breaking point, and
+//!   the criteria that judge a step — all behind a `Probe`.
 //! * [`target`] — the embedded synthetic service whose capacity is known in
 //!   closed form (c workers / mean service time): demo, default target and
 //!   test oracle.
-//! * [`input`] — files users bring to the models: CSV/Parquet tables,
-//!   demand history (resampled to a regular step), plan files and catalogs.
+//! * [`input`] — files users bring: CSV/Parquet tables, demand history
+//!   (resampled to a regular step), plan files and catalogs, Prometheus.
 //! * [`model`] — pure math for capacity planning: USL, queueing, forecast,
 //!   cost and the scaling plan.
-//! * [`report`] — files people and programs read: `summary.json`,
-//!   `timeseries.csv|parquet`, the text summary.
+//! * [`results`] — every file headroom writes and reads back, in both
+//!   directions: `summary.json`, `find.json`, `sweep.json`, `stress.json`,
+//!   `plan.json`, `forecast.json`, `compare.json`, the time series and the
+//!   interval logs, and [`results::ResultsDir`] that reads a directory.
+//! * [`report`] — what people read: `report.html` with its PNG charts, and
+//!   the text printed in the terminal.
 //! * [`compare`] — a run against a baseline: statistical verdicts per
 //!   metric, Markdown and JUnit for CI.
 //! * [`app`] — one function per subcommand wiring the parts together;
-//!   [`cli`] holds the clap definitions.
+//!   [`cli`] holds the clap definitions; [`exit`] the exit codes and the
+//!   one mapping from outcomes to them.
 //!
-//! Data flows one way: `scenario → load → metrics → report`, and
-//! `input → model → report`. `load` knows
-//! nothing of reports; `model` does no I/O.
+//! Data flows one way: `scenario → load → metrics → search → results →
+//! report`, and `input → model → results → report`. `load` knows nothing
+//! of results or reports; `model` does no I/O.
 
 pub mod app;
 pub mod cli;

@@ -7,96 +7,94 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub type S<T> = Spanned<T>;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    pub name: Option<S<String>>,
+    pub name: Option<Spanned<String>>,
     pub seed: Option<u64>,
-    pub target: S<Target>,
+    pub target: Spanned<Target>,
     #[serde(default, rename = "request")]
-    pub requests: Vec<S<Request>>,
+    pub requests: Vec<Spanned<Request>>,
     #[serde(default, rename = "flow")]
-    pub flows: Vec<S<Flow>>,
+    pub flows: Vec<Spanned<Flow>>,
     #[serde(default)]
-    pub data: BTreeMap<String, S<Data>>,
-    pub load: S<Load>,
-    pub slo: Option<S<BTreeMap<String, S<toml::Value>>>>,
-    pub search: Option<S<Search>>,
-    pub sweep: Option<S<Sweep>>,
-    pub stress: Option<S<Stress>>,
+    pub data: BTreeMap<String, Spanned<Data>>,
+    pub load: Spanned<Load>,
+    pub slo: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    pub search: Option<Spanned<Search>>,
+    pub sweep: Option<Spanned<Sweep>>,
+    pub stress: Option<Spanned<Stress>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stress {
-    pub capacity: Option<S<f64>>,
-    pub find: Option<S<String>>,
-    pub overload: Option<S<toml::Value>>,
-    pub hold: Option<S<String>>,
-    pub baseline: Option<S<toml::Value>>,
-    pub settle: Option<S<String>>,
-    pub recovery: Option<S<String>>,
-    pub recovered: Option<S<u32>>,
+    pub capacity: Option<Spanned<f64>>,
+    pub find: Option<Spanned<String>>,
+    pub overload: Option<Spanned<toml::Value>>,
+    pub hold: Option<Spanned<String>>,
+    pub baseline: Option<Spanned<toml::Value>>,
+    pub settle: Option<Spanned<String>>,
+    pub recovery: Option<Spanned<String>>,
+    pub recovered: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Search {
-    pub start_rate: Option<S<f64>>,
-    pub growth: Option<S<f64>>,
-    pub precision: Option<S<toml::Value>>,
-    pub step: Option<S<String>>,
-    pub warmup: Option<S<String>>,
-    pub confirm: Option<S<String>>,
-    pub max_rate: Option<S<f64>>,
-    pub max_time: Option<S<String>>,
-    pub breach_seconds: Option<S<u32>>,
-    pub error_window: Option<S<u32>>,
+    pub start_rate: Option<Spanned<f64>>,
+    pub growth: Option<Spanned<f64>>,
+    pub precision: Option<Spanned<toml::Value>>,
+    pub step: Option<Spanned<String>>,
+    pub warmup: Option<Spanned<String>>,
+    pub confirm: Option<Spanned<String>>,
+    pub max_rate: Option<Spanned<f64>>,
+    pub max_time: Option<Spanned<String>>,
+    pub breach_seconds: Option<Spanned<u32>>,
+    pub error_window: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sweep {
-    pub levels: Option<S<Vec<u32>>>,
-    pub max_concurrency: Option<S<u32>>,
-    pub step: Option<S<String>>,
-    pub warmup: Option<S<String>>,
+    pub levels: Option<Spanned<Vec<u32>>>,
+    pub max_concurrency: Option<Spanned<u32>>,
+    pub step: Option<Spanned<String>>,
+    pub warmup: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
-    pub url: S<String>,
-    pub timeout: Option<S<String>>,
-    pub connect_timeout: Option<S<String>>,
-    pub http: Option<S<String>>,
-    pub embedded: Option<S<Embedded>>,
-    pub tls: Option<S<Tls>>,
+    pub url: Spanned<String>,
+    pub timeout: Option<Spanned<String>>,
+    pub connect_timeout: Option<Spanned<String>>,
+    pub http: Option<Spanned<String>>,
+    pub embedded: Option<Spanned<Embedded>>,
+    pub tls: Option<Spanned<Tls>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
-    pub ca_file: Option<S<String>>,
+    pub ca_file: Option<Spanned<String>>,
     pub insecure: Option<bool>,
     pub server_name: Option<String>,
-    pub client_cert: Option<S<String>>,
-    pub client_key: Option<S<String>>,
+    pub client_cert: Option<Spanned<String>>,
+    pub client_key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Embedded {
-    pub workers: Option<S<u32>>,
-    pub service_time: Option<S<ServiceTime>>,
+    pub workers: Option<Spanned<u32>>,
+    pub service_time: Option<Spanned<ServiceTime>>,
     /// A count, or "none" for a queue without bound.
-    pub queue_limit: Option<S<toml::Value>>,
-    pub error_share: Option<S<toml::Value>>,
-    pub stall: Option<S<Stall>>,
-    pub contention: Option<S<Contention>>,
-    pub max_concurrent_streams: Option<S<u32>>,
+    pub queue_limit: Option<Spanned<toml::Value>>,
+    pub error_share: Option<Spanned<toml::Value>>,
+    pub stall: Option<Spanned<Stall>>,
+    pub contention: Option<Spanned<Contention>>,
+    pub max_concurrent_streams: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,95 +109,95 @@ pub struct Contention {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceTime {
-    pub dist: S<String>,
-    pub mean: S<String>,
-    pub sigma: Option<S<f64>>,
+    pub dist: Spanned<String>,
+    pub mean: Spanned<String>,
+    pub sigma: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stall {
-    pub every: S<String>,
-    pub pause: S<String>,
+    pub every: Spanned<String>,
+    pub pause: Spanned<String>,
 }
 
 /// A `[[request]]`, or a step of a flow (`[[flow.step]]`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
-    pub name: Option<S<String>>,
-    pub method: Option<S<String>>,
-    pub path: Option<S<String>>,
+    pub name: Option<Spanned<String>>,
+    pub method: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
     #[serde(default)]
-    pub headers: BTreeMap<String, S<String>>,
-    pub body: Option<S<String>>,
-    pub weight: Option<S<u32>>,
-    pub think_time: Option<S<String>>,
-    pub expect: Option<S<Expect>>,
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub body: Option<Spanned<String>>,
+    pub weight: Option<Spanned<u32>>,
+    pub think_time: Option<Spanned<String>>,
+    pub expect: Option<Spanned<Expect>>,
     #[serde(default)]
-    pub extract: BTreeMap<String, S<Extract>>,
+    pub extract: BTreeMap<String, Spanned<Extract>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Flow {
-    pub name: S<String>,
-    pub weight: Option<S<u32>>,
+    pub name: Spanned<String>,
+    pub weight: Option<Spanned<u32>>,
     #[serde(default, rename = "step")]
-    pub steps: Vec<S<Request>>,
+    pub steps: Vec<Spanned<Request>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    pub status: Option<S<toml::Value>>,
+    pub status: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    pub headers: BTreeMap<String, S<String>>,
-    pub body_contains: Option<S<String>>,
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub body_contains: Option<Spanned<String>>,
     #[serde(default)]
-    pub json: BTreeMap<String, S<toml::Value>>,
+    pub json: BTreeMap<String, Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Extract {
-    pub json: Option<S<String>>,
-    pub header: Option<S<String>>,
-    pub regex: Option<S<String>>,
+    pub json: Option<Spanned<String>>,
+    pub header: Option<Spanned<String>>,
+    pub regex: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Data {
-    pub file: S<String>,
-    pub order: Option<S<String>>,
+    pub file: Spanned<String>,
+    pub order: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Load {
-    pub model: Option<S<String>>,
-    pub arrivals: Option<S<String>>,
-    pub rate: Option<S<f64>>,
-    pub duration: Option<S<String>>,
-    pub requests: Option<S<u64>>,
-    pub stages: Option<Vec<S<Stage>>>,
-    pub concurrency: Option<S<u32>>,
-    pub think_time: Option<S<String>>,
-    pub threads: Option<S<u32>>,
-    pub connections: Option<S<u32>>,
+    pub model: Option<Spanned<String>>,
+    pub arrivals: Option<Spanned<String>>,
+    pub rate: Option<Spanned<f64>>,
+    pub duration: Option<Spanned<String>>,
+    pub requests: Option<Spanned<u64>>,
+    pub stages: Option<Vec<Spanned<Stage>>>,
+    pub concurrency: Option<Spanned<u32>>,
+    pub think_time: Option<Spanned<String>>,
+    pub threads: Option<Spanned<u32>>,
+    pub connections: Option<Spanned<u32>>,
     pub keep_alive: Option<bool>,
-    pub streams: Option<S<u32>>,
+    pub streams: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
-    pub kind: S<String>,
-    pub rate: Option<S<f64>>,
-    pub from: Option<S<f64>>,
-    pub to: Option<S<f64>>,
-    pub step: Option<S<f64>>,
-    pub duration: Option<S<String>>,
-    pub step_duration: Option<S<String>>,
+    pub kind: Spanned<String>,
+    pub rate: Option<Spanned<f64>>,
+    pub from: Option<Spanned<f64>>,
+    pub to: Option<Spanned<f64>>,
+    pub step: Option<Spanned<f64>>,
+    pub duration: Option<Spanned<String>>,
+    pub step_duration: Option<Spanned<String>>,
 }

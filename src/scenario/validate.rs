@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 
 use super::flow::{ExtractFrom, JsonValue};
-use super::raw::{self, S};
+use super::raw;
 use super::template::Names;
 use super::{
     check_model, Arrivals, BaseUrl, DataOrder, DataSource, Error, Expect, Extraction, FlowSpec,
@@ -15,6 +15,7 @@ use super::{
 };
 use crate::target::{rules, ServiceTime, TargetConfig};
 use crate::units::{check_share, parse_duration, parse_share};
+use toml::Spanned;
 
 struct Ctx<'a> {
     path: &'a Path,
@@ -25,17 +26,17 @@ impl Ctx<'_> {
     fn err<T>(&self, span: std::ops::Range<usize>, msg: impl Into<String>) -> Result<T, Error> {
         Err(Error::at(self.path, self.text, Some(span), msg))
     }
-    fn duration(&self, v: &S<String>) -> Result<Duration, Error> {
+    fn duration(&self, v: &Spanned<String>) -> Result<Duration, Error> {
         parse_duration(v.get_ref()).or_else(|m| self.err(v.span(), m))
     }
-    fn positive_duration(&self, v: &S<String>, what: &str) -> Result<Duration, Error> {
+    fn positive_duration(&self, v: &Spanned<String>, what: &str) -> Result<Duration, Error> {
         let d = self.duration(v)?;
         if d.is_zero() {
             return self.err(v.span(), format!("{what} must be longer than zero"));
         }
         Ok(d)
     }
-    fn rate(&self, v: &S<f64>) -> Result<f64, Error> {
+    fn rate(&self, v: &Spanned<f64>) -> Result<f64, Error> {
         let r = *v.get_ref();
         if !(r.is_finite() && r >= 0.0) {
             return self.err(
@@ -118,7 +119,7 @@ fn tls(cx: &Ctx, t: &raw::Target) -> Result<super::TlsSpec, Error> {
     };
     let r = raw.get_ref();
     let dir = cx.path.parent().unwrap_or(Path::new("."));
-    let file = |v: &Option<S<String>>| -> Result<Option<std::path::PathBuf>, Error> {
+    let file = |v: &Option<Spanned<String>>| -> Result<Option<std::path::PathBuf>, Error> {
         match v {
             None => Ok(None),
             Some(f) => {
@@ -238,7 +239,7 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
     Ok(cfg)
 }
 
-fn share(cx: &Ctx, v: &S<toml::Value>) -> Result<f64, Error> {
+fn share(cx: &Ctx, v: &Spanned<toml::Value>) -> Result<f64, Error> {
     share_value(v.get_ref()).or_else(|m| cx.err(v.span(), m))
 }
 
@@ -301,7 +302,7 @@ impl Names for Scope<'_> {
 
 impl Ctx<'_> {
     /// Parses a template, pointing errors at the offending `{{`.
-    fn text(&self, v: &S<String>, scope: &Scope) -> Result<Text, Error> {
+    fn text(&self, v: &Spanned<String>, scope: &Scope) -> Result<Text, Error> {
         Text::parse(v.get_ref(), scope, &|n| std::env::var(n).ok()).or_else(|(at, m)| {
             let span = v.span();
             // +1 for the opening quote (exact for one-line basic strings).
@@ -327,7 +328,7 @@ fn is_ident(s: &str) -> bool {
 /// `[data.NAME]`: each file read once, relative to the scenario.
 fn data(
     cx: &Ctx,
-    raw: &std::collections::BTreeMap<String, S<raw::Data>>,
+    raw: &std::collections::BTreeMap<String, Spanned<raw::Data>>,
 ) -> Result<Vec<DataSource>, Error> {
     let dir = cx.path.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
@@ -392,8 +393,8 @@ fn data(
 /// step is a request with a name of its own.
 fn requests_and_flows(
     cx: &Ctx,
-    reqs: &[S<raw::Request>],
-    raw_flows: &[S<raw::Flow>],
+    reqs: &[Spanned<raw::Request>],
+    raw_flows: &[Spanned<raw::Flow>],
     data: &[DataSource],
 ) -> Result<(Vec<RequestSpec>, Vec<FlowSpec>), Error> {
     if reqs.is_empty() && raw_flows.is_empty() {
@@ -488,7 +489,7 @@ fn requests_and_flows(
 /// names from this step's `extract` are added); `None` outside flows.
 fn step(
     cx: &Ctx,
-    r: &S<raw::Request>,
+    r: &Spanned<raw::Request>,
     name: String,
     scope: &Scope,
     extracted: Option<&mut Vec<(String, usize)>>,
@@ -620,7 +621,7 @@ fn step(
     })
 }
 
-fn expect(cx: &Ctx, e: &S<raw::Expect>, scope: &Scope) -> Result<Expect, Error> {
+fn expect(cx: &Ctx, e: &Spanned<raw::Expect>, scope: &Scope) -> Result<Expect, Error> {
     let e = e.get_ref();
     let mut out = Expect::default();
     if let Some(st) = &e.status {
@@ -670,7 +671,7 @@ fn expect(cx: &Ctx, e: &S<raw::Expect>, scope: &Scope) -> Result<Expect, Error> 
         }
         let want = match v.get_ref() {
             toml::Value::String(s) => {
-                let spanned = S::new(v.span(), s.clone());
+                let spanned = Spanned::new(v.span(), s.clone());
                 JsonValue::Text(cx.text(&spanned, scope)?)
             }
             other => JsonValue::Other(
@@ -682,7 +683,12 @@ fn expect(cx: &Ctx, e: &S<raw::Expect>, scope: &Scope) -> Result<Expect, Error> 
     Ok(out)
 }
 
-fn extraction(cx: &Ctx, name: &str, slot: usize, x: &S<raw::Extract>) -> Result<Extraction, Error> {
+fn extraction(
+    cx: &Ctx,
+    name: &str,
+    slot: usize,
+    x: &Spanned<raw::Extract>,
+) -> Result<Extraction, Error> {
     let span = x.span();
     let x = x.get_ref();
     let from = match (&x.json, &x.header) {
@@ -721,7 +727,7 @@ fn extraction(cx: &Ctx, name: &str, slot: usize, x: &S<raw::Extract>) -> Result<
     })
 }
 
-fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
+fn load(cx: &Ctx, l: &Spanned<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
     let span = l.span();
     let l = l.get_ref();
     let model = l.model.as_ref().map_or("open", |m| m.get_ref().as_str());
@@ -816,7 +822,7 @@ fn load(cx: &Ctx, l: &S<raw::Load>, embedded: bool) -> Result<LoadSpec, Error> {
     };
     check_model(&model).or_else(|m| cx.err(span_of_load(l), m))?;
     let mut out = LoadSpec::new(model, embedded);
-    let at_least_one = |v: &Option<S<u32>>, what: &str| match v {
+    let at_least_one = |v: &Option<Spanned<u32>>, what: &str| match v {
         Some(n) if *n.get_ref() == 0 => cx.err(n.span(), format!("{what} must be at least 1")),
         Some(n) => Ok(Some(*n.get_ref() as usize)),
         None => Ok(None),
@@ -894,10 +900,10 @@ fn profile(
     }
 }
 
-fn stage(cx: &Ctx, s: &S<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), Error> {
+fn stage(cx: &Ctx, s: &Spanned<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), Error> {
     let span = s.span();
     let s = s.get_ref();
-    let need_f = |v: &Option<S<f64>>, name: &str| -> Result<f64, Error> {
+    let need_f = |v: &Option<Spanned<f64>>, name: &str| -> Result<f64, Error> {
         match v {
             Some(v) => cx.rate(v),
             None => cx.err(
@@ -906,7 +912,7 @@ fn stage(cx: &Ctx, s: &S<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), Error>
             ),
         }
     };
-    let need_d = |v: &Option<S<String>>, name: &str| -> Result<Duration, Error> {
+    let need_d = |v: &Option<Spanned<String>>, name: &str| -> Result<Duration, Error> {
         match v {
             Some(v) => cx.positive_duration(v, name),
             None => cx.err(
@@ -965,7 +971,7 @@ fn stage(cx: &Ctx, s: &S<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), Error>
 
 fn search(cx: &Ctx, s: &raw::Search) -> Result<SearchSpec, Error> {
     let mut out = SearchSpec::default();
-    let positive = |v: &S<f64>, what: &str| -> Result<f64, Error> {
+    let positive = |v: &Spanned<f64>, what: &str| -> Result<f64, Error> {
         let x = *v.get_ref();
         if x.is_finite() && x > 0.0 {
             Ok(x)
@@ -1021,7 +1027,7 @@ fn search(cx: &Ctx, s: &raw::Search) -> Result<SearchSpec, Error> {
 }
 
 /// `[stress]`: where the sustainable rate comes from, and the episode.
-fn stress(cx: &Ctx, raw: &S<raw::Stress>) -> Result<StressSpec, Error> {
+fn stress(cx: &Ctx, raw: &Spanned<raw::Stress>) -> Result<StressSpec, Error> {
     let s = raw.get_ref();
     let mut out = StressSpec::default();
     match (&s.capacity, &s.find) {
@@ -1154,7 +1160,7 @@ pub fn parse_quantile_label(label: &str) -> Option<f64> {
 
 fn slo(
     cx: &Ctx,
-    s: &S<std::collections::BTreeMap<String, S<toml::Value>>>,
+    s: &Spanned<std::collections::BTreeMap<String, Spanned<toml::Value>>>,
     requests: &[RequestSpec],
     load: &LoadSpec,
 ) -> Result<Slo, Error> {

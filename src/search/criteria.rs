@@ -16,8 +16,8 @@ use crate::units::fmt_ms;
 /// What one step measured over its scored part (after the warm-up).
 #[derive(Debug, Clone)]
 pub struct Measure {
-    /// Requests per second asked for (open model) or virtual users (closed).
-    pub level: f64,
+    /// What the step offered the target.
+    pub offered: Offered,
     pub scheduled: u64,
     pub sent: u64,
     pub ok: u64,
@@ -54,6 +54,32 @@ pub struct Measure {
     pub interrupted: bool,
 }
 
+/// The load a step offers: a rate of arrivals (open model) or a number of
+/// virtual users (closed model).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Offered {
+    Rate(f64),
+    Users(u32),
+}
+
+impl Offered {
+    /// The rate, in the open model.
+    pub fn rate(self) -> Option<f64> {
+        match self {
+            Offered::Rate(r) => Some(r),
+            Offered::Users(_) => None,
+        }
+    }
+
+    /// Requests/s or users, as one number (for names and live metrics).
+    pub fn value(self) -> f64 {
+        match self {
+            Offered::Rate(r) => r,
+            Offered::Users(n) => f64::from(n),
+        }
+    }
+}
+
 /// Why a step ended before its time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stop {
@@ -73,9 +99,9 @@ pub enum StopKind {
 }
 
 impl Measure {
-    pub fn empty(level: f64) -> Measure {
+    pub fn empty(offered: Offered) -> Measure {
         Measure {
-            level,
+            offered,
             scheduled: 0,
             sent: 0,
             ok: 0,
@@ -174,9 +200,9 @@ impl Measure {
     }
 
     /// The generator's side of the step, for the attribution.
-    pub fn evidence(&self, open_model: bool) -> Evidence<'_> {
+    pub fn evidence(&self) -> Evidence<'_> {
         Evidence {
-            open_model,
+            open_model: self.offered.rate().is_some(),
             scheduled: self.scheduled,
             sent: self.sent,
             no_free_connection: self.no_free_connection,
@@ -228,8 +254,8 @@ pub struct Judged {
 ///
 /// `served`: the target should bear this load (the first step, or a rate
 /// at or below one it served), so errors load does not explain are looked for.
-pub fn judge(m: &Measure, slo: &Slo, open_model: bool, served: bool) -> Judged {
-    let limit = limits::attribute(&m.evidence(open_model), slo);
+pub fn judge(m: &Measure, slo: &Slo, served: bool) -> Judged {
+    let limit = limits::attribute(&m.evidence(), slo);
     let judged = |verdict, reason: String, limit: Limit| Judged {
         verdict,
         reason,
@@ -241,9 +267,7 @@ pub fn judge(m: &Measure, slo: &Slo, open_model: bool, served: bool) -> Judged {
             kind: StopKind::NotCapacity,
             why,
         }) => Some(why.clone()),
-        _ if served => {
-            limits::not_a_capacity_limit(&m.tallies, open_model.then_some(m.level), slo.error_share)
-        }
+        _ if served => limits::not_a_capacity_limit(&m.tallies, m.offered.rate(), slo.error_share),
         _ => None,
     };
     if let Some(why) = not_capacity {
@@ -714,7 +738,7 @@ mod tests {
     }
 
     fn measure(seconds: &[Interval]) -> Measure {
-        let mut m = Measure::empty(200.0);
+        let mut m = Measure::empty(Offered::Rate(200.0));
         for iv in seconds {
             m.add_second(iv, iv.all.sent);
         }
@@ -725,7 +749,7 @@ mod tests {
     fn judging_puts_the_target_first_and_the_generator_only_where_it_decides() {
         let ok: Vec<Interval> = (0..10).map(|_| second(200, 10, 0)).collect();
         let m = measure(&ok);
-        let j = judge(&m, &slo(), true, true);
+        let j = judge(&m, &slo(), true);
         assert_eq!(
             (j.verdict, j.limit.attribution),
             (Verdict::Pass, Attribution::None)
@@ -734,18 +758,18 @@ mod tests {
         slow.latency
             .record_n(micros(Duration::from_millis(90)), 101)
             .unwrap();
-        assert_eq!(judge(&slow, &slo(), true, true).verdict, Verdict::Fail);
+        assert_eq!(judge(&slow, &slo(), true).verdict, Verdict::Fail);
         // Arrivals dropped while answers came in 10 ms: the connection cap.
         let mut starved = slow.clone();
         starved.dropped = 3;
-        let j = judge(&starved, &slo(), true, true);
+        let j = judge(&starved, &slo(), true);
         assert_eq!(j.verdict, Verdict::GeneratorLimited, "{}", j.reason);
         assert_eq!(j.limit.attribution, Attribution::ConnectionCap);
         // Every connection held and answers taking 1.2 s: the target failed.
         let mut held = measure(&(0..10).map(|_| behind(100, 800, 1200)).collect::<Vec<_>>());
         held.scheduled = 2000;
         held.no_free_connection = 900;
-        let j = judge(&held, &slo(), true, true);
+        let j = judge(&held, &slo(), true);
         assert_eq!(j.verdict, Verdict::Fail, "{}", j.reason);
         assert_eq!(j.limit.attribution, Attribution::TargetSaturated);
         assert!(
@@ -755,7 +779,7 @@ mod tests {
         );
         // Too few samples to show p99 holds.
         let short = measure(&[second(20, 10, 0)]);
-        let j = judge(&short, &slo(), true, true);
+        let j = judge(&short, &slo(), true);
         assert_eq!(j.verdict, Verdict::TooFewSamples);
         assert!(
             j.reason.contains("p99 needs 1000 samples, has 20"),
@@ -773,7 +797,7 @@ mod tests {
         };
         m.timeouts = 30;
         m.errors = 30;
-        let j = judge(&m, &no_errors, true, true);
+        let j = judge(&m, &no_errors, true);
         assert_eq!(j.verdict, Verdict::Fail);
         assert!(
             j.reason.contains("beyond the request timeout (30 of 2030"),

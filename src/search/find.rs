@@ -99,7 +99,7 @@ impl Search<'_> {
         let m: Measure = self.probe.open(rate, self.spec.warmup, scored, watch)?;
         self.spent += self.spec.warmup + Duration::from_secs_f64(m.seconds);
         self.interrupted |= m.interrupted;
-        let judged = criteria::judge(&m, self.slo, true, served);
+        let judged = criteria::judge(&m, self.slo, served);
         let verdict = judged.verdict;
         let step = Step {
             index: self.steps.len() + 1,
@@ -395,6 +395,7 @@ mod tests {
     use crate::metrics::{micros, new_histogram, ErrorKind};
     use crate::results::verdict::Attribution;
     use crate::scenario::LatencySlo;
+    use crate::search::criteria::Offered;
     use std::collections::BTreeMap;
 
     /// A service that meets p99 ≤ 100 ms below `capacity` and misses it
@@ -430,7 +431,7 @@ mod tests {
             self.calls.push(rate);
             let secs = scored.as_secs_f64();
             let n = (rate * secs) as u64;
-            let mut m = Measure::empty(rate);
+            let mut m = Measure::empty(Offered::Rate(rate));
             let sent = if rate > self.generator_max {
                 (self.generator_max * secs) as u64
             } else {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use super::criteria::{Measure, Watch};
+use super::criteria::{Measure, Offered, Watch};
 use crate::load::{self, StopFlag};
 use crate::metrics::Interval;
 use crate::results::hlog::HlogWriter;
@@ -80,7 +80,7 @@ impl EngineProbe {
     fn measure(
         &mut self,
         model: LoadModel,
-        level: f64,
+        offered: Offered,
         warmup: Duration,
         mut watch: Watch,
     ) -> anyhow::Result<Measure> {
@@ -96,13 +96,17 @@ impl EngineProbe {
             Some(dir) => {
                 std::fs::create_dir_all(dir)?;
                 let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
-                let path = dir.join(format!("step-{:02}-{}.hlog", self.steps, level.round()));
+                let path = dir.join(format!(
+                    "step-{:02}-{}.hlog",
+                    self.steps,
+                    offered.value().round()
+                ));
                 Some(HlogWriter::create(&path, SystemTime::now(), &names)?)
             }
             None => None,
         };
         let step_stop = StopFlag::default();
-        let mut m = Measure::empty(level);
+        let mut m = Measure::empty(offered);
         let paths: Vec<String> = plan
             .requests
             .iter()
@@ -118,7 +122,7 @@ impl EngineProbe {
         m.timeout = plan.timeouts.request;
         watch = watch.with_paths(paths);
         if let Some(l) = &self.live {
-            l.step(self.steps, level);
+            l.step(self.steps, offered.value());
         }
         let live = self.live.clone();
         let starts = crate::metrics::flow_starts(plan.requests.iter().map(|r| r.name.as_str()));
@@ -174,7 +178,7 @@ impl Probe for EngineProbe {
     ) -> anyhow::Result<Measure> {
         let (warmup, scored) = (whole_seconds(warmup), whole_seconds(scored));
         let model = self.open_model(Profile::constant(rate, warmup + scored));
-        self.measure(model, rate, warmup, watch)
+        self.measure(model, Offered::Rate(rate), warmup, watch)
     }
 
     fn closed(
@@ -194,7 +198,7 @@ impl Probe for EngineProbe {
             think_time,
             duration: warmup + scored,
         };
-        self.measure(model, users as f64, warmup, watch)
+        self.measure(model, Offered::Users(users), warmup, watch)
     }
 
     fn profile(

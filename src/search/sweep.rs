@@ -35,7 +35,7 @@ pub fn sweep(
         }
         let m = probe.closed(n, spec.warmup, spec.step, watch)?;
         interrupted |= m.interrupted;
-        let judged = criteria::judge(&m, slo, false, served);
+        let judged = criteria::judge(&m, slo, served);
         let p = Point {
             concurrency: n,
             throughput: m.throughput(),
