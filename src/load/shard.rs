@@ -276,8 +276,10 @@ impl Shard {
         let tpl = &job.templates[req];
         // Send lag runs to when a connection took the request, so that
         // connection setup (in `connect`) is not counted as the
-        // generator's own lateness.
-        let picked = Instant::now();
+        // generator's own lateness: that moment is read before a step may
+        // wait for a connection, and is the send itself otherwise (one
+        // clock read, not two, on a lane's open connection).
+        let mut picked: Option<Instant> = None;
         let mut sent = None;
         // A request the server did not process (HTTP/2 REFUSED_STREAM, or
         // past the last stream of a GOAWAY, as nginx sends after
@@ -286,8 +288,10 @@ impl Shard {
         let answer = loop {
             let mut lease = None;
             if self.pooling() {
+                picked.get_or_insert_with(Instant::now);
                 lease = Some(self.lease(req).await.ok_or(Ended::NoConnection)?);
             } else if lane.as_ref().is_none_or(Sender::is_closed) {
+                picked.get_or_insert_with(Instant::now);
                 *lane = None;
                 let s = self.open(req).await.ok_or(Ended::NoConnection)?;
                 if s.is_h2() && job.keep_alive {
@@ -302,7 +306,9 @@ impl Shard {
                 (None, None) => return Err(Ended::NoConnection),
             };
             if sent.is_none() {
-                sent = Some(Instant::now());
+                let now = Instant::now();
+                sent = Some(now);
+                let picked = picked.unwrap_or(now);
                 self.rec
                     .borrow_mut()
                     .sent(req, picked.saturating_duration_since(due));
