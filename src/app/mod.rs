@@ -43,6 +43,49 @@ const DEMO_DEMAND: &str = include_str!("../../models/demand-hourly.csv");
 const DEMO_PLAN_QUEUE: &str =
     r#"queue = { workers = 8, service_time = "10ms", quantile = 0.99, within = "100ms" }"#;
 
+/// Where and how a command writes its results (the command line's
+/// `OutputArgs`, or what the demo and the tests choose).
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Results directory (default: results/<scenario>-<UTC time>/).
+    pub out: Option<PathBuf>,
+    pub format: timeseries::Format,
+    /// No progress bar and no text summary.
+    pub quiet: bool,
+    pub no_report: bool,
+    /// Serve live metrics on this address during the run.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Keep serving them this long after the run.
+    pub metrics_linger: Duration,
+}
+
+impl Output {
+    /// Into `dir`, quietly, CSV, no report, no live metrics.
+    pub fn quiet_to(dir: &Path) -> Output {
+        Output {
+            out: Some(dir.to_path_buf()),
+            format: timeseries::Format::Csv,
+            quiet: true,
+            no_report: true,
+            metrics_listen: None,
+            metrics_linger: Duration::ZERO,
+        }
+    }
+}
+
+impl From<&OutputArgs> for Output {
+    fn from(a: &OutputArgs) -> Output {
+        Output {
+            out: a.out.clone(),
+            format: a.format,
+            quiet: a.quiet,
+            no_report: a.no_report,
+            metrics_listen: a.metrics_listen,
+            metrics_linger: a.metrics_linger,
+        }
+    }
+}
+
 /// What a finished run left behind.
 pub struct RunReport {
     pub summary: Summary,
@@ -90,7 +133,13 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         )
         .into());
     }
-    let report = execute_segment(&plan, &args.output, stop, args.abort_on_fail, segment)?;
+    let report = execute_segment(
+        &plan,
+        &Output::from(&args.output),
+        stop,
+        args.abort_on_fail,
+        segment,
+    )?;
     Ok(report.exit_code)
 }
 
@@ -100,7 +149,7 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
 /// the error share over its sliding window) ends the run early.
 pub fn execute(
     plan: &Plan,
-    output: &OutputArgs,
+    output: &Output,
     stop: &StopFlag,
     abort_on_fail: bool,
 ) -> anyhow::Result<RunReport> {
@@ -119,7 +168,7 @@ pub fn plan_digest(plan: &Plan) -> String {
 
 fn execute_segment(
     plan: &Plan,
-    output: &OutputArgs,
+    output: &Output,
     stop: &StopFlag,
     abort_on_fail: bool,
     segment: Option<crate::results::summary::SegmentInfo>,
@@ -185,7 +234,7 @@ impl Recording {
     fn new(
         plan: &Plan,
         dir: &Path,
-        output: &OutputArgs,
+        output: &Output,
         abort_on_fail: bool,
         live: Option<std::sync::Arc<crate::metrics::live::Live>>,
     ) -> anyhow::Result<Recording> {
@@ -342,7 +391,7 @@ pub(crate) fn plan_for(t: &TargetOpts, model: Overrides) -> anyhow::Result<Plan>
 /// (serving until the returned handle is dropped, plus the linger).
 fn live_metrics(
     plan: &Plan,
-    output: &OutputArgs,
+    output: &Output,
 ) -> anyhow::Result<(
     Option<std::sync::Arc<crate::metrics::live::Live>>,
     Option<crate::metrics::live::Server>,
@@ -369,7 +418,7 @@ fn live_metrics(
 
 /// Writes `dir/report.html` (and its PNGs) unless `--no-report`, and says
 /// where (unless quiet).
-pub(crate) fn write_report(dir: &Path, output: &OutputArgs) {
+pub(crate) fn write_report(dir: &Path, output: &Output) {
     if let Some(path) = render_report(dir, output.no_report) {
         if !output.quiet {
             println!("  report: {}", path.display());
@@ -524,7 +573,7 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         )
         .into());
     }
-    let result = run_find(&plan, &args.output, stop)?;
+    let result = run_find(&plan, &Output::from(&args.output), stop)?;
     Ok(crate::exit::of_search(result.outcome))
 }
 
@@ -540,7 +589,7 @@ pub(crate) fn set<T>(slot: &mut T, flag: Option<T>) {
 /// per-step logs go to `dir/logs`.
 pub(crate) fn probe_for(
     plan: &Plan,
-    output: &OutputArgs,
+    output: &Output,
     stop: &StopFlag,
     kind: &str,
     logs: &str,
@@ -568,7 +617,7 @@ pub(crate) fn probe_for(
 /// Runs the search for a validated plan and writes `find.json` and the step logs.
 pub fn run_find(
     plan: &Plan,
-    output: &OutputArgs,
+    output: &Output,
     stop: &StopFlag,
 ) -> anyhow::Result<crate::results::find::FindResult> {
     let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "find", "steps")?;
@@ -641,14 +690,14 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     plan.sweep
         .check()
         .map_err(|m| exit::BadInput(format!("sweep settings: {m}")))?;
-    let result = run_sweep(&plan, &args.output, stop)?;
+    let result = run_sweep(&plan, &Output::from(&args.output), stop)?;
     Ok(exit::of_sweep(&result))
 }
 
 /// Runs the sweep for a validated plan and writes `sweep.json`.
 pub fn run_sweep(
     plan: &Plan,
-    output: &OutputArgs,
+    output: &Output,
     stop: &StopFlag,
 ) -> anyhow::Result<crate::results::sweep::SweepResult> {
     let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "sweep", "levels")?;
@@ -808,14 +857,10 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         fmt_count(rate),
         plan.load.model.duration().as_secs_f64()
     );
-    let out = |sub: &str| OutputArgs {
-        out: Some(args.out.join(sub)),
-        format: timeseries::Format::Csv,
-        quiet: args.quiet,
+    let out = |sub: &str| Output {
         // One page for the whole demo, written at the end.
-        no_report: true,
-        metrics_listen: None,
-        metrics_linger: Duration::ZERO,
+        quiet: args.quiet,
+        ..Output::quiet_to(&args.out.join(sub))
     };
     let report = execute(&plan, &out("run"), stop, false)?;
     if let (Ok(q), Some(l)) = (
@@ -958,12 +1003,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         std::fs::write(input.join(name), text)
             .with_context(|| format!("writing {}", input.join(name).display()))?;
     }
-    model::plan(&crate::cli::PlanArgs {
-        file: input.join("plan.toml"),
-        json: false,
-        out: Some(plan_dir),
-        no_report: true,
-    })?;
+    model::plan_from(&input.join("plan.toml"), Some(plan_dir), false, true)?;
     let page = report::page::render(&args.out)?;
     println!("\nall results under {}", args.out.display());
     println!("report: {}", page.display());

@@ -147,7 +147,19 @@ fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc,
 
 /// `headroom plan`.
 pub fn plan(args: &PlanArgs) -> anyhow::Result<exit::Code> {
-    let pf = plan_file::load(&args.file)?;
+    plan_from(&args.file, args.out.clone(), args.json, args.no_report)
+}
+
+/// Plans from a plan file: `plan.json`, `forecast.json` (and the report)
+/// into `out` (default: results/plan-<name>-<UTC time>/), a table or JSON
+/// printed.
+pub fn plan_from(
+    file: &Path,
+    out: Option<std::path::PathBuf>,
+    json: bool,
+    no_report: bool,
+) -> anyhow::Result<exit::Code> {
+    let pf = plan_file::load(file)?;
     let candidates = candidates(&pf)?;
     let (demand, step_seconds, forecast_doc) = demand(&pf)?;
     let result = plan::plan(
@@ -158,15 +170,12 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<exit::Code> {
         pf.fleet.as_ref(),
     );
     let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| super::default_dir(&format!("plan-{}", pf.name)));
+    let dir = out.unwrap_or_else(|| super::default_dir(&format!("plan-{}", pf.name)));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     write_json(&dir.join("plan.json"), &doc)?;
     write_json(&dir.join("forecast.json"), &forecast_doc)?;
-    let report = super::render_report(&dir, args.no_report);
-    if args.json {
+    let report = super::render_report(&dir, no_report);
+    if json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", out::plan_text(&doc));

@@ -1,7 +1,7 @@
 //! `headroom stress`: the sustainable rate (given, from a find.json, or
 //! searched for first), then baseline, overload and recovery in one run.
 
-use crate::cli::{OutputArgs, StressArgs};
+use crate::cli::StressArgs;
 use crate::exit;
 use crate::load::StopFlag;
 use crate::results::find::Outcome;
@@ -11,7 +11,7 @@ use crate::scenario::{Capacity, Plan};
 use crate::search::stress::{self, Setup};
 use crate::units::{fmt_count, fmt_ms};
 
-use super::{default_dir, open_plan, probe_for, run_find, set, write_report};
+use super::{default_dir, open_plan, probe_for, run_find, set, write_report, Output};
 
 /// `headroom stress`.
 pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
@@ -50,11 +50,11 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
         ),
         Capacity::Find => {
             plan.search.check().map_err(exit::BadInput)?;
-            let out = OutputArgs {
+            let out = Output {
                 out: Some(dir.join("find")),
                 no_report: true,
                 metrics_listen: None,
-                ..args.output.clone()
+                ..Output::from(&args.output)
             };
             let found = run_find(&plan, &out, stop)?;
             match found.sustainable_rps {
@@ -69,9 +69,9 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
             }
         }
     };
-    let output = OutputArgs {
+    let output = Output {
         out: Some(dir),
-        ..args.output.clone()
+        ..Output::from(&args.output)
     };
     let result = run_stress(&plan, &output, stop, r, from)?;
     Ok(crate::exit::of_stress(result.verdict))
@@ -81,7 +81,7 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
 /// rate `r`, and writes `stress.json`, `latency.hlog` and the report.
 pub fn run_stress(
     plan: &Plan,
-    output: &OutputArgs,
+    output: &Output,
     stop: &StopFlag,
     r: f64,
     capacity_from: String,

@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use super::criteria::{self, Measure, Watch};
+use super::criteria::{self, Measure, Offered, Watch};
 use super::probe::Probe;
 use crate::metrics::min_samples;
 use crate::results::find::{FindResult, Outcome, Phase, SloLine, Step, SCHEMA};
@@ -96,7 +96,9 @@ impl Search<'_> {
         if served {
             watch = watch.not_capacity(Some(rate));
         }
-        let m: Measure = self.probe.open(rate, self.spec.warmup, scored, watch)?;
+        let m: Measure = self
+            .probe
+            .step(Offered::Rate(rate), self.spec.warmup, scored, watch)?;
         self.spent += self.spec.warmup + Duration::from_secs_f64(m.seconds);
         self.interrupted |= m.interrupted;
         let judged = criteria::judge(&m, self.slo, served);
@@ -395,7 +397,6 @@ mod tests {
     use crate::metrics::{micros, new_histogram, ErrorKind};
     use crate::results::verdict::Attribution;
     use crate::scenario::LatencySlo;
-    use crate::search::criteria::Offered;
     use std::collections::BTreeMap;
 
     /// A service that meets p99 ≤ 100 ms below `capacity` and misses it
@@ -421,13 +422,16 @@ mod tests {
     }
 
     impl Probe for Model {
-        fn open(
+        fn step(
             &mut self,
-            rate: f64,
+            offered: Offered,
             _w: Duration,
             scored: Duration,
             _watch: Watch,
         ) -> anyhow::Result<Measure> {
+            let Offered::Rate(rate) = offered else {
+                anyhow::bail!("a search offers rates")
+            };
             self.calls.push(rate);
             let secs = scored.as_secs_f64();
             let n = (rate * secs) as u64;

@@ -12,25 +12,17 @@ use crate::scenario::{Arrivals, BaseUrl, LoadModel, Plan, Profile};
 /// Measures a service at one load level. The search only ever talks to
 /// this; tests answer with a model, the real thing with [`EngineProbe`].
 pub trait Probe {
-    /// Open model: `rate` requests/s for `warmup` (not scored) + `scored`.
-    fn open(
+    /// One step at `offered` — a rate (open model) or virtual users
+    /// (closed model) — for `warmup` (not scored) + `scored`, watched by
+    /// `watch` second by second.
+    fn step(
         &mut self,
-        _rate: f64,
+        _offered: Offered,
         _warmup: Duration,
         _scored: Duration,
         _watch: Watch,
     ) -> anyhow::Result<Measure> {
-        anyhow::bail!("this probe does not run open-model steps")
-    }
-    /// Closed model: `users` virtual users for `warmup` + `scored`.
-    fn closed(
-        &mut self,
-        _users: u32,
-        _warmup: Duration,
-        _scored: Duration,
-        _watch: Watch,
-    ) -> anyhow::Result<Measure> {
-        anyhow::bail!("this probe does not run closed-model steps")
+        anyhow::bail!("this probe does not run steps")
     }
     /// Open model along a whole `profile` in one run (a stress test's
     /// phases): each second goes to `on_second` with the flows started in
@@ -169,36 +161,26 @@ impl EngineProbe {
 }
 
 impl Probe for EngineProbe {
-    fn open(
+    fn step(
         &mut self,
-        rate: f64,
+        offered: Offered,
         warmup: Duration,
         scored: Duration,
         watch: Watch,
     ) -> anyhow::Result<Measure> {
         let (warmup, scored) = (whole_seconds(warmup), whole_seconds(scored));
-        let model = self.open_model(Profile::constant(rate, warmup + scored));
-        self.measure(model, Offered::Rate(rate), warmup, watch)
-    }
-
-    fn closed(
-        &mut self,
-        users: u32,
-        warmup: Duration,
-        scored: Duration,
-        watch: Watch,
-    ) -> anyhow::Result<Measure> {
-        let think_time = match &self.plan.load.model {
-            LoadModel::Closed { think_time, .. } => *think_time,
-            LoadModel::Open { .. } => Duration::ZERO,
+        let model = match offered {
+            Offered::Rate(rate) => self.open_model(Profile::constant(rate, warmup + scored)),
+            Offered::Users(users) => LoadModel::Closed {
+                concurrency: users,
+                think_time: match &self.plan.load.model {
+                    LoadModel::Closed { think_time, .. } => *think_time,
+                    LoadModel::Open { .. } => Duration::ZERO,
+                },
+                duration: warmup + scored,
+            },
         };
-        let (warmup, scored) = (whole_seconds(warmup), whole_seconds(scored));
-        let model = LoadModel::Closed {
-            concurrency: users,
-            think_time,
-            duration: warmup + scored,
-        };
-        self.measure(model, Offered::Users(users), warmup, watch)
+        self.measure(model, offered, warmup, watch)
     }
 
     fn profile(

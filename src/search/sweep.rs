@@ -2,7 +2,7 @@
 //! falls or the SLO breaks, then the Universal Scalability Law fitted to
 //! the points.
 
-use super::criteria::{self, Watch};
+use super::criteria::{self, Offered, Watch};
 use super::probe::Probe;
 use crate::model::usl;
 use crate::results::sweep::{Point, SweepResult, UslReport, SCHEMA};
@@ -33,7 +33,7 @@ pub fn sweep(
         if served {
             watch = watch.not_capacity(None);
         }
-        let m = probe.closed(n, spec.warmup, spec.step, watch)?;
+        let m = probe.step(Offered::Users(n), spec.warmup, spec.step, watch)?;
         interrupted |= m.interrupted;
         let judged = criteria::judge(&m, slo, served);
         let p = Point {

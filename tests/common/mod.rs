@@ -50,15 +50,8 @@ pub fn plan_from(
 }
 
 /// Output options for in-process runs: into `dir`, quietly, no report.
-pub fn quiet(dir: &std::path::Path) -> headroom::cli::OutputArgs {
-    headroom::cli::OutputArgs {
-        out: Some(dir.to_path_buf()),
-        format: headroom::results::timeseries::Format::Csv,
-        quiet: true,
-        no_report: true,
-        metrics_listen: None,
-        metrics_linger: std::time::Duration::ZERO,
-    }
+pub fn quiet(dir: &std::path::Path) -> headroom::app::Output {
+    headroom::app::Output::quiet_to(dir)
 }
 
 /// A loopback port nobody listens on right now.
