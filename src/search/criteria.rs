@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use crate::metrics::limits::LAG_P99_LIMIT_MS;
 use crate::metrics::limits::{self, Evidence, Limit, Tally};
-use crate::metrics::{min_samples, new_histogram, ErrorKind, Interval, Stats};
+use crate::metrics::{min_samples, ErrorKind, Interval, LoadState, Stats};
 use crate::results::verdict::{Attribution, Verdict};
 use crate::scenario::Slo;
 use crate::units::fmt_ms;
@@ -18,30 +18,16 @@ use crate::units::fmt_ms;
 pub struct Measure {
     /// What the step offered the target.
     pub offered: Offered,
+    /// Arrivals due (open model).
     pub scheduled: u64,
-    pub sent: u64,
-    pub ok: u64,
-    pub errors: u64,
-    /// Arrivals that never found a free connection.
-    pub dropped: u64,
-    /// Arrivals that found every connection busy when due.
-    pub no_free_connection: u64,
-    /// Connections that failed for lack of local resources.
-    pub local_errors: u64,
-    /// Requests that timed out (counted slower than any answer).
-    pub timeouts: u64,
-    /// Requests the connections could carry at once (the most seen).
-    pub lanes: u64,
-    /// Requests sent and unanswered, and arrivals waiting for a
-    /// connection, at the end of the last scored second.
-    pub in_flight_end: u64,
-    pub queued_end: u64,
-    /// Successful responses' latency, µs.
-    pub latency: Histogram<u64>,
-    /// Successful responses' service time (from the actual send), µs.
-    pub service: Histogram<u64>,
-    /// Send lag, µs.
-    pub lag: Histogram<u64>,
+    /// Flows started: what `scheduled` and the achieved rate count.
+    pub started: u64,
+    /// Every request name together: counts, errors by kind, histograms.
+    pub all: Stats,
+    /// The connections: arrivals that found none free (summed), the most
+    /// requests they could carry, and what was in flight and queued at the
+    /// end of the last scored second.
+    pub load: LoadState,
     /// Outcomes per request name, with its path (for the words a target
     /// that is not usable at all gets).
     pub tallies: Vec<Tally>,
@@ -103,19 +89,9 @@ impl Measure {
         Measure {
             offered,
             scheduled: 0,
-            sent: 0,
-            ok: 0,
-            errors: 0,
-            dropped: 0,
-            no_free_connection: 0,
-            local_errors: 0,
-            timeouts: 0,
-            lanes: 0,
-            in_flight_end: 0,
-            queued_end: 0,
-            latency: new_histogram(),
-            service: new_histogram(),
-            lag: new_histogram(),
+            started: 0,
+            all: Stats::default(),
+            load: LoadState::default(),
             tallies: Vec::new(),
             timeout: Duration::from_secs(10),
             seconds: 0.0,
@@ -124,26 +100,15 @@ impl Measure {
         }
     }
 
-    /// Adds one scored second; `started` counts the flows sent (first
-    /// steps), which `sent` and the achieved rate count, as `scheduled`
-    /// counts arrivals.
+    /// Adds one scored second; `started` counts its flows started.
     pub fn add_second(&mut self, iv: &Interval, started: u64) {
-        let s = &iv.all;
         self.scheduled += iv.scheduled;
-        self.sent += started;
-        self.ok += s.ok;
-        self.errors += s.error_count();
-        let kind = |k| s.errors.get(&k).copied().unwrap_or(0);
-        self.dropped += kind(ErrorKind::DroppedNoConnection);
-        self.local_errors += kind(ErrorKind::LocalResources);
-        self.timeouts += kind(ErrorKind::RequestTimeout);
-        self.no_free_connection += iv.load.no_free_connection;
-        self.lanes = self.lanes.max(iv.load.lanes);
-        self.in_flight_end = iv.load.in_flight;
-        self.queued_end = iv.load.queued;
-        let _ = self.latency.add(&s.latency);
-        let _ = self.service.add(&s.service);
-        let _ = self.lag.add(&s.lag);
+        self.started += started;
+        self.all.merge(&iv.all);
+        self.load.no_free_connection += iv.load.no_free_connection;
+        self.load.lanes = self.load.lanes.max(iv.load.lanes);
+        self.load.in_flight = iv.load.in_flight;
+        self.load.queued = iv.load.queued;
         if self.tallies.len() < iv.per_request.len() {
             self.tallies
                 .resize_with(iv.per_request.len(), Tally::default);
@@ -157,46 +122,52 @@ impl Measure {
         self.seconds += 1.0;
     }
 
-    pub fn completed(&self) -> u64 {
-        self.ok + self.errors
+    fn kind(&self, k: ErrorKind) -> u64 {
+        self.all.errors.get(&k).copied().unwrap_or(0)
+    }
+
+    /// Arrivals never sent: no free connection within the request timeout.
+    pub fn dropped(&self) -> u64 {
+        self.kind(ErrorKind::DroppedNoConnection)
+    }
+
+    /// Requests that timed out (counted slower than every answer).
+    pub fn timeouts(&self) -> u64 {
+        self.kind(ErrorKind::RequestTimeout)
     }
 
     pub fn error_share(&self) -> Option<f64> {
-        let n = self.completed();
-        (n > 0).then(|| self.errors as f64 / n as f64)
+        let n = self.all.completed();
+        (n > 0).then(|| self.all.error_count() as f64 / n as f64)
     }
 
     /// The error share of what reached the target: arrivals this side
     /// never sent (no free connection, no local resources) aside.
     pub fn target_error_share(&self) -> Option<f64> {
-        let mine = self.dropped + self.local_errors;
-        let n = self.completed().saturating_sub(mine);
-        (n > 0).then(|| self.errors.saturating_sub(mine) as f64 / n as f64)
+        let mine = self.dropped() + self.kind(ErrorKind::LocalResources);
+        let n = self.all.completed().saturating_sub(mine);
+        (n > 0).then(|| self.all.error_count().saturating_sub(mine) as f64 / n as f64)
     }
 
     pub fn achieved_rate(&self) -> f64 {
-        if self.seconds > 0.0 {
-            self.sent as f64 / self.seconds
-        } else {
-            0.0
-        }
+        self.per_second(self.started)
     }
 
     pub fn throughput(&self) -> f64 {
+        self.per_second(self.all.ok)
+    }
+
+    fn per_second(&self, n: u64) -> f64 {
         if self.seconds > 0.0 {
-            self.ok as f64 / self.seconds
+            n as f64 / self.seconds
         } else {
             0.0
         }
     }
 
-    /// Quantile of latency in ms; `None` without samples.
-    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
-        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(q) as f64 / 1000.0)
-    }
-
     pub fn lag_p99_ms(&self) -> Option<f64> {
-        (!self.lag.is_empty()).then(|| self.lag.value_at_quantile(0.99) as f64 / 1000.0)
+        let lag = &self.all.lag;
+        (!lag.is_empty()).then(|| lag.value_at_quantile(0.99) as f64 / 1000.0)
     }
 
     /// The generator's side of the step, for the attribution.
@@ -204,13 +175,13 @@ impl Measure {
         Evidence {
             open_model: self.offered.rate().is_some(),
             scheduled: self.scheduled,
-            sent: self.sent,
-            no_free_connection: self.no_free_connection,
-            dropped: self.dropped,
-            local_errors: self.local_errors,
-            lanes: self.lanes,
-            lag: &self.lag,
-            service: &self.service,
+            sent: self.started,
+            no_free_connection: self.load.no_free_connection,
+            dropped: self.dropped(),
+            local_errors: self.kind(ErrorKind::LocalResources),
+            lanes: self.load.lanes,
+            lag: &self.all.lag,
+            service: &self.all.service,
             timeout: self.timeout,
         }
     }
@@ -295,7 +266,7 @@ pub fn judge(m: &Measure, slo: &Slo, served: bool) -> Judged {
         }
     }
     if !limit.behind.is_empty() {
-        if let Some(breach) = limits::service_breach(slo, &m.service) {
+        if let Some(breach) = limits::service_breach(slo, &m.all.service) {
             let why = format!("{breach} ({}; {})", limit.behind.join("; "), limit.why);
             return judged(Verdict::Fail, why, limit);
         }
@@ -312,13 +283,13 @@ pub fn judge(m: &Measure, slo: &Slo, served: bool) -> Judged {
         // Too few samples cannot show a quantile holds, but an estimate
         // already over the limit is a failure (with few samples the
         // empirical tail quantile runs low, not high).
-        match quantile_with_timeouts(&m.latency, m.timeouts, l.quantile) {
+        match quantile_with_timeouts(&m.all.latency, m.timeouts(), l.quantile) {
             Some(v) if v.is_infinite() => {
                 let why = format!(
                     "{} beyond the request timeout ({} of {} requests timed out)",
                     l.label,
-                    m.timeouts,
-                    m.ok + m.timeouts
+                    m.timeouts(),
+                    m.all.ok + m.timeouts()
                 );
                 return judged(Verdict::Fail, why, limit);
             }
@@ -328,22 +299,22 @@ pub fn judge(m: &Measure, slo: &Slo, served: bool) -> Judged {
                     l.label,
                     fmt_ms(v),
                     fmt_ms(limit_ms),
-                    m.ok
+                    m.all.ok
                 );
                 return judged(Verdict::Fail, why, limit);
             }
             _ => {}
         }
-        if m.ok < min_samples(l.quantile) {
+        if m.all.ok < min_samples(l.quantile) {
             short.push(format!(
                 "{} needs {} samples, has {}",
                 l.label,
                 min_samples(l.quantile),
-                m.ok
+                m.all.ok
             ));
         }
     }
-    if m.completed() == 0 {
+    if m.all.completed() == 0 {
         return judged(Verdict::TooFewSamples, "no request completed".into(), limit);
     }
     if !short.is_empty() {
@@ -562,7 +533,7 @@ impl Watch {
 /// Latency quantiles of a step for the result, labelled as in the SLO
 /// plus p50/p90/p99.
 pub fn quantiles(m: &Measure, slo: &Slo) -> BTreeMap<String, f64> {
-    quantiles_of(&m.latency, slo)
+    quantiles_of(&m.all.latency, slo)
 }
 
 /// The same quantiles of any histogram (µs), in ms.
@@ -586,7 +557,7 @@ pub fn quantiles_of(h: &Histogram<u64>, slo: &Slo) -> BTreeMap<String, f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{micros, LoadState};
+    use crate::metrics::{micros, new_histogram, LoadState};
     use crate::scenario::LatencySlo;
 
     fn slo() -> Slo {
@@ -755,20 +726,21 @@ mod tests {
             (Verdict::Pass, Attribution::None)
         );
         let mut slow = m.clone();
-        slow.latency
+        slow.all
+            .latency
             .record_n(micros(Duration::from_millis(90)), 101)
             .unwrap();
         assert_eq!(judge(&slow, &slo(), true).verdict, Verdict::Fail);
         // Arrivals dropped while answers came in 10 ms: the connection cap.
         let mut starved = slow.clone();
-        starved.dropped = 3;
+        starved.all.errors.insert(ErrorKind::DroppedNoConnection, 3);
         let j = judge(&starved, &slo(), true);
         assert_eq!(j.verdict, Verdict::GeneratorLimited, "{}", j.reason);
         assert_eq!(j.limit.attribution, Attribution::ConnectionCap);
         // Every connection held and answers taking 1.2 s: the target failed.
         let mut held = measure(&(0..10).map(|_| behind(100, 800, 1200)).collect::<Vec<_>>());
         held.scheduled = 2000;
-        held.no_free_connection = 900;
+        held.load.no_free_connection = 900;
         let j = judge(&held, &slo(), true);
         assert_eq!(j.verdict, Verdict::Fail, "{}", j.reason);
         assert_eq!(j.limit.attribution, Attribution::TargetSaturated);
@@ -795,8 +767,7 @@ mod tests {
             error_share: None,
             ..slo()
         };
-        m.timeouts = 30;
-        m.errors = 30;
+        m.all.errors.insert(ErrorKind::RequestTimeout, 30);
         let j = judge(&m, &no_errors, true);
         assert_eq!(j.verdict, Verdict::Fail);
         assert!(

@@ -111,16 +111,16 @@ impl Search<'_> {
             throughput: m.throughput(),
             quantiles_ms: criteria::quantiles(&m, self.slo),
             error_share: m.error_share(),
-            samples: m.ok,
+            samples: m.all.ok,
             verdict,
             reason: judged.reason,
             attribution: judged.limit.attribution,
-            no_free_connection: m.no_free_connection,
-            dropped: m.dropped,
-            in_flight_end: m.in_flight_end,
-            queued_end: m.queued_end,
+            no_free_connection: m.load.no_free_connection,
+            dropped: m.dropped(),
+            in_flight_end: m.load.in_flight,
+            queued_end: m.load.queued,
             send_lag_p99_ms: m.lag_p99_ms(),
-            service_ms: criteria::quantiles_of(&m.service, self.slo),
+            service_ms: criteria::quantiles_of(&m.all.service, self.slo),
             stop_reason: m.stopped.as_ref().map(|s| s.why.clone()),
             scored_s: m.seconds,
         };
@@ -442,36 +442,36 @@ mod tests {
                 n
             };
             m.scheduled = n;
-            m.sent = sent;
-            m.ok = sent;
+            m.started = sent;
+            m.all.ok = sent;
             m.seconds = secs;
             let lat = if rate <= self.capacity { 20 } else { 400 };
             let mut h = new_histogram();
             h.record_n(micros(Duration::from_millis(lat)), sent.max(1))
                 .unwrap();
-            m.latency = h.clone();
-            m.service = h;
-            m.lag.record(50).unwrap();
+            m.all.latency = h.clone();
+            m.all.service = h;
+            m.all.lag.record(50).unwrap();
             if self.unbounded && rate > self.capacity {
                 // Connections all held: only `capacity` leave per second,
                 // the rest wait for a connection, answers take seconds.
                 let served = (self.capacity * secs) as u64;
-                m.sent = served;
-                m.ok = served;
-                m.no_free_connection = n - served;
-                m.lag.record_n(800_000, served).unwrap();
-                m.service.reset();
-                m.service.record_n(1_250_000, served).unwrap();
-                m.latency.reset();
-                m.latency.record_n(2_000_000, served).unwrap();
+                m.started = served;
+                m.all.ok = served;
+                m.load.no_free_connection = n - served;
+                m.all.lag.record_n(800_000, served).unwrap();
+                m.all.service.reset();
+                m.all.service.record_n(1_250_000, served).unwrap();
+                m.all.latency.reset();
+                m.all.latency.record_n(2_000_000, served).unwrap();
             }
             if let Some((status, share)) = self.errors {
-                let bad = (m.ok as f64 * share) as u64;
-                m.ok -= bad;
-                m.errors = bad;
+                let bad = (m.all.ok as f64 * share) as u64;
+                m.all.ok -= bad;
+                m.all.errors.insert(ErrorKind::Http(status), bad);
                 m.tallies = vec![Tally {
                     path: "/x".into(),
-                    completed: m.ok + bad,
+                    completed: m.all.ok + bad,
                     errors: [(ErrorKind::Http(status), bad)].into(),
                 }];
             }
