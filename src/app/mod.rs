@@ -791,7 +791,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
     let contention = rules::contention(args.contention_sigma, args.contention_kappa)
         .map_err(flag("--contention-sigma, --contention-kappa"))?;
     let cfg = TargetConfig {
-        workers: rules::workers(args.workers).map_err(flag("--workers"))?,
+        workers: rules::at_least_one(args.workers, "workers").map_err(flag("--workers"))?,
         service_time,
         queue_limit: args.queue_limit.0,
         error_share: args.error_share,
@@ -799,7 +799,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
         contention: (contention.sigma > 0.0 || contention.kappa > 0.0).then_some(contention),
         max_concurrent_streams: args
             .max_concurrent_streams
-            .map(rules::max_concurrent_streams)
+            .map(|n| rules::at_least_one(n, "max_concurrent_streams"))
             .transpose()
             .map_err(flag("--max-concurrent-streams"))?,
         seed: 1,

@@ -278,18 +278,9 @@ pub fn not_a_capacity_limit(
 mod tests {
     use super::*;
     use crate::metrics::{micros, new_histogram};
-    use crate::scenario::LatencySlo;
 
     fn slo(ms: u64) -> Slo {
-        Slo {
-            latency: vec![LatencySlo {
-                label: "p99".into(),
-                quantile: 0.99,
-                max: Duration::from_millis(ms),
-            }],
-            error_share: Some(0.01),
-            ..Slo::default()
-        }
+        Slo::p99(Duration::from_millis(ms), Some(0.01))
     }
 
     fn hist(ms: u64, n: u64) -> Histogram<u64> {

@@ -444,6 +444,22 @@ pub struct Slo {
     pub requests: Vec<RequestSlo>,
 }
 
+impl Slo {
+    /// p99 ≤ `max`, and the error share ≤ `errors` when given: the SLO a
+    /// quick `--slo p99=… --slo errors=…` makes.
+    pub fn p99(max: Duration, errors: Option<f64>) -> Slo {
+        Slo {
+            latency: vec![LatencySlo {
+                label: "p99".into(),
+                quantile: 0.99,
+                max,
+            }],
+            error_share: errors,
+            ..Slo::default()
+        }
+    }
+}
+
 /// `min_rate = 480` (requests/s) or `min_rate = "98%"` (of the target rate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MinRate {

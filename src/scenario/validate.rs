@@ -180,7 +180,8 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
         ..TargetConfig::default()
     };
     if let Some(w) = &e.workers {
-        cfg.workers = rules::workers(*w.get_ref()).or_else(|m| cx.err(w.span(), m))?;
+        cfg.workers =
+            rules::at_least_one(*w.get_ref(), "workers").or_else(|m| cx.err(w.span(), m))?;
     }
     if let Some(q) = &e.queue_limit {
         cfg.queue_limit = match q.get_ref() {
@@ -233,7 +234,8 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
             Some(rules::contention(v.sigma, v.kappa).or_else(|m| cx.err(c.span(), m))?);
     }
     if let Some(n) = &e.max_concurrent_streams {
-        let n = rules::max_concurrent_streams(*n.get_ref()).or_else(|m| cx.err(n.span(), m))?;
+        let n = rules::at_least_one(*n.get_ref(), "max_concurrent_streams")
+            .or_else(|m| cx.err(n.span(), m))?;
         cfg.max_concurrent_streams = Some(n);
     }
     Ok(cfg)

@@ -558,18 +558,9 @@ pub fn quantiles_of(h: &Histogram<u64>, slo: &Slo) -> BTreeMap<String, f64> {
 mod tests {
     use super::*;
     use crate::metrics::{micros, new_histogram, LoadState};
-    use crate::scenario::LatencySlo;
 
     fn slo() -> Slo {
-        Slo {
-            latency: vec![LatencySlo {
-                label: "p99".into(),
-                quantile: 0.99,
-                max: Duration::from_millis(50),
-            }],
-            error_share: Some(0.01),
-            ..Slo::default()
-        }
+        Slo::p99(Duration::from_millis(50), Some(0.01))
     }
 
     /// One second: `ok` answers at `latency_ms` (service time the same,

@@ -396,7 +396,6 @@ mod tests {
     use crate::metrics::limits::Tally;
     use crate::metrics::{micros, new_histogram, ErrorKind};
     use crate::results::verdict::Attribution;
-    use crate::scenario::LatencySlo;
     use std::collections::BTreeMap;
 
     /// A service that meets p99 ≤ 100 ms below `capacity` and misses it
@@ -480,15 +479,7 @@ mod tests {
     }
 
     fn slo() -> Slo {
-        Slo {
-            latency: vec![LatencySlo {
-                label: "p99".into(),
-                quantile: 0.99,
-                max: Duration::from_millis(100),
-            }],
-            error_share: None,
-            ..Slo::default()
-        }
+        Slo::p99(Duration::from_millis(100), None)
     }
 
     fn spec() -> SearchSpec {

@@ -393,7 +393,6 @@ fn verdict(
 mod tests {
     use super::*;
     use crate::metrics::{micros, LoadState, Stats};
-    use crate::scenario::LatencySlo;
 
     /// A fluid model of a service with capacity `mu` requests/s and a
     /// `service` time, queueing up to `queue` requests (None: without
@@ -469,15 +468,7 @@ mod tests {
     }
 
     fn slo() -> Slo {
-        Slo {
-            latency: vec![LatencySlo {
-                label: "p99".into(),
-                quantile: 0.99,
-                max: Duration::from_millis(100),
-            }],
-            error_share: Some(0.01),
-            ..Slo::default()
-        }
+        Slo::p99(Duration::from_millis(100), Some(0.01))
     }
 
     /// 2 × R for 4 s between 5 s and up to 30 s at R/2.

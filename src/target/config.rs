@@ -59,15 +59,12 @@ pub mod rules {
 
     use super::{Contention, ServiceTime, Stall};
 
-    fn at_least_one(n: u32, what: &str) -> Result<u32, String> {
+    /// Workers, streams: counts that must be at least one.
+    pub fn at_least_one(n: u32, what: &str) -> Result<u32, String> {
         if n == 0 {
             return Err(format!("{what} must be at least 1"));
         }
         Ok(n)
-    }
-
-    pub fn workers(n: u32) -> Result<u32, String> {
-        at_least_one(n, "workers")
     }
 
     pub fn mean(d: Duration) -> Result<Duration, String> {
@@ -103,10 +100,6 @@ pub mod rules {
             }
         }
         Ok(Contention { sigma, kappa })
-    }
-
-    pub fn max_concurrent_streams(n: u32) -> Result<u32, String> {
-        at_least_one(n, "max_concurrent_streams")
     }
 }
 
