@@ -215,10 +215,21 @@ breach_seconds = 3
     assert!(out.join("latency.hlog").exists() && out.join("timeseries.csv").exists());
 }
 
-/// The A/A and A/B service: 32 workers, log-normal service time (σ 0.5)
-/// with the given mean, Poisson arrivals at 1,000/s for 6 s (≈ 6,000
-/// samples: p99 from ≈ 60 beyond it). Utilisation ≈ 31 %.
-fn service(mean_ms: f64, seed: u64) -> String {
+/// The A/A and A/B service: 64 workers, log-normal service time (σ 0.5)
+/// with the given mean, Poisson arrivals at 2,000/s for `seconds` (6 s:
+/// ≈ 12,000 samples, p99 from ≈ 120 beyond it). Utilisation ≈ 31 %.
+///
+/// The sample sizes are what make the assertions below safe, not luck:
+/// p99's relative standard error is √(p(1−p)/n) / (x·f(x)) = 0.00091 /
+/// (φ(2.326)/σ) = 1.7 % per 12,000-sample run (2.4 % for the 6,000 of an
+/// earlier version, whose A/B p99 change of +18 % sat two standard errors
+/// above the 10 % minimum effect and failed CI once), so an A/A
+/// difference has a standard error of 2.4 % and reaches the 10 % minimum
+/// effect at 4 standard errors. The A/B runs last 12 s: a difference's
+/// standard error is 1.7 %, and the measured +18 % (the 20 % of the
+/// service time less the fixed overhead) is 4.7 standard errors above
+/// 10 %.
+fn service(mean_ms: f64, seed: u64, seconds: u32) -> String {
     format!(
         r#"
 name = "ab"
@@ -226,12 +237,12 @@ seed = {seed}
 [target]
 url = "embedded"
 [target.embedded]
-workers = 32
+workers = 64
 service_time = {{ dist = "lognormal", mean = "{mean_ms}ms", sigma = 0.5 }}
 [load]
 arrivals = "poisson"
-rate = 1000
-duration = "6s"
+rate = 2000
+duration = "{seconds}s"
 "#
     )
 }
@@ -267,7 +278,12 @@ fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
     // 21 runs of the same service (different seeds: different samples).
     let runs: Vec<std::path::PathBuf> = (0..21)
         .map(|i| {
-            let (o, out) = run_scenario(dir.path(), &format!("a{i}"), &service(10.0, 100 + i), &[]);
+            let (o, out) = run_scenario(
+                dir.path(),
+                &format!("a{i}"),
+                &service(10.0, 100 + i, 6),
+                &[],
+            );
             assert_eq!(o.status.code(), Some(0), "{}", text(&o));
             out
         })
@@ -297,13 +313,15 @@ fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
     );
     assert!(flagged.len() <= 1, "{flagged:?}");
 
-    // A/B: +20 % and −20 % mean service time against the first run.
-    let (_, slow) = run_scenario(dir.path(), "slow", &service(12.0, 7), &[]);
-    let (_, fast) = run_scenario(dir.path(), "fast", &service(8.0, 8), &[]);
+    // A/B: +20 % and −20 % mean service time against a baseline of the
+    // same length.
+    let (_, base) = run_scenario(dir.path(), "base", &service(10.0, 6, 12), &[]);
+    let (_, slow) = run_scenario(dir.path(), "slow", &service(12.0, 7, 12), &[]);
+    let (_, fast) = run_scenario(dir.path(), "fast", &service(8.0, 8, 12), &[]);
     let md = dir.path().join("pr.md");
     let junit = dir.path().join("junit.xml");
     let (o, v) = compare(
-        &runs[0],
+        &base,
         &slow,
         &[
             "--markdown",
@@ -328,7 +346,7 @@ fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
         "{xml}"
     );
 
-    let (o, v) = compare(&runs[0], &fast, &[]);
+    let (o, v) = compare(&base, &fast, &[]);
     assert_eq!(o.status.code(), Some(0), "{v}");
     assert_eq!(v["verdict"], "improvement");
     for metric in ["p50", "p90", "p99", "mean"] {
@@ -343,7 +361,7 @@ fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
         "main",
         "--baseline-dir",
         store.to_str().unwrap(),
-        runs[0].to_str().unwrap(),
+        base.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = headroom(&[
@@ -357,7 +375,7 @@ fn a_a_comparisons_find_no_change_and_a_b_finds_twenty_percent() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("REGRESSION"));
     // A larger minimum effect turns the same +20 % into no regression.
-    let (o, v) = compare(&runs[0], &slow, &["--threshold", "30%"]);
+    let (o, v) = compare(&base, &slow, &["--threshold", "30%"]);
     assert_eq!(o.status.code(), Some(0), "{v}");
     // An unknown baseline is bad input.
     let o = headroom(&[
@@ -433,11 +451,11 @@ fn a_saved_baseline_compares_like_its_directory() {
 fn compare_of_a_generator_limited_run_is_inconclusive() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
-    let (_, a) = run_scenario(dir.path(), "a", &service(10.0, 1).replace("6s", "2s"), &[]);
+    let (_, a) = run_scenario(dir.path(), "a", &service(10.0, 1, 2), &[]);
     let (_, b) = run_scenario(
         dir.path(),
         "b",
-        &service(10.0, 2).replace("6s", "2s"),
+        &service(10.0, 2, 2),
         &["--connections", "1", "--timeout", "500ms"],
     );
     let (o, v) = compare(&a, &b, &[]);
