@@ -159,8 +159,12 @@ pub fn run(
     c.failures.extend(joined(handles));
     let finished = Instant::now();
     let interrupted = c.stopped_at.is_some_and(|t| t < job.start + job.duration);
-    let duration = match c.stopped_at {
-        Some(t) if interrupted => t.saturating_duration_since(job.start),
+    // The open model's window is its schedule's, however early the last
+    // answer came (`--rate 10 --duration 1s` lasts 1 s, not until the
+    // answer to the arrival at 0.9 s); a closed model ends with its users.
+    let duration = match (c.stopped_at, &job.work) {
+        (Some(t), _) if interrupted => t.saturating_duration_since(job.start),
+        (_, Work::Open { .. }) => job.duration,
         _ => job
             .duration
             .min(finished.saturating_duration_since(job.start)),
@@ -188,7 +192,6 @@ fn prepare(
     base: &BaseUrl,
     stop: &StopFlag,
 ) -> Result<(Arc<Job>, usize, u64), RunError> {
-    let addr = resolve(base, plan.timeouts.connect)?;
     let mut templates = plan
         .requests
         .iter()
@@ -233,6 +236,12 @@ fn prepare(
             (work, shards, users)
         }
     };
+    check_memory(plan.requests.len(), shards, memory_budget())?;
+    let addr = resolve(base, plan.timeouts.connect)?;
+    let duration = match &work {
+        Work::Open { schedule, .. } => schedule.window(),
+        Work::Closed { .. } => plan.load.model.duration(),
+    };
     let job = Job {
         addr,
         templates,
@@ -245,7 +254,7 @@ fn prepare(
         timeouts: plan.timeouts,
         work,
         start: Instant::now() + head_start(plan)?,
-        duration: plan.load.model.duration(),
+        duration,
         seed: plan.seed,
         stop: stop.clone(),
         segment: plan.load.segment,
@@ -277,6 +286,46 @@ struct Collected {
     lanes: u64,
     failures: Vec<String>,
     stopped_at: Option<Instant>,
+}
+
+/// Refuses a run whose histograms could outgrow `budget` bytes. Each
+/// request name keeps a second's stats (four histograms) in every shard,
+/// one per shard on its way back for reuse, and about four in the
+/// aggregator (the second being merged, the pool, the run's totals): at
+/// most 2 × shards + 4 sets, each histogram at most
+/// [`HISTOGRAM_MAX_BYTES`](crate::metrics::HISTOGRAM_MAX_BYTES) — whatever
+/// the rate or the run's length.
+fn check_memory(names: usize, shards: usize, budget: Option<u64>) -> Result<(), RunError> {
+    let need = names as u64 * (2 * shards as u64 + 4) * 4 * crate::metrics::HISTOGRAM_MAX_BYTES;
+    match budget {
+        Some(budget) if need > budget => Err(RunError::BadRequest(format!(
+            "{names} request names over {shards} shard threads may need {} MiB for their \
+             histograms, more than the {} MiB allowed (half this machine's memory): use fewer \
+             request names or --threads",
+            need >> 20,
+            budget >> 20
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Half of the memory this process may use: the smaller of the machine's
+/// (`MemTotal`) and its cgroup's limit (`memory.max`); `None` where
+/// neither can be read.
+fn memory_budget() -> Option<u64> {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    });
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = match (total, cgroup) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    Some(limit / 2)
 }
 
 /// Merges the shards' seconds as they arrive (each whole second to the
@@ -355,7 +404,7 @@ fn share(n: u64, index: usize, of: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{joined, share};
+    use super::{check_memory, joined, share};
 
     #[test]
     fn a_shard_that_panics_is_named_not_lost() {
@@ -365,6 +414,21 @@ mod tests {
             .spawn(|| panic!("boom"))
             .unwrap();
         assert_eq!(joined(vec![ok, bad]), ["shard 1 panicked: boom"]);
+    }
+
+    #[test]
+    fn a_run_whose_histograms_could_outgrow_memory_is_refused_with_the_numbers() {
+        // The issue's 4,000 request names aborted a 24 GiB machine's run.
+        let half = 12 << 30;
+        let e = check_memory(4000, 2, Some(half)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("4000 request names over 2 shard threads may need 23000 MiB")
+                && e.contains("12288 MiB allowed"),
+            "{e}"
+        );
+        // 200 names (the soak benchmark's) need 1,150 MiB at the worst.
+        assert!(check_memory(200, 2, Some(1200 << 20)).is_ok());
+        assert!(check_memory(4000, 2, None).is_ok());
     }
 
     #[test]

@@ -80,6 +80,19 @@ impl Schedule {
         (((self.total - 1e-9).ceil().max(0.0)) as u64).min(self.cap)
     }
 
+    /// How long the schedule lasts: the profile's length, or, when the
+    /// `requests` cap ends it sooner, the time by which the profile has
+    /// scheduled that many arrivals (`--rate 1 --requests 1`: 1 s).
+    pub fn window(&self) -> Duration {
+        let end = self.time_of(f64::INFINITY);
+        let t = if (self.cap as f64) < self.total {
+            self.time_of(self.cap as f64).min(end)
+        } else {
+            end
+        };
+        Duration::from_secs_f64(t.max(0.0))
+    }
+
     /// Λ⁻¹(m): the time by which the profile has scheduled `m` arrivals.
     fn time_of(&self, m: f64) -> f64 {
         for p in &self.stages {
@@ -177,6 +190,21 @@ mod tests {
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    #[test]
+    fn the_window_is_the_profile_or_where_the_request_cap_ends_it() {
+        let p = Profile::constant(10.0, secs(1));
+        let w = |cap| Schedule::new(&p, Arrivals::Uniform, cap, 1).window();
+        assert_eq!(w(None), secs(1));
+        assert_eq!(w(Some(100)), secs(1));
+        // `--rate 10 --requests 5`: five arrivals fill half a second.
+        assert_eq!(w(Some(5)), Duration::from_millis(500));
+        let one = Profile::constant(1.0, secs(10));
+        assert_eq!(
+            Schedule::new(&one, Arrivals::Uniform, Some(1), 1).window(),
+            secs(1)
+        );
     }
 
     #[test]

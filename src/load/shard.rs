@@ -31,6 +31,17 @@ const PACING_TICK: Duration = Duration::from_millis(1);
 /// Gaps between arrivals at least this long are waited for exactly.
 const EXACT_WAIT_MIN: Duration = Duration::from_millis(2);
 
+/// Arrivals a shard holds waiting for a connection, at the most (16 bytes
+/// each: 16 MiB). Arrivals due beyond it found no connection and are
+/// dropped at once, as those that waited longer than the request timeout
+/// are when a connection frees: either way they count as
+/// `dropped_no_connection`. Without a bound a rate no connection pool can
+/// carry (`--rate 1e12`) queued arrivals until memory ran out.
+const QUEUE_MAX: usize = 1 << 20;
+/// Arrivals released in one go before the pacer yields (to its
+/// connections, the per-second flush and a stop).
+const RELEASE_BATCH: u64 = 4096;
+
 /// How long an interrupted run waits for answers already on their way.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
@@ -513,6 +524,8 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
     let mut arrivals = schedule
         .part(u64::from(seg.index) + n * index as u64, n * of)
         .peekable();
+    // A second past the profile's end, arrivals still unreleased are left.
+    let end = sh.job.start + sh.job.duration + Duration::from_secs(1);
     while let Some(next) = arrivals.peek().copied() {
         if sh.job.stop.is_set() {
             break;
@@ -545,12 +558,29 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
             }
             continue;
         }
+        if now > end {
+            // The CPU fell so far behind that the run is over: what is left
+            // was never sent (the summary says the generator fell short).
+            break;
+        }
         // Release every arrival that is due (batching costs no accuracy:
-        // latency is measured from the intended time).
-        let mut released = 0;
+        // latency is measured from the intended time), in batches.
+        let (mut released, mut dropped) = (0, 0);
         while let Some(a) = arrivals.next_if(|a| sh.job.start + a.at <= now) {
-            sh.queue.borrow_mut().push_back(a);
+            let mut queue = sh.queue.borrow_mut();
+            if queue.len() < QUEUE_MAX {
+                queue.push_back(a);
+            } else {
+                let first = sh.job.flows[sh.pick_for(a.index)].steps.start;
+                sh.rec
+                    .borrow_mut()
+                    .error(first, ErrorKind::DroppedNoConnection);
+                dropped += 1;
+            }
             released += 1;
+            if released == RELEASE_BATCH {
+                break;
+            }
         }
         let pending = sh.queue.borrow().len();
         let spare = sh.idle.get() + sh.starting.get();
@@ -562,7 +592,7 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
         {
             let mut rec = sh.rec.borrow_mut();
             rec.scheduled(released);
-            rec.no_free_connection(waiting.min(released));
+            rec.no_free_connection(waiting.min(released - dropped) + dropped);
         }
         for _ in 0..pending.saturating_sub(spare).min(room) {
             sh.live.set(sh.live.get() + 1);
@@ -571,6 +601,9 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
         }
         for _ in 0..released.min(sh.idle.get() as u64) {
             sh.notify.notify_one();
+        }
+        if released == RELEASE_BATCH {
+            tokio::task::yield_now().await;
         }
     }
     sh.pacing_done.set(true);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::{micros, new_histogram};
+use super::{micros, new_histogram, record};
 
 /// Why a request failed. Errors are data: counted, never fatal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -144,10 +144,18 @@ impl Stats {
 
     /// Empties it for reuse, keeping its allocations.
     pub fn reset(&mut self) {
-        self.latency.reset();
-        self.service.reset();
-        self.lag.reset();
-        self.connect.reset();
+        // Most request names see nothing in most seconds: clearing an empty
+        // histogram would still write every counter.
+        for h in [
+            &mut self.latency,
+            &mut self.service,
+            &mut self.lag,
+            &mut self.connect,
+        ] {
+            if !h.is_empty() {
+                h.reset();
+            }
+        }
         self.sent = 0;
         self.ok = 0;
         self.errors.clear();
@@ -241,7 +249,7 @@ impl Recorder {
     pub fn sent(&mut self, req: usize, lag: Duration) {
         let s = &mut self.current[req];
         s.sent += 1;
-        s.lag.saturating_record(micros(lag));
+        record(&mut s.lag, micros(lag));
     }
 
     #[inline]
@@ -249,14 +257,14 @@ impl Recorder {
         let s = &mut self.current[req];
         s.ok += 1;
         s.bytes += bytes;
-        s.latency.saturating_record(micros(latency));
-        s.service.saturating_record(micros(service));
+        record(&mut s.latency, micros(latency));
+        record(&mut s.service, micros(service));
     }
 
     /// A connection opened for request `req` took `setup`.
     #[inline]
     pub fn connected(&mut self, req: usize, setup: Duration) {
-        self.current[req].connect.saturating_record(micros(setup));
+        record(&mut self.current[req].connect, micros(setup));
     }
 
     #[inline]

@@ -811,6 +811,7 @@ pub fn default_threads(embedded: bool) -> usize {
 impl Plan {
     /// A plan made from flags alone: `headroom run --url … --rate …`.
     pub fn from_flags(o: &Overrides) -> Result<Plan, Error> {
+        o.check()?;
         let url = o
             .url
             .as_deref()
@@ -899,6 +900,7 @@ impl Plan {
             }
         }
         let duration = o.duration.unwrap_or_else(|| self.load.model.duration());
+        o.check()?;
         if o.rate.is_some() && o.concurrency.is_some() {
             return Err(Error::Flags(
                 "give --rate or --concurrency, not both".into(),
@@ -946,10 +948,10 @@ impl Plan {
             self.load.max_requests = Some(n);
         }
         if let Some(t) = o.threads {
-            self.load.threads = t.max(1);
+            self.load.threads = t;
         }
         if let Some(c) = o.connections {
-            self.load.max_connections = c.max(1);
+            self.load.max_connections = c;
             self.load.warm_connections = true;
         }
         if let Some(t) = o.timeout {
@@ -965,19 +967,62 @@ impl Plan {
     }
 }
 
+impl Overrides {
+    /// Counts and times of zero mean nothing a run can do.
+    fn check(&self) -> Result<(), Error> {
+        let o = self;
+        for (flag, zero) in [
+            ("--requests", o.requests == Some(0)),
+            ("--threads", o.threads == Some(0)),
+            ("--connections", o.connections == Some(0)),
+            ("--concurrency", o.concurrency == Some(0)),
+        ] {
+            if zero {
+                return Err(Error::Flags(format!("{flag} must be at least 1")));
+            }
+        }
+        if o.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::Flags(
+                "--timeout must be longer than zero (every request would time out)".into(),
+            ));
+        }
+        if o.duration.is_some_and(|d| d.is_zero()) {
+            return Err(Error::Flags("--duration must be longer than zero".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The highest rate one headroom process is asked to schedule. The fastest
+/// HTTP generators send about a million requests/s from a whole machine;
+/// ten times that is a typo (`1e12`), not a test — and each arrival costs
+/// CPU to schedule even when no connection can take it.
+pub const MAX_RATE: f64 = 1e7;
+
+/// A rate is finite, ≥ 0 and at most [`MAX_RATE`].
+pub fn check_rate(r: f64) -> Result<(), String> {
+    if !(r.is_finite() && r >= 0.0) {
+        return Err(format!("expected a rate ≥ 0 requests/s, found {r}"));
+    }
+    if r > MAX_RATE {
+        return Err(format!(
+            "a rate of {r} requests/s is beyond what one generator can send (at most {MAX_RATE:.0} requests/s)"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that hold however the model was made (file or flags).
 fn check_model(model: &LoadModel) -> Result<(), String> {
     match model {
         LoadModel::Open { profile, .. } => {
             for s in &profile.stages {
-                let ok = match *s {
-                    Stage::Constant { rate, .. } => rate.is_finite() && rate >= 0.0,
-                    Stage::Ramp { from, to, .. } => {
-                        from.is_finite() && to.is_finite() && from >= 0.0 && to >= 0.0
-                    }
+                let (a, b) = match *s {
+                    Stage::Constant { rate, .. } => (rate, rate),
+                    Stage::Ramp { from, to, .. } => (from, to),
                 };
-                if !ok {
-                    return Err("rates must be finite and ≥ 0".into());
+                for r in [a, b] {
+                    check_rate(r)?;
                 }
             }
             if profile.duration().is_zero() {

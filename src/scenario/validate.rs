@@ -38,12 +38,7 @@ impl Ctx<'_> {
     }
     fn rate(&self, v: &Spanned<f64>) -> Result<f64, Error> {
         let r = *v.get_ref();
-        if !(r.is_finite() && r >= 0.0) {
-            return self.err(
-                v.span(),
-                format!("expected a rate ≥ 0 requests/s, found {r}"),
-            );
-        }
+        super::check_rate(r).or_else(|m| self.err(v.span(), m))?;
         Ok(r)
     }
 }
