@@ -223,6 +223,9 @@ pub struct PlanArgs {
     /// Do not write report.html and its PNG charts.
     #[arg(long)]
     pub no_report: bool,
+    /// Replace the results already in --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +236,9 @@ pub struct MergeArgs {
     /// Where to write the merged results.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the results already in --out (never one of the segments).
+    #[arg(long)]
+    pub force: bool,
     /// Largest difference between the segments' start times.
     #[arg(long, value_parser = duration, default_value = "250ms")]
     pub max_offset: Duration,
@@ -455,6 +461,10 @@ pub struct OutputArgs {
     /// Do not write report.html and its PNG charts.
     #[arg(long)]
     pub no_report: bool,
+    /// Replace the results already in --out (without it, a directory
+    /// holding results is refused).
+    #[arg(long)]
+    pub force: bool,
     /// Serve live metrics (Prometheus text format, /metrics) on this address
     /// during the run, e.g. 127.0.0.1:9464.
     #[arg(long)]

@@ -7,6 +7,7 @@ use headroom::{app, exit};
 
 fn main() -> ExitCode {
     keep_large_allocations_in_mmap();
+    raise_open_file_limit();
     let cli = Cli::parse();
     if matches!(
         cli.command,
@@ -55,6 +56,21 @@ fn die_quietly_on_closed_pipe() {
     // other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Every connection is a file descriptor, and the usual soft limit (1,024)
+/// is far below what a load test opens: raise it to the hard limit, as
+/// wrk and oha do. What is still short shows as `local_resources` errors.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    // SAFETY: reads and sets this process's own limit from plain data.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
     }
 }
 

@@ -77,6 +77,7 @@ fn run(plan: &Plan, t: &TargetHandle) -> (Summary, Vec<(u64, u64)>) {
             concurrency: None,
             threads: outcome.threads,
             duration_s: outcome.duration.as_secs_f64(),
+            elapsed_s: outcome.elapsed.as_secs_f64(),
             scheduled: outcome.scheduled,
             totals: &outcome.totals,
             names,

@@ -68,6 +68,7 @@ fn summary(plan: &Plan, o: &RunOutcome) -> Summary {
             concurrency: None,
             threads: o.threads,
             duration_s: o.duration.as_secs_f64(),
+            elapsed_s: o.elapsed.as_secs_f64(),
             scheduled: o.scheduled,
             totals: &o.totals,
             names: plan

@@ -136,8 +136,8 @@ fn memory_grows_with_request_names_by_what_they_record() {
     assert_eq!(summary(&out)["generator_limited"], false);
     // Histograms that grow to what they record: the embedded target
     // answers within 2 ms, so each holds 2,048 counters (16 KiB), four per
-    // request name and second, in 2 × 2 + 4 places: 200 × 8 × 64 KiB =
-    // 100 MiB beside the ≈ 60 MiB a debug build starts with. Sized for an
+    // request name and second, in 2 × 2 + 5 places: 200 × 9 × 64 KiB =
+    // 113 MiB beside the ≈ 60 MiB a debug build starts with. Sized for an
     // hour each, 200 names took 716 MiB.
     assert!(rss < 320, "peak RSS {rss} MiB");
 }
@@ -190,5 +190,355 @@ fn counts_and_timeouts_of_zero_are_refused() {
         let o = headroom(&all);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
         assert!(text(&o).contains(args[0]), "{args:?}: {}", text(&o));
+    }
+}
+
+#[test]
+fn a_results_directory_is_never_overwritten_unless_told_to() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--url",
+            "embedded",
+            "--rate",
+            "20",
+            "--duration",
+            "1s",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        headroom(&args)
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let first = std::fs::read(out.join("summary.json")).unwrap();
+    // Files an earlier command of another kind left (the issue: a stale
+    // find.json and parquet series rendered beside the new run).
+    std::fs::write(out.join("find.json"), "{}").unwrap();
+    std::fs::write(out.join("timeseries.parquet"), "stale").unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("already holds results (summary.json, scenario.json, latency.hlog"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), first);
+
+    let o = run(&["--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_ne!(std::fs::read(out.join("summary.json")).unwrap(), first);
+    assert!(!out.join("find.json").exists());
+    assert!(!out.join("timeseries.parquet").exists());
+    // What headroom did not write stays.
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+
+    // A file where a directory should be.
+    let file = dir.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let o = headroom(&[
+        "run",
+        "--url",
+        "embedded",
+        "--rate",
+        "10",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("is a file, not a results directory"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_killed_run_keeps_every_second_but_the_last() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args([
+            "run",
+            "--url",
+            "embedded",
+            "--rate",
+            "50",
+            "--duration",
+            "30s",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    // Until three whole seconds are on disk (or ten have passed).
+    let seconds_on_disk =
+        || std::fs::read_to_string(out.join("timeseries.csv")).map_or(0, |t| t.lines().count() - 1);
+    let t0 = std::time::Instant::now();
+    while seconds_on_disk() < 3 && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no handler runs.
+    child.wait().unwrap();
+    let kept = seconds_on_disk();
+    assert!(kept >= 3, "{kept} seconds in timeseries.csv");
+
+    // Was: both logs 0 bytes, no summary.
+    let s = summary(&out);
+    assert_eq!(s["interrupted"], true, "{s}");
+    assert!(
+        s["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("cut short: this summary covers the first"),
+        "{s}"
+    );
+    let n = s["duration_s"].as_f64().unwrap() as u64;
+    assert!(
+        n >= 3 && s["requests"]["ok"].as_u64().unwrap() >= 100,
+        "{s}"
+    );
+    for log in ["latency.hlog", "detail.hlog"] {
+        assert!(std::fs::metadata(out.join(log)).unwrap().len() > 0, "{log}");
+    }
+    // The readers take it: the report renders it, compare calls it what it is.
+    let o = headroom(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("cut short"), "the page says so");
+    let o = headroom(&["compare", out.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("interrupted"), "{}", text(&o));
+
+    // A log whose last line was cut mid-way reads up to it.
+    let log = out.join("latency.hlog");
+    let bytes = std::fs::read(&log).unwrap();
+    std::fs::write(&log, &bytes[..bytes.len() - 10]).unwrap();
+    let series = out.join("timeseries.csv");
+    let t = std::fs::read(&series).unwrap();
+    std::fs::write(&series, &t[..t.len() - 3]).unwrap();
+    let o = headroom(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn throughput_counts_answers_not_timeouts() {
+    let _g = serial();
+    // A server that accepts and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(8) {
+            match listener.accept() {
+                Ok((c, _)) => conns.push(c),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = headroom(&[
+        "run",
+        "--url",
+        &url,
+        "--rate",
+        "20",
+        "--duration",
+        "1s",
+        "--timeout",
+        "500ms",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let s = summary(&out);
+    assert_eq!(s["requests"]["ok"], 0, "{}", text(&o));
+    assert_eq!(
+        s["requests"]["errors"]["by_kind"]["request_timeout"], 20,
+        "{s}"
+    );
+    // Was 20 requests/s.
+    assert_eq!(s["throughput"].as_f64(), Some(0.0), "{s}");
+    drop(held);
+}
+
+#[test]
+fn compare_across_load_models_is_inconclusive() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("open"), dir.path().join("closed"));
+    for (out, load) in [(&a, ["--rate", "50"]), (&b, ["--concurrency", "4"])] {
+        let mut args = vec!["run", "--url", "embedded", "--duration", "1s", "--quiet"];
+        args.extend(load);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = headroom(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    // Was: REGRESSION +127590 %, no warning.
+    let o = headroom(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("different load models: open (a rate) vs closed (users)"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_limit() {
+    let _g = serial();
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: reads this process's limit into plain data.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    if lim.rlim_max < 1024 {
+        eprintln!("skipped: hard open-file limit {} < 1024", lim.rlim_max);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    // 200 users and the embedded target's 200 accepted connections, under
+    // a soft limit of 64 descriptors.
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -Sn 64 && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_headroom"),
+            "run",
+            "--url",
+            "embedded",
+            "--concurrency",
+            "200",
+            "--duration",
+            "1s",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&out);
+    assert_eq!(s["requests"]["errors"]["total"], 0, "{s}");
+}
+
+/// A server that answers every request with `reply`, then closes the
+/// connection; it stops accepting after `secs` seconds.
+fn serve_raw(reply: Vec<u8>, secs: u64) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let h = std::thread::spawn(move || {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(secs) {
+            let Ok((mut c, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                continue;
+            };
+            let _ = c.set_nonblocking(false);
+            let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = c.write_all(&reply);
+        }
+    });
+    (url, h)
+}
+
+#[test]
+fn broken_answers_are_named_with_what_the_client_said() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..120 {
+        many.extend_from_slice(format!("X-Header-{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+    let http11_only = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    // Not HTTP, or not the HTTP asked for: not a capacity limit (exit 4).
+    // A body cut short may be load: without an SLO, exit 0.
+    // (what, the reply, extra flags, the error kind, the exit code)
+    type Case<'a> = (&'a str, Vec<u8>, &'a [&'a str], &'a str, i32);
+    let cases: [Case; 4] = [
+        (
+            "garbage",
+            b"\x00\x01\x02 not http at all\r\n\r\n".to_vec(),
+            &[],
+            "protocol_error",
+            4,
+        ),
+        ("120 headers", many, &[], "protocol_error", 4),
+        (
+            "short body",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789".to_vec(),
+            &[],
+            "truncated_body",
+            0,
+        ),
+        (
+            "h2 to 1.1",
+            http11_only.to_vec(),
+            &["--http", "2"],
+            "h2_not_supported",
+            4,
+        ),
+    ];
+    for (name, reply, extra, want, code) in cases {
+        let (url, server) = serve_raw(reply, 4);
+        let out = dir.path().join(name.replace(' ', "-"));
+        let mut args = vec![
+            "run",
+            "--url",
+            &url,
+            "--rate",
+            "10",
+            "--duration",
+            "1s",
+            "--timeout",
+            "1s",
+            "--quiet",
+            "--no-report",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = headroom(&args);
+        assert_eq!(o.status.code(), Some(code), "{name}: {}", text(&o));
+        let s = summary(&out);
+        let errors = &s["requests"]["errors"];
+        // Was: `other` for the first two and the last, `reset` for the third.
+        assert!(
+            errors["by_kind"][want].as_u64().unwrap_or(0) >= 5,
+            "{name}: {errors}"
+        );
+        assert!(errors["by_kind"].get("other").is_none(), "{name}: {errors}");
+        let said = errors["samples"][want].as_str().unwrap_or("");
+        assert!(!said.is_empty(), "{name}: {errors}");
+        server.join().unwrap();
     }
 }

@@ -354,3 +354,53 @@ fn plan_errors_point_at_the_line() {
         assert!(e.contains(want) && e.contains("p.toml:"), "{to}: {e}");
     }
 }
+
+#[test]
+fn forecasts_say_what_they_smoothed_over_and_stay_within_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    // Demand falling 12 a day from 270 to nothing (zeros: no log scale,
+    // so the trend runs on below zero), one day exported twice.
+    let path = dir.path().join("falling.csv");
+    let mut text = String::from("time,value\n");
+    for d in 0..28 {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(d);
+        let v = 270u64.saturating_sub(12 * d);
+        text.push_str(&format!("{day},{v}\n"));
+        if d == 5 {
+            text.push_str(&format!("{day},{v}\n"));
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    let o = headroom(&[
+        "forecast",
+        path.to_str().unwrap(),
+        "--horizon",
+        "60d",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = v["warnings"].to_string();
+    // Was: silently averaged, and negative demand forecast.
+    assert!(
+        warnings.contains("1 rows repeat an earlier row's timestamp"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("falls below zero from 2026-"),
+        "{warnings}"
+    );
+    for p in v["points"].as_array().unwrap() {
+        for k in ["mean", "lo80", "hi80", "lo95", "hi95"] {
+            assert!(p[k].as_f64().unwrap() >= 0.0, "{p}");
+        }
+    }
+    // Was: 1,000,000 days forecast (3.5 GB, to the year 3509).
+    let o = headroom(&["forecast", path.to_str().unwrap(), "--horizon", "1000000d"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is 1000000 steps of 1d, more than ten times the history's 28"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -229,6 +229,39 @@ fn three_segments_merge_into_the_single_run() {
         assert!(text(&o).contains(want), "{want}: {}", text(&o));
     };
     refuse(&[&segs[0], &segs[1]], "missing segment 2 of 3");
+    // Into one of its own segments: refused, --force or not (it once
+    // overwrote segment 0 with the merged run, exit 0).
+    let before = std::fs::read(segs[0].join("summary.json")).unwrap();
+    for force in [false, true] {
+        let mut args = vec!["merge"];
+        args.extend(segs.iter().map(|d| d.to_str().unwrap()));
+        args.extend(["--out", segs[0].to_str().unwrap(), "--quiet"]);
+        if force {
+            args.push("--force");
+        }
+        let o = headroom(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            text(&o).contains("one of this command's inputs"),
+            "{}",
+            text(&o)
+        );
+    }
+    assert_eq!(std::fs::read(segs[0].join("summary.json")).unwrap(), before);
+    // Into the last merge's directory: refused without --force.
+    let mut again = vec!["merge"];
+    again.extend(segs.iter().map(|d| d.to_str().unwrap()));
+    again.extend(["--out", merged.to_str().unwrap(), "--quiet", "--no-report"]);
+    let o = headroom(&again);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("already holds results"), "{}", text(&o));
+    again.push("--force");
+    let o = headroom(&again);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !merged.join("report.html").exists(),
+        "the old report is gone"
+    );
     refuse(
         &[&segs[0], &segs[0], &segs[1]],
         "segment 0/3 is given twice",

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use hdrhistogram::Histogram;
 
 use crate::cli::MergeArgs;
@@ -202,6 +201,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
         .map(|d| read_seg(d))
         .collect::<anyhow::Result<Vec<_>>>()?;
     check(&segs, args.max_offset)?;
+    let inputs: Vec<&Path> = args.dirs.iter().map(PathBuf::as_path).collect();
+    crate::results::claim(&args.out, args.force, &inputs)?;
     segs.sort_by_key(|s| s.index);
     let earliest = segs.iter().map(|s| s.started).min().expect("one or more");
     let names: Vec<String> = segs[0]
@@ -339,6 +340,9 @@ fn summarize(
                 .iter()
                 .map(|s| s.summary.duration_s)
                 .fold(0.0, f64::max),
+            // The segments' waits for late answers are not in their
+            // summaries: the merged throughput is over the duration.
+            elapsed_s: 0.0,
             scheduled,
             totals: &totals,
             names: first
@@ -372,7 +376,6 @@ fn write(
     intervals: &[Interval],
     summary: &Summary,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let start = SystemTime::from(earliest);
     let mut hlog = HlogWriter::create(&out.join("latency.hlog"), start, names)?;
     let mut detail = HlogWriter::create_detail(&out.join("detail.hlog"), start, names)?;

@@ -57,6 +57,8 @@ pub struct Output {
     pub metrics_listen: Option<SocketAddr>,
     /// Keep serving them this long after the run.
     pub metrics_linger: Duration,
+    /// Replace the results already in `out` (else refuse to write there).
+    pub force: bool,
 }
 
 impl Output {
@@ -69,6 +71,7 @@ impl Output {
             no_report: true,
             metrics_listen: None,
             metrics_linger: Duration::ZERO,
+            force: false,
         }
     }
 }
@@ -82,6 +85,7 @@ impl From<&OutputArgs> for Output {
             no_report: a.no_report,
             metrics_listen: a.metrics_listen,
             metrics_linger: a.metrics_linger,
+            force: a.force,
         }
     }
 }
@@ -178,9 +182,13 @@ fn execute_segment(
         .out
         .clone()
         .unwrap_or_else(|| default_dir(&plan.name));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::results::claim(&dir, output.force, &[])?;
     let (live, _server) = live_metrics(plan, output)?;
-    let mut rec = Recording::new(plan, &dir, output, abort_on_fail, live)?;
+    write_json(
+        &dir.join("scenario.json"),
+        &crate::results::scenario::ScenarioInfo::new(plan, &base.to_string()),
+    )?;
+    let mut rec = Recording::new(plan, &base, &dir, output, abort_on_fail, live)?;
     let outcome = load::run(plan, &base, stop, &mut |iv: &Interval| {
         if rec.second(iv) {
             stop.stop();
@@ -193,10 +201,6 @@ fn execute_segment(
     }
     summary.segment = segment;
     write_json(&dir.join("summary.json"), &summary)?;
-    write_json(
-        &dir.join("scenario.json"),
-        &crate::results::scenario::ScenarioInfo::new(plan, &base.to_string()),
-    )?;
     rec.finish(&dir, output.format)?;
     if !output.quiet {
         print!("{}", report::text::summary(&summary));
@@ -219,11 +223,19 @@ fn execute_segment(
 /// What a run records second by second while it runs: the interval logs,
 /// the time series, live metrics, the progress bar, and (with
 /// `--abort-on-fail`) the windowed criteria that end it early.
+///
+/// Everything it writes is on disk at the end of each second: the logs
+/// and the time series are flushed, and `summary.json` is replaced by one
+/// of the seconds so far that says it was cut short — what a run killed
+/// mid-way (SIGKILL, out of memory, a crash) leaves, until the run's end
+/// replaces it with the real one.
 struct Recording {
     hlog: HlogWriter,
     detail: HlogWriter,
+    series: timeseries::Appender,
     rows: Vec<timeseries::Row>,
-    hlog_error: Option<std::io::Error>,
+    so_far: SoFar,
+    write_error: Option<anyhow::Error>,
     watch: Option<search::criteria::Watch>,
     aborted: Option<String>,
     progress: Option<ProgressBar>,
@@ -233,6 +245,7 @@ struct Recording {
 impl Recording {
     fn new(
         plan: &Plan,
+        base: &BaseUrl,
         dir: &Path,
         output: &Output,
         abort_on_fail: bool,
@@ -248,11 +261,24 @@ impl Recording {
             };
             w.with_context(|| format!("creating {}", path.display()))
         };
+        let series = dir.join(timeseries::Format::Csv.file_name());
         Ok(Recording {
             hlog: log("latency.hlog", false)?,
             detail: log("detail.hlog", true)?,
+            series: timeseries::Appender::create(&series)
+                .with_context(|| format!("creating {}", series.display()))?,
             rows: Vec::new(),
-            hlog_error: None,
+            so_far: SoFar {
+                plan: plan.clone(),
+                base: base.clone(),
+                path: dir.join("summary.json"),
+                started_at: chrono::Utc::now(),
+                totals: Vec::new(),
+                scheduled: 0,
+                no_free_connection: 0,
+                lanes: 0,
+            },
+            write_error: None,
             watch: abort_on_fail.then(|| {
                 search::criteria::Watch::new(
                     &plan.slo,
@@ -271,8 +297,13 @@ impl Recording {
         if let Some(l) = &self.live {
             l.interval(iv);
         }
-        if let Err(e) = self.hlog.write(iv).and_then(|()| self.detail.write(iv)) {
-            self.hlog_error.get_or_insert(e);
+        let logged = (self.hlog.write(iv))
+            .and_then(|()| self.hlog.flush())
+            .and_then(|()| self.detail.write(iv))
+            .and_then(|()| self.detail.flush())
+            .context("writing latency.hlog and detail.hlog");
+        if let Err(e) = logged {
+            self.write_error.get_or_insert(e);
         }
         let mut stop = false;
         if let Some(s) = self.watch.as_mut().and_then(|w| w.second(iv, true)) {
@@ -292,7 +323,13 @@ impl Recording {
                 row.errors
             ));
         }
+        if let Err(e) = self.series.push(&row).context("writing timeseries.csv") {
+            self.write_error.get_or_insert(e);
+        }
         self.rows.push(row);
+        if let Err(e) = self.so_far.second(iv) {
+            self.write_error.get_or_insert(e);
+        }
         stop
     }
 
@@ -301,13 +338,74 @@ impl Recording {
         if let Some(pb) = &self.progress {
             pb.finish_and_clear();
         }
-        timeseries::write(&dir.join(format.file_name()), &self.rows, format)?;
+        // The final series replaces the one appended as the run went.
+        let path = dir.join(format.file_name());
+        let part = path.with_extension("part");
+        timeseries::write(&part, &self.rows, format)?;
+        std::fs::rename(&part, &path).with_context(|| format!("writing {}", path.display()))?;
+        if format != timeseries::Format::Csv {
+            let appended = dir.join(timeseries::Format::Csv.file_name());
+            std::fs::remove_file(&appended)
+                .with_context(|| format!("removing {}", appended.display()))?;
+        }
         self.hlog.finish().context("writing latency.hlog")?;
         self.detail.finish().context("writing detail.hlog")?;
-        if let Some(e) = self.hlog_error {
-            return Err(e).context("writing latency.hlog");
+        match self.write_error {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        Ok(())
+    }
+}
+
+/// The seconds so far, as a summary that says the run was cut short.
+struct SoFar {
+    plan: Plan,
+    base: BaseUrl,
+    path: PathBuf,
+    started_at: chrono::DateTime<chrono::Utc>,
+    totals: Vec<crate::metrics::Stats>,
+    scheduled: u64,
+    no_free_connection: u64,
+    lanes: u64,
+}
+
+impl SoFar {
+    fn second(&mut self, iv: &Interval) -> anyhow::Result<()> {
+        self.totals
+            .resize_with(iv.per_request.len(), crate::metrics::Stats::default);
+        for (t, s) in self.totals.iter_mut().zip(&iv.per_request) {
+            t.merge(s);
+        }
+        self.scheduled += iv.scheduled;
+        self.no_free_connection += iv.load.no_free_connection;
+        self.lanes = self.lanes.max(iv.load.lanes);
+        let seconds = iv.index + 1;
+        let outcome = load::RunOutcome {
+            totals: std::mem::take(&mut self.totals),
+            scheduled: matches!(self.plan.load.model, LoadModel::Open { .. })
+                .then_some(self.scheduled),
+            started_at: self.started_at,
+            duration: Duration::from_secs(seconds),
+            elapsed: Duration::from_secs(seconds),
+            interrupted: true,
+            threads: self.plan.load.threads,
+            connections_opened: 0,
+            in_flight_at_end: iv.load.in_flight,
+            no_free_connection: self.no_free_connection,
+            lanes: self.lanes,
+            failures: Vec::new(),
+        };
+        let mut summary = summarize(&self.plan, &self.base, &outcome);
+        self.totals = outcome.totals;
+        summary.warnings.insert(
+            0,
+            format!(
+                "cut short: this summary covers the first {seconds} s of a run that did not \
+                 finish (its process was killed or failed); the interval logs and the time \
+                 series hold the same seconds"
+            ),
+        );
+        write_json(&self.path, &summary)
     }
 }
 
@@ -324,6 +422,7 @@ fn summarize(plan: &Plan, base: &BaseUrl, outcome: &load::RunOutcome) -> Summary
             concurrency,
             threads: outcome.threads,
             duration_s: outcome.duration.as_secs_f64(),
+            elapsed_s: outcome.elapsed.as_secs_f64(),
             scheduled: outcome.scheduled,
             totals: &outcome.totals,
             names: plan
@@ -605,7 +704,7 @@ pub(crate) fn probe_for(
         .out
         .clone()
         .unwrap_or_else(|| default_dir(&format!("{}-{kind}", plan.name)));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::results::claim(&dir, output.force, &[])?;
     let mut probe =
         search::EngineProbe::new(plan, base.clone(), stop.clone(), Some(dir.join(logs)));
     let (live, server) = live_metrics(plan, output)?;
@@ -860,6 +959,8 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let out = |sub: &str| Output {
         // One page for the whole demo, written at the end.
         quiet: args.quiet,
+        // The demo replaces its own last results (a fixed place).
+        force: true,
         ..Output::quiet_to(&args.out.join(sub))
     };
     let report = execute(&plan, &out("run"), stop, false)?;
@@ -1003,7 +1104,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         std::fs::write(input.join(name), text)
             .with_context(|| format!("writing {}", input.join(name).display()))?;
     }
-    model::plan_from(&input.join("plan.toml"), Some(plan_dir), false, true)?;
+    model::plan_from(&input.join("plan.toml"), Some(plan_dir), false, true, true)?;
     let page = report::page::render(&args.out)?;
     println!("\nall results under {}", args.out.display());
     println!("report: {}", page.display());

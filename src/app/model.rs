@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::cli::{ForecastArgs, PlanArgs, UslArgs};
 use crate::exit::{self, BadInput};
 use crate::input::history::{self, Aggregate, History, Step};
@@ -126,8 +124,7 @@ pub fn forecast(args: &ForecastArgs) -> anyhow::Result<exit::Code> {
         }
     };
     let horizon = history
-        .step
-        .steps_in(&args.horizon)
+        .horizon(&args.horizon)
         .map_err(|e| BadInput(format!("--horizon: {e}")))?;
     let doc = forecast_doc(Path::new(&source), &history, horizon)?;
     if args.json {
@@ -147,7 +144,13 @@ fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc,
 
 /// `headroom plan`.
 pub fn plan(args: &PlanArgs) -> anyhow::Result<exit::Code> {
-    plan_from(&args.file, args.out.clone(), args.json, args.no_report)
+    plan_from(
+        &args.file,
+        args.out.clone(),
+        args.json,
+        args.no_report,
+        args.force,
+    )
 }
 
 /// Plans from a plan file: `plan.json`, `forecast.json` (and the report)
@@ -158,6 +161,7 @@ pub fn plan_from(
     out: Option<std::path::PathBuf>,
     json: bool,
     no_report: bool,
+    force: bool,
 ) -> anyhow::Result<exit::Code> {
     let pf = plan_file::load(file)?;
     let candidates = candidates(&pf)?;
@@ -171,7 +175,7 @@ pub fn plan_from(
     );
     let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
     let dir = out.unwrap_or_else(|| super::default_dir(&format!("plan-{}", pf.name)));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::results::claim(&dir, force, &[file])?;
     write_json(&dir.join("plan.json"), &doc)?;
     write_json(&dir.join("forecast.json"), &forecast_doc)?;
     let report = super::render_report(&dir, no_report);
@@ -300,8 +304,7 @@ fn plan_demand(
     means: &History,
 ) -> Result<(Vec<DemandPoint>, f64, ForecastDoc), BadInput> {
     let horizon = peaks
-        .step
-        .steps_in(&pf.horizon)
+        .horizon(&pf.horizon)
         .map_err(|e| BadInput(format!("{}: horizon: {e}", pf.path.display())))?;
     let peak_doc = forecast_doc(path, peaks, horizon)?;
     let mean_doc = forecast_doc(path, means, horizon)?;

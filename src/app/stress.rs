@@ -42,6 +42,12 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
         .out
         .clone()
         .unwrap_or_else(|| default_dir(&format!("{}-stress", plan.name)));
+    // Claimed once here: the search (into find/) and the episode then
+    // write into a directory that is theirs.
+    crate::results::claim(&dir, args.output.force, &[])?;
+    if dir.join("find").exists() {
+        crate::results::claim(&dir.join("find"), args.output.force, &[])?;
+    }
     let (r, from) = match &plan.stress.capacity {
         Capacity::Given(r) => (*r, "given".to_string()),
         Capacity::FindFile(path) => (
@@ -54,6 +60,7 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
                 out: Some(dir.join("find")),
                 no_report: true,
                 metrics_listen: None,
+                force: true,
                 ..Output::from(&args.output)
             };
             let found = run_find(&plan, &out, stop)?;
@@ -71,6 +78,7 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
     };
     let output = Output {
         out: Some(dir),
+        force: true,
         ..Output::from(&args.output)
     };
     let result = run_stress(&plan, &output, stop, r, from)?;

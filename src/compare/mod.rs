@@ -135,6 +135,13 @@ fn judge(
     }
 }
 
+fn model(m: crate::results::summary::LoadKind) -> &'static str {
+    match m {
+        crate::results::summary::LoadKind::Open => "open (a rate)",
+        crate::results::summary::LoadKind::Closed => "closed (users)",
+    }
+}
+
 /// Compares `current` against `baseline`.
 pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Comparison {
     let mut warnings = Vec::new();
@@ -145,6 +152,9 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
             bs.scenario, cs.scenario
         ));
     }
+    if bs.target != cs.target {
+        warnings.push(format!("different targets: {} vs {}", bs.target, cs.target));
+    }
     if let (Some(a), Some(b)) = (bs.target_rate, cs.target_rate) {
         if (a - b).abs() > 0.01 * a {
             warnings.push(format!(
@@ -153,6 +163,16 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
         }
     }
     let mut unsound = false;
+    // An open-model latency counts the wait for a connection, a closed
+    // model's does not: the two measure different things.
+    if bs.model != cs.model {
+        unsound = true;
+        warnings.push(format!(
+            "different load models: {} vs {} (their latencies measure different things)",
+            model(bs.model),
+            model(cs.model)
+        ));
+    }
     for (which, s) in [("baseline", bs), ("current", cs)] {
         if s.generator_limited {
             unsound = true;

@@ -142,11 +142,32 @@ pub struct History {
     pub filled: usize,
     /// Rows read from the file.
     pub rows: usize,
+    /// Rows whose timestamp an earlier row already had (combined by the
+    /// aggregate like any rows in one step, but worth a word: an export
+    /// that repeats itself).
+    pub duplicates: usize,
 }
 
 impl History {
     pub fn time(&self, i: usize) -> DateTime<FixedOffset> {
         advance(self.start, self.step, i as i64)
+    }
+
+    /// The steps covering `horizon` (see [`Step::steps_in`]), at most ten
+    /// times the history's own length: further out is extrapolation (and
+    /// `1000000d` of hourly steps took 3.5 GB).
+    pub fn horizon(&self, horizon: &str) -> Result<usize, String> {
+        let steps = self.step.steps_in(horizon)?;
+        let max = 10 * self.values.len();
+        if steps > max {
+            return Err(format!(
+                "`{horizon}` is {steps} steps of {}, more than ten times the history's {} \
+                 (at most {max}): a forecast that far ahead is a guess",
+                self.step,
+                self.values.len()
+            ));
+        }
+        Ok(steps)
     }
 
     pub fn end(&self) -> DateTime<FixedOffset> {
@@ -328,6 +349,7 @@ pub fn resample(
     }
     let mut sorted = points.to_vec();
     sorted.sort_by_key(|(t, _)| *t);
+    let duplicates = sorted.windows(2).filter(|w| w[0].0 == w[1].0).count();
     let offset = *sorted[0].0.offset();
     let step = match step {
         Some(s) => s,
@@ -368,6 +390,7 @@ pub fn resample(
         values: values.into_iter().map(|v| v.unwrap_or(0.0)).collect(),
         filled,
         rows: points.len(),
+        duplicates,
     })
 }
 

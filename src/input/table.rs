@@ -87,32 +87,40 @@ impl Table {
         let parquet = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-        let df = if parquet {
-            let file = File::open(path).map_err(|e| bad(&e))?;
-            ParquetReader::new(file)
-                .finish()
-                .map_err(|e| bad(&format!("not a Parquet table: {e}")))?
-        } else {
-            if let Err(e) = File::open(path) {
-                return Err(bad(&e));
-            }
-            CsvReadOptions::default()
+        if !parquet {
+            let bytes = std::fs::read(path).map_err(|e| bad(&e))?;
+            return Table::from_csv(path, bytes);
+        }
+        let file = File::open(path).map_err(|e| bad(&e))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| bad(&format!("not a Parquet table: {e}")))?;
+        Ok(Table {
+            path: path.to_path_buf(),
+            df,
+            csv: false,
+        })
+    }
+
+    /// A CSV table from `bytes` (the contents of `path`, or a part of them).
+    pub fn from_csv(path: &Path, bytes: Vec<u8>) -> Result<Table, BadInput> {
+        let bad = |e: &dyn std::fmt::Display| BadInput(format!("{}: {e}", path.display()));
+        let df = CsvReadOptions::default()
                 .with_has_header(true)
                 .with_infer_schema_length(Some(0))
-                .try_into_reader_with_file_path(Some(path.into()))
-                .and_then(|r| r.finish())
+                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+                .finish()
                 .map_err(|e| match ragged_row(path) {
                     Some((line, found, expected)) => BadInput(format!(
                         "{}:{line}: not a CSV table: expected {expected} fields as in the header line, found {found}",
                         path.display()
                     )),
                     None => bad(&format!("not a CSV table (a header line, then rows): {e}")),
-                })?
-        };
+                })?;
         Ok(Table {
             path: path.to_path_buf(),
             df,
-            csv: !parquet,
+            csv: true,
         })
     }
 

@@ -267,6 +267,24 @@ pub struct Answer {
 pub struct Failed {
     pub kind: ErrorKind,
     pub unprocessed: bool,
+    /// What the client said, for the summary's sample of this kind.
+    pub error: hyper::Error,
+}
+
+impl Failed {
+    /// The error and its causes in words, each once.
+    pub fn said(&self) -> String {
+        let mut words = self.error.to_string();
+        let mut src = self.error.source();
+        while let Some(s) = src {
+            let next = s.to_string();
+            if !words.contains(&next) {
+                words = format!("{words}: {next}");
+            }
+            src = s.source();
+        }
+        words
+    }
 }
 
 impl From<hyper::Error> for Failed {
@@ -274,6 +292,7 @@ impl From<hyper::Error> for Failed {
         Failed {
             kind: classify(&e),
             unprocessed: unprocessed(&e),
+            error: e,
         }
     }
 }
@@ -321,8 +340,12 @@ pub async fn exchange(
     let mut joined: Option<BytesMut> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Failed {
-            kind: classify(&e),
+            kind: match classify(&e) {
+                ErrorKind::Reset => ErrorKind::TruncatedBody,
+                k => k,
+            },
             unprocessed: false,
+            error: e,
         })?;
         if let Ok(d) = frame.into_data() {
             bytes += d.len() as u64;
@@ -370,8 +393,23 @@ pub fn classify_connect(e: &io::Error) -> ErrorKind {
 }
 
 fn classify(e: &hyper::Error) -> ErrorKind {
+    if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+        return ErrorKind::Protocol;
+    }
     let mut src = e.source();
     while let Some(s) = src {
+        if let Some(h) = s.downcast_ref::<h2::Error>() {
+            // "HTTP/1.1 400" read as a frame header: a frame 4.7 MB long.
+            match h.reason() {
+                Some(h2::Reason::FRAME_SIZE_ERROR) if !h.is_remote() => {
+                    return ErrorKind::H2NotSupported
+                }
+                Some(h2::Reason::PROTOCOL_ERROR | h2::Reason::FRAME_SIZE_ERROR) => {
+                    return ErrorKind::Protocol
+                }
+                _ => {}
+            }
+        }
         if let Some(io) = s.downcast_ref::<io::Error>() {
             return match io.kind() {
                 io::ErrorKind::ConnectionReset

@@ -352,7 +352,11 @@ impl Shard {
                     }
                     continue;
                 }
-                Ok(Err(f)) => f.kind,
+                Ok(Err(f)) => {
+                    self.rec.borrow_mut().error_said(req, f.kind, || f.said());
+                    *lane = None;
+                    return Err(Ended::Done);
+                }
                 Err(_) => ErrorKind::RequestTimeout,
             };
             self.rec.borrow_mut().error(req, kind);

@@ -199,11 +199,15 @@ pub struct Tally {
 
 /// Errors load does not explain — at a rate the target already served, or
 /// the first one tried: client errors other than 408 and 429, failed TLS
-/// handshakes, refused connections.
+/// handshakes, refused connections, answers that are not HTTP, and a
+/// server that does not speak the HTTP/2 it was asked to.
 pub fn unexplained(kind: ErrorKind) -> bool {
     match kind {
         ErrorKind::Http(s) => (400..500).contains(&s) && s != 408 && s != 429,
-        ErrorKind::Tls | ErrorKind::ConnectRefused => true,
+        ErrorKind::Tls
+        | ErrorKind::ConnectRefused
+        | ErrorKind::Protocol
+        | ErrorKind::H2NotSupported => true,
         _ => false,
     }
 }
@@ -251,6 +255,8 @@ pub fn not_a_capacity_limit(
                 .map_or(String::new(), |r| format!(" {r}"))
         ),
         ErrorKind::Tls => "failed the TLS handshake".into(),
+        ErrorKind::Protocol => "got an answer that is not HTTP".into(),
+        ErrorKind::H2NotSupported => "got no HTTP/2 answer".into(),
         _ => "had its connection refused".into(),
     };
     let advice = match kind {
@@ -258,6 +264,10 @@ pub fn not_a_capacity_limit(
         ErrorKind::Http(404 | 405 | 410) => "check the URL and method",
         ErrorKind::Http(_) => "check the request (URL, method, headers, body)",
         ErrorKind::Tls => "check the certificate, server_name and ca_file",
+        ErrorKind::Protocol => "check that the URL's port serves HTTP (https:// for TLS)",
+        ErrorKind::H2NotSupported => {
+            "the server speaks HTTP/1.1 only: drop --http 2 (or use https://, where ALPN chooses)"
+        }
         _ => "the target stopped accepting connections (did it go down?)",
     };
     let at = rate.map_or(String::new(), |r| {

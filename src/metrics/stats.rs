@@ -17,8 +17,17 @@ pub enum ErrorKind {
     /// Any other failure to open a connection.
     Connect,
     RequestTimeout,
-    /// The connection was reset or closed mid-request.
+    /// The connection was reset or closed before the response's head.
     Reset,
+    /// The response's head arrived, then the connection ended before the
+    /// body did (fewer bytes than its Content-Length, a chunked body cut).
+    TruncatedBody,
+    /// What came back was not HTTP: garbage bytes, a malformed status line
+    /// or header, a head larger than the client accepts (too many headers).
+    Protocol,
+    /// `--http 2` to a server that answered in something other than HTTP/2
+    /// (an HTTP/1.1-only server's reply to the h2c preface).
+    H2NotSupported,
     /// A response with a 4xx or 5xx status.
     Http(u16),
     /// The TLS handshake failed (certificate not trusted, name mismatch,
@@ -48,6 +57,9 @@ impl ErrorKind {
             ErrorKind::Connect => "connect_error".into(),
             ErrorKind::RequestTimeout => "request_timeout".into(),
             ErrorKind::Reset => "reset".into(),
+            ErrorKind::TruncatedBody => "truncated_body".into(),
+            ErrorKind::Protocol => "protocol_error".into(),
+            ErrorKind::H2NotSupported => "h2_not_supported".into(),
             ErrorKind::Http(s) => format!("http_{s}"),
             ErrorKind::DroppedNoConnection => "dropped_no_connection".into(),
             ErrorKind::LocalResources => "local_resources".into(),
@@ -67,6 +79,9 @@ impl ErrorKind {
             "connect_error" => ErrorKind::Connect,
             "request_timeout" => ErrorKind::RequestTimeout,
             "reset" => ErrorKind::Reset,
+            "truncated_body" => ErrorKind::TruncatedBody,
+            "protocol_error" => ErrorKind::Protocol,
+            "h2_not_supported" => ErrorKind::H2NotSupported,
             "dropped_no_connection" => ErrorKind::DroppedNoConnection,
             "local_resources" => ErrorKind::LocalResources,
             "tls_error" => ErrorKind::Tls,
@@ -113,6 +128,8 @@ pub struct Stats {
     pub sent: u64,
     pub ok: u64,
     pub errors: BTreeMap<ErrorKind, u64>,
+    /// The first message of each kind of error that came with one.
+    pub samples: BTreeMap<ErrorKind, String>,
     /// Response body bytes read.
     pub bytes: u64,
 }
@@ -127,6 +144,7 @@ impl Default for Stats {
             sent: 0,
             ok: 0,
             errors: BTreeMap::new(),
+            samples: BTreeMap::new(),
             bytes: 0,
         }
     }
@@ -135,6 +153,24 @@ impl Default for Stats {
 impl Stats {
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
+    }
+
+    /// Requests the target answered: OK, with an error status, or with a
+    /// response a flow's expectation rejected — not timeouts, resets or
+    /// connections that never opened.
+    pub fn answered(&self) -> u64 {
+        let answers: u64 = self
+            .errors
+            .iter()
+            .filter(|(k, _)| {
+                matches!(
+                    k,
+                    ErrorKind::Http(_) | ErrorKind::Assert | ErrorKind::Extract
+                )
+            })
+            .map(|(_, n)| n)
+            .sum();
+        self.ok + answers
     }
 
     /// Requests with an outcome: answered OK or failed in any way.
@@ -159,6 +195,7 @@ impl Stats {
         self.sent = 0;
         self.ok = 0;
         self.errors.clear();
+        self.samples.clear();
         self.bytes = 0;
     }
 
@@ -174,6 +211,9 @@ impl Stats {
         self.bytes += other.bytes;
         for (k, v) in &other.errors {
             *self.errors.entry(*k).or_default() += v;
+        }
+        for (k, v) in &other.samples {
+            self.samples.entry(*k).or_insert_with(|| v.clone());
         }
     }
 }
@@ -270,6 +310,14 @@ impl Recorder {
     #[inline]
     pub fn error(&mut self, req: usize, kind: ErrorKind) {
         *self.current[req].errors.entry(kind).or_default() += 1;
+    }
+
+    /// An error with what the client said about it (formatted only for the
+    /// first of its kind in a second).
+    pub fn error_said(&mut self, req: usize, kind: ErrorKind, said: impl FnOnce() -> String) {
+        let s = &mut self.current[req];
+        *s.errors.entry(kind).or_default() += 1;
+        s.samples.entry(kind).or_insert_with(said);
     }
 
     /// Ends the current interval and hands out what it measured.

@@ -17,6 +17,10 @@ pub enum UslError {
     /// Three parameters need at least three points.
     #[error("a USL fit needs at least 3 points, got {0}")]
     TooFewPoints(usize),
+    /// Three parameters need at least three different concurrencies: at
+    /// fewer, many curves fit the points exactly.
+    #[error("a USL fit needs at least 3 different concurrency levels, got {0} ({1})")]
+    TooFewLevels(usize, String),
     /// A concurrency or throughput is NaN, infinite, zero or negative.
     #[error("point {index} is not finite and positive (N = {concurrency}, X = {throughput})")]
     InvalidPoint {
@@ -286,7 +290,8 @@ const EXACT_FIT: f64 = 2e-28;
 /// bookkeeping to us.
 ///
 /// # Errors
-/// [`UslError::TooFewPoints`] below 3 points, [`UslError::InvalidPoint`] for
+/// [`UslError::TooFewPoints`] below 3 points, [`UslError::TooFewLevels`]
+/// below 3 different concurrencies, [`UslError::InvalidPoint`] for
 /// a non-finite or non-positive value, [`UslError::NoConvergence`] if the
 /// solver's convergence tests are not met.
 pub fn fit(points: &[(f64, f64)]) -> Result<UslFit, UslError> {
@@ -301,6 +306,13 @@ pub fn fit(points: &[(f64, f64)]) -> Result<UslFit, UslError> {
                 throughput: x,
             });
         }
+    }
+    let mut levels: Vec<f64> = points.iter().map(|&(n, _)| n).collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    if levels.len() < 3 {
+        let named: Vec<String> = levels.iter().map(|n| format!("N = {n}")).collect();
+        return Err(UslError::TooFewLevels(levels.len(), named.join(", ")));
     }
     let lambda0 = points.iter().map(|&(n, x)| x / n).fold(0.0, f64::max);
     let (p, free, iterations) = solve([lambda0, 0.01, 1e-4], points)?;
@@ -573,6 +585,20 @@ mod tests {
     /// B. Schwartz, *Practical Scalability Analysis with the USL* (values also
     /// asserted by usl4j / Go usl / Rust `usl`), 1e-4 relative.
     #[test]
+    fn three_points_at_one_concurrency_are_not_a_curve() {
+        // Was: six rows at N = 4 gave N* = 963.4 with only a warning.
+        let pts: Vec<(f64, f64)> = (0..6).map(|i| (4.0, 100.0 + i as f64)).collect();
+        let e = fit(&pts).unwrap_err();
+        assert!(matches!(e, UslError::TooFewLevels(1, _)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "a USL fit needs at least 3 different concurrency levels, got 1 (N = 4)"
+        );
+        let two = [(1.0, 10.0), (2.0, 19.0), (2.0, 18.0), (1.0, 10.5)];
+        assert!(matches!(fit(&two), Err(UslError::TooFewLevels(2, _))));
+    }
+
+    #[test]
     fn cisco_parameters_and_predictions() {
         let f = fit(&cisco()).unwrap();
         assert!(rel(f.sigma.value, 0.02671591) < 1e-4, "{}", f.sigma.value);
@@ -710,12 +736,12 @@ mod tests {
         let f = fit(&[(1.0, 10.0), (2.0, 18.0), (4.0, 30.0)]).unwrap();
         assert_eq!(f.sigma.std_error, None);
         assert!(!f.warnings.is_empty());
-        // Degenerate: every point at N = 1 leaves σ and κ unidentified; λ
-        // is still the mean, and the fit says so instead of panicking.
-        let f = fit(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (1.0, 2.0)]).unwrap();
-        assert!(rel(f.lambda.value, 2.0) < 1e-9);
-        assert_eq!(f.sigma.std_error, None);
-        assert!(f.warnings.iter().any(|w| w.contains("not identifiable")));
+        // Degenerate: every point at N = 1 leaves σ and κ unidentified:
+        // refused, not fitted with a warning.
+        assert!(matches!(
+            fit(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (1.0, 2.0)]),
+            Err(UslError::TooFewLevels(1, _))
+        ));
     }
 
     /// Parameter sets with σ ≠ κ (where the popular libraries' inverses are

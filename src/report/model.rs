@@ -121,9 +121,12 @@ pub fn forecast_text(d: &ForecastDoc) -> String {
     if every > 1 {
         let _ = writeln!(
             o,
-            "  (every {every}th of {} steps shown; --json for all)",
+            "  (one step in {every} of {} shown; --json for all)",
             d.points.len()
         );
+    }
+    for w in &d.warnings {
+        let _ = writeln!(o, "warning: {w}");
     }
     o
 }

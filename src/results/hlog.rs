@@ -148,6 +148,12 @@ pub fn read(bytes: &[u8]) -> Result<Log, String> {
     let mut log = Log::default();
     let mut deser = Deserializer::new();
     let mut any = false;
+    // A log cut mid-line (its run killed while writing) ends at its last
+    // whole line.
+    let bytes = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &bytes[..=i],
+        None => bytes,
+    };
     for (i, entry) in IntervalLogIterator::new(bytes).enumerate() {
         let entry = entry.map_err(|e| format!("entry {}: not an interval log: {e:?}", i + 1))?;
         let LogEntry::Interval(h) = entry else {
@@ -208,7 +214,9 @@ impl HlogWriter {
 
     /// Creates the file and writes the header.
     pub fn create(path: &Path, start: SystemTime, names: &[String]) -> io::Result<HlogWriter> {
-        let mut out = BufWriter::new(File::create(path)?);
+        // Room for a second of many request names: flushed once a second
+        // in one write.
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
         let mut serializer = V2DeflateSerializer::new();
         IntervalLogWriterBuilder::new()
             .add_comment(&format!(
@@ -266,6 +274,12 @@ impl HlogWriter {
     }
 
     pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Hands what is buffered to the file (once a second: a run killed
+    /// mid-way keeps every second but the last).
+    pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

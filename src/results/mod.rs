@@ -25,10 +25,95 @@ use anyhow::Context;
 
 use crate::exit::BadInput;
 
-/// Pretty JSON with a final newline.
+/// What headroom writes into a results directory: the files and folders
+/// [`claim`] looks for, and removes with `--force`.
+pub const WRITTEN: &[&str] = &[
+    "summary.json",
+    "scenario.json",
+    "latency.hlog",
+    "detail.hlog",
+    "timeseries.csv",
+    "timeseries.parquet",
+    "find.json",
+    "sweep.json",
+    "stress.json",
+    "plan.json",
+    "forecast.json",
+    "report.html",
+    "latency.png",
+    "throughput.png",
+    "spectrum.png",
+    "find.png",
+    "usl.png",
+    "overload-goodput.png",
+    "overload-latency.png",
+    "forecast.png",
+    "cost-curve.png",
+    "monthly-cost.png",
+    "steps",
+    "levels",
+];
+
+/// Makes `dir` ready for a command's results. A directory holding results
+/// already (any of [`WRITTEN`]) is refused unless `force`, which removes
+/// them first — so that no file of an earlier run is left to be read or
+/// rendered beside the new ones. A directory that is one of the command's
+/// `inputs`, or would overwrite one, is always refused.
+pub fn claim(dir: &Path, force: bool, inputs: &[&Path]) -> Result<(), BadInput> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(BadInput(format!(
+            "{} is a file, not a results directory: give --out a directory",
+            dir.display()
+        )));
+    }
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    for input in inputs {
+        let overwritten = WRITTEN.iter().any(|w| same(&dir.join(w), input));
+        if same(dir, input) || overwritten {
+            return Err(BadInput(format!(
+                "{} is one of this command's inputs: write the results elsewhere (--out)",
+                input.display()
+            )));
+        }
+    }
+    let present: Vec<&str> = WRITTEN
+        .iter()
+        .copied()
+        .filter(|w| dir.join(w).exists())
+        .collect();
+    if !present.is_empty() {
+        if !force {
+            return Err(BadInput(format!(
+                "{} already holds results ({}): give another --out, or --force to replace them",
+                dir.display(),
+                present.join(", ")
+            )));
+        }
+        for w in present {
+            let path = dir.join(w);
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| BadInput(format!("removing {}: {e}", path.display())))?;
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| BadInput(format!("creating {}: {e}", dir.display())))
+}
+
+/// Pretty JSON with a final newline, written whole or not at all (into a
+/// `.part` file renamed over `path`): a process killed while writing never
+/// leaves half a document.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    let part = path.with_extension("part");
+    std::fs::write(&part, text + "\n")
+        .and_then(|()| std::fs::rename(&part, path))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads a result file into its type; `what` names it in errors ("a

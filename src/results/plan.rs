@@ -41,11 +41,32 @@ pub struct ForecastDoc {
     pub filled: usize,
     pub history: Vec<HistoryPoint>,
     pub points: Vec<ForecastPoint>,
+    /// What the reader should know: repeated timestamps, a forecast
+    /// floored at zero.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl ForecastDoc {
+    /// The forecast `f` of history `h`, floored at zero: demand is never
+    /// negative, whatever a trend extrapolates to.
     pub fn new(file: &Path, h: &History, f: &Forecast) -> ForecastDoc {
+        let mut warnings = Vec::new();
+        if h.duplicates > 0 {
+            warnings.push(format!(
+                "{} rows repeat an earlier row's timestamp; they were combined like rows in one step",
+                h.duplicates
+            ));
+        }
+        if let Some(i) = f.mean.iter().position(|&m| m < 0.0) {
+            warnings.push(format!(
+                "the model's forecast falls below zero from {}; demand is floored at 0",
+                h.time(h.values.len() + i).to_rfc3339()
+            ));
+        }
+        let floor = |v: f64| v.max(0.0);
         ForecastDoc {
+            warnings,
             schema: FORECAST_SCHEMA.into(),
             model: f.model.clone(),
             step: h.step.to_string(),
@@ -63,11 +84,11 @@ impl ForecastDoc {
             points: (0..f.mean.len())
                 .map(|i| ForecastPoint {
                     t: h.time(h.values.len() + i).to_rfc3339(),
-                    mean: f.mean[i],
-                    lo80: f.lo80[i],
-                    hi80: f.hi80[i],
-                    lo95: f.lo95[i],
-                    hi95: f.hi95[i],
+                    mean: floor(f.mean[i]),
+                    lo80: floor(f.lo80[i]),
+                    hi80: floor(f.hi80[i]),
+                    lo95: floor(f.lo95[i]),
+                    hi95: floor(f.hi95[i]),
                 })
                 .collect(),
         }

@@ -59,8 +59,13 @@ pub struct Tool {
 pub struct Errors {
     pub total: u64,
     /// connect_refused, connect_timeout, connect_error, request_timeout,
-    /// reset, http_<status>, dropped_no_connection, other.
+    /// reset, truncated_body, protocol_error, h2_not_supported,
+    /// http_<status>, dropped_no_connection, local_resources, tls_error …
     pub by_kind: BTreeMap<String, u64>,
+    /// The first message of each kind that has one (what the HTTP client
+    /// said), e.g. `protocol_error`: "invalid HTTP header parsed".
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub samples: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +87,11 @@ impl Requests {
             errors: Errors {
                 total: s.error_count(),
                 by_kind: s.errors.iter().map(|(k, v)| (k.label(), *v)).collect(),
+                samples: s
+                    .samples
+                    .iter()
+                    .map(|(k, v)| (k.label(), v.clone()))
+                    .collect(),
             },
         }
     }
@@ -283,6 +293,9 @@ pub struct RunFacts<'a> {
     pub concurrency: Option<u32>,
     pub threads: usize,
     pub duration_s: f64,
+    /// From the start until the last answer was in (or given up on): the
+    /// duration and the wait for answers after it.
+    pub elapsed_s: f64,
     /// Arrivals the schedule released (open model).
     pub scheduled: Option<u64>,
     pub totals: &'a [Stats],
@@ -373,7 +386,9 @@ impl Summary {
             duration_s: f.duration_s,
             target_rate,
             achieved_rate,
-            throughput: all.completed() as f64 / d,
+            // Answers, over the time it took to get them: a timeout is no
+            // answer, and answers that came after the end took that long.
+            throughput: all.answered() as f64 / f.elapsed_s.max(d),
             requests: Requests::from_stats(&all),
             in_flight_at_end: f.in_flight_at_end,
             no_free_connection: f.no_free_connection,

@@ -2,6 +2,7 @@
 //! and read back with polars through [`Row`], its columns named once.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -65,6 +66,18 @@ impl Format {
             Format::Parquet => "timeseries.parquet",
         }
     }
+
+    /// By the file's extension: Parquet for `.parquet`, CSV otherwise.
+    pub fn of(path: &Path) -> Format {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+        {
+            Format::Parquet
+        } else {
+            Format::Csv
+        }
+    }
 }
 
 /// The time series a results directory holds, CSV or Parquet.
@@ -91,7 +104,19 @@ pub const COLUMNS: [&str; 9] = [
 /// Reads a time series back (CSV or Parquet, by its extension); a missing
 /// column or a bad cell is an error naming the file, the line and the column.
 pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
-    let t = crate::input::table::Table::read_any(path)?;
+    use crate::input::table::Table;
+    let t = if Format::of(path) == Format::Csv {
+        // A series cut mid-row (its run killed while appending) ends at its
+        // last whole row.
+        let mut bytes = std::fs::read(path)
+            .map_err(|e| crate::exit::BadInput(format!("{}: {e}", path.display())))?;
+        if let Some(i) = bytes.iter().rposition(|&b| b == b'\n') {
+            bytes.truncate(i + 1);
+        }
+        Table::from_csv(path, bytes)?
+    } else {
+        Table::read_any(path)?
+    };
     let [second, target, achieved, ok, errors, p50, p90, p99, max] = COLUMNS;
     let count = |name| -> Result<Vec<u64>, crate::exit::BadInput> {
         Ok(t.numbers(name)?.into_iter().map(|v| v as u64).collect())
@@ -144,6 +169,41 @@ pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
             col_o(max, |r| r.max_ms),
         ],
     )
+}
+
+/// `timeseries.csv` a row at a time while a run runs, each flushed, so
+/// that a run killed mid-way keeps all its seconds but the last; the run's
+/// end replaces it with the file [`write`] makes.
+pub struct Appender {
+    out: std::io::BufWriter<File>,
+}
+
+impl Appender {
+    pub fn create(path: &Path) -> std::io::Result<Appender> {
+        let mut out = std::io::BufWriter::new(File::create(path)?);
+        writeln!(out, "{}", COLUMNS.join(","))?;
+        out.flush()?;
+        Ok(Appender { out })
+    }
+
+    /// Appends `row` in one write.
+    pub fn push(&mut self, r: &Row) -> std::io::Result<()> {
+        let o = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        writeln!(
+            self.out,
+            "{},{},{},{},{},{},{},{},{}",
+            r.second,
+            r.target_rate,
+            r.achieved_rate,
+            r.ok,
+            r.errors,
+            o(r.p50_ms),
+            o(r.p90_ms),
+            o(r.p99_ms),
+            o(r.max_ms)
+        )?;
+        self.out.flush()
+    }
 }
 
 pub fn write(path: &Path, rows: &[Row], format: Format) -> anyhow::Result<()> {
