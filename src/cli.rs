@@ -14,11 +14,31 @@ use crate::results::timeseries::Format;
 /// measure latency without coordinated omission, write results people and
 /// programs read.
 #[derive(Debug, Parser)]
-#[command(name = "headroom", version, about, propagate_version = true)]
+#[command(
+    name = "headroom",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The one exit-code table every command follows (see `exit::Code`).
+pub const EXIT_CODES: &str = "\
+Exit codes (every command):
+  0   ok: every SLO held (or none set), breaking point found, graceful, no regression
+  1   failed: an SLO failed or the target saturated, the lowest rate failed,
+      degraded or collapse, a regression
+  2   bad input: a scenario, plan, results file or flag; an --out holding results
+      (without --force); a run that could not fit in memory. Nothing was sent.
+  3   inconclusive: generator limited, interrupted, out of search time, too few samples
+  4   target unreachable or unusable (errors load does not explain)
+  5   find: no breaking point up to --max-rate
+  10  something failed inside headroom (writing results mid-run, a shard that
+      panicked); what was measured is written first";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -91,6 +111,18 @@ pub enum Command {
     /// Size the fleet month by month from forecast demand and measured
     /// capacity: instances, cost, runway, cheapest instance type.
     Plan(PlanArgs),
+    /// Print a shell completion script, e.g.
+    /// `headroom completions bash > ~/.local/share/bash-completion/completions/headroom`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `headroom man > headroom.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, elvish, fish, powershell or zsh.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -216,8 +248,8 @@ pub struct PlanArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Where to write plan.json, forecast.json and report.html
-    /// (default: results/plan-<name>-<UTC time>/).
+    /// Where to write plan.json, forecast.json and report.html (without
+    /// it, plan only prints).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Do not write report.html and its PNG charts.

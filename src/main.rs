@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use headroom::cli::{Cli, Command};
 use headroom::load::StopFlag;
 use headroom::{app, exit};
@@ -16,6 +16,8 @@ fn main() -> ExitCode {
             | Command::Plan(_)
             | Command::Compare(_)
             | Command::K8s(_)
+            | Command::Completions(_)
+            | Command::Man
     ) {
         // These print and touch no socket, where SIGPIPE must stay ignored.
         die_quietly_on_closed_pipe();
@@ -38,6 +40,15 @@ fn main() -> ExitCode {
         Command::Usl(args) => app::model::usl(args),
         Command::Forecast(args) => app::model::forecast(args),
         Command::Plan(args) => app::model::plan(args),
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "headroom", &mut std::io::stdout());
+            Ok(exit::Code::Ok)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| exit::Code::Ok)
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => code.into(),

@@ -542,3 +542,170 @@ fn broken_answers_are_named_with_what_the_client_said() {
         server.join().unwrap();
     }
 }
+
+#[test]
+fn every_documented_exit_code_is_what_its_failure_gives() {
+    let _g = serial();
+    // One table, in --help (and the README).
+    let help = text(&headroom(&["--help"]));
+    for line in [
+        "0   ok:",
+        "1   failed:",
+        "2   bad input:",
+        "3   inconclusive:",
+        "4   target unreachable",
+        "5   find: no breaking point",
+        "10  something failed inside headroom",
+    ] {
+        assert!(help.contains(line), "{line:?} not in --help:\n{help}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let unreachable = format!("http://127.0.0.1:{}/", common::free_port());
+    let cases: Vec<(i32, Vec<String>)> = vec![
+        (
+            0,
+            vec![
+                "run",
+                "--url",
+                "embedded",
+                "--rate",
+                "20",
+                "--duration",
+                "1s",
+            ]
+            .into_iter()
+            .map(String::from)
+            .chain(["--out".into(), out("ok")])
+            .collect(),
+        ),
+        // The embedded target's median is about 7 ms.
+        (
+            1,
+            vec![
+                "run",
+                "--url",
+                "embedded",
+                "--rate",
+                "20",
+                "--duration",
+                "1s",
+                "--slo",
+                "p50=1ms",
+            ]
+            .into_iter()
+            .map(String::from)
+            .chain(["--out".into(), out("failed")])
+            .collect(),
+        ),
+        (
+            2,
+            vec!["run", "--url", "embedded", "--rate", "-5"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        ),
+        // One connection for 2,000 arrivals a second at 10 ms each.
+        (
+            3,
+            vec![
+                "run",
+                "--url",
+                "embedded",
+                "--rate",
+                "2000",
+                "--duration",
+                "1s",
+                "--connections",
+                "1",
+            ]
+            .into_iter()
+            .map(String::from)
+            .chain(["--out".into(), out("limited")])
+            .collect(),
+        ),
+        (
+            4,
+            vec![
+                "run".to_string(),
+                "--url".into(),
+                unreachable,
+                "--rate".into(),
+                "20".into(),
+                "--duration".into(),
+                "1s".into(),
+                "--out".into(),
+                out("unreachable"),
+            ],
+        ),
+        (
+            5,
+            vec![
+                "find",
+                "--url",
+                "embedded",
+                "--slo",
+                "p99=5s",
+                "--start-rate",
+                "10",
+                "--max-rate",
+                "20",
+                "--step",
+                "1s",
+                "--warmup",
+                "0s",
+                "--confirm",
+                "1s",
+            ]
+            .into_iter()
+            .map(String::from)
+            .chain(["--out".into(), out("notbroken")])
+            .collect(),
+        ),
+    ];
+    for (code, args) in cases {
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend(["--quiet", "--no-report"]);
+        let o = headroom(&args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
+    }
+    // 10 is for headroom's own failures (a disk that fills mid-run, a
+    // shard that panics): no input reaches it. An --out it cannot write
+    // is bad input, found before any load.
+    let o = headroom(&[
+        "run",
+        "--url",
+        "embedded",
+        "--rate",
+        "20",
+        "--out",
+        "/proc/headroom",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn completions_and_the_manual_page_are_generated_from_the_cli() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = headroom(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", text(&o));
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            script.contains("headroom") && script.contains("max-rate"),
+            "{shell}"
+        );
+    }
+    let o = headroom(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = headroom(&["man"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH headroom"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Exit codes"),
+        "the exit-code table is in the page"
+    );
+}

@@ -217,8 +217,9 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
     if !args.quiet {
         print!("{}", crate::report::text::summary(&summary));
         println!(
-            "\n  merged {} segments of run {:?} into {}",
+            "\n  merged {} segment{} of run {:?} into {}",
             segs.len(),
+            if segs.len() == 1 { "" } else { "s" },
             segs[0].info.run_id,
             args.out.display()
         );

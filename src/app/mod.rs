@@ -611,7 +611,7 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
         match args.format {
             CompareFormat::Text => print!("{}", render::text(&c)),
             CompareFormat::Markdown => print!("{}", render::markdown(&c)),
-            CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+            CompareFormat::Json => println!("{}", crate::results::to_json(&c)?),
         }
         if let Some(p) = &args.markdown {
             std::fs::write(p, render::markdown(&c))
@@ -749,7 +749,12 @@ pub fn run_find(
     let result = search::find(&mut probe, &plan.search, &plan.slo, &mut on_step)?;
     write_json(&dir.join("find.json"), &result)?;
     if !quiet {
-        println!("\n  outcome: {:?} — {}", result.outcome, result.reason);
+        let label = result.outcome.label();
+        if result.reason == label {
+            println!("\n  outcome: {label}");
+        } else {
+            println!("\n  outcome: {label} — {}", result.reason);
+        }
         if let Some(r) = result.sustainable_rps {
             println!("  sustainable: {} requests/s", fmt_count(r));
         }

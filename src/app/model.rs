@@ -22,7 +22,7 @@ pub fn usl(args: &UslArgs) -> anyhow::Result<exit::Code> {
     let fit = usl::fit(&points).map_err(|e| BadInput(format!("{}: {e}", args.file.display())))?;
     let report = UslReport::from_fit(&fit);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", crate::results::to_json(&report)?);
     } else {
         print!("{}", out::usl_text(&report, &points, &fit));
     }
@@ -128,7 +128,7 @@ pub fn forecast(args: &ForecastArgs) -> anyhow::Result<exit::Code> {
         .map_err(|e| BadInput(format!("--horizon: {e}")))?;
     let doc = forecast_doc(Path::new(&source), &history, horizon)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        println!("{}", crate::results::to_json(&doc)?);
     } else {
         print!("{}", out::forecast_text(&doc));
     }
@@ -154,7 +154,7 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<exit::Code> {
 }
 
 /// Plans from a plan file: `plan.json`, `forecast.json` (and the report)
-/// into `out` (default: results/plan-<name>-<UTC time>/), a table or JSON
+/// into `out` when given (nothing is written without it), a table or JSON
 /// printed.
 pub fn plan_from(
     file: &Path,
@@ -174,18 +174,28 @@ pub fn plan_from(
         pf.fleet.as_ref(),
     );
     let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
-    let dir = out.unwrap_or_else(|| super::default_dir(&format!("plan-{}", pf.name)));
-    crate::results::claim(&dir, force, &[file])?;
-    write_json(&dir.join("plan.json"), &doc)?;
-    write_json(&dir.join("forecast.json"), &forecast_doc)?;
-    let report = super::render_report(&dir, no_report);
+    // Files only where asked for: a plan is a printout first.
+    let written = match &out {
+        Some(dir) => {
+            crate::results::claim(dir, force, &[file])?;
+            write_json(&dir.join("plan.json"), &doc)?;
+            write_json(&dir.join("forecast.json"), &forecast_doc)?;
+            Some((dir, super::render_report(dir, no_report)))
+        }
+        None => None,
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        println!("{}", crate::results::to_json(&doc)?);
     } else {
         print!("{}", out::plan_text(&doc));
-        println!("\nresults: {}", dir.display());
-        if let Some(p) = report {
-            println!("report: {}", p.display());
+        match written {
+            Some((dir, report)) => {
+                println!("\nresults: {}", dir.display());
+                if let Some(p) = report {
+                    println!("report: {}", p.display());
+                }
+            }
+            None => println!("\n(--out DIR writes plan.json, forecast.json and report.html)"),
         }
     }
     Ok(exit::Code::Ok)

@@ -46,10 +46,11 @@ impl StopFlag {
 pub enum RunError {
     #[error("cannot resolve {0}")]
     Resolve(String),
-    #[error("target {addr} is unreachable: {source}")]
+    /// (`cause`, not `source`: the message says it once.)
+    #[error("target {addr} is unreachable: {cause}")]
     Unreachable {
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{0}")]
     BadRequest(String),
@@ -116,7 +117,7 @@ pub fn resolve(base: &BaseUrl, connect_timeout: Duration) -> Result<SocketAddr, 
         .next()
         .ok_or_else(|| RunError::Resolve(base.authority.to_string()))?;
     TcpStream::connect_timeout(&addr, connect_timeout)
-        .map_err(|source| RunError::Unreachable { addr, source })?;
+        .map_err(|cause| RunError::Unreachable { addr, cause })?;
     Ok(addr)
 }
 

@@ -66,12 +66,24 @@ pub fn usl_text(r: &UslReport, points: &[(f64, f64)], fit: &UslFit) -> String {
         "\n  {:>8}  {:>12}  {:>12}  {:>7}",
         "N", "measured X", "fitted X", "resid"
     );
-    for &(n, x) in points {
+    // Many points: about 24 rows, evenly spaced, always the last.
+    let every = points.len().div_ceil(24).max(1);
+    for (i, &(n, x)) in points.iter().enumerate() {
+        if i % every != 0 && i + 1 != points.len() {
+            continue;
+        }
         let f = fit.throughput_at(n);
         let _ = writeln!(
             o,
             "  {n:>8}  {x:>12.2}  {f:>12.2}  {:>6.1}%",
             100.0 * (x - f) / f
+        );
+    }
+    if every > 1 {
+        let _ = writeln!(
+            o,
+            "  (one point in {every} of {} shown; --json for the fit)",
+            points.len()
         );
     }
     for w in &r.warnings {

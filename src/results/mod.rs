@@ -102,18 +102,90 @@ pub fn claim(dir: &Path, force: bool, inputs: &[&Path]) -> Result<(), BadInput> 
             removed.map_err(|e| BadInput(format!("removing {}: {e}", path.display())))?;
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| BadInput(format!("creating {}: {e}", dir.display())))
+    std::fs::create_dir_all(dir)
+        .map_err(|e| BadInput(format!("creating {}: {e}", dir.display())))?;
+    // A directory that takes no file fails here, before any load.
+    let probe = dir.join(".headroom-write-test");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| BadInput(format!("cannot write into {}: {e}", dir.display())))
 }
 
 /// Pretty JSON with a final newline, written whole or not at all (into a
 /// `.part` file renamed over `path`): a process killed while writing never
 /// leaves half a document.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
+    let text = to_json(value)?;
     let part = path.with_extension("part");
     std::fs::write(&part, text + "\n")
         .and_then(|()| std::fs::rename(&part, path))
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Pretty JSON whose numbers read as numbers: floats rounded to 15
+/// significant digits, all an f64 holds for sure (`1.34944`, not
+/// `1.349439999999999` from µs / 1000), and no `-0`.
+pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        Tidy(serde_json::ser::PrettyFormatter::new()),
+    );
+    value.serialize(&mut ser)?;
+    // serde_json writes UTF-8.
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// `PrettyFormatter` with [`tidy`] floats.
+struct Tidy<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+/// `x` to 15 significant digits (decimal rounding), `-0` as `0`.
+pub fn tidy(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return if x == 0.0 { 0.0 } else { x };
+    }
+    format!("{x:.14e}").parse().unwrap_or(x)
+}
+
+impl serde_json::ser::Formatter for Tidy<'_> {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        self.0.write_f64(w, tidy(v))
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// Reads a result file into its type; `what` names it in errors ("a
@@ -329,5 +401,28 @@ impl ResultsDir {
             dirs.extend(subs.iter().map(|p| ResultsDir::new(p)));
         }
         dirs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tidy, to_json};
+
+    #[test]
+    fn json_numbers_lose_float_noise_and_negative_zero() {
+        // 1349.44 µs / 1000, as the summaries compute it.
+        let noisy = 1.349439999999999;
+        assert_eq!(tidy(noisy), 1.34944);
+        assert_eq!(tidy(-0.0).to_bits(), 0.0f64.to_bits());
+        assert_eq!(tidy(0.1 + 0.2), 0.3);
+        // What an f64 holds for sure survives.
+        for x in [1.0 / 3.0, 123_456_789.012_345, 6.02e23, 1e-300] {
+            assert!((tidy(x) - x).abs() <= 1e-14 * x.abs(), "{x}");
+        }
+        let text = to_json(&serde_json::json!({"b": noisy, "a": [-0.0, 2.5]})).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"a\": [\n    0.0,\n    2.5\n  ],\n  \"b\": 1.34944\n}"
+        );
     }
 }

@@ -6,6 +6,10 @@
                                           bound (no 503): a thread pool behind
                                           a listen backlog
     misbehave.py forbidden                403 Forbidden to every request
+    misbehave.py failing PERCENT          500 to PERCENT % of requests (every
+                                          request whose count modulo 100 is
+                                          below PERCENT), 200 to the rest, at
+                                          any load
 
 The port is printed on the first line of standard output. GET /stats (pool)
 answers "served held_seconds": the served requests and the seconds workers
@@ -41,6 +45,15 @@ class Handler(BaseHTTPRequestHandler):
         global SERVED, HELD
         if MODE == "forbidden":
             self.answer(403, b"forbidden\n")
+            return
+        if MODE == "failing":
+            with LOCK:
+                SERVED += 1
+                n = SERVED
+            if n % 100 < int(sys.argv[2]):
+                self.answer(500, b"broken\n")
+            else:
+                self.answer(200, b"ok\n")
             return
         if self.path == "/stats":
             with LOCK:
