@@ -210,7 +210,8 @@ fn every_command_line_ends_with_a_documented_exit_code() {
                 } else {
                     proptest::sample::select(pool).prop_map(Some).boxed()
                 };
-                (proptest::bool::weighted(0.25), value).prop_map(move |(on, v)| on.then_some((flag, v)))
+                (proptest::bool::weighted(0.25), value)
+                    .prop_map(move |(on, v)| on.then_some((flag, v)))
             })
             .collect();
         (Just(cmd), slots, flags)

@@ -438,6 +438,33 @@ fn the_open_file_limit_is_raised_to_the_hard_limit() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let s = summary(&out);
     assert_eq!(s["requests"]["errors"]["total"], 0, "{s}");
+
+    // More users than descriptors, even at the hard limit: refused before
+    // any load (was: EMFILE on connect, then on writing summary.json).
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 1024 && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_headroom"),
+            "run",
+            "--url",
+            "embedded",
+            "--concurrency",
+            "2000",
+            "--duration",
+            "1s",
+            "--quiet",
+            "--out",
+            dir.path().join("many").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("2000 connections need 4064 file descriptors (the embedded target holds the other ends), more than this process may open (1024"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// A server that answers every request with `reply`, then closes the

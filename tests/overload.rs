@@ -427,3 +427,87 @@ fn a_target_that_forbids_everything_is_no_capacity_limit() {
     );
     assert_eq!(s["attribution"], Attribution::None.label());
 }
+
+#[test]
+fn errors_at_every_rate_end_the_descent_as_no_capacity_limit() {
+    let _g = serial();
+    // 500 on 30 % of requests (at random) whatever the load: find once
+    // descended to 0.2 requests/s and called that the breaking point. At a
+    // quarter of the first failed rate the errors are still there: exit 4
+    // after three steps.
+    let Some(_py) = python(&["failing", "30"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/", _py.port);
+    let o = headroom(&[
+        "find",
+        "--url",
+        &url,
+        "--slo",
+        "p99=100ms",
+        "--slo",
+        "errors=1%",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--no-report",
+    ]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("find.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["outcome"], "target_unusable");
+    assert!(
+        json["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("errors do not fall with the load"),
+        "{json}"
+    );
+    // 50, 25, 12.5: 30 % of 37 requests at 12.5/s is 11 ± 2.8; the rule
+    // needs at least half of the first step's share (≈ 15 %, ≈ 5.6), which
+    // a binomial draw misses about one time in 40 — then 6.25/s (18
+    // requests) checks again, and again lower down.
+    let steps = json["steps"].as_array().unwrap().len();
+    assert!((3..=5).contains(&steps), "{steps} steps: {out}");
+}
+
+#[test]
+fn a_full_listen_backlog_is_the_targets_doing() {
+    let _g = serial();
+    // Was "GENERATOR LIMITED ... short of CPU": arrivals waited on
+    // connections that never opened.
+    let Some(py) = python(&["deaf"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/", py.port);
+    let o = headroom(&[
+        "run",
+        "--url",
+        &url,
+        "--rate",
+        "50",
+        "--duration",
+        "2s",
+        "--timeout",
+        "1s",
+        "--quiet",
+        "--no-report",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["attribution"], "target_saturated", "{s}");
+    assert_eq!(s["generator_limited"], false, "{s}");
+    assert!(
+        s["generator_notes"]
+            .to_string()
+            .contains("the target answered nothing"),
+        "{s}"
+    );
+}

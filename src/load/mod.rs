@@ -242,6 +242,7 @@ fn prepare(
         }
     };
     check_memory(plan.requests.len(), shards, memory_budget())?;
+    check_descriptors(plan, users, open_file_limit())?;
     let addr = resolve(base, plan.timeouts.connect)?;
     let duration = match &work {
         Work::Open { schedule, .. } => schedule.window(),
@@ -313,6 +314,52 @@ fn check_memory(names: usize, shards: usize, budget: Option<u64>) -> Result<(), 
         ))),
         _ => Ok(()),
     }
+}
+
+/// Refuses a run whose connections cannot all have a file descriptor: a
+/// closed model's users each hold one (HTTP/1.1), as do an open model's
+/// `connections` when given (all opened before the first arrival); the
+/// embedded target, in this process, holds the other end of each. Short of
+/// them, connects failed with EMFILE and the results could not be written.
+fn check_descriptors(plan: &Plan, users: u64, limit: Option<u64>) -> Result<(), RunError> {
+    let connections = match plan.load.model {
+        LoadModel::Closed { .. } => users,
+        LoadModel::Open { .. } if plan.load.warm_connections => plan.load.max_connections as u64,
+        LoadModel::Open { .. } => 0,
+    };
+    if plan.http == crate::scenario::HttpVersion::Http2 {
+        // Streams share connections: no fixed count to check.
+        return Ok(());
+    }
+    let embedded = matches!(plan.target, crate::scenario::TargetSpec::Embedded(_));
+    let need = connections * if embedded { 2 } else { 1 } + DESCRIPTOR_RESERVE;
+    match limit {
+        Some(limit) if need > limit => Err(RunError::BadRequest(format!(
+            "{connections} connections need {need} file descriptors{}, more than this process \
+             may open ({limit}, the hard limit of `ulimit -n`): raise the limit, use fewer \
+             connections, or split the load into segments",
+            if embedded {
+                " (the embedded target holds the other ends)"
+            } else {
+                ""
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Descriptors kept for everything but connections: results files, the
+/// runtime, the embedded target's listener.
+const DESCRIPTOR_RESERVE: u64 = 64;
+
+/// The open-file limit (raised to the hard limit at start, see main).
+fn open_file_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: reads this process's limit into plain data.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0).then_some(lim.rlim_cur)
 }
 
 /// Half of the memory this process may use: the smaller of the machine's

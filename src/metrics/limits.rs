@@ -49,6 +49,9 @@ pub struct Evidence<'a> {
     pub dropped: u64,
     /// Connections that failed for lack of local resources.
     pub local_errors: u64,
+    /// Connects and requests the target left unanswered within their
+    /// timeouts: each held a connection (or its opening) that long.
+    pub timeouts: u64,
     /// Requests the connections could carry at once.
     pub lanes: u64,
     /// Send lag, µs.
@@ -147,7 +150,15 @@ pub fn attribute(e: &Evidence, slo: &Slo) -> Limit {
     let blocked = e.no_free_connection.max(e.dropped);
     let service = p99_ms(e.service).map_or("no answer".into(), |v| format!("p99 {}", fmt_ms(v)));
     let (attribution, why) = if blocked > 0 {
-        match slow_answers(e, slo) {
+        // Timeouts on 1 % of requests or more held connections for whole
+        // timeouts: a backlog the target does not drain.
+        let unanswered = (e.timeouts * 100 >= e.sent.max(1)).then(|| {
+            format!(
+                "{} connects or requests went unanswered within the timeout",
+                fmt_count(e.timeouts as f64)
+            )
+        });
+        match slow_answers(e, slo).or(unanswered) {
             Some(slow) => (
                 Attribution::TargetSaturated,
                 format!(
@@ -164,6 +175,16 @@ pub fn attribute(e: &Evidence, slo: &Slo) -> Limit {
                 ),
             ),
         }
+    } else if e.timeouts > 0 && e.service.is_empty() {
+        // Connections still opening hold the arrivals: a target whose
+        // listen backlog is full answers nothing, connects time out.
+        (
+            Attribution::TargetSaturated,
+            format!(
+                "the target answered nothing: {} connects or requests went unanswered within the timeout (a full listen backlog, or a target that stopped)",
+                fmt_count(e.timeouts as f64)
+            ),
+        )
     } else if e.local_errors > 0 {
         (
             Attribution::LocalResources,
@@ -263,7 +284,9 @@ pub fn not_a_capacity_limit(
         ErrorKind::Http(401 | 403 | 407) => "check the URL and credentials",
         ErrorKind::Http(404 | 405 | 410) => "check the URL and method",
         ErrorKind::Http(_) => "check the request (URL, method, headers, body)",
-        ErrorKind::Tls => "check the certificate, server_name and ca_file",
+        ErrorKind::Tls => {
+            "check the scheme (does the port serve HTTPS?), the certificate, server_name and ca_file"
+        }
         ErrorKind::Protocol => "check that the URL's port serves HTTP (https:// for TLS)",
         ErrorKind::H2NotSupported => {
             "the server speaks HTTP/1.1 only: drop --http 2 (or use https://, where ALPN chooses)"
@@ -307,6 +330,7 @@ mod tests {
             no_free_connection: 0,
             dropped: 0,
             local_errors: 0,
+            timeouts: 0,
             lanes: 64,
             lag,
             service,
@@ -354,6 +378,25 @@ mod tests {
         assert_eq!(
             attribute(&e, &no_latency).attribution,
             Attribution::TargetSaturated
+        );
+    }
+
+    #[test]
+    fn a_target_that_answers_nothing_is_saturated_not_the_generator() {
+        // A full listen backlog: one arrival of 100 sent, connects time out.
+        let (lag, svc) = (hist(1, 1), new_histogram());
+        let e = Evidence {
+            scheduled: 100,
+            sent: 1,
+            timeouts: 6,
+            ..evidence(&lag, &svc)
+        };
+        let l = attribute(&e, &slo(100));
+        assert_eq!(l.attribution, Attribution::TargetSaturated, "{}", l.why);
+        assert!(
+            l.why.starts_with("the target answered nothing: 6 connects"),
+            "{}",
+            l.why
         );
     }
 

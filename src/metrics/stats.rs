@@ -173,6 +173,17 @@ impl Stats {
         self.ok + answers
     }
 
+    /// Attempts the target turned away before a request could be sent:
+    /// connections refused, timed out or failed (TLS included). They left
+    /// on time; for the schedule they count as sent.
+    pub fn connect_failures(&self) -> u64 {
+        self.errors
+            .iter()
+            .filter(|(k, _)| k.is_connect() || **k == ErrorKind::Tls)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Requests with an outcome: answered OK or failed in any way.
     pub fn completed(&self) -> u64 {
         self.ok + self.error_count()

@@ -329,10 +329,11 @@ impl Summary {
             &Evidence {
                 open_model: f.scheduled.is_some(),
                 scheduled: f.scheduled.unwrap_or(0),
-                sent: started,
+                sent: started + all.connect_failures(),
                 no_free_connection: f.no_free_connection,
                 dropped: kind(ErrorKind::DroppedNoConnection),
                 local_errors: kind(ErrorKind::LocalResources),
+                timeouts: kind(ErrorKind::ConnectTimeout) + kind(ErrorKind::RequestTimeout),
                 lanes: f.lanes,
                 lag: &all.lag,
                 service: &all.service,

@@ -175,10 +175,11 @@ impl Measure {
         Evidence {
             open_model: self.offered.rate().is_some(),
             scheduled: self.scheduled,
-            sent: self.started,
+            sent: self.started + self.all.connect_failures(),
             no_free_connection: self.load.no_free_connection,
             dropped: self.dropped(),
             local_errors: self.kind(ErrorKind::LocalResources),
+            timeouts: self.kind(ErrorKind::ConnectTimeout) + self.kind(ErrorKind::RequestTimeout),
             lanes: self.load.lanes,
             lag: &self.all.lag,
             service: &self.all.service,

@@ -285,8 +285,11 @@ impl Search<'_> {
         )
     }
 
-    /// In the descent, errors that do not fall as the rate does (the same
-    /// share at a quarter of the rate) are not a capacity limit either.
+    /// In the descent, errors that do not fall as the rate does are not a
+    /// capacity limit either: more than 5 % of requests failing at the
+    /// first failed rate, and still at least half that share at a quarter
+    /// of it, over 20 requests or more. An overload's errors vanish at a
+    /// quarter of the load; a broken endpoint's stay.
     fn errors_hold_without_load(&self) -> Option<String> {
         let fails: Vec<&Step> = self
             .steps
@@ -297,7 +300,9 @@ impl Search<'_> {
         let (e0, e1) = (first.error_share?, last.error_share?);
         let quarter = last.target_rate
             <= first.target_rate / (self.spec.growth * self.spec.growth) * (1.0 + 1e-9);
-        (quarter && e0 > 0.5 && e1 >= 0.9 * e0).then(|| {
+        // Latency samples are the successes: completed = samples / (1 − e).
+        let completed = last.samples as f64 / (1.0 - e1).max(1e-9);
+        (quarter && e0 > 0.05 && e1 >= 0.5 * e0 && completed >= 20.0).then(|| {
             format!(
                 "errors do not fall with the load ({:.1} % at {:.1} requests/s, {:.1} % at {:.2}): not a capacity limit — check the target's logs",
                 100.0 * e0,
@@ -618,6 +623,14 @@ mod tests {
             "{}",
             r.reason
         );
+        // 30 % (the case: it descended to 0.2 requests/s).
+        let mut m = Model {
+            errors: Some((500, 0.3)),
+            ..model(1234.0, 1e9)
+        };
+        let r = find(&mut m, &spec(), &errors, &mut |_| {}).unwrap();
+        assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
+        assert_eq!(m.calls, [100.0, 50.0, 25.0]);
     }
 
     #[test]

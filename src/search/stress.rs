@@ -118,10 +118,11 @@ fn second(
         &Evidence {
             open_model: true,
             scheduled: iv.scheduled,
-            sent: started,
+            sent: started + s.connect_failures(),
             no_free_connection: iv.load.no_free_connection,
             dropped: kind(ErrorKind::DroppedNoConnection),
             local_errors: kind(ErrorKind::LocalResources),
+            timeouts: kind(ErrorKind::ConnectTimeout) + kind(ErrorKind::RequestTimeout),
             lanes: iv.load.lanes,
             lag: &s.lag,
             service: &s.service,

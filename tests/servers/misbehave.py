@@ -6,16 +6,18 @@
                                           bound (no 503): a thread pool behind
                                           a listen backlog
     misbehave.py forbidden                403 Forbidden to every request
-    misbehave.py failing PERCENT          500 to PERCENT % of requests (every
-                                          request whose count modulo 100 is
-                                          below PERCENT), 200 to the rest, at
-                                          any load
+    misbehave.py deaf                     listens (backlog 1) and never accepts:
+                                          a server whose accept queue is full
+    misbehave.py failing PERCENT          500 to PERCENT % of requests (drawn
+                                          at random, seeded), 200 to the rest,
+                                          at any load
 
 The port is printed on the first line of standard output. GET /stats (pool)
 answers "served held_seconds": the served requests and the seconds workers
 were held, the test's oracle for the capacity actually delivered.
 """
 
+import random
 import sys
 import threading
 import time
@@ -27,6 +29,7 @@ if MODE == "pool":
     SERVICE_S = float(sys.argv[3])
     SLOTS = threading.Semaphore(WORKERS)
 LOCK = threading.Lock()
+RANDOM = random.Random(1)
 SERVED = 0
 HELD = 0.0
 
@@ -49,8 +52,8 @@ class Handler(BaseHTTPRequestHandler):
         if MODE == "failing":
             with LOCK:
                 SERVED += 1
-                n = SERVED
-            if n % 100 < int(sys.argv[2]):
+                fail = RANDOM.random() * 100 < float(sys.argv[2])
+            if fail:
                 self.answer(500, b"broken\n")
             else:
                 self.answer(200, b"ok\n")
@@ -81,6 +84,16 @@ class Server(ThreadingHTTPServer):
         # broken pipe: expected here, not worth a traceback.
         pass
 
+
+if MODE == "deaf":
+    import socket
+
+    deaf = socket.socket()
+    deaf.bind(("127.0.0.1", 0))
+    deaf.listen(1)
+    print(deaf.getsockname()[1], flush=True)
+    time.sleep(600)
+    sys.exit(0)
 
 server = Server(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
