@@ -48,6 +48,7 @@ sleep 0.5
 measure() {
   local bin=$1; shift
   TIMEFORMAT='%U %S'
+  rm -rf "$work/out"
   { time taskset -c 0 "$bin" run --url "$URL" --threads 1 --duration "${SECS}s" \
       --quiet --no-report --out "$work/out" "$@" >/dev/null 2>&1 ; } 2>"$work/time" || true
   local n

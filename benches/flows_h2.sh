@@ -141,6 +141,7 @@ rps() { python3 -c "import json,sys;s=json.load(open(sys.argv[1]));e=s['requests
 median() { python3 -c "import statistics,sys;print(statistics.median(map(float,sys.argv[1:])))" "$@"; }
 pr=(); pc=(); fr=(); fc=()
 for _ in $(seq "$ROUNDS"); do
+  rm -rf "$work/p" "$work/f"
   pc+=("$(cpu_of "$HEADROOM" run "$work/plain.toml" --quiet --no-report --out "$work/p")")
   pr+=("$(rps "$work/p/summary.json")")
   fc+=("$(cpu_of "$HEADROOM" run "$work/flow.toml" --quiet --no-report --out "$work/f")")

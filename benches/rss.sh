@@ -3,9 +3,13 @@
 #   1. 1,000 connections (closed loop, 1,000 users) for 30 s: peak RSS.
 #   2. A long open-loop run (default 10 min at 2,000 rps): RSS at minute 1
 #      and at the end, and their ratio (bounded memory means ≈ 1.00).
+#   3. The same length with 200 request names (a scenario with 200
+#      [[request]]s, 2,000 rps spread over them): RSS at minute 1 and at the
+#      end, and the peak (issue 16: 3.5 MB per name before histograms grew
+#      to what they record).
 # Target: nginx on loopback, as in vs_peers.sh.
 #
-#   benches/rss.sh [long-run seconds]
+#   benches/rss.sh [long-run seconds]      (3600 for the hour-long soak)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LONG=${1:-600}
@@ -34,7 +38,7 @@ ulimit -n 16384
 
 # Runs headroom in the background; prints "second rss_kib" lines.
 sample() {
-  "$HEADROOM" "$@" --quiet --out "$work/r" &
+  "$HEADROOM" "$@" --quiet --force --out "$work/r" &
   local pid=$! s=0
   while kill -0 "$pid" 2>/dev/null; do
     awk -v s="$s" '/^VmRSS/ {print s, $2}' "/proc/$pid/status" 2>/dev/null || true
@@ -57,4 +61,23 @@ at = dict(rows)
 m1 = at.get(60) or rows[len(rows) // 10][1]
 end = rows[-2][1] if len(rows) > 2 else rows[-1][1]
 print(f"  RSS at minute 1: {m1/1024:.1f} MiB, at the end ({rows[-2][0]} s): {end/1024:.1f} MiB, ratio {end/m1:.3f} (target within 5 %)")
+PY
+
+echo "200 request names, ${LONG} s at 2,000 rps:"
+{
+  printf 'name = "names"\n[target]\nurl = "%s"\n[load]\nrate = 2000\nduration = "%ss"\nconnections = 64\n' \
+    "http://127.0.0.1:${PORT}" "$LONG"
+  for i in $(seq 0 199); do printf '[[request]]\nname = "r%d"\npath = "/index.html?r=%d"\n' "$i" "$i"; done
+} > "$work/names.toml"
+sample run "$work/names.toml" > "$work/names.txt"
+python3 - "$work/names.txt" "$work/r/summary.json" <<'PY'
+import json, sys
+rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
+at = dict(rows)
+m1 = at.get(60) or rows[len(rows) // 10][1]
+end = rows[-2][1] if len(rows) > 2 else rows[-1][1]
+peak = max(r for _, r in rows)
+s = json.load(open(sys.argv[2]))
+print(f"  {s['throughput']:.0f} rps, generator limited: {s['generator_limited']}; RSS at minute 1: {m1/1024:.1f} MiB, "
+      f"at the end ({rows[-2][0]} s): {end/1024:.1f} MiB, ratio {end/m1:.3f}, peak {peak/1024:.1f} MiB")
 PY

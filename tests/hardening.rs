@@ -736,3 +736,78 @@ fn completions_and_the_manual_page_are_generated_from_the_cli() {
         "the exit-code table is in the page"
     );
 }
+
+#[test]
+fn messages_say_what_is_wrong_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let fails = |args: &[&str], code: i32, want: &str| {
+        let o = headroom(args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains(want),
+            "{args:?}: want {want:?} in {}",
+            text(&o)
+        );
+    };
+    // Was: `invalid format`.
+    fails(
+        &["run", "--url", "127.0.0.1:8080/", "--rate", "1"],
+        2,
+        "did you mean \"http://127.0.0.1:8080/\"",
+    );
+    // Was: `expected f64`.
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "[target]\nurl = \"embedded\"\n[load]\nrate = \"fast\"\nduration = \"1s\"\n",
+    )
+    .unwrap();
+    fails(
+        &["run", scenario.to_str().unwrap()],
+        2,
+        "expected a number (rate is a number of requests per second)",
+    );
+    // Was: the same words for a missing and an empty directory.
+    fails(&["report", "/nonexistent/results"], 2, "no such directory");
+    fails(
+        &["report", dir.path().to_str().unwrap()],
+        2,
+        "no summary.json, find.json",
+    );
+    // Was: "No such file … summary.json".
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/report");
+    fails(
+        &[
+            "compare",
+            &format!("{fixtures}/run"),
+            &format!("{fixtures}/find"),
+        ],
+        2,
+        "it holds a breaking-point search (find.json), not a run's results",
+    );
+    // Quiet, not silent: a failing run says why on stderr (was: nothing).
+    let (url, server) = serve_raw(
+        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        3,
+    );
+    let out = dir.path().join("r");
+    let o = headroom(&[
+        "run",
+        "--url",
+        &url,
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("target unusable: every request to / answered 403 Forbidden"),
+        "{err}"
+    );
+    server.join().unwrap();
+}

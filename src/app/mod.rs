@@ -205,6 +205,9 @@ fn execute_segment(
     if !output.quiet {
         print!("{}", report::text::summary(&summary));
         println!("\n  results: {}", dir.display());
+    } else if let Some(why) = report::text::verdict_line(&summary) {
+        // Quiet, not silent: a failing CI step says why.
+        eprintln!("{why}");
     }
     write_report(&dir, output);
     // A shard that failed: what was written is less than planned, and the
@@ -236,6 +239,9 @@ struct Recording {
     rows: Vec<timeseries::Row>,
     so_far: SoFar,
     write_error: Option<anyhow::Error>,
+    /// Said once when the schedule is done and answers are still awaited
+    /// a second later.
+    waiting_said: bool,
     watch: Option<search::criteria::Watch>,
     aborted: Option<String>,
     progress: Option<ProgressBar>,
@@ -279,6 +285,7 @@ impl Recording {
                 lanes: 0,
             },
             write_error: None,
+            waiting_said: output.quiet,
             watch: abort_on_fail.then(|| {
                 search::criteria::Watch::new(
                     &plan.slo,
@@ -330,6 +337,19 @@ impl Recording {
         if let Err(e) = self.so_far.second(iv) {
             self.write_error.get_or_insert(e);
         }
+        let planned = self.so_far.plan.load.model.duration().as_secs();
+        if !self.waiting_said && iv.index >= planned && iv.load.in_flight > 0 {
+            self.waiting_said = true;
+            let msg = format!(
+                "  the schedule is done; waiting up to {} (the request timeout) for {} answers in flight",
+                humantime_ms(self.so_far.plan.timeouts.request),
+                iv.load.in_flight
+            );
+            match &self.progress {
+                Some(pb) => pb.println(msg),
+                None => eprintln!("{msg}"),
+            }
+        }
         stop
     }
 
@@ -354,6 +374,15 @@ impl Recording {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+/// `10 s`, `500 ms`.
+fn humantime_ms(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }
 

@@ -45,8 +45,9 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
     let dir = ResultsDir::open(path)?;
     let missing = |file: &str| {
         BadInput(format!(
-            "{}: no {file}: not a run's results directory",
-            dir.path().display()
+            "{}: no {file}: it holds {}, not a run's results (compare takes two runs' directories)",
+            dir.path().display(),
+            dir.holds()
         ))
     };
     let summary = dir.summary()?.ok_or_else(|| missing(files::SUMMARY))?;

@@ -142,6 +142,54 @@ pub fn summary(s: &Summary) -> String {
     o
 }
 
+/// Why a run did not end with exit 0, in one line (what `--quiet` still
+/// prints, to stderr); `None` for a run that did.
+pub fn verdict_line(s: &Summary) -> Option<String> {
+    if let Some(why) = &s.target_unusable {
+        return Some(format!("target unusable: {why}"));
+    }
+    if s.requests.ok == 0 && s.requests.errors.total > 0 {
+        let kinds: Vec<String> = s
+            .requests
+            .errors
+            .by_kind
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        return Some(format!("no request succeeded: {}", kinds.join(", ")));
+    }
+    if s.interrupted {
+        return Some(format!("interrupted after {:.1} s", s.duration_s));
+    }
+    if s.generator_limited || s.attribution == crate::results::verdict::Attribution::TargetSaturated
+    {
+        let label = if s.generator_limited {
+            "generator limited"
+        } else {
+            "target saturated"
+        };
+        return Some(format!("{label}: {}", s.generator_notes.join("; ")));
+    }
+    let failed: Vec<String> = s
+        .slo
+        .iter()
+        .filter(|v| v.pass == Some(false))
+        .map(|v| {
+            let (cmp, limit, measured) = slo_cells(v);
+            let on = v
+                .request
+                .as_deref()
+                .map_or(String::new(), |r| format!(" ({r})"));
+            format!(
+                "{}{on} {} {cmp} {limit}",
+                v.name.label(),
+                measured.unwrap_or_else(|| "—".into())
+            )
+        })
+        .collect();
+    (!failed.is_empty()).then(|| format!("SLO failed: {}", failed.join(", ")))
+}
+
 /// A threshold's comparison, limit and measured value, in its unit.
 pub fn slo_cells(v: &SloVerdict) -> (&'static str, String, Option<String>) {
     match v.name {

@@ -321,6 +321,26 @@ impl ResultsDir {
         self.join(file).is_file()
     }
 
+    /// What the directory holds, in words, when it is not a run's results:
+    /// `a find result (find.json)`, `nothing headroom wrote` …
+    pub fn holds(&self) -> String {
+        for (file, what) in [
+            ("find.json", "a breaking-point search (find.json)"),
+            ("sweep.json", "a concurrency sweep (sweep.json)"),
+            ("stress.json", "a stress test (stress.json)"),
+            ("plan.json", "a capacity plan (plan.json)"),
+            (files::SUMMARY, "a run (summary.json)"),
+        ] {
+            if self.has(file) {
+                return what.into();
+            }
+        }
+        if !self.path.exists() {
+            return "nothing: it does not exist".into();
+        }
+        "nothing headroom wrote".into()
+    }
+
     fn doc<T: serde::de::DeserializeOwned + serde::Serialize>(
         &self,
         file: &str,

@@ -70,6 +70,11 @@ pub struct BaseUrl {
 
 impl BaseUrl {
     pub fn parse(text: &str) -> Result<BaseUrl, String> {
+        if !text.contains("://") && !text.is_empty() {
+            return Err(format!(
+                "{text:?} has no scheme: did you mean \"http://{text}\" (or https://)?"
+            ));
+        }
         let uri: http::Uri = text
             .parse()
             .map_err(|e| format!("expected a URL like \"http://127.0.0.1:8080\": {e}"))?;
@@ -788,9 +793,54 @@ pub fn load(path: &Path) -> Result<Plan, Error> {
 
 /// Validates scenario text; `path` is used in error messages.
 pub fn parse(path: &Path, text: &str) -> Result<Plan, Error> {
-    let raw: raw::Scenario = toml::from_str(text)
-        .map_err(|e| Error::at(path, text, e.span(), e.message().trim_end().to_string()))?;
+    let raw: raw::Scenario = toml::from_str(text).map_err(|e| {
+        let message = plain_types(e.message().trim_end(), key_at(text, e.span()));
+        Error::at(path, text, e.span(), message)
+    })?;
     validate::plan(path, text, raw)
+}
+
+/// The key on the line of `span` (`rate` in `rate = "fast"`).
+fn key_at(text: &str, span: Option<std::ops::Range<usize>>) -> Option<&str> {
+    let at = span?.start.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let key = line.split_once('=')?.0.trim();
+    (!key.is_empty() && !key.starts_with('[')).then_some(key)
+}
+
+/// serde's type names in words a scenario's author reads (`expected f64`
+/// is `expected a number`), with what the key means where known.
+fn plain_types(message: &str, key: Option<&str>) -> String {
+    let meaning = match key {
+        Some("rate" | "from" | "to" | "start_rate" | "max_rate") => {
+            Some("a number of requests per second")
+        }
+        Some("concurrency" | "threads" | "connections" | "streams" | "requests" | "workers") => {
+            Some("a whole number")
+        }
+        _ => None,
+    };
+    let mut m = message.to_string();
+    for (rust, words) in [
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer"),
+    ] {
+        m = m.replace(rust, words);
+    }
+    match (meaning, key) {
+        (Some(meaning), Some(key)) if m.starts_with("invalid type") => {
+            format!("{m} ({key} is {meaning})")
+        }
+        _ => m,
+    }
 }
 
 /// HTTP/2 streams per connection unless `[load] streams` says otherwise
@@ -822,10 +872,10 @@ impl Plan {
                 "/".to_string(),
             )
         } else {
+            let base = BaseUrl::parse(url).map_err(|e| Error::Flags(format!("--url: {e}")))?;
             let uri: http::Uri = url
                 .parse()
                 .map_err(|e| Error::Flags(format!("--url {url:?}: {e}")))?;
-            let base = BaseUrl::parse(url).map_err(|e| Error::Flags(format!("--url: {e}")))?;
             let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
             let base = BaseUrl {
                 base_path: String::new(),

@@ -105,6 +105,13 @@ impl Canvas<'_> {
 /// Renders `dir/report.html` (and the PNGs beside it) from the result files
 /// in `dir` and its subdirectories. Returns the page's path.
 pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
+    if !dir.is_dir() {
+        return Err(crate::exit::BadInput(format!(
+            "{}: no such directory (give a results directory, such as reports/demo)",
+            dir.display()
+        ))
+        .into());
+    }
     let root = ResultsDir::new(dir);
     let parts = root.with_subdirectories();
     let reportable = |d: &ResultsDir| {
