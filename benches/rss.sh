@@ -10,6 +10,7 @@
 # Target: nginx on loopback, as in vs_peers.sh.
 #
 #   benches/rss.sh [long-run seconds]      (3600 for the hour-long soak)
+#   NAMES_ONLY=1 benches/rss.sh 3600       the 200-name soak alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LONG=${1:-600}
@@ -47,6 +48,7 @@ sample() {
   wait "$pid" || true
 }
 
+if [ -z "${NAMES_ONLY:-}" ]; then
 echo "1,000 connections, 30 s:"
 sample run --url "$URL" --concurrency 1000 --duration 30s > "$work/conns.txt"
 peak=$(awk 'BEGIN{m=0} {if ($2>m) m=$2} END{print m}' "$work/conns.txt")
@@ -62,6 +64,8 @@ m1 = at.get(60) or rows[len(rows) // 10][1]
 end = rows[-2][1] if len(rows) > 2 else rows[-1][1]
 print(f"  RSS at minute 1: {m1/1024:.1f} MiB, at the end ({rows[-2][0]} s): {end/1024:.1f} MiB, ratio {end/m1:.3f} (target within 5 %)")
 PY
+
+fi
 
 echo "200 request names, ${LONG} s at 2,000 rps:"
 {

@@ -539,7 +539,8 @@ fn template_and_flow_mistakes_are_located() {
         // An extracted value used before the step that extracts it.
         (
             "[[flow]]\nname = \"f\"\n[[flow.step]]\npath = \"/a/{{ token }}\"\n[[flow.step]]\npath = \"/login\"\nextract = { token = { json = \"/token\" } }\n",
-            "9:14",
+            // The name's column, not the space before it (issue 16).
+            "9:15",
             "unknown name \"token\"",
         ),
         (

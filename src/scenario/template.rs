@@ -87,14 +87,15 @@ impl Text {
         }
     }
 
-    /// Parses `text`; errors give the byte offset into `text` and a message.
+    /// Parses `text`; errors give the bytes of `text` they are about (the
+    /// name inside `{{ }}`, or an unclosed `{{`) and a message.
     /// `env` reads environment variables (a parameter so tests need not
     /// touch the process environment).
     pub fn parse(
         text: &str,
         names: &dyn Names,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Text, (usize, String)> {
+    ) -> Result<Text, (std::ops::Range<usize>, String)> {
         let mut parts = Vec::new();
         let mut rest = text;
         let mut offset = 0;
@@ -102,13 +103,16 @@ impl Text {
             if open > 0 {
                 parts.push(Part::Lit(rest[..open].to_string()));
             }
-            let inner_at = offset + open + 2;
             let Some(close) = rest[open + 2..].find("}}") else {
-                return Err((offset + open, "`{{` without a closing `}}`".into()));
+                let at = offset + open;
+                return Err((at..at + 2, "`{{` without a closing `}}`".into()));
             };
             let inner = &rest[open + 2..open + 2 + close];
+            // The name itself, past the spaces around it.
+            let name = inner.trim();
+            let at = offset + open + 2 + (inner.len() - inner.trim_start().len());
             parts.push(Part::Var(
-                resolve(inner.trim(), names, env).map_err(|m| (inner_at, m))?,
+                resolve(name, names, env).map_err(|m| (at..at + name.len().max(1), m))?,
             ));
             let consumed = open + 2 + close + 2;
             rest = &rest[consumed..];
@@ -291,7 +295,7 @@ mod tests {
         (name == "SECRET").then(|| "s3cret".to_string())
     }
 
-    fn parse(s: &str) -> Result<Text, (usize, String)> {
+    fn parse(s: &str) -> Result<Text, (std::ops::Range<usize>, String)> {
         Text::parse(s, &N, &env)
     }
 
@@ -327,9 +331,10 @@ mod tests {
 
     #[test]
     fn errors_say_where_and_what() {
-        assert_eq!(parse("ab{{ x").unwrap_err().0, 2);
+        assert_eq!(parse("ab{{ x").unwrap_err().0, 2..4);
+        // The name, not the space before it (the caret was one column early).
         let (at, msg) = parse("/{{ nope }}").unwrap_err();
-        assert_eq!(at, 3);
+        assert_eq!(at, 4..8);
         assert!(
             msg.contains("unknown name \"nope\"") && msg.contains("token"),
             "{msg}"

@@ -303,8 +303,9 @@ impl Ctx<'_> {
         Text::parse(v.get_ref(), scope, &|n| std::env::var(n).ok()).or_else(|(at, m)| {
             let span = v.span();
             // +1 for the opening quote (exact for one-line basic strings).
-            let start = (span.start + 1 + at).min(span.end);
-            self.err(start..(start + 2).min(span.end), m)
+            let start = (span.start + 1 + at.start).min(span.end);
+            let end = (span.start + 1 + at.end).min(span.end);
+            self.err(start..end, m)
         })
     }
 }
