@@ -21,24 +21,29 @@ use crate::scenario::{BaseUrl, Expect, Extraction, HttpVersion, RequestSpec, Tex
 /// share the connection (one stream per request).
 pub enum Sender {
     H1(http1::SendRequest<Full<Bytes>>),
-    H2(http2::SendRequest<Full<Bytes>>),
+    /// With what ended the connection, when its task saw it first: a
+    /// request sent after that learns only that the task is gone.
+    H2(
+        http2::SendRequest<Full<Bytes>>,
+        std::rc::Rc<std::cell::Cell<Option<ErrorKind>>>,
+    ),
 }
 
 impl Sender {
     pub fn is_closed(&self) -> bool {
         match self {
             Sender::H1(s) => s.is_closed(),
-            Sender::H2(s) => s.is_closed(),
+            Sender::H2(s, _) => s.is_closed(),
         }
     }
     pub fn is_h2(&self) -> bool {
-        matches!(self, Sender::H2(_))
+        matches!(self, Sender::H2(..))
     }
     /// Another handle on the same HTTP/2 connection.
     pub fn share(&self) -> Option<Sender> {
         match self {
             Sender::H1(_) => None,
-            Sender::H2(s) => Some(Sender::H2(s.clone())),
+            Sender::H2(s, ended) => Some(Sender::H2(s.clone(), ended.clone())),
         }
     }
 }
@@ -240,10 +245,14 @@ where
             .handshake(TokioIo::new(io))
             .await
             .map_err(|_| fail)?;
+        let ended = std::rc::Rc::new(std::cell::Cell::new(None));
+        let seen = ended.clone();
         tokio::task::spawn_local(async move {
-            let _ = conn.await;
+            if let Err(e) = conn.await {
+                seen.set(Some(classify(&e)));
+            }
         });
-        Ok(Sender::H2(sender))
+        Ok(Sender::H2(sender, ended))
     } else {
         let (sender, conn) = http1::handshake(TokioIo::new(io)).await.map_err(|_| fail)?;
         tokio::task::spawn_local(async move {
@@ -327,9 +336,18 @@ pub async fn exchange(
             s.ready().await?;
             s.send_request(req).await?
         }
-        Sender::H2(s) => {
-            s.ready().await?;
-            s.send_request(req).await?
+        Sender::H2(s, ended) => {
+            // The connection's own error names it better than "dispatch
+            // task gone" (an HTTP/1.1 server's reply to the preface).
+            let named = |e: hyper::Error| {
+                let mut f = Failed::from(e);
+                if let Some(kind) = ended.get().filter(|_| f.kind == ErrorKind::Other) {
+                    f.kind = kind;
+                }
+                f
+            };
+            s.ready().await.map_err(named)?;
+            s.send_request(req).await.map_err(named)?
         }
     };
     let (parts, mut body) = resp.into_parts();
@@ -426,5 +444,70 @@ fn classify(e: &hyper::Error) -> ErrorKind {
         ErrorKind::Reset
     } else {
         ErrorKind::Other
+    }
+}
+
+/// What a server's `reply` does to the response path: one GET over an
+/// in-memory connection (HTTP/2 with prior knowledge when `h2`) whose server
+/// sends `reply` and closes. The bytes read, or the kind of error. The
+/// `response` fuzz target calls it; whatever the bytes, it must not panic
+/// and must end within its 1-second timeout.
+#[doc(hidden)]
+pub fn answer_to(reply: &[u8], h2: bool) -> Result<u64, ErrorKind> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|_| ErrorKind::Other)?;
+    let reply = reply.to_vec();
+    tokio::task::LocalSet::new().block_on(&rt, async move {
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        tokio::task::spawn_local(async move {
+            // Answer what the client sends first (its request, or the h2
+            // preface), as a server does.
+            let mut first = [0u8; 4096];
+            let _ = server.read(&mut first).await;
+            let _ = server.write_all(&reply).await;
+            let _ = server.shutdown().await;
+            let mut sink = Vec::new();
+            let _ = server.read_to_end(&mut sink).await;
+        });
+        let mut sender = session(client, h2, ErrorKind::Connect).await?;
+        let req = Request::get("/")
+            .header(http::header::HOST, "fuzz")
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| ErrorKind::Other)?;
+        match tokio::time::timeout(Duration::from_secs(1), exchange(&mut sender, req, true)).await {
+            Ok(Ok(a)) => Ok(a.bytes),
+            Ok(Err(f)) => Err(f.kind),
+            Err(_) => Err(ErrorKind::RequestTimeout),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_to;
+    use crate::metrics::ErrorKind;
+
+    #[test]
+    fn each_broken_answer_has_its_kind() {
+        assert_eq!(
+            answer_to(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false),
+            Ok(2)
+        );
+        assert_eq!(
+            answer_to(b"\x00\x01 not http\r\n\r\n", false),
+            Err(ErrorKind::Protocol)
+        );
+        assert_eq!(
+            answer_to(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", false),
+            Err(ErrorKind::TruncatedBody)
+        );
+        assert_eq!(answer_to(b"", false), Err(ErrorKind::Reset));
+        assert_eq!(
+            answer_to(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", true),
+            Err(ErrorKind::H2NotSupported)
+        );
     }
 }

@@ -12,6 +12,8 @@
 //! time (from the actual send) and send lag are recorded beside it.
 
 mod http;
+#[doc(hidden)]
+pub use http::answer_to;
 mod pool;
 pub mod schedule;
 mod shard;

@@ -259,7 +259,7 @@ impl Shard {
                     let opened = self.open(req).await;
                     drop(opening);
                     return match opened {
-                        Some(s @ Sender::H2(_)) => self.pool.add(s),
+                        Some(s @ Sender::H2(..)) => self.pool.add(s),
                         Some(Sender::H1(_)) => {
                             // The server stopped offering h2: not poolable.
                             self.rec.borrow_mut().error(req, ErrorKind::Other);
