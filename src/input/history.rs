@@ -208,7 +208,12 @@ const VALUE_NAMES: &[&str] = &[
 
 /// Reads a CSV or Parquet history and resamples it.
 pub fn load(path: &Path, opts: &Options) -> Result<History, BadInput> {
-    let table = Table::read(path)?;
+    from_table(&Table::read(path)?, opts)
+}
+
+/// A history from a table already read (its columns picked by `opts`).
+pub fn from_table(table: &Table, opts: &Options) -> Result<History, BadInput> {
+    let path = table.path();
     let time = table.pick(
         opts.time_column.as_deref(),
         "timestamps",

@@ -501,12 +501,18 @@ mod tests {
             Err(ErrorKind::Protocol)
         );
         assert_eq!(
-            answer_to(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", false),
+            answer_to(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+                false
+            ),
             Err(ErrorKind::TruncatedBody)
         );
         assert_eq!(answer_to(b"", false), Err(ErrorKind::Reset));
         assert_eq!(
-            answer_to(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", true),
+            answer_to(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+                true
+            ),
             Err(ErrorKind::H2NotSupported)
         );
     }

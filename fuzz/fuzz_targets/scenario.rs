@@ -1,0 +1,9 @@
+//! Scenario files: TOML parsing, validation and templates (`{{ … }}`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = headroom::scenario::parse(std::path::Path::new("fuzz.toml"), text);
+    }
+});
