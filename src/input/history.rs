@@ -232,7 +232,7 @@ pub fn from_table(table: &Table, opts: &Options) -> Result<History, BadInput> {
         },
     };
     let values = table.numbers(&value)?;
-    let instants = instants(&table, &time)?;
+    let instants = instants(table, &time)?;
     let points: Vec<(DateTime<FixedOffset>, f64)> = instants.into_iter().zip(values).collect();
     resample(
         &points,
