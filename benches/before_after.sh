@@ -23,6 +23,7 @@ PORT=${PORT:-8091}
 URL="http://127.0.0.1:${PORT}/index.html"
 
 work=$(mktemp -d)
+chmod 755 "$work"   # nginx workers run as another user: a 0700 directory gave 403s
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/html"
 head -c 612 /dev/zero | tr '\0' 'x' > "$work/html/index.html"

@@ -38,6 +38,7 @@ cargo build --release --quiet
 HEADROOM=$PWD/target/release/headroom
 
 work=$(mktemp -d)
+chmod 755 "$work"   # nginx workers run as another user: a 0700 directory gave 403s
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;

@@ -22,6 +22,9 @@ HEADROOM=target/release/headroom
 
 work=$(mktemp -d)
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+# nginx's workers run as another user: they must be able to read the page
+# (a 0700 temporary directory made every answer a 403).
+chmod 755 "$work"
 mkdir -p "$work/html"; echo ok > "$work/html/index.html"
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
@@ -82,6 +85,8 @@ m1 = at.get(60) or rows[len(rows) // 10][1]
 end = rows[-2][1] if len(rows) > 2 else rows[-1][1]
 peak = max(r for _, r in rows)
 s = json.load(open(sys.argv[2]))
+if s["requests"]["errors"]["total"]:
+    sys.exit(f"  the target answered with errors: {s['requests']['errors']['by_kind']} — not a valid soak")
 print(f"  {s['throughput']:.0f} rps, generator limited: {s['generator_limited']}; RSS at minute 1: {m1/1024:.1f} MiB, "
       f"at the end ({rows[-2][0]} s): {end/1024:.1f} MiB, ratio {end/m1:.3f}, peak {peak/1024:.1f} MiB")
 PY

@@ -356,7 +356,20 @@ fn find_on_a_python_thread_pool_is_the_targets_verdict() {
         r.sustainable_rps
     );
     assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
-    assert!(r.steps.iter().all(|s| !s.attribution.is_generator()));
+    // The target decided every step: none is left to the generator. (A
+    // step may still note a send-lag spike on a busy machine — one did,
+    // at 201.6 rps beside an hour-long soak — and fail on the service
+    // time it measured, as the issue asks.)
+    for s in &r.steps {
+        assert_ne!(s.verdict, Verdict::GeneratorLimited, "{}", s.reason);
+        if s.attribution.is_generator() {
+            assert!(
+                s.verdict == Verdict::Fail && s.reason.starts_with("service time"),
+                "{}",
+                s.reason
+            );
+        }
+    }
     let ratio = r.sustainable_rps.unwrap() / mu;
     assert!((0.95..=1.05).contains(&ratio), "found {ratio} × capacity");
 }
