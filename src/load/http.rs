@@ -9,10 +9,11 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
+use super::h1;
 use crate::metrics::ErrorKind;
 use crate::scenario::template::Values;
 use crate::scenario::{BaseUrl, Expect, Extraction, HttpVersion, RequestSpec, Text};
@@ -20,7 +21,8 @@ use crate::scenario::{BaseUrl, Expect, Extraction, HttpVersion, RequestSpec, Tex
 /// One connection's request handle. HTTP/2 handles are cheap clones that
 /// share the connection (one stream per request).
 pub enum Sender {
-    H1(http1::SendRequest<Full<Bytes>>),
+    /// HTTP/1.1 without hyper: see [`super::h1`].
+    H1(h1::Conn),
     /// With what ended the connection, when its task saw it first: a
     /// request sent after that learns only that the task is gone.
     H2(
@@ -48,9 +50,15 @@ impl Sender {
     }
 }
 
+/// A request ready for its connection: HTTP/1.1 bytes, or an HTTP/2 request.
+pub enum Outgoing {
+    H1(Bytes),
+    H2(Box<Request<Full<Bytes>>>),
+}
+
 /// A request or flow step prepared once. Static parts (the usual case) are
-/// built ahead; templated parts are rendered per send. No `Debug`: it holds
-/// rendered environment values.
+/// built ahead — a static request's HTTP/1.1 bytes whole; templated parts
+/// are rendered per send. No `Debug`: it holds rendered environment values.
 #[derive(Clone)]
 pub struct Template {
     pub name: String,
@@ -67,11 +75,13 @@ pub struct Template {
     dyn_headers: Vec<(http::HeaderName, Text)>,
     body: Option<Bytes>,
     body_text: Text,
+    /// A static request's HTTP/1.1 bytes.
+    h1: Option<Bytes>,
+    /// What the answer is read for.
+    pub reading: h1::Reading,
     pub expect: Expect,
     pub extract: Vec<Extraction>,
     pub think: Duration,
-    /// Keep the body in memory (for expectations or extraction).
-    pub keep_body: bool,
 }
 
 impl Template {
@@ -81,6 +91,23 @@ impl Template {
             http::header::CONNECTION,
             http::HeaderValue::from_static("close"),
         );
+        self.h1 = self.static_h1();
+    }
+
+    /// The whole HTTP/1.1 request, when nothing in it is rendered.
+    fn static_h1(&self) -> Option<Bytes> {
+        let (origin, _) = self.uris.as_ref()?;
+        let body = self.body.as_ref()?;
+        if !self.dyn_headers.is_empty() {
+            return None;
+        }
+        Some(h1::serialised(
+            &self.method,
+            &origin.to_string(),
+            &self.headers_h1,
+            &[],
+            body,
+        ))
     }
 
     pub fn new(spec: &RequestSpec, base: &BaseUrl) -> Result<Template, String> {
@@ -130,7 +157,9 @@ impl Template {
             None
         };
         let keep_body = spec.expect.needs_body() || spec.extract.iter().any(Extraction::needs_body);
-        Ok(Template {
+        let keep_headers =
+            !spec.expect.headers.is_empty() || spec.extract.iter().any(|x| !x.needs_body());
+        let mut t = Template {
             name: spec.name.clone(),
             method: spec.method.clone(),
             uris,
@@ -145,43 +174,76 @@ impl Template {
                 .is_static()
                 .then(|| Bytes::from(spec.body.render_static(false))),
             body_text: spec.body.clone(),
+            h1: None,
+            reading: h1::Reading {
+                head: spec.method == Method::HEAD,
+                keep_body,
+                keep_headers,
+            },
             expect: spec.expect.clone(),
             extract: spec.extract.clone(),
             think: spec.think_time,
-            keep_body,
-        })
+        };
+        t.h1 = t.static_h1();
+        Ok(t)
     }
 
     /// The request to send on an HTTP/1.1 or HTTP/2 connection; `None`
     /// when a rendered value cannot be sent (not a URI, not a header value).
-    pub fn build(&self, h2: bool, values: &mut dyn Values) -> Option<Request<Full<Bytes>>> {
-        let body = match &self.body {
-            Some(b) => b.clone(),
-            None => Bytes::from(self.body_text.render(values, false)),
-        };
-        let mut req = Request::new(Full::new(body));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = match &self.uris {
-            Some((origin, absolute)) => {
-                if h2 {
-                    absolute.clone()
-                } else {
-                    origin.clone()
-                }
-            }
+    pub fn build(&self, h2: bool, values: &mut dyn Values) -> Option<Outgoing> {
+        if h2 {
+            return self.build_h2(values).map(|r| Outgoing::H2(Box::new(r)));
+        }
+        if let Some(b) = &self.h1 {
+            return Some(Outgoing::H1(b.clone()));
+        }
+        let body = self.body(values);
+        let target = match &self.uris {
+            Some((origin, _)) => origin.to_string(),
             None => {
                 let mut s = String::with_capacity(64);
-                s.push_str(if h2 { &self.abs_prefix } else { &self.prefix });
+                s.push_str(&self.prefix);
+                self.path.render_into(&mut s, values, true);
+                // A path hyper would not have sent is a render error still.
+                s.parse::<Uri>().ok()?;
+                s
+            }
+        };
+        let mut extra = Vec::with_capacity(self.dyn_headers.len());
+        for (k, t) in &self.dyn_headers {
+            let v = HeaderValue::try_from(t.render(values, false)).ok()?;
+            extra.push((k.clone(), v));
+        }
+        Some(Outgoing::H1(h1::serialised(
+            &self.method,
+            &target,
+            &self.headers_h1,
+            &extra,
+            &body,
+        )))
+    }
+
+    fn body(&self, values: &mut dyn Values) -> Bytes {
+        match &self.body {
+            Some(b) => b.clone(),
+            None => Bytes::from(self.body_text.render(values, false)),
+        }
+    }
+
+    fn build_h2(&self, values: &mut dyn Values) -> Option<Request<Full<Bytes>>> {
+        let mut req = Request::new(Full::new(self.body(values)));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = match &self.uris {
+            Some((_, absolute)) => absolute.clone(),
+            None => {
+                let mut s = String::with_capacity(64);
+                s.push_str(&self.abs_prefix);
                 self.path.render_into(&mut s, values, true);
                 Uri::from_maybe_shared(Bytes::from(s)).ok()?
             }
         };
         let headers = req.headers_mut();
-        *headers = if h2 {
-            self.headers_h2.clone()
-        } else {
-            self.headers_h1.clone()
-        };
+        *headers = self.headers_h2.clone();
         for (k, t) in &self.dyn_headers {
             let v = HeaderValue::try_from(t.render(values, false)).ok()?;
             if k == http::header::HOST {
@@ -235,7 +297,7 @@ pub async fn connect(
 
 async fn session<T>(io: T, h2: bool, fail: ErrorKind) -> Result<Sender, ErrorKind>
 where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: h1::IntoStream + Send,
 {
     if h2 {
         // One stream until the server's SETTINGS say how many it allows:
@@ -254,11 +316,7 @@ where
         });
         Ok(Sender::H2(sender, ended))
     } else {
-        let (sender, conn) = http1::handshake(TokioIo::new(io)).await.map_err(|_| fail)?;
-        tokio::task::spawn_local(async move {
-            let _ = conn.await;
-        });
-        Ok(Sender::H1(sender))
+        Ok(Sender::H1(h1::Conn::new(io.into_stream())))
     }
 }
 
@@ -277,7 +335,7 @@ pub struct Failed {
     pub kind: ErrorKind,
     pub unprocessed: bool,
     /// What the client said, for the summary's sample of this kind.
-    pub error: hyper::Error,
+    pub error: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl Failed {
@@ -301,7 +359,7 @@ impl From<hyper::Error> for Failed {
         Failed {
             kind: classify(&e),
             unprocessed: unprocessed(&e),
-            error: e,
+            error: Box::new(e),
         }
     }
 }
@@ -328,15 +386,13 @@ fn unprocessed(e: &hyper::Error) -> bool {
 /// Sends one request and reads the whole response.
 pub async fn exchange(
     sender: &mut Sender,
-    req: Request<Full<Bytes>>,
-    keep_body: bool,
+    req: Outgoing,
+    reading: h1::Reading,
 ) -> Result<Answer, Failed> {
-    let resp = match sender {
-        Sender::H1(s) => {
-            s.ready().await?;
-            s.send_request(req).await?
-        }
-        Sender::H2(s, ended) => {
+    let resp = match (sender, req) {
+        (Sender::H1(c), Outgoing::H1(bytes)) => return c.exchange(&bytes, reading).await,
+        (Sender::H2(s, ended), Outgoing::H2(req)) => {
+            let req = *req;
             // The connection's own error names it better than "dispatch
             // task gone" (an HTTP/1.1 server's reply to the preface).
             let named = |e: hyper::Error| {
@@ -349,7 +405,16 @@ pub async fn exchange(
             s.ready().await.map_err(named)?;
             s.send_request(req).await.map_err(named)?
         }
+        // `Template::build` is asked for the connection's own version.
+        _ => {
+            return Err(Failed {
+                kind: ErrorKind::Other,
+                unprocessed: false,
+                error: "a request built for another HTTP version".into(),
+            })
+        }
     };
+    let keep_body = reading.keep_body;
     let (parts, mut body) = resp.into_parts();
     let mut bytes = 0u64;
     // A body that arrives in one frame (the usual small answer) is kept
@@ -363,7 +428,7 @@ pub async fn exchange(
                 k => k,
             },
             unprocessed: false,
-            error: e,
+            error: Box::new(e),
         })?;
         if let Ok(d) = frame.into_data() {
             bytes += d.len() as u64;
@@ -454,35 +519,52 @@ fn classify(e: &hyper::Error) -> ErrorKind {
 /// and must end within its 1-second timeout.
 #[doc(hidden)]
 pub fn answer_to(reply: &[u8], h2: bool) -> Result<u64, ErrorKind> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|_| ErrorKind::Other)?;
     let reply = reply.to_vec();
     tokio::task::LocalSet::new().block_on(&rt, async move {
-        let (client, mut server) = tokio::io::duplex(1 << 16);
-        tokio::task::spawn_local(async move {
-            // Answer what the client sends first (its request, or the h2
-            // preface), as a server does.
-            let mut first = [0u8; 4096];
-            let _ = server.read(&mut first).await;
-            let _ = server.write_all(&reply).await;
-            let _ = server.shutdown().await;
-            let mut sink = Vec::new();
-            let _ = server.read_to_end(&mut sink).await;
-        });
+        let client = replying(reply);
         let mut sender = session(client, h2, ErrorKind::Connect).await?;
-        let req = Request::get("/")
-            .header(http::header::HOST, "fuzz")
-            .body(Full::new(Bytes::new()))
-            .map_err(|_| ErrorKind::Other)?;
-        match tokio::time::timeout(Duration::from_secs(1), exchange(&mut sender, req, true)).await {
+        let req = if h2 {
+            let r = Request::get("http://fuzz/")
+                .body(Full::new(Bytes::new()))
+                .map_err(|_| ErrorKind::Other)?;
+            Outgoing::H2(Box::new(r))
+        } else {
+            Outgoing::H1(Bytes::from_static(b"GET / HTTP/1.1\r\nhost: fuzz\r\n\r\n"))
+        };
+        let reading = h1::Reading {
+            head: false,
+            keep_body: true,
+            keep_headers: true,
+        };
+        match tokio::time::timeout(Duration::from_secs(1), exchange(&mut sender, req, reading))
+            .await
+        {
             Ok(Ok(a)) => Ok(a.bytes),
             Ok(Err(f)) => Err(f.kind),
             Err(_) => Err(ErrorKind::RequestTimeout),
         }
     })
+}
+
+/// One end of an in-memory connection whose server answers what the client
+/// sends first (its request, or the h2 preface) with `reply`, and closes.
+/// Must be called inside a tokio runtime.
+pub(super) fn replying(reply: Vec<u8>) -> tokio::io::DuplexStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (client, mut server) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        let mut first = [0u8; 4096];
+        let _ = server.read(&mut first).await;
+        let _ = server.write_all(&reply).await;
+        let _ = server.shutdown().await;
+        let mut sink = Vec::new();
+        let _ = server.read_to_end(&mut sink).await;
+    });
+    client
 }
 
 #[cfg(test)]
