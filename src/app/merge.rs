@@ -72,37 +72,29 @@ fn read_seg(path: &Path) -> anyhow::Result<Seg> {
 fn check(segs: &[Seg], max_offset: Duration) -> anyhow::Result<()> {
     let first = &segs[0];
     for s in &segs[1..] {
-        if s.info.run_id != first.info.run_id {
-            return Err(bad(format!(
-                "{} belongs to run {:?}, {} to run {:?}: segments of different runs",
-                first.dir.display(),
-                first.info.run_id,
-                s.dir.display(),
-                s.info.run_id
-            )));
-        }
-        if s.info.plan_digest != first.info.plan_digest
+        let (a, b) = (first.dir.display(), s.dir.display());
+        let (one, other) = (&first.info, &s.info);
+        let why = if other.run_id != one.run_id {
+            format!(
+                "{a} belongs to run {:?}, {b} to run {:?}: segments of different runs",
+                one.run_id, other.run_id
+            )
+        } else if other.plan_digest != one.plan_digest
             || s.summary.scenario != first.summary.scenario
         {
-            return Err(bad(format!(
-                "{} and {} ran different scenarios (`{}` digest {}, `{}` digest {})",
-                first.dir.display(),
-                s.dir.display(),
-                first.summary.scenario,
-                first.info.plan_digest,
-                s.summary.scenario,
-                s.info.plan_digest
-            )));
-        }
-        if s.info.count != first.info.count {
-            return Err(bad(format!(
-                "{} is one of {} segments, {} one of {}",
-                first.dir.display(),
-                first.info.count,
-                s.dir.display(),
-                s.info.count
-            )));
-        }
+            format!(
+                "{a} and {b} ran different scenarios (`{}` digest {}, `{}` digest {})",
+                first.summary.scenario, one.plan_digest, s.summary.scenario, other.plan_digest
+            )
+        } else if other.count != one.count {
+            format!(
+                "{a} is one of {} segments, {b} one of {}",
+                one.count, other.count
+            )
+        } else {
+            continue;
+        };
+        return Err(bad(why));
     }
     let n = first.info.count;
     let mut seen: BTreeMap<u32, &Path> = BTreeMap::new();

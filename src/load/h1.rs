@@ -392,9 +392,12 @@ impl Conn {
 /// The response head at the start of `buf`, and its length; `None` while
 /// it is incomplete. Its header map only when `keep_headers`.
 fn parse_head(buf: &[u8], keep_headers: bool) -> Result<Option<(usize, Head)>, Failed> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut r = httparse::Response::new(&mut slots);
-    let n = match r.parse(buf) {
+    // Uninitialised slots: no 3.2 KB of zeroes per parse.
+    let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut r = httparse::Response::new(&mut []);
+    let n = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut r, buf, &mut slots)
+    {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
