@@ -32,7 +32,11 @@ fn read_csv(path: &str) -> Vec<Vec<String>> {
     text.lines()
         .skip(1)
         .filter(|l| !l.is_empty())
-        .map(|l| l.split(',').map(|f| f.trim_matches('"').to_string()).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|f| f.trim_matches('"').to_string())
+                .collect()
+        })
         .collect()
 }
 
@@ -68,14 +72,16 @@ fn covered(actual: &[f64], lo: &[f64], hi: &[f64]) -> f64 {
 
 fn main() {
     // R's numbers by (series, origin).
-    let r: BTreeMap<(String, usize), (f64, f64, f64)> = read_csv("benches/results/forecast_bed_r.csv")
-        .into_iter()
-        .map(|c| {
-            let num = |i: usize| c[i].parse::<f64>().unwrap();
-            ((c[0].clone(), num(2) as usize), (num(5), num(7), num(8)))
-        })
-        .collect();
-    let mut out = String::from("series,class,origin,horizon,model,mase,smape,cov80,cov95,mase_r,seconds\n");
+    let r: BTreeMap<(String, usize), (f64, f64, f64)> =
+        read_csv("benches/results/forecast_bed_r.csv")
+            .into_iter()
+            .map(|c| {
+                let num = |i: usize| c[i].parse::<f64>().unwrap();
+                ((c[0].clone(), num(2) as usize), (num(5), num(7), num(8)))
+            })
+            .collect();
+    let mut out =
+        String::from("series,class,origin,horizon,model,mase,smape,cov80,cov95,mase_r,seconds\n");
     let mut by_class: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     let mut ratios = Vec::new();
     let mut r_cov = (0.0, 0.0, 0usize);
@@ -93,12 +99,23 @@ fn main() {
                 }
             };
             let secs = t0.elapsed().as_secs_f64();
-            let m = mase(test, &f.mean, train, s.periods.first().copied().unwrap_or(1));
-            let (c80, c95) = (covered(test, &f.lo80, &f.hi80), covered(test, &f.lo95, &f.hi95));
+            let m = mase(
+                test,
+                &f.mean,
+                train,
+                s.periods.first().copied().unwrap_or(1),
+            );
+            let (c80, c95) = (
+                covered(test, &f.lo80, &f.hi80),
+                covered(test, &f.lo95, &f.hi95),
+            );
             let (mase_r, r80, r95) = r[&(s.name.clone(), end)];
             ratios.push((m / mase_r).ln());
             r_cov = (r_cov.0 + r80, r_cov.1 + r95, r_cov.2 + 1);
-            by_class.entry(s.class.clone()).or_default().push((c80, c95));
+            by_class
+                .entry(s.class.clone())
+                .or_default()
+                .push((c80, c95));
             println!(
                 "{:<20} origin {end:>6}  MASE {m:>6.3} (R {mase_r:>6.3})  cov80 {c80:.2} cov95 {c95:.2}  {secs:.2} s  {}",
                 s.name, f.model
@@ -131,6 +148,9 @@ fn main() {
         r_cov.1 / r_cov.2 as f64
     );
     let g = (ratios.iter().sum::<f64>() / ratios.len() as f64).exp();
-    println!("MASE headroom / R, geometric mean over {} origins: {g:.3}", ratios.len());
+    println!(
+        "MASE headroom / R, geometric mean over {} origins: {g:.3}",
+        ratios.len()
+    );
     println!("wrote benches/results/forecast_bed.csv");
 }
