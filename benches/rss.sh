@@ -77,6 +77,9 @@ echo "200 request names, ${LONG} s at 2,000 rps:"
   for i in $(seq 0 199); do printf '[[request]]\nname = "r%d"\npath = "/index.html?r=%d"\n' "$i" "$i"; done
 } > "$work/names.toml"
 sample run "$work/names.toml" > "$work/names.txt"
+# The per-second RSS trace stays (seconds, KiB): how memory grew matters
+# as much as where it ended.
+cp "$work/names.txt" "benches/results/rss-names-$(date +%F).txt"
 python3 - "$work/names.txt" "$work/r/summary.json" <<'PY'
 import json, sys
 rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]

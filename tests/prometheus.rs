@@ -114,6 +114,18 @@ fn prometheus_scrapes_a_run_and_sees_its_own_counts() {
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: headroom\n    static_configs:\n      - targets: ['127.0.0.1:{metrics}']\n"
         ),
     );
+    // Prometheus hands new targets to its scrape loop up to 5 s after it is
+    // ready (its discovery and scrape managers batch updates every 5 s): a
+    // 9-second run started at once was, once, never scraped. Its `up`
+    // series exists from the first scrape attempt, down or not.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while instant(_prom.port, "up{job=\"headroom\"}").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus never tried to scrape"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let out = dir.path().join("run");
     let o = headroom(&[
         "run",
