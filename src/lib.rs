@@ -52,3 +52,21 @@ pub mod search;
 pub mod target;
 pub mod timer;
 pub mod units;
+
+/// Assertions the unit tests share: a message is checked for the words
+/// that matter, and a failure shows both the words and the message.
+#[cfg(test)]
+mod testing {
+    #[track_caller]
+    pub fn has(text: &str, part: &str) {
+        assert!(text.contains(part), "{part:?} is not in {text:?}");
+    }
+
+    #[track_caller]
+    pub fn starts(text: &str, head: &str) {
+        assert!(
+            text.starts_with(head),
+            "{text:?} does not start with {head:?}"
+        );
+    }
+}

@@ -498,6 +498,45 @@ fn serve_raw(reply: Vec<u8>, secs: u64) -> (String, std::thread::JoinHandle<()>)
 }
 
 #[test]
+fn a_kept_alive_connection_the_server_closed_while_idle_is_retried() {
+    let _g = serial();
+    // One answer per connection, which the server then closes, as a server
+    // with a short keep-alive timeout does; the next arrival is 200 ms
+    // later, on the connection the client still thinks is open.
+    let (url, server) = serve_raw(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        3,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = headroom(&[
+        "run",
+        "--url",
+        &url,
+        "--rate",
+        "5",
+        "--duration",
+        "1s",
+        "--connections",
+        "1",
+        "--timeout",
+        "1s",
+        "--quiet",
+        "--no-report",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&out);
+    // Every arrival answered, none an error: each one after the first found
+    // its connection closed unprocessed and went again on a new one.
+    assert_eq!(s["requests"]["ok"], 5, "{}", s["requests"]);
+    assert_eq!(s["requests"]["errors"]["total"], 0, "{}", s["requests"]);
+    assert_eq!(s["connections_opened"], 5);
+    server.join().unwrap();
+}
+
+#[test]
 fn broken_answers_are_named_with_what_the_client_said() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
@@ -511,7 +550,7 @@ fn broken_answers_are_named_with_what_the_client_said() {
     // A body cut short may be load: without an SLO, exit 0.
     // (what, the reply, extra flags, the error kind, the exit code)
     type Case<'a> = (&'a str, Vec<u8>, &'a [&'a str], &'a str, i32);
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         (
             "garbage",
             b"\x00\x01\x02 not http at all\r\n\r\n".to_vec(),
@@ -520,6 +559,13 @@ fn broken_answers_are_named_with_what_the_client_said() {
             4,
         ),
         ("120 headers", many, &[], "protocol_error", 4),
+        (
+            "FIN mid-head",
+            b"HTTP/1.1 200 OK\r\nContent-".to_vec(),
+            &[],
+            "truncated_head",
+            0,
+        ),
         (
             "short body",
             b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789".to_vec(),

@@ -25,7 +25,7 @@ fn all_latencies(dirs: &[PathBuf]) -> hdrhistogram::Histogram<u64> {
     for d in dirs {
         let log = headroom::results::hlog::read_file(&d.join("latency.hlog")).unwrap();
         for iv in &log.latency.all {
-            h.add(iv).unwrap();
+            iv.add_to(&mut h).unwrap();
         }
     }
     h
@@ -217,6 +217,36 @@ fn three_segments_merge_into_the_single_run() {
         .filter(|m| m["metric"] == "rate")
         .count();
     assert_eq!(rates, 3, "all, home and search");
+
+    // A segment's error messages survive the merge (they were dropped).
+    let failing = copy(&segs[1], &dir.path().join("failing"), |v| {
+        let e = &mut v["per_request"][0]["requests"]["errors"];
+        e["total"] = 1.into();
+        e["by_kind"] = serde_json::json!({ "reset": 1 });
+        e["samples"] = serde_json::json!({ "reset": "connection reset by peer" });
+    });
+    let with_errors = dir.path().join("merged-errors");
+    let o = headroom(&[
+        "merge",
+        segs[0].to_str().unwrap(),
+        failing.to_str().unwrap(),
+        segs[2].to_str().unwrap(),
+        "--out",
+        with_errors.to_str().unwrap(),
+        "--quiet",
+        "--no-report",
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let v = json(&with_errors.join("summary.json"));
+    for errors in [
+        &v["requests"]["errors"],
+        &v["per_request"][0]["requests"]["errors"],
+    ] {
+        assert_eq!(
+            errors["samples"]["reset"], "connection reset by peer",
+            "{errors}"
+        );
+    }
 
     // Refusals, each naming what is wrong.
     let refuse = |dirs: &[&Path], want: &str| {

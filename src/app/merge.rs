@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use crate::cli::MergeArgs;
 use crate::exit::{self, BadInput};
 use crate::metrics::{ErrorKind, Interval, Stats};
-use crate::results::hlog::{HlogWriter, Log};
+use crate::results::hlog::{HlogWriter, Log, Recorded};
 use crate::results::scenario::ScenarioInfo;
 use crate::results::summary::{RunFacts, SegmentInfo, SloName, Summary};
 use crate::results::timeseries::{self, Row};
@@ -203,9 +203,12 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
         .iter()
         .map(|p| p.name.clone())
         .collect();
-    let intervals = seconds(&segs, earliest, &names)?;
-    let summary = summarize(&segs, earliest, &names, &intervals)?;
-    write(&args.out, &segs, earliest, &names, &intervals, &summary)?;
+    let totals = write_seconds(&args.out, &segs, earliest, &names)?;
+    let summary = summarize(&segs, earliest, totals);
+    crate::results::write_json(&args.out.join("summary.json"), &summary)?;
+    if let Some(info) = &segs[0].scenario {
+        crate::results::write_json(&args.out.join("scenario.json"), info)?;
+    }
     if !args.quiet {
         print!("{}", crate::report::text::summary(&summary));
         println!(
@@ -224,21 +227,30 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
     Ok(crate::exit::of_run(&summary))
 }
 
-fn add(h: &mut Histogram<u64>, src: Option<&Histogram<u64>>) -> anyhow::Result<()> {
+fn add(h: &mut Histogram<u64>, src: Option<&Recorded>) -> anyhow::Result<()> {
     if let Some(src) = src {
-        h.add(src)
+        src.add_to(h)
             .map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))?;
     }
     Ok(())
 }
 
+fn add_all(h: &mut Histogram<u64>, src: &Histogram<u64>) -> anyhow::Result<()> {
+    h.add(src)
+        .map_err(|e| anyhow::anyhow!("merging histograms: {e:?}"))
+}
+
 /// Second by second, per request name: the segments' histograms added and
 /// their counts summed, each segment placed by its start on the wall clock.
-fn seconds(
+/// Each merged second goes to the interval logs and the time series as it
+/// is made, so that a long run of many request names is never in memory
+/// whole. Returns the whole run's histograms per request name.
+fn write_seconds(
+    out: &Path,
     segs: &[Seg],
     earliest: chrono::DateTime<chrono::FixedOffset>,
     names: &[String],
-) -> anyhow::Result<Vec<Interval>> {
+) -> anyhow::Result<Vec<Stats>> {
     let offsets: Vec<usize> = segs
         .iter()
         .map(|s| ((s.started - earliest).num_milliseconds() as f64 / 1000.0).round() as usize)
@@ -249,23 +261,37 @@ fn seconds(
         .map(|(s, o)| o + s.rows.len().max(s.latency.latency.all.len()))
         .max()
         .unwrap_or(0);
-    let mut intervals: Vec<Interval> = (0..seconds)
-        .map(|i| Interval {
-            index: i as u64,
-            scheduled: 0,
-            load: Default::default(),
-            per_request: (0..names.len()).map(|_| Stats::default()).collect(),
-            all: Stats::default(),
-        })
-        .collect();
+    let start = SystemTime::from(earliest);
+    let mut hlog = HlogWriter::create(&out.join("latency.hlog"), start, names)?;
+    let mut detail = HlogWriter::create_detail(&out.join("detail.hlog"), start, names)?;
+    let mut rows = Vec::with_capacity(seconds);
+    let fresh = || {
+        (0..names.len())
+            .map(|_| Stats::default())
+            .collect::<Vec<_>>()
+    };
+    let mut totals = fresh();
+    let mut iv = Interval {
+        index: 0,
+        scheduled: 0,
+        load: Default::default(),
+        per_request: fresh(),
+        all: Stats::default(),
+    };
     let n = names.len();
-    fn at(v: Option<&Vec<Histogram<u64>>>, k: usize) -> Option<&Histogram<u64>> {
+    fn at(v: Option<&Vec<Recorded>>, k: usize) -> Option<&Recorded> {
         v.and_then(|v| v.get(k))
     }
-    for (s, &off) in segs.iter().zip(&offsets) {
-        let (latency, service, lag) = (&s.latency.latency, &s.detail.service, &s.detail.lag);
-        for (j, iv) in intervals.iter_mut().enumerate().skip(off) {
-            let k = j - off;
+    for j in 0..seconds {
+        iv.index = j as u64;
+        iv.scheduled = 0;
+        iv.all.reset();
+        iv.per_request.iter_mut().for_each(Stats::reset);
+        for (s, &off) in segs.iter().zip(&offsets) {
+            let Some(k) = j.checked_sub(off) else {
+                continue;
+            };
+            let (latency, service, lag) = (&s.latency.latency, &s.detail.service, &s.detail.lag);
             add(&mut iv.all.latency, latency.all.get(k))?;
             add(&mut iv.all.service, service.all.get(k))?;
             add(&mut iv.all.lag, lag.all.get(k))?;
@@ -281,8 +307,19 @@ fn seconds(
                 *iv.all.errors.entry(ErrorKind::Other).or_default() += row.errors;
             }
         }
+        hlog.write(&iv)?;
+        detail.write(&iv)?;
+        rows.push(timeseries::Row::from_interval(&iv));
+        for (t, r) in totals.iter_mut().zip(&iv.per_request) {
+            add_all(&mut t.latency, &r.latency)?;
+            add_all(&mut t.service, &r.service)?;
+            add_all(&mut t.lag, &r.lag)?;
+        }
     }
-    Ok(intervals)
+    hlog.finish()?;
+    detail.finish()?;
+    timeseries::write(&out.join("timeseries.csv"), &rows, timeseries::Format::Csv)?;
+    Ok(totals)
 }
 
 /// The merged run's summary: histograms from the merged seconds, counts
@@ -291,23 +328,21 @@ fn seconds(
 fn summarize(
     segs: &[Seg],
     earliest: chrono::DateTime<chrono::FixedOffset>,
-    names: &[String],
-    intervals: &[Interval],
-) -> anyhow::Result<Summary> {
-    let mut totals: Vec<Stats> = (0..names.len()).map(|_| Stats::default()).collect();
-    for iv in intervals {
-        for (t, r) in totals.iter_mut().zip(&iv.per_request) {
-            add(&mut t.latency, Some(&r.latency))?;
-            add(&mut t.service, Some(&r.service))?;
-            add(&mut t.lag, Some(&r.lag))?;
-        }
-    }
+    mut totals: Vec<Stats>,
+) -> Summary {
     for s in segs {
         for (t, p) in totals.iter_mut().zip(&s.summary.per_request) {
             t.sent += p.requests.sent;
             t.ok += p.requests.ok;
             for (kind, n) in &p.requests.errors.by_kind {
                 *t.errors.entry(ErrorKind::from_label(kind)).or_default() += n;
+            }
+            // The first segment's message of each kind, as one run keeps
+            // its first.
+            for (kind, said) in &p.requests.errors.samples {
+                (t.samples)
+                    .entry(ErrorKind::from_label(kind))
+                    .or_insert_with(|| said.clone());
             }
         }
     }
@@ -357,33 +392,5 @@ fn summarize(
         index: None,
         ..segs[0].info.clone()
     });
-    Ok(summary)
-}
-
-/// Writes the merged run as one results directory.
-fn write(
-    out: &Path,
-    segs: &[Seg],
-    earliest: chrono::DateTime<chrono::FixedOffset>,
-    names: &[String],
-    intervals: &[Interval],
-    summary: &Summary,
-) -> anyhow::Result<()> {
-    let start = SystemTime::from(earliest);
-    let mut hlog = HlogWriter::create(&out.join("latency.hlog"), start, names)?;
-    let mut detail = HlogWriter::create_detail(&out.join("detail.hlog"), start, names)?;
-    let mut rows = Vec::with_capacity(intervals.len());
-    for iv in intervals {
-        hlog.write(iv)?;
-        detail.write(iv)?;
-        rows.push(timeseries::Row::from_interval(iv));
-    }
-    hlog.finish()?;
-    detail.finish()?;
-    timeseries::write(&out.join("timeseries.csv"), &rows, timeseries::Format::Csv)?;
-    crate::results::write_json(&out.join("summary.json"), summary)?;
-    if let Some(info) = &segs[0].scenario {
-        crate::results::write_json(&out.join("scenario.json"), info)?;
-    }
-    Ok(())
+    summary
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::exit::BadInput;
-use crate::results::hlog::{Key, Series};
+use crate::results::hlog::{Key, Recorded, Series};
 use crate::results::summary::Summary;
 use crate::results::{files, ResultsDir};
 
@@ -64,7 +64,7 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
     // Whole seconds of load only: the row after the last one holds the
     // stragglers answered after the schedule ended.
     let whole = summary.duration_s.floor() as usize;
-    let counts = |ivs: &Vec<hdrhistogram::Histogram<u64>>| -> Vec<f64> {
+    let counts = |ivs: &Vec<Recorded>| -> Vec<f64> {
         ivs.iter().take(whole).map(|h| h.len() as f64).collect()
     };
     let mut rates: BTreeMap<Key, Vec<f64>> = BTreeMap::new();

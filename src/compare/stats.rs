@@ -17,12 +17,12 @@
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::results::compare::Metric;
+use crate::results::hlog::Recorded;
 
 /// Latency metrics computed from one set of histograms, in milliseconds.
 pub const LATENCY_METRICS: [Metric; 4] = [Metric::P50, Metric::P90, Metric::P99, Metric::Mean];
@@ -59,29 +59,29 @@ struct Compact {
     cur: Vec<Vec<(u32, u64)>>,
 }
 
-fn compact(base: &[Histogram<u64>], cur: &[Histogram<u64>]) -> Compact {
+fn compact(base: &[Recorded], cur: &[Recorded]) -> Compact {
     let mut index: BTreeMap<u64, u32> = BTreeMap::new();
     for h in base.iter().chain(cur) {
-        for v in h.iter_recorded() {
-            index.insert(v.value_iterated_to(), 0);
+        for &(v, _) in h.buckets() {
+            index.insert(v, 0);
         }
     }
     for (i, slot) in index.values_mut().enumerate() {
         *slot = i as u32;
     }
-    let sparse = |hs: &[Histogram<u64>]| -> Vec<Vec<(u32, u64)>> {
+    let sparse = |hs: &[Recorded]| -> Vec<Vec<(u32, u64)>> {
         hs.iter()
-            .map(|h| {
-                h.iter_recorded()
-                    .map(|v| (index[&v.value_iterated_to()], v.count_at_value()))
-                    .collect()
-            })
+            .map(|h| h.buckets().iter().map(|&(v, n)| (index[&v], n)).collect())
             .collect()
     };
-    let mid = |v: u64| base.first().map_or(v, |h| h.median_equivalent(v));
+    // The buckets' layout is the one every headroom histogram shares.
+    let layout = crate::metrics::new_histogram();
     Compact {
         values_ms: index.keys().map(|&v| v as f64 / 1000.0).collect(),
-        mids_ms: index.keys().map(|&v| mid(v) as f64 / 1000.0).collect(),
+        mids_ms: index
+            .keys()
+            .map(|&v| layout.median_equivalent(v) as f64 / 1000.0)
+            .collect(),
         base: sparse(base),
         cur: sparse(cur),
     }
@@ -156,8 +156,8 @@ fn percentile_interval(mut draws: Vec<f64>, confidence: f64) -> (f64, f64) {
 /// interval of its relative change. `None` for a metric with too few
 /// samples in either run, or fewer than 2 seconds.
 pub fn latency_changes(
-    base: &[Histogram<u64>],
-    cur: &[Histogram<u64>],
+    base: &[Recorded],
+    cur: &[Recorded],
     resamples: usize,
     confidence: f64,
     seed: u64,
@@ -296,10 +296,11 @@ pub fn share_change(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hdrhistogram::Histogram;
 
     /// `seconds` histograms of `per_second` log-normal latencies (µs) with
     /// median `median_ms`.
-    fn run(seconds: usize, per_second: usize, median_ms: f64, seed: u64) -> Vec<Histogram<u64>> {
+    fn run(seconds: usize, per_second: usize, median_ms: f64, seed: u64) -> Vec<Recorded> {
         let mut rng = SmallRng::seed_from_u64(seed);
         let normal = statrs::distribution::Normal::standard();
         (0..seconds)
@@ -311,7 +312,7 @@ mod tests {
                     h.record((median_ms * 1000.0 * (0.5 * z).exp()) as u64)
                         .unwrap();
                 }
-                h
+                Recorded::of(&h)
             })
             .collect()
     }
@@ -321,7 +322,7 @@ mod tests {
         let r = run(10, 500, 10.0, 1);
         let mut all = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
         for h in &r {
-            all.add(h).unwrap();
+            h.add_to(&mut all).unwrap();
         }
         let ch = latency_changes(&r, &r, 10, 0.95, 1);
         for (metric, c) in LATENCY_METRICS.iter().zip(ch) {

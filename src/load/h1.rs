@@ -11,7 +11,8 @@
 //! 304. Informational (1xx) answers are skipped. Failures get the same
 //! kinds hyper's did: bytes that are not HTTP or a head over 100 headers
 //! or 64 KiB are `Protocol`, a connection that ends before the head is
-//! `Reset`, one that ends inside the body `TruncatedBody`.
+//! `Reset`, one that ends inside the head `TruncatedHead` and inside the
+//! body `TruncatedBody`.
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -242,16 +243,19 @@ impl Conn {
             first = false;
             match self.fill().await {
                 Ok(true) => {}
+                Ok(false) if nothing => {
+                    let said = "connection closed before a response";
+                    return Err(failed(ErrorKind::Reset, reused, said.into()));
+                }
                 Ok(false) => {
-                    let said = if nothing {
-                        "connection closed before a response"
-                    } else {
-                        "connection closed in the middle of the response head"
-                    };
-                    return Err(failed(ErrorKind::Reset, nothing && reused, said.into()));
+                    let said = "connection closed in the middle of the response head";
+                    return Err(failed(ErrorKind::TruncatedHead, false, said.into()));
                 }
                 Err(e) => {
-                    let kind = io_kind(&e);
+                    let kind = match io_kind(&e) {
+                        ErrorKind::Reset if !nothing => ErrorKind::TruncatedHead,
+                        k => k,
+                    };
                     return Err(failed(
                         kind,
                         nothing && reused && kind == ErrorKind::Reset,
@@ -586,7 +590,10 @@ mod tests {
     fn broken_answers_have_their_kinds() {
         let kind = |reply: &[u8]| answer(reply, KEEP).err();
         assert_eq!(kind(b""), Some(ErrorKind::Reset));
-        assert_eq!(kind(b"HTTP/1.1 200 OK\r\nContent-"), Some(ErrorKind::Reset));
+        assert_eq!(
+            kind(b"HTTP/1.1 200 OK\r\nContent-"),
+            Some(ErrorKind::TruncatedHead)
+        );
         assert_eq!(kind(b"\x00\x01 garbage\r\n\r\n"), Some(ErrorKind::Protocol));
         assert_eq!(
             kind(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort"),

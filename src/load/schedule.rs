@@ -192,6 +192,17 @@ mod tests {
         Duration::from_secs(s)
     }
 
+    /// `rate`/s for `seconds`, at most `cap` arrivals.
+    fn constant(
+        rate: f64,
+        seconds: u64,
+        arrivals: Arrivals,
+        cap: Option<u64>,
+        seed: u64,
+    ) -> Schedule {
+        Schedule::new(&Profile::constant(rate, secs(seconds)), arrivals, cap, seed)
+    }
+
     #[test]
     fn the_window_is_the_profile_or_where_the_request_cap_ends_it() {
         let p = Profile::constant(10.0, secs(1));
@@ -209,12 +220,7 @@ mod tests {
 
     #[test]
     fn uniform_constant_rate_is_evenly_spaced() {
-        let s = Schedule::new(
-            &Profile::constant(100.0, secs(10)),
-            Arrivals::Uniform,
-            None,
-            1,
-        );
+        let s = constant(100.0, 10, Arrivals::Uniform, None, 1);
         let all: Vec<_> = s.shard(0, 1).collect();
         assert_eq!(all.len(), 1000);
         assert_eq!(s.expected_len(), 1000);
@@ -225,7 +231,7 @@ mod tests {
     #[test]
     fn segments_of_shards_together_play_the_global_schedule() {
         for arrivals in [Arrivals::Uniform, Arrivals::Poisson] {
-            let s = Schedule::new(&Profile::constant(300.0, secs(2)), arrivals, None, 7);
+            let s = constant(300.0, 2, arrivals, None, 7);
             let whole: Vec<Arrival> = s.shard(0, 1).collect();
             // 3 segments of 2 shards each.
             let mut parts: Vec<Arrival> = Vec::new();
@@ -284,12 +290,7 @@ mod tests {
 
     #[test]
     fn poisson_has_the_profile_mean_and_exponential_gaps() {
-        let s = Schedule::new(
-            &Profile::constant(1000.0, secs(100)),
-            Arrivals::Poisson,
-            None,
-            7,
-        );
+        let s = constant(1000.0, 100, Arrivals::Poisson, None, 7);
         let all: Vec<_> = s.shard(0, 1).collect();
         // N ~ Poisson(100 000): sd ≈ 316; allow 5 sd.
         assert!(
@@ -314,12 +315,7 @@ mod tests {
 
     #[test]
     fn request_cap_truncates() {
-        let s = Schedule::new(
-            &Profile::constant(100.0, secs(10)),
-            Arrivals::Uniform,
-            Some(15),
-            1,
-        );
+        let s = constant(100.0, 10, Arrivals::Uniform, Some(15), 1);
         assert_eq!(s.shard(0, 2).count() + s.shard(1, 2).count(), 15);
         assert_eq!(s.expected_len(), 15);
     }

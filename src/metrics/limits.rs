@@ -338,11 +338,18 @@ mod tests {
         }
     }
 
+    /// What `attribute` says of `e`, asserted to be `want`.
+    #[track_caller]
+    fn attributed(e: &Evidence, slo: &Slo, want: Attribution) -> Limit {
+        let l = attribute(e, slo);
+        assert_eq!(l.attribution, want, "{}", l.why);
+        l
+    }
+
     #[test]
     fn a_generator_on_schedule_is_never_blamed() {
         let (lag, svc) = (hist(1, 1000), hist(900, 1000));
-        let l = attribute(&evidence(&lag, &svc), &slo(100));
-        assert_eq!(l.attribution, Attribution::None);
+        let l = attributed(&evidence(&lag, &svc), &slo(100), Attribution::None);
         assert!(l.behind.is_empty());
     }
 
@@ -356,29 +363,20 @@ mod tests {
             no_free_connection: 470,
             ..evidence(&lag, &svc)
         };
-        let l = attribute(&e, &slo(100));
-        assert_eq!(l.attribution, Attribution::TargetSaturated, "{}", l.why);
-        assert!(
-            l.why.contains("service time p99 1.25 s > 100 ms"),
-            "{}",
-            l.why
-        );
+        let l = attributed(&e, &slo(100), Attribution::TargetSaturated);
+        crate::testing::has(&l.why, "service time p99 1.25 s > 100 ms");
         assert_eq!(l.behind.len(), 2, "{:?}", l.behind);
         // Without a latency SLO, slow is half the request timeout.
         let no_latency = Slo {
             latency: vec![],
             ..slo(100)
         };
-        let l = attribute(&e, &no_latency);
-        assert_eq!(l.attribution, Attribution::ConnectionCap, "{}", l.why);
+        attributed(&e, &no_latency, Attribution::ConnectionCap);
         let e = Evidence {
             timeout: Duration::from_secs(2),
             ..e
         };
-        assert_eq!(
-            attribute(&e, &no_latency).attribution,
-            Attribution::TargetSaturated
-        );
+        attributed(&e, &no_latency, Attribution::TargetSaturated);
     }
 
     #[test]
@@ -391,13 +389,8 @@ mod tests {
             timeouts: 6,
             ..evidence(&lag, &svc)
         };
-        let l = attribute(&e, &slo(100));
-        assert_eq!(l.attribution, Attribution::TargetSaturated, "{}", l.why);
-        assert!(
-            l.why.starts_with("the target answered nothing: 6 connects"),
-            "{}",
-            l.why
-        );
+        let l = attributed(&e, &slo(100), Attribution::TargetSaturated);
+        crate::testing::starts(&l.why, "the target answered nothing: 6 connects");
     }
 
     #[test]
@@ -409,26 +402,21 @@ mod tests {
             lanes: 2,
             ..evidence(&lag, &svc)
         };
-        let l = attribute(&e, &slo(200));
-        assert_eq!(l.attribution, Attribution::ConnectionCap);
-        assert!(l.why.contains("all 2 connections busy"), "{}", l.why);
+        let l = attributed(&e, &slo(200), Attribution::ConnectionCap);
+        crate::testing::has(&l.why, "all 2 connections busy");
         assert!(l.attribution.is_generator());
     }
 
     #[test]
     fn lag_with_free_connections_is_the_generators_cpu() {
         let (lag, svc) = (hist(40, 1000), hist(5, 1000));
-        let l = attribute(&evidence(&lag, &svc), &slo(100));
-        assert_eq!(l.attribution, Attribution::GeneratorCpu);
+        let l = attributed(&evidence(&lag, &svc), &slo(100), Attribution::GeneratorCpu);
         assert!(l.behind[0].contains("send lag p99 40"), "{:?}", l.behind);
         let e = Evidence {
             local_errors: 3,
             ..evidence(&lag, &svc)
         };
-        assert_eq!(
-            attribute(&e, &slo(100)).attribution,
-            Attribution::LocalResources
-        );
+        attributed(&e, &slo(100), Attribution::LocalResources);
     }
 
     fn tally(path: &str, completed: u64, errors: &[(ErrorKind, u64)]) -> Tally {
@@ -460,7 +448,7 @@ mod tests {
         assert_eq!(not_a_capacity_limit(&overload, None, Some(0.01)), None);
         let refused = [tally("/", 100, &[(ErrorKind::ConnectRefused, 100)])];
         let why = not_a_capacity_limit(&refused, None, None).unwrap();
-        assert!(why.contains("had its connection refused"), "{why}");
+        crate::testing::has(&why, "had its connection refused");
         // Without an error SLO, only a majority counts; a handful never does.
         let some = [
             tally("/a", 100, &[(ErrorKind::Http(404), 40)]),
@@ -468,9 +456,9 @@ mod tests {
         ];
         assert_eq!(not_a_capacity_limit(&some, None, None), None);
         let why = not_a_capacity_limit(&some, None, Some(0.01)).unwrap();
-        assert!(
-            why.starts_with("20.0 % of requests (40 of 200, e.g. to /a) answered 404 Not Found"),
-            "{why}"
+        crate::testing::starts(
+            &why,
+            "20.0 % of requests (40 of 200, e.g. to /a) answered 404 Not Found",
         );
         let few = [tally("/a", 10, &[(ErrorKind::Http(404), 4)])];
         assert_eq!(not_a_capacity_limit(&few, None, Some(0.01)), None);

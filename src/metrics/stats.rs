@@ -19,6 +19,9 @@ pub enum ErrorKind {
     RequestTimeout,
     /// The connection was reset or closed before the response's head.
     Reset,
+    /// Part of the response's head arrived, then the connection ended
+    /// (closed or reset) before the rest of it.
+    TruncatedHead,
     /// The response's head arrived, then the connection ended before the
     /// body did (fewer bytes than its Content-Length, a chunked body cut).
     TruncatedBody,
@@ -57,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Connect => "connect_error".into(),
             ErrorKind::RequestTimeout => "request_timeout".into(),
             ErrorKind::Reset => "reset".into(),
+            ErrorKind::TruncatedHead => "truncated_head".into(),
             ErrorKind::TruncatedBody => "truncated_body".into(),
             ErrorKind::Protocol => "protocol_error".into(),
             ErrorKind::H2NotSupported => "h2_not_supported".into(),
@@ -79,6 +83,7 @@ impl ErrorKind {
             "connect_error" => ErrorKind::Connect,
             "request_timeout" => ErrorKind::RequestTimeout,
             "reset" => ErrorKind::Reset,
+            "truncated_head" => ErrorKind::TruncatedHead,
             "truncated_body" => ErrorKind::TruncatedBody,
             "protocol_error" => ErrorKind::Protocol,
             "h2_not_supported" => ErrorKind::H2NotSupported,

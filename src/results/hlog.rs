@@ -100,16 +100,56 @@ pub fn parse_tag(tag: Option<&str>) -> Option<(Kind, Key)> {
     }
 }
 
+/// One second's histogram as read back from a log: only the buckets it
+/// recorded, each as its highest equivalent value and its count. A
+/// decoded HdrHistogram holds every bucket up to its largest value (tens
+/// of kB); an hour of 200 request names read back whole took gigabytes
+/// (issue 16's soak), where its recorded buckets take a few hundred bytes
+/// a second. Added to a histogram of the same precision (any from
+/// [`crate::metrics::new_histogram`]), each value lands in its own bucket:
+/// nothing is lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded(Vec<(u64, u64)>);
+
+impl Recorded {
+    pub fn of(h: &Histogram<u64>) -> Recorded {
+        Recorded(
+            h.iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        )
+    }
+
+    /// How many values it recorded.
+    pub fn len(&self) -> u64 {
+        self.0.iter().map(|&(_, n)| n).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// (value, count) of each recorded bucket, lowest first.
+    pub fn buckets(&self) -> &[(u64, u64)] {
+        &self.0
+    }
+
+    /// Adds its values to `h`.
+    pub fn add_to(&self, h: &mut Histogram<u64>) -> Result<(), hdrhistogram::RecordError> {
+        self.0.iter().try_for_each(|&(v, n)| h.record_n(v, n))
+    }
+}
+
 /// One kind of series of a log, second by second: all requests, and each
 /// request name the log tags.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
-    pub all: Vec<Histogram<u64>>,
-    pub by_request: BTreeMap<String, Vec<Histogram<u64>>>,
+    pub all: Vec<Recorded>,
+    pub by_request: BTreeMap<String, Vec<Recorded>>,
 }
 
 impl Series {
-    pub fn get(&self, key: &Key) -> Option<&Vec<Histogram<u64>>> {
+    pub fn get(&self, key: &Key) -> Option<&Vec<Recorded>> {
         match key {
             Key::All => (!self.all.is_empty()).then_some(&self.all),
             Key::Request(n) => self.by_request.get(n),
@@ -118,7 +158,7 @@ impl Series {
 
     /// Request `name`'s series in a log of `names` request names: tagged
     /// when there are several, the untagged one when it is alone.
-    pub fn request(&self, name: &str, names: usize) -> Option<&Vec<Histogram<u64>>> {
+    pub fn request(&self, name: &str, names: usize) -> Option<&Vec<Recorded>> {
         if names == 1 {
             self.get(&Key::All)
         } else {
@@ -126,7 +166,7 @@ impl Series {
         }
     }
 
-    fn push(&mut self, key: Key, h: Histogram<u64>) {
+    fn push(&mut self, key: Key, h: Recorded) {
         match key {
             Key::All => self.all.push(h),
             Key::Request(n) => self.by_request.entry(n).or_default().push(h),
@@ -168,6 +208,7 @@ pub fn read(bytes: &[u8]) -> Result<Log, String> {
         let Some((kind, key)) = parse_tag(h.tag().map(|t| t.as_str())) else {
             continue;
         };
+        let hist = Recorded::of(&hist);
         any = true;
         match kind {
             Kind::Latency => log.latency.push(key, hist),
@@ -337,6 +378,44 @@ mod tests {
             }
             assert_eq!(series.by_request.len(), 3);
         }
+    }
+
+    #[test]
+    fn a_second_read_back_keeps_every_value_in_its_recorded_buckets_only() {
+        // Latencies from 1 µs to 10 s, a few hundred distinct buckets.
+        let mut h = crate::metrics::new_histogram();
+        let mut v = 1u64;
+        while v < 10_000_000 {
+            h.record_n(v, v % 7 + 1).unwrap();
+            v = v * 11 / 10 + 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latency.hlog");
+        let mut w = HlogWriter::create(&path, SystemTime::UNIX_EPOCH, &["a".into()]).unwrap();
+        let all = Stats {
+            latency: h.clone(),
+            ..Stats::default()
+        };
+        w.write(&Interval {
+            index: 0,
+            scheduled: 0,
+            load: LoadState::default(),
+            per_request: vec![all.clone()],
+            all,
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let second = &read_file(&path).unwrap().latency.all[0];
+        assert_eq!(second.len(), h.len());
+        assert_eq!(second.buckets().len(), h.iter_recorded().count());
+        // Added back, the same histogram: every quantile and the mean.
+        let mut back = crate::metrics::new_histogram();
+        second.add_to(&mut back).unwrap();
+        assert_eq!(back, h);
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(back.value_at_quantile(q), h.value_at_quantile(q), "q {q}");
+        }
+        assert_eq!(back.mean(), h.mean());
     }
 
     #[test]

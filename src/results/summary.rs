@@ -59,7 +59,7 @@ pub struct Tool {
 pub struct Errors {
     pub total: u64,
     /// connect_refused, connect_timeout, connect_error, request_timeout,
-    /// reset, truncated_body, protocol_error, h2_not_supported,
+    /// reset, truncated_head, truncated_body, protocol_error, h2_not_supported,
     /// http_<status>, dropped_no_connection, local_resources, tls_error …
     pub by_kind: BTreeMap<String, u64>,
     /// The first message of each kind that has one (what the HTTP client
@@ -345,30 +345,28 @@ impl Summary {
         if !notes.is_empty() {
             notes.push(limit.why.clone());
         }
-        let tallies: Vec<Tally> = f
+        let (tallies, per_request): (Vec<Tally>, Vec<PerRequest>) = f
             .totals
             .iter()
             .zip(&f.names)
-            .map(|(s, (_, _, path))| Tally {
-                path: path.clone(),
-                completed: s.completed(),
-                errors: s.errors.clone(),
+            .map(|(s, (name, method, path))| {
+                let tally = Tally {
+                    path: path.clone(),
+                    completed: s.completed(),
+                    errors: s.errors.clone(),
+                };
+                let per_request = PerRequest {
+                    name: name.clone(),
+                    method: method.clone(),
+                    path: path.clone(),
+                    requests: Requests::from_stats(s),
+                    latency_ms: LatencySummary::from_histogram(&s.latency),
+                    service_time_ms: LatencySummary::from_histogram(&s.service),
+                };
+                (tally, per_request)
             })
-            .collect();
+            .unzip();
         let target_unusable = not_a_capacity_limit(&tallies, target_rate, slo.error_share);
-        let per_request = f
-            .totals
-            .iter()
-            .zip(&f.names)
-            .map(|(s, (name, method, path))| PerRequest {
-                name: name.clone(),
-                method: method.clone(),
-                path: path.clone(),
-                requests: Requests::from_stats(s),
-                latency_ms: LatencySummary::from_histogram(&s.latency),
-                service_time_ms: LatencySummary::from_histogram(&s.service),
-            })
-            .collect();
         Summary {
             schema: SCHEMA.into(),
             tool: Tool {

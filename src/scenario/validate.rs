@@ -1368,6 +1368,6 @@ mod tests {
             panic!("{e}")
         };
         assert_eq!((line, column), (4, 12));
-        assert!(message.contains("unknown duration unit"), "{message}");
+        crate::testing::has(&message, "unknown duration unit");
     }
 }

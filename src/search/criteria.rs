@@ -619,11 +619,7 @@ mod tests {
             .second(&second(200, 80, 0), true)
             .expect("third second in a row");
         assert_eq!(stop.kind, StopKind::Slo);
-        assert!(
-            stop.why.contains("p99 above 50.0 ms for 3 s"),
-            "{}",
-            stop.why
-        );
+        crate::testing::has(&stop.why, "p99 above 50.0 ms for 3 s");
         // Seconds too thin to judge p99 (< 100 samples) neither count nor reset.
         let mut w = Watch::new(&slo(), 2, 5);
         assert!(w.second(&second(200, 80, 0), true).is_none());
@@ -649,11 +645,7 @@ mod tests {
         w.second(&behind(200, 300, 1200), true);
         let stop = w.second(&behind(200, 300, 1200), true).unwrap();
         assert_eq!(stop.kind, StopKind::Slo);
-        assert!(
-            stop.why.starts_with("service time p99 above 50.0 ms"),
-            "{}",
-            stop.why
-        );
+        crate::testing::starts(&stop.why, "service time p99 above 50.0 ms");
     }
 
     #[test]
@@ -670,7 +662,7 @@ mod tests {
         assert!(w.second(&second(100, 1, 5), true).is_none());
         assert!(w.second(&second(100, 1, 5), true).is_none());
         let stop = w.second(&second(100, 1, 5), true).unwrap();
-        assert!(stop.why.contains("over 3 s"), "{}", stop.why);
+        crate::testing::has(&stop.why, "over 3 s");
     }
 
     #[test]
@@ -688,11 +680,9 @@ mod tests {
         assert!(w.second(&forbidden(), false).is_none());
         let stop = w.second(&forbidden(), false).unwrap();
         assert_eq!(stop.kind, StopKind::NotCapacity);
-        assert!(
-            stop.why
-                .starts_with("every request to /x answered 403 Forbidden at 50 requests/s"),
-            "{}",
-            stop.why
+        crate::testing::starts(
+            &stop.why,
+            "every request to /x answered 403 Forbidden at 50 requests/s",
         );
         // Above a rate the target served, a 403 may be how it sheds load.
         let mut w = Watch::new(&slo(), 3, 3).with_paths(vec!["/x".into()]);
@@ -736,20 +726,12 @@ mod tests {
         let j = judge(&held, &slo(), true);
         assert_eq!(j.verdict, Verdict::Fail, "{}", j.reason);
         assert_eq!(j.limit.attribution, Attribution::TargetSaturated);
-        assert!(
-            j.reason.starts_with("service time p99 1.20 s > 50.0 ms"),
-            "{}",
-            j.reason
-        );
+        crate::testing::starts(&j.reason, "service time p99 1.20 s > 50.0 ms");
         // Too few samples to show p99 holds.
         let short = measure(&[second(20, 10, 0)]);
         let j = judge(&short, &slo(), true);
         assert_eq!(j.verdict, Verdict::TooFewSamples);
-        assert!(
-            j.reason.contains("p99 needs 1000 samples, has 20"),
-            "{}",
-            j.reason
-        );
+        crate::testing::has(&j.reason, "p99 needs 1000 samples, has 20");
     }
 
     #[test]
@@ -762,11 +744,7 @@ mod tests {
         m.all.errors.insert(ErrorKind::RequestTimeout, 30);
         let j = judge(&m, &no_errors, true);
         assert_eq!(j.verdict, Verdict::Fail);
-        assert!(
-            j.reason.contains("beyond the request timeout (30 of 2030"),
-            "{}",
-            j.reason
-        );
+        crate::testing::has(&j.reason, "beyond the request timeout (30 of 2030");
         let mut h = new_histogram();
         h.record_n(1000, 99).unwrap();
         h.record(5000).unwrap();

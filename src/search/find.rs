@@ -516,7 +516,7 @@ mod tests {
         assert_eq!(r.outcome, Outcome::GeneratorLimited);
         assert_eq!(r.sustainable_rps, None);
         assert_eq!(r.breaking_rps, None);
-        assert!(r.reason.contains("800.0"), "{}", r.reason);
+        crate::testing::has(&r.reason, "800.0");
     }
 
     #[test]
@@ -595,11 +595,9 @@ mod tests {
             crate::exit::of_search(r.outcome),
             crate::exit::Code::Unreachable
         );
-        assert!(
-            r.reason
-                .starts_with("every request to /x answered 403 Forbidden at 100 requests/s"),
-            "{}",
-            r.reason
+        crate::testing::starts(
+            &r.reason,
+            "every request to /x answered 403 Forbidden at 100 requests/s",
         );
     }
 
@@ -618,11 +616,7 @@ mod tests {
         let r = find(&mut m, &spec(), &errors, &mut |_| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
         assert_eq!(m.calls, [100.0, 50.0, 25.0]);
-        assert!(
-            r.reason.starts_with("errors do not fall with the load"),
-            "{}",
-            r.reason
-        );
+        crate::testing::starts(&r.reason, "errors do not fall with the load");
         // 30 % (the case: it descended to 0.2 requests/s).
         let mut m = Model {
             errors: Some((500, 0.3)),

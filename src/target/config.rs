@@ -266,21 +266,15 @@ mod tests {
             every: Duration::from_secs(5),
             pause: Duration::from_secs(1),
         };
-        assert_eq!(
-            s.release_at(Duration::from_millis(3_999)),
-            Duration::from_millis(3_999)
-        );
-        assert_eq!(
-            s.release_at(Duration::from_millis(4_000)),
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            s.release_at(Duration::from_millis(4_700)),
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            s.release_at(Duration::from_millis(5_000)),
-            Duration::from_millis(5_000)
-        );
+        // (arrival, release) in ms: held from 4 s to the pause's end at 5 s.
+        for (at, release) in [
+            (3_999, 3_999),
+            (4_000, 5_000),
+            (4_700, 5_000),
+            (5_000, 5_000),
+        ] {
+            let ms = Duration::from_millis;
+            assert_eq!(s.release_at(ms(at)), ms(release), "arrival at {at} ms");
+        }
     }
 }

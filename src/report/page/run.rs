@@ -268,7 +268,7 @@ fn throughput_chart(s: &Summary, rows: &[Row], canvas: &Canvas) -> Chart<'static
 fn spectrum_chart(log: &Log, slo_lines: Vec<Mark>, canvas: &Canvas) -> Option<Chart<'static>> {
     let mut merged = crate::metrics::new_histogram();
     for h in &log.latency.all {
-        merged.add(h).ok()?;
+        h.add_to(&mut merged).ok()?;
     }
     if merged.is_empty() {
         return None;
