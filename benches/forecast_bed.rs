@@ -81,8 +81,11 @@ fn main() {
             })
             .collect();
     let mut out =
-        String::from("series,class,origin,horizon,model,mase,smape,cov80,cov95,mase_r,seconds\n");
+        String::from("series,class,origin,horizon,model,mase,smape,cov80,cov95,claimed80,claimed95,mase_r,seconds\n");
     let mut by_class: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    // What forecast.json claims its intervals cover (the calibration's
+    // leave-one-origin-out coverage) beside what they covered.
+    let mut claims: Vec<(f64, f64, f64, f64)> = Vec::new();
     let mut ratios = Vec::new();
     let mut r_cov = (0.0, 0.0, 0usize);
     for s in bed() {
@@ -110,6 +113,12 @@ fn main() {
                 covered(test, &f.lo95, &f.hi95),
             );
             let (mase_r, r80, r95) = r[&(s.name.clone(), end)];
+            let (k80, k95) = f
+                .calibration
+                .map_or((f64::NAN, f64::NAN), |c| (c.coverage80, c.coverage95));
+            if k80.is_finite() {
+                claims.push((k80, c80, k95, c95));
+            }
             ratios.push((m / mase_r).ln());
             r_cov = (r_cov.0 + r80, r_cov.1 + r95, r_cov.2 + 1);
             by_class
@@ -121,7 +130,7 @@ fn main() {
                 s.name, f.model
             );
             out += &format!(
-                "{},{},{end},{},\"{}\",{m:.6},{:.6},{c80:.4},{c95:.4},{mase_r:.6},{secs:.3}\n",
+                "{},{},{end},{},\"{}\",{m:.6},{:.6},{c80:.4},{c95:.4},{k80:.4},{k95:.4},{mase_r:.6},{secs:.3}\n",
                 s.name,
                 s.class,
                 s.horizon,
@@ -146,6 +155,16 @@ fn main() {
         r_cov.2,
         r_cov.0 / r_cov.2 as f64,
         r_cov.1 / r_cov.2 as f64
+    );
+    let c = claims.len() as f64;
+    let avg = |f: fn(&(f64, f64, f64, f64)) -> f64| claims.iter().map(f).sum::<f64>() / c;
+    println!(
+        "claimed in forecast.json over {} origins: cov80 {:.3} (covered {:.3}), cov95 {:.3} (covered {:.3})",
+        claims.len(),
+        avg(|x| x.0),
+        avg(|x| x.1),
+        avg(|x| x.2),
+        avg(|x| x.3)
     );
     let g = (ratios.iter().sum::<f64>() / ratios.len() as f64).exp();
     println!(

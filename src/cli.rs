@@ -236,9 +236,32 @@ pub struct ForecastArgs {
     /// Column with the values; detected when omitted.
     #[arg(long)]
     pub value_column: Option<String>,
+    /// Also score the forecast on the history's own past: refitted at
+    /// rolling origins, its MASE, sMAPE and interval coverage by steps
+    /// ahead (backtest.json with --out).
+    #[arg(long)]
+    pub backtest: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+/// Files for a command that only prints without them (forecast, plan).
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// Where to write the result files (forecast.json; backtest.json with
+    /// --backtest; plan.json for plan) and report.html; without it,
+    /// results are only printed.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not write report.html and its PNG charts.
+    #[arg(long)]
+    pub no_report: bool,
+    /// Replace the results already in --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -248,16 +271,8 @@ pub struct PlanArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Where to write plan.json, forecast.json and report.html (without
-    /// it, plan only prints).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Do not write report.html and its PNG charts.
-    #[arg(long)]
-    pub no_report: bool,
-    /// Replace the results already in --out.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub files: FileArgs,
 }
 
 #[derive(Debug, Args)]

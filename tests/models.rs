@@ -250,6 +250,92 @@ fn forecast_bad_timestamp_is_located() {
 }
 
 #[test]
+fn backtest_is_the_forecast_refitted_at_each_origin() {
+    // `--backtest` on all 144 months, 24 ahead: origins 12 months apart
+    // (half the window) from 1959 back, while 2/5 of the history is left.
+    let all = air_passengers();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = |name: &str, rows: &[(String, f64)]| {
+        let path = dir.path().join(name);
+        let mut text = String::from("month,passengers\n");
+        for (m, v) in rows {
+            text.push_str(&format!("{m},{v}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let whole = csv("all.csv", &all);
+    let out = dir.path().join("out");
+    let v = json(&headroom(&[
+        "forecast",
+        whole.to_str().unwrap(),
+        "--horizon",
+        "24mo",
+        "--backtest",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]));
+    let b = &v["backtest"];
+    assert_eq!(b["schema"], "headroom.backtest/1");
+    assert_eq!(
+        (b["origins"].as_u64(), b["horizon"].as_u64()),
+        (Some(6), Some(24))
+    );
+    // The same scores from `forecast` run on the history before each origin.
+    let (mut scaled, mut in80, mut in95) = (Vec::new(), 0, 0);
+    for k in 0..6 {
+        let cut = 120 - 12 * k;
+        let train = csv(&format!("train{k}.csv"), &all[..cut]);
+        let f = json(&headroom(&[
+            "forecast",
+            train.to_str().unwrap(),
+            "--horizon",
+            "24mo",
+            "--json",
+        ]));
+        let y: Vec<f64> = all.iter().map(|(_, v)| *v).collect();
+        let scale = y[..cut]
+            .windows(13)
+            .map(|w| (w[12] - w[0]).abs())
+            .sum::<f64>()
+            / (cut - 12) as f64;
+        for (j, p) in f["points"].as_array().unwrap().iter().enumerate() {
+            let (a, at) = (y[cut + j], |k: &str| p[k].as_f64().unwrap());
+            scaled.push((a - at("mean")).abs() / scale);
+            in80 += usize::from(at("lo80") <= a && a <= at("hi80"));
+            in95 += usize::from(at("lo95") <= a && a <= at("hi95"));
+        }
+    }
+    let overall = &b["overall"];
+    let mase = scaled.iter().sum::<f64>() / scaled.len() as f64;
+    assert_eq!(overall["points"].as_u64(), Some(144));
+    assert!(
+        rel(overall["mase"].as_f64().unwrap(), mase) < 1e-6,
+        "{overall} vs MASE {mase}"
+    );
+    assert!((overall["coverage80"].as_f64().unwrap() - in80 as f64 / 144.0).abs() < 1e-9);
+    assert!((overall["coverage95"].as_f64().unwrap() - in95 as f64 / 144.0).abs() < 1e-9);
+    // The calibration's own claim travels with the forecast.
+    let c = &v["forecast"]["calibration"];
+    assert_eq!(
+        (c["origins"].as_u64(), c["errors"].as_u64()),
+        (Some(12), Some(216))
+    );
+    // The files, and the page that shows them.
+    for f in [
+        "forecast.json",
+        "backtest.json",
+        "report.html",
+        "forecast.png",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Demand forecast") && page.contains("95 % interval covered"));
+}
+
+#[test]
 fn plan_sizes_each_month_and_finds_the_runway() {
     let dir = tempfile::tempdir().unwrap();
     let out = headroom(&[

@@ -1,4 +1,4 @@
-# The forecast test bed (issue 18): 21 public series with R's reference
+# The forecast test bed (issue 18): 24 public series with R's reference
 # forecasts, evaluated by rolling origin.
 #
 #   Rscript benches/forecast_bed/bed.R        (from the repository root)
@@ -12,7 +12,13 @@
 # Origins: the last `origins` windows of `horizon` steps, each forecast
 # from everything before it. Methods: ets() for monthly, quarterly and
 # daily series; stlf() (MSTL + ETS, as headroom) for the series with two
-# seasonal periods. MASE is scaled by the in-sample mean absolute error of
+# seasonal periods or one longer than ets() takes (24: weekly data).
+#
+# Sources: R's datasets (AirPassengers … EuStockMarkets), forecast's data
+# (gas, wineind, woolyrnq, taylor), the project's models/demand-hourly.csv,
+# and co2_weekly.csv: weekly CO2 at Mauna Loa, 1958-03-29 to 2001-12-29,
+# as shipped in statsmodels 0.15.0 (statsmodels/datasets/co2/co2.csv; 59
+# missing weeks, interpolated linearly here). MASE is scaled by the in-sample mean absolute error of
 # the seasonal naive forecast at the first period (1 without one).
 suppressMessages(library(forecast))
 
@@ -37,6 +43,9 @@ bed <- list(
   list("austres", austres, "quarterly", 4, 8, 3),
   list("DAX", EuStockMarkets[, "DAX"], "daily", integer(0), 30, 3),
   list("FTSE", EuStockMarkets[, "FTSE"], "daily", integer(0), 30, 3),
+  list("SMI", EuStockMarkets[, "SMI"], "daily", integer(0), 30, 3),
+  list("CAC", EuStockMarkets[, "CAC"], "daily", integer(0), 30, 3),
+  list("co2_weekly", "benches/forecast_bed/co2_weekly.csv", "weekly", 52, 52, 3),
   list("taylor", taylor, "subdaily", c(48, 336), 336, 2),
   list("demand_hourly", NULL, "subdaily", c(24, 168), 168, 2)
 )
@@ -47,7 +56,9 @@ rows <- data.frame()
 for (b in bed) {
   name <- b[[1]]; y <- b[[2]]; class <- b[[3]]; periods <- b[[4]]; h <- b[[5]]; k <- b[[6]]
   if (is.null(y)) y <- read.csv("models/demand-hourly.csv")$rps
+  if (is.character(y)) y <- read.csv(y)[[2]]
   y <- as.numeric(y)
+  if (anyNA(y)) y <- approx(seq_along(y), y, seq_along(y))$y
   write.csv(data.frame(value = y), sprintf("benches/forecast_bed/series/%s.csv", name), row.names = FALSE)
   manifest <- rbind(manifest, data.frame(name = name, class = class,
     periods = paste(periods, collapse = ";"), horizon = h, origins = k))
@@ -56,7 +67,7 @@ for (b in bed) {
   for (o in k:1) {
     end <- n - o * h
     tr <- y[1:end]; te <- y[(end + 1):(end + h)]
-    if (length(periods) > 1) {
+    if (length(periods) > 1 || any(periods > 24)) {
       fc <- stlf(msts(tr, seasonal.periods = periods), h = h, level = c(80, 95), method = "ets")
       method <- "stlf"
     } else {

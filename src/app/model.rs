@@ -11,7 +11,8 @@ use crate::input::table::Table;
 use crate::model::plan::{Candidate, DemandPoint};
 use crate::model::{forecast as fc, plan, queueing, usl};
 use crate::report::model as out;
-use crate::results::plan::{ForecastDoc, PlanDoc};
+use crate::results::files;
+use crate::results::plan::{BacktestDoc, ForecastDoc, PlanDoc};
 use crate::results::sweep::SweepResult;
 use crate::results::sweep::UslReport;
 use crate::results::{read_json, write_json};
@@ -127,12 +128,56 @@ pub fn forecast(args: &ForecastArgs) -> anyhow::Result<exit::Code> {
         .horizon(&args.horizon)
         .map_err(|e| BadInput(format!("--horizon: {e}")))?;
     let doc = forecast_doc(Path::new(&source), &history, horizon)?;
+    let backtest = match args.backtest {
+        true => Some(backtest_doc(Path::new(&source), &history, horizon)?),
+        false => None,
+    };
+    let written = match &args.files.out {
+        Some(dir) => {
+            let inputs: Vec<&Path> = args.file.iter().map(|f| f.as_path()).collect();
+            crate::results::claim(dir, args.files.force, &inputs)?;
+            write_json(&dir.join(files::FORECAST), &doc)?;
+            if let Some(b) = &backtest {
+                write_json(&dir.join(files::BACKTEST), b)?;
+            }
+            Some((dir, super::render_report(dir, args.files.no_report)))
+        }
+        None => None,
+    };
     if args.json {
-        println!("{}", crate::results::to_json(&doc)?);
+        let json = match &backtest {
+            Some(b) => {
+                crate::results::to_json(&serde_json::json!({ "forecast": doc, "backtest": b }))?
+            }
+            None => crate::results::to_json(&doc)?,
+        };
+        println!("{json}");
     } else {
         print!("{}", out::forecast_text(&doc));
+        if let Some(b) = &backtest {
+            print!("\n{}", out::backtest_text(b));
+        }
+        if let Some((dir, report)) = written {
+            println!("\nresults: {}", dir.display());
+            if let Some(p) = report {
+                println!("report: {}", p.display());
+            }
+        }
     }
     Ok(exit::Code::Ok)
+}
+
+/// The rolling-origin backtest of the forecast of `h`.
+fn backtest_doc(file: &Path, h: &History, horizon: usize) -> Result<BacktestDoc, BadInput> {
+    let periods = h.step.seasonal_periods(h.values.len());
+    let backtest = fc::backtest(&h.values, &periods, horizon)
+        .map_err(|e| BadInput(format!("{}: backtest: {e}", file.display())))?;
+    Ok(BacktestDoc {
+        schema: crate::results::plan::BACKTEST_SCHEMA.into(),
+        source: file.display().to_string(),
+        step: h.step.to_string(),
+        backtest,
+    })
 }
 
 fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc, BadInput> {
@@ -146,10 +191,10 @@ fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc,
 pub fn plan(args: &PlanArgs) -> anyhow::Result<exit::Code> {
     plan_from(
         &args.file,
-        args.out.clone(),
+        args.files.out.clone(),
         args.json,
-        args.no_report,
-        args.force,
+        args.files.no_report,
+        args.files.force,
     )
 }
 

@@ -15,6 +15,7 @@ use augurs::ets::{trend::AutoETSTrendModel, AutoETS};
 use augurs::forecaster::{transforms::Log, Forecaster, Transformer};
 use augurs::mstl::MSTLModel;
 use augurs::{Fit, Predict};
+use serde::{Deserialize, Serialize};
 
 /// A forecast: point values and 80 % / 95 % prediction intervals, one entry
 /// per future step.
@@ -27,6 +28,9 @@ pub struct Forecast {
     pub hi80: Vec<f64>,
     pub lo95: Vec<f64>,
     pub hi95: Vec<f64>,
+    /// How the intervals were calibrated on the history's own backtest, and
+    /// how well that held; `None` when the history is too short for it.
+    pub calibration: Option<Calibration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,10 +114,14 @@ pub fn forecast(
     };
     let scale = if log { ", log scale" } else { "" };
     let mut model = format!("{seasonal}{scale}");
-    if let Some(c) = calibrate(history, &periods, horizon, log) {
+    let calibration = calibrate(history, &periods, horizon, log);
+    if let Some(c) = &calibration {
         let t = |x: f64| if log { x.ln() } else { x };
         let back = |x: f64| if log { x.exp() } else { x };
-        for (lo, hi, factor) in [(&mut lo80, &mut hi80, c.f80), (&mut lo95, &mut hi95, c.f95)] {
+        for (lo, hi, factor) in [
+            (&mut lo80, &mut hi80, c.factor80),
+            (&mut lo95, &mut hi95, c.factor95),
+        ] {
             for (j, m) in mean.iter().enumerate() {
                 let (tm, tl, th) = (t(*m), t(lo[j]), t(hi[j]));
                 lo[j] = back(tm - factor * (tm - tl));
@@ -127,7 +135,7 @@ pub fn forecast(
         }
         model += &format!(
             "; intervals scaled ×{:.2} (80 %) and ×{:.2} (95 %) to cover {} backtest errors",
-            c.f80, c.f95, c.errors
+            c.factor80, c.factor95, c.errors
         );
     }
     Ok(Forecast {
@@ -137,6 +145,7 @@ pub fn forecast(
         hi80,
         lo95,
         hi95,
+        calibration,
     })
 }
 
@@ -145,13 +154,23 @@ const CALIBRATION_ORIGINS: usize = 12;
 /// Fewest backtest errors a calibration is made from.
 const CALIBRATION_MIN_ERRORS: usize = 20;
 
-/// How much to widen (or narrow) the model's intervals so that they cover
-/// what they claim on the history's own recent past.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Calibration {
-    f80: f64,
-    f95: f64,
-    errors: usize,
+/// How much the model's intervals were widened (or narrowed) so that they
+/// cover what they claim on the history's own recent past, and what they
+/// covered there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Backtest origins the model was refitted at.
+    pub origins: usize,
+    /// Out-of-sample errors the factors come from.
+    pub errors: usize,
+    pub factor80: f64,
+    pub factor95: f64,
+    /// Share of those errors inside the calibrated 80 % and 95 % intervals,
+    /// each origin's intervals scaled by factors made from the other
+    /// origins alone (leave one origin out), so a forecast never grades
+    /// its own calibration.
+    pub coverage80: f64,
+    pub coverage95: f64,
 }
 
 /// Split conformal calibration of the interval width (Vovk et al. 2005;
@@ -175,7 +194,8 @@ fn calibrate(history: &[f64], periods: &[usize], horizon: usize, log: bool) -> O
     let w = horizon.min(n / 8).max(1);
     let stride = (w / 3).max(1);
     let t = |x: f64| if log { x.ln() } else { x };
-    let (mut s80, mut s95) = (Vec::new(), Vec::new());
+    // Scores (error / half-width) per origin, for 80 % and 95 %.
+    let mut origins: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
     for k in 1..=CALIBRATION_ORIGINS {
         let cut = n.checked_sub(w + (k - 1) * stride)?;
         let train = &history[..cut];
@@ -186,6 +206,7 @@ fn calibrate(history: &[f64], periods: &[usize], horizon: usize, log: bool) -> O
         let Ok((lo80, hi80, lo95, hi95, mean)) = fit(train, &periods, w, log) else {
             continue;
         };
+        let (mut s80, mut s95) = (Vec::new(), Vec::new());
         for j in 0..w {
             let e = t(history[cut + j]) - t(mean[j]);
             let side = |lo: &[f64], hi: &[f64]| {
@@ -201,20 +222,183 @@ fn calibrate(history: &[f64], periods: &[usize], horizon: usize, log: bool) -> O
                 s95.push(e.abs() / h95);
             }
         }
+        origins.push((s80, s95));
     }
-    if s80.len() < CALIBRATION_MIN_ERRORS {
+    let errors: usize = origins.iter().map(|o| o.0.len()).sum();
+    if errors < CALIBRATION_MIN_ERRORS {
         return None;
     }
-    // The ⌈(m + 1)·level⌉-th smallest of m scores.
-    let quantile = |mut v: Vec<f64>, level: f64| {
-        v.sort_by(f64::total_cmp);
-        let i = (((v.len() + 1) as f64 * level).ceil() as usize).clamp(1, v.len());
-        v[i - 1]
-    };
+    let (s80, s95): (Vec<Vec<f64>>, Vec<Vec<f64>>) = origins.into_iter().unzip();
+    let (factor80, coverage80) = conformal(&s80, 0.80)?;
+    let (factor95, coverage95) = conformal(&s95, 0.95)?;
     Some(Calibration {
-        errors: s80.len(),
-        f80: quantile(s80, 0.80),
-        f95: quantile(s95, 0.95),
+        origins: s80.len(),
+        errors,
+        factor80,
+        factor95,
+        coverage80,
+        coverage95,
+    })
+}
+
+/// The conformal factor of `level` from every origin's scores, and the
+/// share of scores inside the factor made without their own origin.
+fn conformal(origins: &[Vec<f64>], level: f64) -> Option<(f64, f64)> {
+    // The ⌈(m + 1)·level⌉-th smallest of m scores; `None` without any.
+    let quantile = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let i = (((v.len() + 1) as f64 * level).ceil() as usize).clamp(1, v.len().max(1));
+        v.get(i - 1).copied()
+    };
+    let all_but = |skip: Option<usize>| -> Vec<f64> {
+        (origins.iter().enumerate())
+            .filter(|&(i, _)| Some(i) != skip)
+            .flat_map(|(_, o)| o)
+            .copied()
+            .collect()
+    };
+    let factor = quantile(all_but(None))?;
+    let inside: usize = (origins.iter().enumerate())
+        .map(|(k, own)| {
+            let f = quantile(all_but(Some(k))).unwrap_or(f64::INFINITY);
+            own.iter().filter(|&&x| x <= f).count()
+        })
+        .sum();
+    let errors: usize = origins.iter().map(Vec::len).sum();
+    Some((factor, inside as f64 / errors as f64))
+}
+
+/// Origins of `forecast --backtest`.
+pub const BACKTEST_ORIGINS: usize = 6;
+
+/// Accuracy of forecasts over some steps ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Accuracy {
+    /// Steps ahead, 1-based, inclusive.
+    pub first_step: usize,
+    pub last_step: usize,
+    /// Forecast points scored (origins × steps).
+    pub points: usize,
+    /// Mean absolute scaled error: below 1 beats the seasonal naive
+    /// forecast's in-sample error; null when the history never changed.
+    pub mase: Option<f64>,
+    /// Symmetric mean absolute percentage error, 0–200.
+    pub smape: f64,
+    pub coverage80: f64,
+    pub coverage95: f64,
+}
+
+/// How the whole forecast — model, calibration and all — did on the
+/// history's own past: refitted at rolling origins, each time on the
+/// history up to that origin alone, and scored on what came next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backtest {
+    pub origins: usize,
+    /// Steps ahead scored at each origin.
+    pub horizon: usize,
+    /// The seasonal naive period the MASE is scaled by (1: naive).
+    pub season: usize,
+    /// The model as the latest origin fitted it.
+    pub model: String,
+    /// By steps ahead, in up to four buckets.
+    pub buckets: Vec<Accuracy>,
+    pub overall: Accuracy,
+}
+
+/// Rolling-origin evaluation of [`forecast`] on `history`: up to
+/// [`BACKTEST_ORIGINS`] origins, half a window apart, each forecasting a
+/// window of `horizon` steps (at most a sixth of the history, so the
+/// earliest origin still has over two fifths of it to learn from).
+pub fn backtest(
+    history: &[f64],
+    periods: &[usize],
+    horizon: usize,
+) -> Result<Backtest, ForecastError> {
+    let n = history.len();
+    let w = horizon.min(n / 6).max(1);
+    let stride = (w / 2).max(1);
+    let season = periods.first().copied().unwrap_or(1);
+    /// One forecast step at one origin.
+    #[derive(Clone, Copy)]
+    struct Scored {
+        /// |actual − point| over the origin's seasonal naive error.
+        scaled: f64,
+        actual: f64,
+        point: f64,
+        in80: bool,
+        in95: bool,
+    }
+    // Per origin, per step ahead.
+    let mut scored: Vec<Vec<Scored>> = Vec::new();
+    let mut model = String::new();
+    for k in 0..BACKTEST_ORIGINS {
+        let Some(cut) = n.checked_sub(w + k * stride) else {
+            break;
+        };
+        if cut < 2 * MIN_OBSERVATIONS || cut < n * 2 / 5 {
+            break;
+        }
+        let train = &history[..cut];
+        let f = forecast(train, &keep_periods(periods.iter().copied(), cut), w)?;
+        if k == 0 {
+            model = f.model.clone();
+        }
+        let m = if cut > season { season } else { 1 };
+        let scale = mean(train.windows(m + 1).map(|x| (x[m] - x[0]).abs()));
+        scored.push(
+            (0..w)
+                .map(|j| {
+                    let a = history[cut + j];
+                    let inside = |lo: &[f64], hi: &[f64]| lo[j] <= a && a <= hi[j];
+                    Scored {
+                        scaled: (a - f.mean[j]).abs() / scale,
+                        actual: a,
+                        point: f.mean[j],
+                        in80: inside(&f.lo80, &f.hi80),
+                        in95: inside(&f.lo95, &f.hi95),
+                    }
+                })
+                .collect(),
+        );
+    }
+    if scored.is_empty() {
+        return Err(ForecastError::TooShort {
+            need: 2 * MIN_OBSERVATIONS + 6,
+            got: n,
+        });
+    }
+    let accuracy = |first: usize, last: usize| {
+        let pts: Vec<_> = scored
+            .iter()
+            .flat_map(|o| &o[first - 1..last])
+            .copied()
+            .collect();
+        let share =
+            |f: fn(&Scored) -> bool| pts.iter().filter(|p| f(p)).count() as f64 / pts.len() as f64;
+        Accuracy {
+            first_step: first,
+            last_step: last,
+            points: pts.len(),
+            mase: Some(mean(pts.iter().map(|p| p.scaled))).filter(|m| m.is_finite()),
+            smape: mean(pts.iter().map(|p| {
+                let (a, f) = (p.actual, p.point);
+                200.0 * (a - f).abs() / (a.abs() + f.abs()).max(f64::MIN_POSITIVE)
+            })),
+            coverage80: share(|p| p.in80),
+            coverage95: share(|p| p.in95),
+        }
+    };
+    let parts = w.min(4);
+    let buckets = (0..parts)
+        .map(|i| accuracy(i * w / parts + 1, (i + 1) * w / parts))
+        .collect();
+    Ok(Backtest {
+        origins: scored.len(),
+        horizon: w,
+        season,
+        model,
+        buckets,
+        overall: accuracy(1, w),
     })
 }
 
@@ -377,6 +561,44 @@ mod tests {
         // 3 % on average (the README allows 0.5 % between implementations of
         // one model; these are two different models).
         assert!(diff < 0.03, "1961 differs from R Holt-Winters by {diff}");
+    }
+
+    #[test]
+    fn conformal_coverage_leaves_each_origin_out() {
+        // Level 0.5: the ⌈(m + 1)/2⌉-th smallest of m scores. All six:
+        // the 4th, 4. Without origin 0 (3 4 5 6) the 3rd is 5: 1 and 2 are
+        // inside; without 1, 5: 3 and 4 inside; without 2, 3: neither.
+        let origins = [vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]];
+        assert_eq!(conformal(&origins, 0.5), Some((4.0, 4.0 / 6.0)));
+        assert_eq!(conformal(&[vec![], vec![]], 0.5), None);
+    }
+
+    #[test]
+    fn backtest_scores_every_origin_by_steps_ahead() {
+        // Trend and a yearly season, no noise. The seasonal naive forecast
+        // misses every step by exactly the year's trend, 12, its in-sample
+        // error too: MASE 1, sMAPE about 7 %.
+        let y: Vec<f64> = (0..96)
+            .map(|t| 100.0 + t as f64 + 10.0 * (t as f64 * std::f64::consts::PI / 6.0).sin())
+            .collect();
+        let b = backtest(&y, &[12], 12).unwrap();
+        // A window of 12 (≤ 96 / 6), origins 6 apart: 6 origins, the
+        // earliest at 96 − 12 − 30 = 54 ≥ 2/5 of the history.
+        assert_eq!((b.origins, b.horizon, b.season), (6, 12, 12));
+        let steps: Vec<_> = b
+            .buckets
+            .iter()
+            .map(|a| (a.first_step, a.last_step, a.points))
+            .collect();
+        assert_eq!(steps, [(1, 3, 18), (4, 6, 18), (7, 9, 18), (10, 12, 18)]);
+        assert_eq!(b.overall.points, 72);
+        let mase = b.overall.mase.unwrap();
+        assert!(mase < 0.5, "MASE {mase}");
+        assert!(b.overall.smape < 3.5, "sMAPE {}", b.overall.smape);
+        // A flat history: no scale for MASE, and a perfect forecast.
+        let flat = backtest(&[5.0; 60], &[], 6).unwrap();
+        assert_eq!(flat.overall.mase, None);
+        assert!(flat.overall.smape < 1e-9, "{}", flat.overall.smape);
     }
 
     #[test]

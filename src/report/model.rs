@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 use crate::input::plan::Bound;
+use crate::model::forecast::Calibration;
 use crate::model::usl::UslFit;
-use crate::results::plan::{ForecastDoc, PlanDoc};
+use crate::results::plan::{BacktestDoc, ForecastDoc, PlanDoc};
 use crate::results::sweep::UslReport;
 use crate::units::{fmt_count, fmt_money};
 
@@ -108,6 +109,9 @@ pub fn forecast_text(d: &ForecastDoc) -> String {
         }
     );
     let _ = writeln!(o, "model: {}", d.model);
+    if let Some(c) = &d.calibration {
+        let _ = writeln!(o, "{}", calibration_line(c));
+    }
     let _ = writeln!(
         o,
         "\n  {:<25}  {:>10}  {:>21}  {:>21}",
@@ -143,6 +147,66 @@ pub fn forecast_text(d: &ForecastDoc) -> String {
     o
 }
 
+/// What the calibrated intervals covered on the history's own backtest:
+/// how far to trust the bound a plan is sized for.
+pub fn calibration_line(c: &Calibration) -> String {
+    format!(
+        "intervals calibrated on the history's own backtest ({} errors at {} origins): \
+         they covered {:.0} % (80 % interval) and {:.0} % (95 % interval) of errors \
+         they were not calibrated on",
+        c.errors,
+        c.origins,
+        100.0 * c.coverage80,
+        100.0 * c.coverage95
+    )
+}
+
+/// `forecast --backtest`: accuracy by steps ahead.
+pub fn backtest_text(d: &BacktestDoc) -> String {
+    let b = &d.backtest;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "backtest: refitted at {} origins on the history before each, {} steps of {} ahead scored",
+        b.origins, b.horizon, d.step
+    );
+    let _ = writeln!(o, "model at the latest origin: {}", b.model);
+    let _ = writeln!(
+        o,
+        "\n  {:<14}  {:>6}  {:>6}  {:>7}  {:>12}  {:>12}",
+        "steps ahead", "points", "MASE", "sMAPE", "80 % covered", "95 % covered"
+    );
+    for a in b.buckets.iter().chain(std::iter::once(&b.overall)) {
+        let steps = if std::ptr::eq(a, &b.overall) {
+            "all".to_string()
+        } else if a.first_step == a.last_step {
+            a.first_step.to_string()
+        } else {
+            format!("{}–{}", a.first_step, a.last_step)
+        };
+        let _ = writeln!(
+            o,
+            "  {:<14}  {:>6}  {:>6}  {:>6.1}%  {:>11.0}%  {:>11.0}%",
+            steps,
+            a.points,
+            opt(a.mase, 2),
+            a.smape,
+            100.0 * a.coverage80,
+            100.0 * a.coverage95
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  (MASE below 1: better than repeating the last {} on the history itself)",
+        if b.season > 1 {
+            format!("season of {} steps", b.season)
+        } else {
+            "value".into()
+        }
+    );
+    o
+}
+
 pub fn plan_text(d: &PlanDoc) -> String {
     let mut o = String::new();
     let p = &d.plan;
@@ -159,6 +223,9 @@ pub fn plan_text(d: &PlanDoc) -> String {
         },
         d.forecast_model
     );
+    if let Some(c) = &d.forecast_calibration {
+        let _ = writeln!(o, "{}", calibration_line(c));
+    }
     let _ = writeln!(
         o,
         "sizing: ≤ {:.0} % of measured capacity per instance, N+{}, at least {}; prices {}{}",

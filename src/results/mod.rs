@@ -237,6 +237,9 @@ const ADDED_LATER: &[&str] = &[
     "service_ms",
     // sweep.json
     "target_unusable",
+    // forecast.json, plan.json
+    "calibration",
+    "forecast_calibration",
 ];
 
 /// The first field (as a path, `steps[3].error_share`) that reading back
@@ -274,6 +277,7 @@ pub mod files {
     pub const STRESS: &str = "stress.json";
     pub const PLAN: &str = "plan.json";
     pub const FORECAST: &str = "forecast.json";
+    pub const BACKTEST: &str = "backtest.json";
     pub const LATENCY_LOG: &str = "latency.hlog";
     pub const DETAIL_LOG: &str = "detail.hlog";
 }
@@ -329,6 +333,7 @@ impl ResultsDir {
             ("sweep.json", "a concurrency sweep (sweep.json)"),
             ("stress.json", "a stress test (stress.json)"),
             ("plan.json", "a capacity plan (plan.json)"),
+            (files::FORECAST, "a demand forecast (forecast.json)"),
             (files::SUMMARY, "a run (summary.json)"),
         ] {
             if self.has(file) {
@@ -381,6 +386,13 @@ impl ResultsDir {
 
     pub fn forecast(&self) -> Result<Option<plan::ForecastDoc>, BadInput> {
         self.doc(files::FORECAST, "a headroom forecast (forecast.json)")
+    }
+
+    pub fn backtest(&self) -> Result<Option<plan::BacktestDoc>, BadInput> {
+        self.doc(
+            files::BACKTEST,
+            "a headroom forecast backtest (backtest.json)",
+        )
     }
 
     /// `latency.hlog`.

@@ -8,10 +8,22 @@ use serde::{Deserialize, Serialize};
 use crate::exit::BadInput;
 use crate::input::history::{parse_timestamp, History};
 use crate::input::plan::{Bound, PlanFile};
-use crate::model::forecast::Forecast;
+use crate::model::forecast::{Backtest, Calibration, Forecast};
 use crate::model::plan::{self, Candidate, DemandPoint, Fleet, Sizing};
 
 pub const FORECAST_SCHEMA: &str = "headroom.forecast/1";
+pub const BACKTEST_SCHEMA: &str = "headroom.backtest/1";
+
+/// `backtest.json`: how the forecast did on the history's own past.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestDoc {
+    pub schema: String,
+    pub source: String,
+    /// `1h`, `1d`, `1mo` …
+    pub step: String,
+    #[serde(flatten)]
+    pub backtest: Backtest,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastPoint {
@@ -41,6 +53,10 @@ pub struct ForecastDoc {
     pub filled: usize,
     pub history: Vec<HistoryPoint>,
     pub points: Vec<ForecastPoint>,
+    /// How the intervals were calibrated on the history's own backtest,
+    /// and what they covered there; null for a history too short for it.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
     /// What the reader should know: repeated timestamps, a forecast
     /// floored at zero.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -69,6 +85,7 @@ impl ForecastDoc {
             warnings,
             schema: FORECAST_SCHEMA.into(),
             model: f.model.clone(),
+            calibration: f.calibration,
             step: h.step.to_string(),
             source: file.display().to_string(),
             filled: h.filled,
@@ -142,6 +159,9 @@ pub struct PlanDoc {
     pub sizing: Sizing,
     pub fleet: Option<Fleet>,
     pub forecast_model: String,
+    /// The forecast's calibration and backtest coverage (forecast.json's).
+    #[serde(default)]
+    pub forecast_calibration: Option<Calibration>,
     pub step: String,
     pub capacity: Vec<CapacityLine>,
     #[serde(flatten)]
@@ -165,6 +185,7 @@ impl PlanDoc {
             sizing: pf.sizing,
             fleet: pf.fleet.clone(),
             forecast_model: forecast.model.clone(),
+            forecast_calibration: forecast.calibration,
             step: forecast.step.clone(),
             capacity: candidates
                 .iter()

@@ -58,6 +58,7 @@ struct Page {
     sweeps: Vec<sweep::Section>,
     stresses: Vec<stress::Section>,
     plans: Vec<plan::Section>,
+    forecasts: Vec<plan::ForecastSection>,
 }
 
 /// Where a section draws its charts, and the headline cards it adds to.
@@ -125,11 +126,15 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
         .iter()
         .filter(|f| d.has(f))
         .count()
+            // A plan's forecast is part of the plan's section.
+            + usize::from(
+                d.has(crate::results::files::FORECAST) && !d.has(crate::results::files::PLAN),
+            )
     };
     let count: usize = parts.iter().map(reportable).sum();
     if count == 0 {
         return Err(crate::exit::BadInput(format!(
-            "{}: no summary.json, find.json, sweep.json, stress.json or plan.json here or one level down",
+            "{}: no summary.json, find.json, sweep.json, stress.json, plan.json or forecast.json here or one level down",
             dir.display()
         ))
         .into());
@@ -145,6 +150,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
         sweeps: Vec::new(),
         stresses: Vec::new(),
         plans: Vec::new(),
+        forecasts: Vec::new(),
     };
     // Sections by kind (runs, searches, sweeps, stress tests, plans), each
     // kind in directory order.
@@ -190,6 +196,13 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
                 page.title = format!("Capacity plan: {}", p.name);
             }
             page.plans.push(section);
+        } else if let Some(fc) = part.forecast()? {
+            // A forecast on its own (`forecast --out`).
+            let section = plan::forecast_section(&fc, part.backtest()?.as_ref(), &mut canvas)?;
+            if page.title.is_empty() {
+                page.title = format!("Demand forecast: {}", fc.source);
+            }
+            page.forecasts.push(section);
         }
     }
     if page.title.is_empty() {

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::{Canvas, Img};
 use crate::model::plan::{Period, TypeNeed};
 use crate::report::charts::{Chart, Line, Mark, Unit};
-use crate::results::plan::{ForecastDoc, PlanDoc};
+use crate::report::model::calibration_line;
+use crate::results::plan::{BacktestDoc, ForecastDoc, PlanDoc};
 use crate::units::{fmt_count, fmt_money};
 
 #[derive(Serialize)]
@@ -61,7 +62,7 @@ pub(super) fn section(
         .collect();
     let mut charts = Vec::new();
     if let Some(fc) = forecast {
-        charts.push(canvas.img(&forecast_chart(p, fc, canvas))?);
+        charts.push(canvas.img(&forecast_chart(Some(p), fc, canvas))?);
     }
     charts.push(canvas.img(&cost_curve(p, canvas))?);
     charts.push(canvas.img(&monthly_cost(p, canvas))?);
@@ -83,6 +84,10 @@ pub(super) fn section(
             fmt_money(c.total_cost)
         ))
     );
+    let summary = match &p.forecast_calibration {
+        Some(c) => format!("{summary} The forecast's {}.", calibration_line(c)),
+        None => summary,
+    };
     Ok(Section {
         name: p.name.clone(),
         summary,
@@ -162,10 +167,82 @@ fn month_row(m: &Period, fleet_type: Option<&str>) -> BTreeMap<&'static str, Str
     ])
 }
 
-fn forecast_chart(p: &PlanDoc, fc: &ForecastDoc, canvas: &Canvas) -> Chart<'static> {
+#[derive(Serialize)]
+pub(super) struct ForecastSection {
+    summary: String,
+    backtest_summary: String,
+    backtest: Vec<BTreeMap<&'static str, String>>,
+    charts: Vec<Img>,
+}
+
+/// A forecast written on its own (`forecast --out`), with its backtest
+/// when there is one.
+pub(super) fn forecast_section(
+    fc: &ForecastDoc,
+    bt: Option<&BacktestDoc>,
+    canvas: &mut Canvas,
+) -> anyhow::Result<ForecastSection> {
+    let mut summary = format!(
+        "{} steps of {} from {}, {} steps ahead. Model: {}.",
+        fc.history.len(),
+        fc.step,
+        fc.source,
+        fc.points.len(),
+        fc.model
+    );
+    if let Some(c) = &fc.calibration {
+        summary += &format!(" The {}.", calibration_line(c));
+    }
+    let (backtest_summary, backtest) = match bt {
+        Some(d) => {
+            let b = &d.backtest;
+            let rows = b
+                .buckets
+                .iter()
+                .map(|a| (false, a))
+                .chain(std::iter::once((true, &b.overall)))
+                .map(|(all, a)| {
+                    let steps = match (all, a.first_step == a.last_step) {
+                        (true, _) => "all".to_string(),
+                        (false, true) => a.first_step.to_string(),
+                        (false, false) => format!("{}–{}", a.first_step, a.last_step),
+                    };
+                    BTreeMap::from([
+                        ("steps", steps),
+                        ("points", a.points.to_string()),
+                        ("mase", a.mase.map_or("—".into(), |m| format!("{m:.2}"))),
+                        ("smape", format!("{:.1} %", a.smape)),
+                        ("cov80", format!("{:.0} %", 100.0 * a.coverage80)),
+                        ("cov95", format!("{:.0} %", 100.0 * a.coverage95)),
+                    ])
+                })
+                .collect();
+            let text = format!(
+                "Backtest: the forecast refitted at {} origins, each on the history before it, \
+                 and scored on the {} steps after it (MASE below 1 beats the seasonal naive \
+                 forecast's error on the history itself).",
+                b.origins, b.horizon
+            );
+            (text, rows)
+        }
+        None => (String::new(), Vec::new()),
+    };
+    let charts = vec![canvas.img(&forecast_chart(None, fc, canvas))?];
+    Ok(ForecastSection {
+        summary,
+        backtest_summary,
+        backtest,
+        charts,
+    })
+}
+
+fn forecast_chart(p: Option<&PlanDoc>, fc: &ForecastDoc, canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
         canvas.file("forecast.png"),
-        "Demand: history, forecast and the current fleet",
+        match p {
+            Some(_) => "Demand: history, forecast and the current fleet",
+            None => "Demand: history and forecast",
+        },
         ("date", Unit::Date),
         ("requests per second", Unit::Rps),
     );
@@ -196,7 +273,7 @@ fn forecast_chart(p: &PlanDoc, fc: &ForecastDoc, canvas: &Canvas) -> Chart<'stat
             .filter_map(|q| Some((day(&q.t)?, q.mean)))
             .collect(),
     });
-    if let Some(r) = &p.plan.runway {
+    if let Some(r) = p.and_then(|p| p.plan.runway.as_ref()) {
         c.h_marks.push(Mark {
             label: format!("current fleet {} rps", fmt_count(r.fleet_capacity_rps)),
             at: r.fleet_capacity_rps,
