@@ -109,8 +109,8 @@ fn main() {
                 s.periods.first().copied().unwrap_or(1),
             );
             let (c80, c95) = (
-                covered(test, &f.lo80, &f.hi80),
-                covered(test, &f.lo95, &f.hi95),
+                covered(test, &f.i80.lo, &f.i80.hi),
+                covered(test, &f.i95.lo, &f.i95.hi),
             );
             let (mase_r, r80, r95) = r[&(s.name.clone(), end)];
             let (k80, k95) = f

@@ -24,13 +24,25 @@ pub struct Forecast {
     /// Human-readable model description, e.g. `MSTL[24,168] + AutoETS, log scale`.
     pub model: String,
     pub mean: Vec<f64>,
-    pub lo80: Vec<f64>,
-    pub hi80: Vec<f64>,
-    pub lo95: Vec<f64>,
-    pub hi95: Vec<f64>,
+    pub i80: Interval,
+    pub i95: Interval,
     /// How the intervals were calibrated on the history's own backtest, and
     /// how well that held; `None` when the history is too short for it.
     pub calibration: Option<Calibration>,
+}
+
+/// A prediction interval, one bound per step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+}
+
+impl Interval {
+    /// Whether step `j`'s interval holds `x`.
+    pub fn holds(&self, j: usize, x: f64) -> bool {
+        self.lo[j] <= x && x <= self.hi[j]
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +118,11 @@ pub fn forecast(
     }
     let periods = keep_periods(periods.iter().copied(), history.len());
     let log = history.iter().all(|&v| v > 0.0);
-    let (mut lo80, mut hi80, mut lo95, mut hi95, mean) = fit(history, &periods, horizon, log)?;
+    let Bands {
+        mean,
+        mut i80,
+        mut i95,
+    } = fit(history, &periods, horizon, log)?;
     let seasonal = if periods.is_empty() {
         "AutoETS (no seasonal period fits the history)".to_string()
     } else {
@@ -118,20 +134,17 @@ pub fn forecast(
     if let Some(c) = &calibration {
         let t = |x: f64| if log { x.ln() } else { x };
         let back = |x: f64| if log { x.exp() } else { x };
-        for (lo, hi, factor) in [
-            (&mut lo80, &mut hi80, c.factor80),
-            (&mut lo95, &mut hi95, c.factor95),
-        ] {
+        for (i, factor) in [(&mut i80, c.factor80), (&mut i95, c.factor95)] {
             for (j, m) in mean.iter().enumerate() {
-                let (tm, tl, th) = (t(*m), t(lo[j]), t(hi[j]));
-                lo[j] = back(tm - factor * (tm - tl));
-                hi[j] = back(tm + factor * (th - tm));
+                let (tm, tl, th) = (t(*m), t(i.lo[j]), t(i.hi[j]));
+                i.lo[j] = back(tm - factor * (tm - tl));
+                i.hi[j] = back(tm + factor * (th - tm));
             }
         }
         // Nested still when the 80 % interval grew more than the 95 %.
         for j in 0..mean.len() {
-            lo95[j] = lo95[j].min(lo80[j]);
-            hi95[j] = hi95[j].max(hi80[j]);
+            i95.lo[j] = i95.lo[j].min(i80.lo[j]);
+            i95.hi[j] = i95.hi[j].max(i80.hi[j]);
         }
         model += &format!(
             "; intervals scaled ×{:.2} (80 %) and ×{:.2} (95 %) to cover {} backtest errors",
@@ -141,10 +154,8 @@ pub fn forecast(
     Ok(Forecast {
         model,
         mean,
-        lo80,
-        hi80,
-        lo95,
-        hi95,
+        i80,
+        i95,
         calibration,
     })
 }
@@ -203,20 +214,20 @@ fn calibrate(history: &[f64], periods: &[usize], horizon: usize, log: bool) -> O
         if cut < MIN_OBSERVATIONS {
             break;
         }
-        let Ok((lo80, hi80, lo95, hi95, mean)) = fit(train, &periods, w, log) else {
+        let Ok(Bands { mean, i80, i95 }) = fit(train, &periods, w, log) else {
             continue;
         };
         let (mut s80, mut s95) = (Vec::new(), Vec::new());
         for j in 0..w {
             let e = t(history[cut + j]) - t(mean[j]);
-            let side = |lo: &[f64], hi: &[f64]| {
+            let side = |i: &Interval| {
                 if e >= 0.0 {
-                    t(hi[j]) - t(mean[j])
+                    t(i.hi[j]) - t(mean[j])
                 } else {
-                    t(mean[j]) - t(lo[j])
+                    t(mean[j]) - t(i.lo[j])
                 }
             };
-            let (h80, h95) = (side(&lo80, &hi80), side(&lo95, &hi95));
+            let (h80, h95) = (side(&i80), side(&i95));
             if h80 > 0.0 && h95 > 0.0 && e.is_finite() {
                 s80.push(e.abs() / h80);
                 s95.push(e.abs() / h95);
@@ -349,13 +360,12 @@ pub fn backtest(
             (0..w)
                 .map(|j| {
                     let a = history[cut + j];
-                    let inside = |lo: &[f64], hi: &[f64]| lo[j] <= a && a <= hi[j];
                     Scored {
                         scaled: (a - f.mean[j]).abs() / scale,
                         actual: a,
                         point: f.mean[j],
-                        in80: inside(&f.lo80, &f.hi80),
-                        in95: inside(&f.lo95, &f.hi95),
+                        in80: f.i80.holds(j, a),
+                        in95: f.i95.holds(j, a),
                     }
                 })
                 .collect(),
@@ -427,7 +437,12 @@ fn fit(
     }
 }
 
-type Bands = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+/// The model's own forecast, before calibration.
+struct Bands {
+    mean: Vec<f64>,
+    i80: Interval,
+    i95: Interval,
+}
 
 fn run<M>(f: &mut Forecaster<M>, history: &[f64], horizon: usize) -> Result<Bands, ForecastError>
 where
@@ -449,7 +464,17 @@ where
             "the forecast is not finite (the history may be too erratic to model)".into(),
         ));
     }
-    Ok((i80.lower, i80.upper, i95.lower, i95.upper, p95.point))
+    Ok(Bands {
+        mean: p95.point,
+        i80: Interval {
+            lo: i80.lower,
+            hi: i80.upper,
+        },
+        i95: Interval {
+            lo: i95.lower,
+            hi: i95.upper,
+        },
+    })
 }
 
 /// Mean absolute scaled error (Hyndman & Koehler 2006): the forecast's mean
@@ -517,8 +542,8 @@ mod tests {
         let f = forecast(train, &keep_periods(MONTHLY_PERIODS, train.len()), 24).unwrap();
         let m = mase(test, &f.mean, train, 12);
         let s = smape(test, &f.mean);
-        let c80 = coverage(test, &f.lo80, &f.hi80);
-        let c95 = coverage(test, &f.lo95, &f.hi95);
+        let c80 = coverage(test, &f.i80.lo, &f.i80.hi);
+        let c95 = coverage(test, &f.i95.lo, &f.i95.hi);
         eprintln!(
             "{}: MASE {m:.4} (R ETS {R_ETS_MASE}), sMAPE {s:.3} (R {R_ETS_SMAPE}), \
              coverage 80 % {c80:.3}, 95 % {c95:.3}",
@@ -532,8 +557,8 @@ mod tests {
         assert!(m < SNAIVE_MASE);
         // Intervals are ordered and the 95 % band contains the 80 % band.
         for i in 0..24 {
-            assert!(f.lo95[i] <= f.lo80[i] && f.lo80[i] <= f.mean[i]);
-            assert!(f.mean[i] <= f.hi80[i] && f.hi80[i] <= f.hi95[i]);
+            assert!(f.i95.lo[i] <= f.i80.lo[i] && f.i80.lo[i] <= f.mean[i]);
+            assert!(f.mean[i] <= f.i80.hi[i] && f.i80.hi[i] <= f.i95.hi[i]);
         }
         // Calibration: most of the 24 held-out months fall in the 95 % band.
         assert!(c95 >= 0.75, "95 % coverage {c95}");

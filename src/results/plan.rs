@@ -102,10 +102,10 @@ impl ForecastDoc {
                 .map(|i| ForecastPoint {
                     t: h.time(h.values.len() + i).to_rfc3339(),
                     mean: floor(f.mean[i]),
-                    lo80: floor(f.lo80[i]),
-                    hi80: floor(f.hi80[i]),
-                    lo95: floor(f.lo95[i]),
-                    hi95: floor(f.hi95[i]),
+                    lo80: floor(f.i80.lo[i]),
+                    hi80: floor(f.i80.hi[i]),
+                    lo95: floor(f.i95.lo[i]),
+                    hi95: floor(f.i95.hi[i]),
                 })
                 .collect(),
         }
