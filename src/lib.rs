@@ -22,8 +22,9 @@
 //!   cost and the scaling plan.
 //! * [`results`] — every file headroom writes and reads back, in both
 //!   directions: `summary.json`, `find.json`, `sweep.json`, `stress.json`,
-//!   `plan.json`, `forecast.json`, `compare.json`, the time series and the
-//!   interval logs, and [`results::ResultsDir`] that reads a directory.
+//!   `plan.json`, `forecast.json`, `backtest.json`, `compare.json`, the time
+//!   series and the interval logs, and [`results::ResultsDir`] that reads a
+//!   directory.
 //! * [`report`] — what people read: `report.html` with its PNG charts, and
 //!   the text printed in the terminal.
 //! * [`compare`] — a run against a baseline: statistical verdicts per
