@@ -12,7 +12,8 @@
 # Origins: the last `origins` windows of `horizon` steps, each forecast
 # from everything before it. Methods: ets() for monthly, quarterly and
 # daily series; stlf() (MSTL + ETS, as headroom) for the series with two
-# seasonal periods or one longer than ets() takes (24: weekly data).
+# seasonal periods or one longer than ets() takes (24: weekly data), and
+# tbats() beside it there (its MASE only: mase_tbats).
 #
 # Sources: R's datasets (AirPassengers … EuStockMarkets), forecast's data
 # (gas, wineind, woolyrnq, taylor), the project's models/demand-hourly.csv,
@@ -76,12 +77,19 @@ for (b in bed) {
     }
     scale <- mean(abs(diff(tr, lag = lag)))
     e <- te - as.numeric(fc$mean)
+    # TBATS beside stlf() where there are several or long seasons.
+    mase_tbats <- NA
+    if (method == "stlf") {
+      tb <- forecast(tbats(msts(tr, seasonal.periods = periods)), h = h)
+      mase_tbats <- mean(abs(te - as.numeric(tb$mean))) / scale
+    }
     rows <- rbind(rows, data.frame(
       series = name, class = class, origin = end, horizon = h, method = method,
       mase = mean(abs(e)) / scale,
       smape = mean(200 * abs(e) / (abs(te) + abs(as.numeric(fc$mean)))),
       cov80 = mean(te >= fc$lower[, 1] & te <= fc$upper[, 1]),
-      cov95 = mean(te >= fc$lower[, 2] & te <= fc$upper[, 2])))
+      cov95 = mean(te >= fc$lower[, 2] & te <= fc$upper[, 2]),
+      mase_tbats = mase_tbats))
     cat(sprintf("%-20s origin %6d %-5s MASE %.3f cov80 %.2f cov95 %.2f\n", name, end, method,
                 tail(rows$mase, 1), tail(rows$cov80, 1), tail(rows$cov95, 1)))
   }
