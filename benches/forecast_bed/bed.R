@@ -42,13 +42,13 @@ bed <- list(
   list("JohnsonJohnson", JohnsonJohnson, "quarterly", 4, 8, 3),
   list("woolyrnq", woolyrnq, "quarterly", 4, 8, 3),
   list("austres", austres, "quarterly", 4, 8, 3),
-  list("DAX", EuStockMarkets[, "DAX"], "daily", integer(0), 30, 3),
-  list("FTSE", EuStockMarkets[, "FTSE"], "daily", integer(0), 30, 3),
-  list("SMI", EuStockMarkets[, "SMI"], "daily", integer(0), 30, 3),
-  list("CAC", EuStockMarkets[, "CAC"], "daily", integer(0), 30, 3),
-  list("co2_weekly", "benches/forecast_bed/co2_weekly.csv", "weekly", 52, 52, 3),
-  list("taylor", taylor, "subdaily", c(48, 336), 336, 2),
-  list("demand_hourly", NULL, "subdaily", c(24, 168), 168, 2)
+  list("DAX", EuStockMarkets[, "DAX"], "daily", integer(0), 30, 8),
+  list("FTSE", EuStockMarkets[, "FTSE"], "daily", integer(0), 30, 8),
+  list("SMI", EuStockMarkets[, "SMI"], "daily", integer(0), 30, 8),
+  list("CAC", EuStockMarkets[, "CAC"], "daily", integer(0), 30, 8),
+  list("co2_weekly", "benches/forecast_bed/co2_weekly.csv", "weekly", 52, 52, 8),
+  list("taylor", taylor, "subdaily", c(48, 336), 336, 4),
+  list("demand_hourly", NULL, "subdaily", c(24, 168), 168, 6)
 )
 
 dir.create("benches/forecast_bed/series", showWarnings = FALSE, recursive = TRUE)
