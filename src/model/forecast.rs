@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 pub struct Forecast {
     /// Human-readable model description, e.g. `MSTL[24,168] + AutoETS, log scale`.
     pub model: String,
+    /// Why this model: the seasons kept and left out, the scale, and
+    /// how the intervals were set.
+    pub why: String,
     pub mean: Vec<f64>,
     pub i80: Interval,
     pub i95: Interval,
@@ -116,6 +119,7 @@ pub fn forecast(
     if let Some(i) = history.iter().position(|v| !v.is_finite()) {
         return Err(ForecastError::NotFinite(i));
     }
+    let asked = periods;
     let periods = keep_periods(periods.iter().copied(), history.len());
     let log = history.iter().all(|&v| v > 0.0);
     let Bands {
@@ -151,13 +155,58 @@ pub fn forecast(
             c.factor80, c.factor95, c.errors
         );
     }
+    let why = why(asked, &periods, log, calibration.as_ref());
     Ok(Forecast {
         model,
+        why,
         mean,
         i80,
         i95,
         calibration,
     })
+}
+
+/// The reasons behind a forecast's model, in words.
+fn why(asked: &[usize], kept: &[usize], log: bool, c: Option<&Calibration>) -> String {
+    let mut parts = Vec::new();
+    let dropped: Vec<usize> = asked
+        .iter()
+        .copied()
+        .filter(|p| !kept.contains(p))
+        .collect();
+    parts.push(match kept {
+        [] => "no seasonal cycle: the history is too short to hold any twice, so the trend \
+               model alone (AutoETS)"
+            .to_string(),
+        _ => format!(
+            "seasons of {kept:?} steps (the cycles of the data's step that the history holds \
+             at least twice), taken out by MSTL; the rest modelled by AutoETS"
+        ),
+    });
+    if !dropped.is_empty() {
+        parts.push(format!(
+            "seasons of {dropped:?} steps left out: the history holds fewer than two of them"
+        ));
+    }
+    parts.push("AutoETS picks its error, trend and damping by AICc".into());
+    parts.push(if log {
+        "on the log scale: every value is positive, so seasonal swings grow with the level \
+         and intervals stay above zero"
+            .into()
+    } else {
+        "on the original scale: the history holds zero or negative values".into()
+    });
+    parts.push(match c {
+        Some(c) => format!(
+            "interval widths from the model's own errors at {} backtest origins (split \
+             conformal), not from the model's formulas alone",
+            c.origins
+        ),
+        None => "intervals from the model alone: the history is too short to calibrate them \
+                 on a backtest"
+            .into(),
+    });
+    parts.join("; ")
 }
 
 /// Backtest origins the intervals are calibrated on.
@@ -586,6 +635,29 @@ mod tests {
         // 3 % on average (the README allows 0.5 % between implementations of
         // one model; these are two different models).
         assert!(diff < 0.03, "1961 differs from R Holt-Winters by {diff}");
+    }
+
+    #[test]
+    fn the_model_says_why_it_is_what_it_is() {
+        let f = forecast(&air_passengers(), &[12], 12).unwrap();
+        for part in [
+            "seasons of [12] steps",
+            "log scale",
+            "at 12 backtest origins",
+        ] {
+            crate::testing::has(&f.why, part);
+        }
+        // Ten steps with a zero: no season of 12, no log, no calibration.
+        let short: Vec<f64> = (0..10).map(|t| f64::from(t) * 2.0).collect();
+        let f = forecast(&short, &[12], 3).unwrap();
+        for part in [
+            "no seasonal cycle",
+            "seasons of [12] steps left out",
+            "original scale",
+            "too short to calibrate",
+        ] {
+            crate::testing::has(&f.why, part);
+        }
     }
 
     #[test]

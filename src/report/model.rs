@@ -109,6 +109,9 @@ pub fn forecast_text(d: &ForecastDoc) -> String {
         }
     );
     let _ = writeln!(o, "model: {}", d.model);
+    if !d.why.is_empty() {
+        let _ = writeln!(o, "why: {}", d.why);
+    }
     if let Some(c) = &d.calibration {
         let _ = writeln!(o, "{}", calibration_line(c));
     }

@@ -240,6 +240,7 @@ const ADDED_LATER: &[&str] = &[
     // forecast.json, plan.json
     "calibration",
     "forecast_calibration",
+    "why",
 ];
 
 /// The first field (as a path, `steps[3].error_share`) that reading back

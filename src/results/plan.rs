@@ -46,6 +46,9 @@ pub struct HistoryPoint {
 pub struct ForecastDoc {
     pub schema: String,
     pub model: String,
+    /// Why that model: seasons, scale, how the intervals were set.
+    #[serde(default)]
+    pub why: String,
     /// `1h`, `1d`, `1mo` …
     pub step: String,
     pub source: String,
@@ -85,6 +88,7 @@ impl ForecastDoc {
             warnings,
             schema: FORECAST_SCHEMA.into(),
             model: f.model.clone(),
+            why: f.why.clone(),
             calibration: f.calibration,
             step: h.step.to_string(),
             source: file.display().to_string(),

@@ -190,6 +190,9 @@ pub(super) fn forecast_section(
         fc.points.len(),
         fc.model
     );
+    if !fc.why.is_empty() {
+        summary += &format!(" Why: {}.", fc.why);
+    }
     if let Some(c) = &fc.calibration {
         summary += &format!(" The {}.", calibration_line(c));
     }
