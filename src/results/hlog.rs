@@ -185,6 +185,13 @@ pub struct Log {
 
 /// Reads an interval log written by [`HlogWriter`].
 pub fn read(bytes: &[u8]) -> Result<Log, String> {
+    read_only(bytes, |_, _| true)
+}
+
+/// Reads the series of an interval log that `want` keeps; the others are
+/// not decoded (the report needs one series of a log that may hold
+/// hundreds).
+pub fn read_only(bytes: &[u8], want: impl Fn(Kind, &Key) -> bool) -> Result<Log, String> {
     let mut log = Log::default();
     let mut deser = Deserializer::new();
     let mut any = false;
@@ -199,17 +206,20 @@ pub fn read(bytes: &[u8]) -> Result<Log, String> {
         let LogEntry::Interval(h) = entry else {
             continue;
         };
+        let Some((kind, key)) = parse_tag(h.tag().map(|t| t.as_str())) else {
+            continue;
+        };
+        any = true;
+        if !want(kind, &key) {
+            continue;
+        }
         let raw = base64::engine::general_purpose::STANDARD
             .decode(h.encoded_histogram())
             .map_err(|e| format!("interval {}: bad base64: {e}", i + 1))?;
         let hist: Histogram<u64> = deser
             .deserialize(&mut &raw[..])
             .map_err(|e| format!("interval {}: bad histogram: {e:?}", i + 1))?;
-        let Some((kind, key)) = parse_tag(h.tag().map(|t| t.as_str())) else {
-            continue;
-        };
         let hist = Recorded::of(&hist);
-        any = true;
         match kind {
             Kind::Latency => log.latency.push(key, hist),
             Kind::Service => log.service.push(key, hist),
@@ -224,9 +234,17 @@ pub fn read(bytes: &[u8]) -> Result<Log, String> {
 
 /// Reads an interval log file, errors naming the file.
 pub fn read_file(path: &Path) -> Result<Log, crate::exit::BadInput> {
+    read_file_only(path, |_, _| true)
+}
+
+/// [`read_only`] from a file, errors naming the file.
+pub fn read_file_only(
+    path: &Path,
+    want: impl Fn(Kind, &Key) -> bool,
+) -> Result<Log, crate::exit::BadInput> {
     let bytes = std::fs::read(path)
         .map_err(|e| crate::exit::BadInput(format!("{}: {e}", path.display())))?;
-    read(&bytes).map_err(|e| crate::exit::BadInput(format!("{}: {e}", path.display())))
+    read_only(&bytes, want).map_err(|e| crate::exit::BadInput(format!("{}: {e}", path.display())))
 }
 
 /// Writes `latency.hlog` or `detail.hlog` interval by interval.
@@ -377,6 +395,11 @@ mod tests {
                 assert_eq!((s.len(), s[0].len()), (2, n), "{file}: {name}");
             }
             assert_eq!(series.by_request.len(), 3);
+            // Only what is asked for is read: the all-requests series.
+            let all = read_file_only(&path, |_, key| *key == Key::All).unwrap();
+            let series = if detail { &all.lag } else { &all.latency };
+            assert_eq!(series.all.len(), 2, "{file}");
+            assert!(series.by_request.is_empty(), "{file}");
         }
     }
 

@@ -398,19 +398,31 @@ impl ResultsDir {
 
     /// `latency.hlog`.
     pub fn latency(&self) -> Result<Option<hlog::Log>, BadInput> {
-        self.log(files::LATENCY_LOG)
+        self.log(files::LATENCY_LOG, |_, _| true)
+    }
+
+    /// `latency.hlog`'s all-requests series alone, second by second: what
+    /// the report draws, without the per-name series beside it.
+    pub fn latency_of_all(&self) -> Result<Option<hlog::Log>, BadInput> {
+        self.log(files::LATENCY_LOG, |kind, key| {
+            kind == hlog::Kind::Latency && *key == hlog::Key::All
+        })
     }
 
     /// `detail.hlog` (service time and send lag).
     pub fn detail(&self) -> Result<Option<hlog::Log>, BadInput> {
-        self.log(files::DETAIL_LOG)
+        self.log(files::DETAIL_LOG, |_, _| true)
     }
 
-    fn log(&self, file: &str) -> Result<Option<hlog::Log>, BadInput> {
+    fn log(
+        &self,
+        file: &str,
+        want: impl Fn(hlog::Kind, &hlog::Key) -> bool,
+    ) -> Result<Option<hlog::Log>, BadInput> {
         if !self.has(file) {
             return Ok(None);
         }
-        hlog::read_file(&self.join(file)).map(Some)
+        hlog::read_file_only(&self.join(file), want).map(Some)
     }
 
     /// `timeseries.csv` or `timeseries.parquet`.

@@ -157,7 +157,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     for part in &parts {
         let mut canvas = canvas(dir, part, count > 1, &mut page.cards);
         if let Some(s) = part.summary()? {
-            let latency = part.latency()?;
+            let latency = part.latency_of_all()?;
             let r = run::section(&s, part, latency.as_ref(), &mut canvas)?;
             if page.title.is_empty() {
                 page.title = s.scenario.clone();
