@@ -282,6 +282,16 @@ fn backtest_is_the_forecast_refitted_at_each_origin() {
         (b["origins"].as_u64(), b["horizon"].as_u64()),
         (Some(6), Some(24))
     );
+    // The model chosen at the latest origin, and why.
+    let model = b["model"].as_str().unwrap();
+    assert!(
+        model.starts_with("MSTL[12] + AutoETS trend, log scale"),
+        "{b}"
+    );
+    assert!(
+        b["why"].as_str().unwrap().contains("seasons of [12] steps"),
+        "{b}"
+    );
     // The same scores from `forecast` run on the history before each origin.
     let (mut scaled, mut in80, mut in95) = (Vec::new(), 0, 0);
     for k in 0..6 {

@@ -52,6 +52,16 @@ impl Interval {
 pub enum ForecastError {
     #[error("need at least {need} observations to forecast, got {got}")]
     TooShort { need: usize, got: usize },
+    #[error(
+        "a backtest of {window} steps ahead needs at least {need} steps of history before \
+         its latest origin, and this history leaves {got}: give a longer history (or a \
+         shorter --horizon)"
+    )]
+    TooShortToBacktest {
+        window: usize,
+        need: usize,
+        got: usize,
+    },
     #[error("the history contains a value that is not a finite number at index {0}")]
     NotFinite(usize),
     #[error("the horizon must be at least one step")]
@@ -358,8 +368,9 @@ pub struct Backtest {
     pub horizon: usize,
     /// The seasonal naive period the MASE is scaled by (1: naive).
     pub season: usize,
-    /// The model as the latest origin fitted it.
+    /// The model as the latest origin fitted it, and why.
     pub model: String,
+    pub why: String,
     /// By steps ahead, in up to four buckets.
     pub buckets: Vec<Accuracy>,
     pub overall: Accuracy,
@@ -390,7 +401,7 @@ pub fn backtest(
     }
     // Per origin, per step ahead.
     let mut scored: Vec<Vec<Scored>> = Vec::new();
-    let mut model = String::new();
+    let (mut model, mut why) = (String::new(), String::new());
     for k in 0..BACKTEST_ORIGINS {
         let Some(cut) = n.checked_sub(w + k * stride) else {
             break;
@@ -401,7 +412,7 @@ pub fn backtest(
         let train = &history[..cut];
         let f = forecast(train, &keep_periods(periods.iter().copied(), cut), w)?;
         if k == 0 {
-            model = f.model.clone();
+            (model, why) = (f.model.clone(), f.why.clone());
         }
         let m = if cut > season { season } else { 1 };
         let scale = mean(train.windows(m + 1).map(|x| (x[m] - x[0]).abs()));
@@ -421,9 +432,10 @@ pub fn backtest(
         );
     }
     if scored.is_empty() {
-        return Err(ForecastError::TooShort {
-            need: 2 * MIN_OBSERVATIONS + 6,
-            got: n,
+        return Err(ForecastError::TooShortToBacktest {
+            window: w,
+            need: 2 * MIN_OBSERVATIONS,
+            got: n.saturating_sub(w),
         });
     }
     let accuracy = |first: usize, last: usize| {
@@ -456,6 +468,7 @@ pub fn backtest(
         horizon: w,
         season,
         model,
+        why,
         buckets,
         overall: accuracy(1, w),
     })
@@ -692,6 +705,11 @@ mod tests {
         let mase = b.overall.mase.unwrap();
         assert!(mase < 0.5, "MASE {mase}");
         assert!(b.overall.smape < 3.5, "sMAPE {}", b.overall.smape);
+        // Twelve steps, three ahead: a window of 2 (12 / 6) leaves 10 to
+        // learn from, fewer than the 16 an origin needs.
+        let short: Vec<f64> = (0..12).map(|t| 100.0 + f64::from(t)).collect();
+        let e = backtest(&short, &[], 3).unwrap_err().to_string();
+        crate::testing::has(&e, "needs at least 16 steps of history before its latest origin, and this history leaves 10");
         // A flat history: no scale for MASE, and a perfect forecast.
         let flat = backtest(&[5.0; 60], &[], 6).unwrap();
         assert_eq!(flat.overall.mase, None);

@@ -174,6 +174,7 @@ pub fn backtest_text(d: &BacktestDoc) -> String {
         b.origins, b.horizon, d.step
     );
     let _ = writeln!(o, "model at the latest origin: {}", b.model);
+    let _ = writeln!(o, "why: {}", b.why);
     let _ = writeln!(
         o,
         "\n  {:<14}  {:>6}  {:>6}  {:>7}  {:>12}  {:>12}",

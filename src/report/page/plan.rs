@@ -223,8 +223,8 @@ pub(super) fn forecast_section(
             let text = format!(
                 "Backtest: the forecast refitted at {} origins, each on the history before it, \
                  and scored on the {} steps after it (MASE below 1 beats the seasonal naive \
-                 forecast's error on the history itself).",
-                b.origins, b.horizon
+                 forecast's error on the history itself). Model at the latest origin: {}.",
+                b.origins, b.horizon, b.model
             );
             (text, rows)
         }
