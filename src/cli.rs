@@ -79,6 +79,13 @@ pub enum Command {
     Stress(StressArgs),
     /// Serve the embedded synthetic target (capacity = workers / mean service time).
     Target(TargetArgs),
+    /// A fault-injecting TCP proxy with Toxiproxy's HTTP API: put it in
+    /// front of a database, cache or downstream API and add latency,
+    /// bandwidth limits, timeouts, resets… while a test runs.
+    ///
+    /// Any Toxiproxy client drives it (`POST /proxies`, `POST
+    /// /proxies/NAME/toxics`, …). Runs until Ctrl-C or --for.
+    Proxy(ProxyArgs),
     /// Against embedded targets with known answers: a run, a breaking-point
     /// search, an overload with recovery (a service that sheds load beside
     /// one that queues without bound) and a concurrency sweep, each beside
@@ -566,9 +573,60 @@ pub struct TargetArgs {
     /// HTTP/2 (h2c): streams one connection may have open at once.
     #[arg(long)]
     pub max_concurrent_streams: Option<u32>,
+    /// Call this URL (GET, HTTP/1.1) for every request before answering,
+    /// holding the worker: a database or downstream API, e.g. another
+    /// target behind `headroom proxy`. Its timeout answers 504, any other
+    /// failure 502.
+    #[arg(long, value_name = "URL")]
+    pub dependency: Option<String>,
+    /// How long a dependency call may take.
+    #[arg(long, value_parser = duration, default_value = "1s", requires = "dependency")]
+    pub dependency_timeout: Duration,
+    /// Dependency calls tried again after a failure or timeout.
+    #[arg(long, default_value_t = 0, requires = "dependency")]
+    pub retries: u32,
     /// Stop serving after this long (default: until Ctrl-C).
     #[arg(long = "for", value_parser = duration)]
     pub run_for: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Where the control API listens (Toxiproxy's port is 8474).
+    #[arg(long, default_value = "127.0.0.1:8474")]
+    pub api: SocketAddr,
+    /// A proxy to start with: name=NAME,listen=HOST:PORT,upstream=HOST:PORT
+    /// (repeatable; listen defaults to 127.0.0.1 and a free port).
+    #[arg(long = "proxy", value_parser = proxy_flag)]
+    pub proxies: Vec<crate::proxy::ProxySpec>,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long = "for", value_parser = duration)]
+    pub run_for: Option<Duration>,
+}
+
+/// "name=db,listen=127.0.0.1:6380,upstream=127.0.0.1:6379".
+fn proxy_flag(s: &str) -> Result<crate::proxy::ProxySpec, String> {
+    let mut spec = crate::proxy::ProxySpec::default();
+    for part in s.split(',') {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected KEY=VALUE, found {part:?}"))?;
+        let slot = match k.trim() {
+            "name" => &mut spec.name,
+            "listen" => &mut spec.listen,
+            "upstream" => &mut spec.upstream,
+            other => {
+                return Err(format!(
+                    "unknown key {other:?} (expected name, listen and upstream)"
+                ))
+            }
+        };
+        *slot = Some(v.trim().to_string());
+    }
+    if spec.name.is_none() || spec.upstream.is_none() {
+        return Err("a proxy needs name= and upstream=".into());
+    }
+    Ok(spec)
 }
 
 #[derive(Debug, Args)]

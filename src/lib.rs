@@ -46,6 +46,7 @@ pub mod input;
 pub mod load;
 pub mod metrics;
 pub mod model;
+pub mod proxy;
 pub mod report;
 pub mod results;
 pub mod scenario;

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => app::sweep(args, &stop),
         Command::Stress(args) => app::stress::stress(args, &stop),
         Command::Target(args) => app::serve_target(args, &stop),
+        Command::Proxy(args) => app::serve_proxy(args, &stop),
         Command::Demo(args) => app::demo(args, &stop),
         Command::Compare(args) => app::compare(args),
         Command::Report(args) => app::report(args),

@@ -15,7 +15,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    DemoArgs, Dist, FindArgs, OutputArgs, RunArgs, SweepArgs, TargetArgs, TargetOpts,
+    DemoArgs, Dist, FindArgs, OutputArgs, ProxyArgs, RunArgs, SweepArgs, TargetArgs, TargetOpts,
 };
 use crate::exit;
 use crate::load::{self, StopFlag};
@@ -935,6 +935,12 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
             .map(|n| rules::at_least_one(n, "max_concurrent_streams"))
             .transpose()
             .map_err(flag("--max-concurrent-streams"))?,
+        dependency: args
+            .dependency
+            .as_deref()
+            .map(|u| rules::dependency(u, args.dependency_timeout, args.retries))
+            .transpose()
+            .map_err(flag("--dependency"))?,
         seed: 1,
     };
     let handle = target::spawn(cfg.clone(), args.listen)
@@ -947,11 +953,41 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
         fmt_ms(args.mean.as_secs_f64() * 1000.0),
         fmt_count(cfg.capacity_rps())
     );
+    if let Some(d) = &cfg.dependency {
+        println!(
+            "  each request first calls {} (timeout {}, {} retries): capacity is workers / (service time + its time)",
+            d.url,
+            fmt_ms(d.timeout.as_secs_f64() * 1000.0),
+            d.retries
+        );
+    }
     let started = Instant::now();
     while !stop.is_set() && args.run_for.is_none_or(|d| started.elapsed() < d) {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(handle);
+    Ok(exit::Code::Ok)
+}
+
+pub fn serve_proxy(args: &ProxyArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
+    let server = crate::proxy::Server::start(Some(args.api))
+        .with_context(|| format!("serving the proxy API on {}", args.api))?;
+    for spec in &args.proxies {
+        let p = server.proxies.create(spec.clone()).map_err(|e| {
+            exit::BadInput(format!(
+                "--proxy {}: {e}",
+                spec.name.as_deref().unwrap_or("")
+            ))
+        })?;
+        println!("proxy {}: {} → {}", p.name, p.listen, p.upstream);
+    }
+    if let Some(api) = server.api {
+        println!("proxy API (Toxiproxy's) on http://{api}");
+    }
+    let started = Instant::now();
+    while !stop.is_set() && args.run_for.is_none_or(|d| started.elapsed() < d) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     Ok(exit::Code::Ok)
 }
 

@@ -25,7 +25,21 @@ pub struct TargetConfig {
     pub contention: Option<Contention>,
     /// HTTP/2 (h2c): SETTINGS_MAX_CONCURRENT_STREAMS announced to clients.
     pub max_concurrent_streams: Option<u32>,
+    /// A service this one calls for every request, holding its worker,
+    /// before it answers (a database or downstream API).
+    pub dependency: Option<Dependency>,
     pub seed: u64,
+}
+
+/// The downstream call: `GET url`, given up after `timeout` and tried
+/// `retries` more times. A timeout answers `504`, any other failure
+/// (refused, reset, a non-2xx answer) `502`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Dependency {
+    pub url: String,
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+    pub retries: u32,
 }
 
 impl Default for TargetConfig {
@@ -40,6 +54,7 @@ impl Default for TargetConfig {
             stall: None,
             contention: None,
             max_concurrent_streams: None,
+            dependency: None,
             seed: 1,
         }
     }
@@ -57,7 +72,7 @@ impl TargetConfig {
 pub mod rules {
     use std::time::Duration;
 
-    use super::{Contention, ServiceTime, Stall};
+    use super::{Contention, Dependency, ServiceTime, Stall};
 
     /// Workers, streams: counts that must be at least one.
     pub fn at_least_one(n: u32, what: &str) -> Result<u32, String> {
@@ -89,6 +104,30 @@ pub mod rules {
             return Err("a stall's pause must be shorter than its period (every)".into());
         }
         Ok(Stall { every, pause })
+    }
+
+    /// `http://HOST:PORT/PATH`: plain HTTP/1.1, as a sidecar or a proxy
+    /// in front of the real dependency would be called.
+    pub fn dependency(url: &str, timeout: Duration, retries: u32) -> Result<Dependency, String> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("the dependency {url:?} is not a URL: {e}"))?;
+        if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+            return Err(format!(
+                "the dependency must be an http://HOST:PORT/PATH URL, found {url:?}"
+            ));
+        }
+        if timeout.is_zero() {
+            return Err("the dependency timeout must be longer than zero".into());
+        }
+        if retries > 10 {
+            return Err(format!("at most 10 retries, found {retries}"));
+        }
+        Ok(Dependency {
+            url: url.to_string(),
+            timeout,
+            retries,
+        })
     }
 
     pub fn contention(sigma: f64, kappa: f64) -> Result<Contention, String> {

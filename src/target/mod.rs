@@ -15,5 +15,5 @@
 mod config;
 mod server;
 
-pub use config::{rules, Contention, Sampler, ServiceTime, Stall, TargetConfig};
+pub use config::{rules, Contention, Dependency, Sampler, ServiceTime, Stall, TargetConfig};
 pub use server::{spawn, TargetHandle, TargetStats};

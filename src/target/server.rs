@@ -56,6 +56,11 @@ pub struct TargetStats {
     pub unauthorized: AtomicU64,
     /// Most requests being handled at once (HTTP/2 stream limits).
     pub peak_active: AtomicU64,
+    /// Dependency calls made (retries included), and the requests answered
+    /// 504 (it timed out) or 502 (it failed otherwise) after the retries.
+    pub dependency_calls: AtomicU64,
+    pub dependency_timeouts: AtomicU64,
+    pub dependency_failures: AtomicU64,
 }
 
 /// A running embedded target. Dropping it stops the server.
@@ -145,6 +150,7 @@ struct State {
     timers: RefCell<Vec<PreciseTimer>>,
     start: Instant,
     active: Cell<u64>,
+    dependency: Option<DependencyClient>,
 }
 
 /// Runs hyper's per-stream HTTP/2 tasks on this thread's LocalSet.
@@ -174,6 +180,7 @@ async fn serve(
         timers: RefCell::new(Vec::new()),
         start: Instant::now(),
         active: Cell::new(0),
+        dependency: cfg.dependency.as_ref().and_then(DependencyClient::new),
         cfg,
         stats,
     });
@@ -262,6 +269,10 @@ async fn serve_one(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         },
     };
     let _ = timer.sleep_until_exact(Instant::now() + service).await;
+    let called = match &st.dependency {
+        Some(d) => d.call(&st.stats).await,
+        None => Ok(()),
+    };
     drop(permit);
     st.stats
         .held_micros
@@ -275,6 +286,17 @@ async fn serve_one(st: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
     }
     st.timers.borrow_mut().push(timer);
     st.stats.served.fetch_add(1, Ordering::Relaxed);
+    match called {
+        Err(Failure::Timeout) => {
+            st.stats.dependency_timeouts.fetch_add(1, Ordering::Relaxed);
+            return respond(StatusCode::GATEWAY_TIMEOUT, "dependency timed out\n");
+        }
+        Err(Failure::Failed) => {
+            st.stats.dependency_failures.fetch_add(1, Ordering::Relaxed);
+            return respond(StatusCode::BAD_GATEWAY, "dependency failed\n");
+        }
+        Ok(()) => {}
+    }
     if fail {
         st.stats.errors.fetch_add(1, Ordering::Relaxed);
         return respond(StatusCode::INTERNAL_SERVER_ERROR, "injected error\n");
@@ -322,6 +344,101 @@ fn route(st: &State, parts: &http::request::Parts, body: &[u8]) -> Response<Full
         };
     }
     respond(StatusCode::OK, "ok\n")
+}
+
+/// How a dependency call failed, after its retries.
+enum Failure {
+    Timeout,
+    Failed,
+}
+
+/// Calls the dependency over kept-alive HTTP/1.1 connections (one per
+/// request in flight, reused). A connection whose call timed out is
+/// dropped, as a client library would drop it.
+struct DependencyClient {
+    authority: String,
+    path: http::Uri,
+    host: http::HeaderValue,
+    timeout: std::time::Duration,
+    retries: u32,
+    idle: RefCell<Vec<hyper::client::conn::http1::SendRequest<http_body_util::Empty<Bytes>>>>,
+}
+
+impl DependencyClient {
+    /// `None` if the URL is not one (validation has said so already).
+    fn new(d: &super::config::Dependency) -> Option<DependencyClient> {
+        let uri: http::Uri = d.url.parse().ok()?;
+        let authority = uri.authority()?.clone();
+        let port = authority.port_u16().unwrap_or(80);
+        Some(DependencyClient {
+            authority: format!("{}:{port}", authority.host()),
+            path: uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .parse()
+                .ok()?,
+            host: http::HeaderValue::from_str(authority.as_str()).ok()?,
+            timeout: d.timeout,
+            retries: d.retries,
+            idle: RefCell::new(Vec::new()),
+        })
+    }
+
+    async fn call(&self, stats: &TargetStats) -> Result<(), Failure> {
+        let mut failure = Failure::Failed;
+        for _ in 0..=self.retries {
+            stats.dependency_calls.fetch_add(1, Ordering::Relaxed);
+            match tokio::time::timeout(self.timeout, self.once()).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(())) => failure = Failure::Failed,
+                Err(_) => failure = Failure::Timeout,
+            }
+        }
+        Err(failure)
+    }
+
+    async fn once(&self) -> Result<(), ()> {
+        let mut sender = loop {
+            let pooled = self.idle.borrow_mut().pop();
+            match pooled {
+                Some(mut s) => {
+                    if s.ready().await.is_ok() {
+                        break s;
+                    }
+                }
+                None => break self.connect().await?,
+            }
+        };
+        let req = Request::get(self.path.clone())
+            .header(http::header::HOST, self.host.clone())
+            .body(http_body_util::Empty::new())
+            .map_err(drop)?;
+        let resp = sender.send_request(req).await.map_err(drop)?;
+        let ok = resp.status().is_success();
+        resp.into_body().collect().await.map_err(drop)?;
+        self.idle.borrow_mut().push(sender);
+        if ok {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    async fn connect(
+        &self,
+    ) -> Result<hyper::client::conn::http1::SendRequest<http_body_util::Empty<Bytes>>, ()> {
+        let stream = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .map_err(drop)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(drop)?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
 }
 
 fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {

@@ -1,0 +1,432 @@
+//! A fault-injecting TCP proxy, driven by Toxiproxy's HTTP API so that its
+//! clients and habits carry over: `headroom proxy` in front of a database,
+//! cache or downstream API, or in-process during a run.
+//!
+//! * [`toxic`] — the faults (latency, bandwidth, slow close, timeout,
+//!   reset, data limit, slicer) and their JSON;
+//! * `link` — one proxied connection applying them, per direction;
+//! * [`api`] — the control API (Toxiproxy 2's routes and JSON).
+//!
+//! [`Proxies`] holds the proxies; every change goes through it, from the
+//! API or from the command line, and takes effect on open connections.
+
+pub mod api;
+mod link;
+pub mod toxic;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+
+use toxic::{Toxic, ToxicSpec};
+
+/// What went wrong, with the HTTP status the API answers it with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl ProxyError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ProxyError::NotFound(_) => 404,
+            ProxyError::Conflict(_) => 409,
+            ProxyError::BadRequest(_) => 400,
+            ProxyError::Io(_) => 500,
+        }
+    }
+}
+
+/// Counters of one proxy.
+#[derive(Debug, Default)]
+pub struct ProxyStats {
+    pub connections: AtomicU64,
+    /// Bytes delivered, both directions.
+    pub bytes: AtomicU64,
+    /// Connections ended with a reset (by `reset_peer`, or passed on).
+    pub resets: AtomicU64,
+    /// Clients closed because the upstream could not be reached.
+    pub upstream_failures: AtomicU64,
+}
+
+/// A proxy as the API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProxyView {
+    pub name: String,
+    pub listen: String,
+    pub upstream: String,
+    pub enabled: bool,
+    pub toxics: Vec<serde_json::Value>,
+}
+
+/// The fields a client sends to create or update a proxy.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct ProxySpec {
+    pub name: Option<String>,
+    pub listen: Option<String>,
+    pub upstream: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+struct Proxy {
+    name: String,
+    /// The address it listens on (the port resolved when 0 was asked).
+    listen: SocketAddr,
+    upstream: String,
+    toxics: watch::Sender<Arc<Vec<Toxic>>>,
+    /// Present while enabled: dropping it stops the listener and every
+    /// connection.
+    running: Option<watch::Sender<bool>>,
+    stats: Arc<ProxyStats>,
+}
+
+impl Proxy {
+    fn view(&self) -> ProxyView {
+        ProxyView {
+            name: self.name.clone(),
+            listen: self.listen.to_string(),
+            upstream: self.upstream.clone(),
+            enabled: self.running.is_some(),
+            toxics: self.toxics.borrow().iter().map(Toxic::to_json).collect(),
+        }
+    }
+
+    fn disable(&mut self) {
+        if let Some(tx) = self.running.take() {
+            let _ = tx.send(true);
+        }
+    }
+
+    /// Binds the listener and serves it on the proxies' runtime.
+    fn enable(&mut self, rt: &Handle) -> Result<(), ProxyError> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let listener = {
+            let _in = rt.enter();
+            bind(self.listen)?
+        };
+        self.listen = listener
+            .local_addr()
+            .map_err(|e| ProxyError::Io(e.to_string()))?;
+        let (tx, closed) = watch::channel(false);
+        let toxics = self.toxics.subscribe();
+        let (upstream, stats) = (self.upstream.clone(), self.stats.clone());
+        rt.spawn(accept(listener, upstream, toxics, closed, stats));
+        self.running = Some(tx);
+        Ok(())
+    }
+}
+
+fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ProxyError> {
+    let io = |e: io::Error| ProxyError::Io(format!("cannot listen on {addr}: {e}"));
+    let std = std::net::TcpListener::bind(addr).map_err(io)?;
+    std.set_nonblocking(true).map_err(io)?;
+    tokio::net::TcpListener::from_std(std).map_err(io)
+}
+
+async fn accept(
+    listener: tokio::net::TcpListener,
+    upstream: String,
+    toxics: watch::Receiver<Arc<Vec<Toxic>>>,
+    mut closed: watch::Receiver<bool>,
+    stats: Arc<ProxyStats>,
+) {
+    let upstream: Arc<str> = upstream.into();
+    loop {
+        tokio::select! {
+            _ = closed.changed() => return,
+            accepted = listener.accept() => {
+                let Ok((client, _)) = accepted else { continue };
+                stats.connections.fetch_add(1, Ordering::Relaxed);
+                let w = link::Watches {
+                    toxics: toxics.clone(),
+                    closed: closed.clone(),
+                    stats: stats.clone(),
+                };
+                let upstream = upstream.clone();
+                tokio::spawn(async move { link::serve(client, &upstream, w).await });
+            }
+        }
+    }
+}
+
+/// Every proxy of one `headroom proxy` (or of one run), by name, and the
+/// runtime their connections run on. Callable from any thread.
+#[derive(Clone)]
+pub struct Proxies {
+    inner: Arc<Mutex<BTreeMap<String, Proxy>>>,
+    rt: Handle,
+}
+
+fn resolve(what: &str, addr: &str) -> Result<SocketAddr, ProxyError> {
+    // Toxiproxy's habit: ":PORT" (or nothing) listens on every address.
+    let any;
+    let addr = match addr {
+        "" => "[::]:0",
+        a if a.starts_with(':') => {
+            any = format!("[::]{a}");
+            &any
+        }
+        a => a,
+    };
+    addr.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            ProxyError::BadRequest(format!(
+                "{what} must be HOST:PORT, e.g. 127.0.0.1:6380, found {addr:?}"
+            ))
+        })
+}
+
+impl Proxies {
+    pub fn new(rt: Handle) -> Proxies {
+        Proxies {
+            inner: Arc::default(),
+            rt,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Proxy>> {
+        // A panic elsewhere cannot leave the map half-changed: use it.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with<T>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Proxy) -> Result<T, ProxyError>,
+    ) -> Result<T, ProxyError> {
+        let mut map = self.lock();
+        let p = map
+            .get_mut(name)
+            .ok_or_else(|| ProxyError::NotFound(format!("proxy not found: {name:?}")))?;
+        f(p)
+    }
+
+    pub fn list(&self) -> Vec<ProxyView> {
+        self.lock().values().map(Proxy::view).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Result<ProxyView, ProxyError> {
+        self.with(name, |p| Ok(p.view()))
+    }
+
+    pub fn stats(&self, name: &str) -> Result<Arc<ProxyStats>, ProxyError> {
+        self.with(name, |p| Ok(p.stats.clone()))
+    }
+
+    /// Creates a proxy and, unless `enabled` is false, starts listening.
+    /// Must run inside a tokio runtime.
+    pub fn create(&self, spec: ProxySpec) -> Result<ProxyView, ProxyError> {
+        let name = spec
+            .name
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ProxyError::BadRequest("missing required field: name".into()))?;
+        let upstream = spec
+            .upstream
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| ProxyError::BadRequest("missing required field: upstream".into()))?;
+        let listen = resolve("listen", spec.listen.as_deref().unwrap_or("127.0.0.1:0"))?;
+        let mut map = self.lock();
+        if map.contains_key(&name) {
+            return Err(ProxyError::Conflict("proxy already exists".into()));
+        }
+        let mut p = Proxy {
+            name: name.clone(),
+            listen,
+            upstream,
+            toxics: watch::channel(Arc::new(Vec::new())).0,
+            running: None,
+            stats: Arc::default(),
+        };
+        if spec.enabled != Some(false) {
+            p.enable(&self.rt)?;
+        }
+        let view = p.view();
+        map.insert(name, p);
+        Ok(view)
+    }
+
+    /// Changes a proxy's listen address, upstream or enabled state; a new
+    /// address or upstream restarts its listener and drops its connections.
+    pub fn update(&self, name: &str, spec: ProxySpec) -> Result<ProxyView, ProxyError> {
+        let rt = &self.rt;
+        self.with(name, |p| {
+            let listen = spec
+                .listen
+                .as_deref()
+                .map(|l| resolve("listen", l))
+                .transpose()?;
+            let moved = listen.is_some_and(|l| l != p.listen)
+                || spec.upstream.as_ref().is_some_and(|u| *u != p.upstream);
+            let enabled = spec.enabled.unwrap_or(p.running.is_some());
+            if moved || !enabled {
+                p.disable();
+            }
+            if let Some(l) = listen {
+                p.listen = l;
+            }
+            if let Some(u) = spec.upstream.filter(|u| !u.is_empty()) {
+                p.upstream = u;
+            }
+            if enabled {
+                p.enable(rt)?;
+            }
+            Ok(p.view())
+        })
+    }
+
+    pub fn delete(&self, name: &str) -> Result<(), ProxyError> {
+        let mut p = self
+            .lock()
+            .remove(name)
+            .ok_or_else(|| ProxyError::NotFound(format!("proxy not found: {name:?}")))?;
+        p.disable();
+        Ok(())
+    }
+
+    /// Every proxy enabled again and every toxic removed.
+    pub fn reset(&self) -> Result<(), ProxyError> {
+        let mut map = self.lock();
+        for p in map.values_mut() {
+            p.toxics.send_replace(Arc::new(Vec::new()));
+            p.enable(&self.rt)?;
+        }
+        Ok(())
+    }
+
+    pub fn toxics(&self, proxy: &str) -> Result<Vec<Toxic>, ProxyError> {
+        self.with(proxy, |p| Ok(p.toxics.borrow().to_vec()))
+    }
+
+    pub fn toxic(&self, proxy: &str, name: &str) -> Result<Toxic, ProxyError> {
+        self.toxics(proxy)?
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| ProxyError::NotFound(format!("toxic not found: {name:?}")))
+    }
+
+    pub fn add_toxic(&self, proxy: &str, spec: ToxicSpec) -> Result<Toxic, ProxyError> {
+        let t = Toxic::new(spec).map_err(ProxyError::BadRequest)?;
+        self.with(proxy, |p| {
+            let mut all = p.toxics.borrow().to_vec();
+            if all.iter().any(|o| o.name == t.name) {
+                return Err(ProxyError::Conflict("toxic already exists".into()));
+            }
+            all.push(t.clone());
+            p.toxics.send_replace(Arc::new(all));
+            Ok(t)
+        })
+    }
+
+    pub fn update_toxic(
+        &self,
+        proxy: &str,
+        name: &str,
+        spec: ToxicSpec,
+    ) -> Result<Toxic, ProxyError> {
+        self.with(proxy, |p| {
+            let mut all = p.toxics.borrow().to_vec();
+            let slot = all
+                .iter_mut()
+                .find(|t| t.name == name)
+                .ok_or_else(|| ProxyError::NotFound(format!("toxic not found: {name:?}")))?;
+            *slot = slot.updated(spec).map_err(ProxyError::BadRequest)?;
+            let t = slot.clone();
+            p.toxics.send_replace(Arc::new(all));
+            Ok(t)
+        })
+    }
+
+    pub fn remove_toxic(&self, proxy: &str, name: &str) -> Result<(), ProxyError> {
+        self.with(proxy, |p| {
+            let mut all = p.toxics.borrow().to_vec();
+            let before = all.len();
+            all.retain(|t| t.name != name);
+            if all.len() == before {
+                return Err(ProxyError::NotFound(format!("toxic not found: {name:?}")));
+            }
+            p.toxics.send_replace(Arc::new(all));
+            Ok(())
+        })
+    }
+}
+
+/// Proxies on a thread of their own (one current-thread runtime), with
+/// the control API when `api` is given. Dropping it stops everything.
+pub struct Server {
+    pub proxies: Proxies,
+    /// Where the API listens, if it does.
+    pub api: Option<SocketAddr>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(api: Option<SocketAddr>) -> io::Result<Server> {
+        let api_listener = api
+            .map(|a| {
+                let l = std::net::TcpListener::bind(a)?;
+                l.set_nonblocking(true)?;
+                Ok::<_, io::Error>(l)
+            })
+            .transpose()?;
+        let api = api_listener
+            .as_ref()
+            .map(std::net::TcpListener::local_addr)
+            .transpose()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let proxies = Proxies::new(rt.handle().clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = proxies.clone();
+        let thread = std::thread::Builder::new()
+            .name("headroom-proxy".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let api = async {
+                        match api_listener.map(tokio::net::TcpListener::from_std) {
+                            Some(Ok(l)) => api::serve(l, served).await,
+                            _ => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        _ = stopped => {}
+                        _ = api => {}
+                    }
+                });
+            })?;
+        Ok(Server {
+            proxies,
+            api,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
