@@ -53,7 +53,12 @@ pub fn of_run(s: &Summary) -> Code {
         Code::Unreachable
     } else if s.interrupted || s.generator_limited {
         Code::Inconclusive
-    } else if s.slo_failed() || s.attribution == Attribution::TargetSaturated {
+    } else if s.slo_failed()
+        || s.attribution == Attribution::TargetSaturated
+        || s.experiment
+            .as_ref()
+            .is_some_and(|e| e.verdict != crate::results::experiment::Verdict::Held)
+    {
         Code::Failed
     } else {
         Code::Ok

@@ -1,6 +1,7 @@
 //! One function per subcommand: read input, wire the parts, write results,
 //! and say which exit code the outcome deserves.
 
+mod chaos;
 pub mod k8s;
 pub mod merge;
 pub mod model;
@@ -177,6 +178,20 @@ fn execute_segment(
     abort_on_fail: bool,
     segment: Option<crate::results::summary::SegmentInfo>,
 ) -> anyhow::Result<RunReport> {
+    let run_for = plan.load.model.duration();
+    if let Some(f) = plan.chaos.faults.iter().find(|f| f.at >= run_for) {
+        return Err(exit::BadInput(format!(
+            "fault {:?} starts at {} s, after the run's {} s of load",
+            f.name,
+            f.at.as_secs_f64(),
+            run_for.as_secs_f64()
+        ))
+        .into());
+    }
+    let mut plan = plan.clone();
+    // The proxies (and an embedded dependency) first: the target calls them.
+    let chaos = chaos::start(&mut plan)?;
+    let plan = &plan;
     let (_target, base) = start_target(plan)?;
     let dir = output
         .out
@@ -188,17 +203,37 @@ fn execute_segment(
         &dir.join("scenario.json"),
         &crate::results::scenario::ScenarioInfo::new(plan, &base.to_string()),
     )?;
+    let driver = (!plan.chaos.faults.is_empty())
+        .then(|| chaos::Driver::new(&plan.chaos.faults, chaos.proxies.as_ref(), live.clone()));
     let mut rec = Recording::new(plan, &base, &dir, output, abort_on_fail, live)?;
-    let outcome = load::run(plan, &base, stop, &mut |iv: &Interval| {
-        if rec.second(iv) {
-            stop.stop();
-        }
-    })?;
+    let outcome = load::run(
+        plan,
+        &base,
+        stop,
+        &mut Watching {
+            rec: &mut rec,
+            stop,
+            driver: driver.as_ref(),
+        },
+    )?;
     let mut summary = summarize(plan, &base, &outcome);
     if let Some(why) = rec.aborted.take() {
         summary.interrupted = false;
         summary.aborted = Some(why);
     }
+    if let Some(d) = driver {
+        let applied = d.finish();
+        let (faults, experiment) = search::experiment::judge(
+            &applied,
+            &rec.tallies,
+            &plan.slo,
+            plan.chaos.experiment.as_ref(),
+            rec.blast.as_ref().and_then(|b| b.fired),
+        );
+        summary.faults = faults;
+        summary.experiment = experiment;
+    }
+    drop(chaos);
     summary.segment = segment;
     write_json(&dir.join("summary.json"), &summary)?;
     rec.finish(&dir, output.format)?;
@@ -221,6 +256,46 @@ fn execute_segment(
         dir,
         exit_code,
     })
+}
+
+/// The run's observer: each second to the recording, and the run's clock
+/// and the blast-radius guard to the fault driver.
+struct Watching<'a> {
+    rec: &'a mut Recording,
+    stop: &'a StopFlag,
+    driver: Option<&'a chaos::Driver>,
+}
+
+impl load::Observer for Watching<'_> {
+    fn started(&mut self, at: Instant) {
+        if let Some(d) = self.driver {
+            d.started(at);
+        }
+    }
+
+    fn interval(&mut self, iv: &Interval) {
+        if let Some(d) = self.driver {
+            let t = iv.index as f64;
+            self.rec.faults_now = d.active_between(t, t + 1.0);
+        }
+        if self.rec.second(iv) {
+            self.stop.stop();
+        }
+        if let (Some(d), Some(b)) = (self.driver, &mut self.rec.blast) {
+            if b.just_fired {
+                b.just_fired = false;
+                d.abort();
+            }
+        }
+    }
+}
+
+/// `abort_if`: the guard, from which second it counts, and when it fired.
+struct Blast {
+    guard: search::experiment::AbortGuard,
+    from: u64,
+    fired: Option<(f64, f64)>,
+    just_fired: bool,
 }
 
 /// What a run records second by second while it runs: the interval logs,
@@ -246,6 +321,11 @@ struct Recording {
     aborted: Option<String>,
     progress: Option<ProgressBar>,
     live: Option<std::sync::Arc<crate::metrics::live::Live>>,
+    /// With faults: each second as the experiment judges it, the faults in
+    /// effect in the second being recorded, and the `abort_if` guard.
+    tallies: Vec<search::experiment::Tally>,
+    faults_now: u32,
+    blast: Option<Blast>,
 }
 
 impl Recording {
@@ -296,6 +376,25 @@ impl Recording {
             aborted: None,
             progress: progress_bar(plan, output.quiet),
             live,
+            tallies: Vec::new(),
+            faults_now: 0,
+            blast: plan
+                .chaos
+                .experiment
+                .as_ref()
+                .and_then(|e| e.abort_if_bad)
+                .map(|share| Blast {
+                    guard: search::experiment::AbortGuard::new(share, &plan.slo),
+                    from: plan
+                        .chaos
+                        .faults
+                        .iter()
+                        .map(|f| f.at.as_secs())
+                        .min()
+                        .unwrap_or(0),
+                    fired: None,
+                    just_fired: false,
+                }),
         })
     }
 
@@ -320,7 +419,28 @@ impl Recording {
                 stop = true;
             }
         }
-        let row = timeseries::Row::from_interval(iv);
+        let mut row = timeseries::Row::from_interval(iv);
+        row.faults = self.faults_now;
+        if !self.so_far.plan.chaos.faults.is_empty() {
+            let tally = search::experiment::Tally::of(iv, &self.so_far.plan.slo);
+            if let Some(b) = &mut self.blast {
+                if b.fired.is_none() && iv.index >= b.from {
+                    if let Some(share) = b.guard.second(&tally) {
+                        b.fired = Some(((iv.index + 1) as f64, share));
+                        b.just_fired = true;
+                        let msg = format!(
+                            "  abort_if: {:.1} % of requests since the first fault were bad; removing every fault",
+                            share * 100.0
+                        );
+                        match &self.progress {
+                            Some(pb) => pb.println(msg),
+                            None => eprintln!("{msg}"),
+                        }
+                    }
+                }
+            }
+            self.tallies.push(tally);
+        }
         if let Some(pb) = &self.progress {
             pb.set_position(iv.index + 1);
             pb.set_message(format!(

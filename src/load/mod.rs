@@ -104,6 +104,9 @@ impl RunOutcome {
 pub trait Observer {
     /// Called for each whole second, in order.
     fn interval(&mut self, iv: &Interval);
+    /// The run's clock: second 0 begins at `at` (its first arrival).
+    /// Called once, before the first arrival is due.
+    fn started(&mut self, _at: Instant) {}
 }
 
 impl<F: FnMut(&Interval)> Observer for F {
@@ -133,6 +136,7 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome, RunError> {
     let (job, shards, users) = prepare(plan, base, stop)?;
+    observer.started(job.start);
     let started_at = chrono::Utc::now()
         + chrono::Duration::from_std(job.start.saturating_duration_since(Instant::now()))
             .unwrap_or_default();

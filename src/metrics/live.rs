@@ -12,6 +12,7 @@
 //! | `headroom_send_lag_p99_seconds` | gauge | last second |
 //! | `headroom_latency_seconds` | histogram | `request`; buckets 1 ms … 30 s plus the SLO thresholds |
 //! | `headroom_search_step` / `headroom_search_level` | gauge | the breaking-point search or sweep step and its rate or users |
+//! | `headroom_fault_active` | gauge | `fault`: 1 while a `[[fault]]` is in effect |
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -42,6 +43,11 @@ struct Req {
     request: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FaultLabel {
+    fault: String,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// Makes the latency histogram of each request name with the same bounds.
@@ -70,6 +76,7 @@ pub struct Live {
     latency: Family<Req, Histogram, Buckets>,
     step: Gauge,
     level: FloatGauge,
+    faults: Family<FaultLabel, Gauge>,
     outstanding: AtomicU64,
 }
 
@@ -155,6 +162,12 @@ impl Live {
             "Rate (requests/s) or users of the current search or sweep step",
             level.clone(),
         );
+        let faults = Family::<FaultLabel, Gauge>::default();
+        registry.register(
+            "headroom_fault_active",
+            "1 while the [[fault]] is in effect on its proxy, else 0",
+            faults.clone(),
+        );
         Live {
             registry,
             starts: super::flow_starts(names.iter().map(String::as_str)),
@@ -168,8 +181,17 @@ impl Live {
             latency,
             step,
             level,
+            faults,
             outstanding: AtomicU64::new(0),
         }
+    }
+
+    /// A fault took effect (or ended).
+    pub fn fault(&self, name: &str, active: bool) {
+        let label = FaultLabel {
+            fault: name.to_string(),
+        };
+        self.faults.get_or_create(&label).set(i64::from(active));
     }
 
     /// Folds in one second of the run.

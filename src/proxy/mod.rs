@@ -321,7 +321,11 @@ impl Proxies {
     }
 
     pub fn add_toxic(&self, proxy: &str, spec: ToxicSpec) -> Result<Toxic, ProxyError> {
-        let t = Toxic::new(spec).map_err(ProxyError::BadRequest)?;
+        self.insert_toxic(proxy, Toxic::new(spec).map_err(ProxyError::BadRequest)?)
+    }
+
+    /// Adds a toxic already checked; a name already taken is a conflict.
+    pub fn insert_toxic(&self, proxy: &str, t: Toxic) -> Result<Toxic, ProxyError> {
         self.with(proxy, |p| {
             let mut all = p.toxics.borrow().to_vec();
             if all.iter().any(|o| o.name == t.name) {

@@ -112,6 +112,7 @@ pub fn summary(s: &Summary) -> String {
             let _ = writeln!(o, "    aborted early: {why}");
         }
     }
+    faults(&mut o, s);
     if let Some(why) = &s.target_unusable {
         let _ = writeln!(o, "\n  TARGET UNUSABLE — {why}");
     }
@@ -223,5 +224,72 @@ fn row_w(label: &str, w: usize, l: Option<&LatencySummary>) -> String {
             fmt_ms(l.max)
         ),
         None => format!("{label:<w$} {:>10}", "no samples"),
+    }
+}
+
+/// The faults of a run and the experiment's verdict.
+fn faults(o: &mut String, s: &Summary) {
+    if s.faults.is_empty() {
+        return;
+    }
+    let secs = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1} s"));
+    let _ = writeln!(o, "\n  faults (seconds on the run's clock):");
+    for f in &s.faults {
+        let kind = f.toxic.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+        let _ = writeln!(
+            o,
+            "    {:<16} {kind} on {}: {} → {}{}",
+            f.name,
+            f.proxy,
+            secs(f.started_s),
+            secs(f.ended_s),
+            if f.removed_by_abort {
+                " (removed by abort_if)"
+            } else {
+                ""
+            }
+        );
+        if let Some(e) = &f.error {
+            let _ = writeln!(o, "      error: {e}");
+        }
+        let share = |w: &crate::results::experiment::Window| {
+            if w.requests == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1} %", 100.0 * w.bad as f64 / w.requests as f64)
+            }
+        };
+        let _ = writeln!(
+            o,
+            "      during: {} requests, {} bad ({}), worst p99 {}; after: {} requests, {} bad ({})",
+            f.during.requests,
+            f.during.bad,
+            share(&f.during),
+            f.during
+                .worst_p99_ms
+                .map_or("-".to_string(), crate::units::fmt_ms),
+            f.after.requests,
+            f.after.bad,
+            share(&f.after),
+        );
+        let _ = writeln!(
+            o,
+            "      time to detect {}, recovery {}",
+            f.time_to_detect_s
+                .map_or("- (the SLO held)".to_string(), |v| format!("{v:.1} s")),
+            f.recovery_s
+                .map_or("- (not within the run)".to_string(), |v| format!(
+                    "{v:.1} s"
+                ))
+        );
+    }
+    if let Some(e) = &s.experiment {
+        let _ = writeln!(
+            o,
+            "    experiment: hypothesis {} {} — {}",
+            e.hypothesis,
+            e.verdict.label().to_uppercase(),
+            e.why
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! never a zero on a page.
 
 pub mod compare;
+pub mod experiment;
 pub mod find;
 pub mod hlog;
 pub mod plan;

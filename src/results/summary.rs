@@ -265,6 +265,13 @@ pub struct Summary {
     /// Set when this run is one segment of a larger run, or a merge of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<SegmentInfo>,
+    /// The run's `[[fault]]`s: when each was in effect, what the service
+    /// did during and after it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<super::experiment::FaultResult>,
+    /// `[experiment]`: held, violated or aborted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<super::experiment::ExperimentResult>,
 }
 
 /// Which run a segment belongs to, for `headroom merge`.
@@ -416,6 +423,8 @@ impl Summary {
             aborted: None,
             warnings: Vec::new(),
             segment: None,
+            faults: Vec::new(),
+            experiment: None,
         }
     }
 

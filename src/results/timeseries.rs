@@ -24,6 +24,8 @@ pub struct Row {
     pub p90_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub max_ms: Option<f64>,
+    /// `[[fault]]`s in effect at some time in this second.
+    pub faults: u32,
 }
 
 impl Row {
@@ -40,6 +42,7 @@ impl Row {
             p90_ms: q(0.9),
             p99_ms: q(0.99),
             max_ms: (!h.is_empty()).then(|| h.max() as f64 / 1000.0),
+            faults: 0,
         }
     }
 }
@@ -88,8 +91,9 @@ pub fn find(dir: &std::path::Path) -> Option<std::path::PathBuf> {
         .find(|p| p.exists())
 }
 
-/// The columns, in file order.
-pub const COLUMNS: [&str; 9] = [
+/// The columns, in file order (`faults` is absent from files written
+/// before it, and read as 0).
+pub const COLUMNS: [&str; 10] = [
     "second",
     "target_rate",
     "achieved_rate",
@@ -99,6 +103,7 @@ pub const COLUMNS: [&str; 9] = [
     "p90_ms",
     "p99_ms",
     "max_ms",
+    "faults",
 ];
 
 /// Reads a time series back (CSV or Parquet, by its extension); a missing
@@ -117,9 +122,14 @@ pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
     } else {
         Table::read_any(path)?
     };
-    let [second, target, achieved, ok, errors, p50, p90, p99, max] = COLUMNS;
+    let [second, target, achieved, ok, errors, p50, p90, p99, max, faults] = COLUMNS;
     let count = |name| -> Result<Vec<u64>, crate::exit::BadInput> {
         Ok(t.numbers(name)?.into_iter().map(|v| v as u64).collect())
+    };
+    let faults = if t.columns().iter().any(|c| c == faults) {
+        count(faults)?
+    } else {
+        vec![0; t.len()]
     };
     let (second, ok, errors) = (count(second)?, count(ok)?, count(errors)?);
     let (target, achieved) = (t.numbers(target)?, t.numbers(achieved)?);
@@ -140,6 +150,7 @@ pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
             p90_ms: p90[i],
             p99_ms: p99[i],
             max_ms: max[i],
+            faults: faults[i] as u32,
         })
         .collect())
 }
@@ -154,7 +165,7 @@ pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
     let col_o = |name: &str, f: fn(&Row) -> Option<f64>| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
-    let [second, target, achieved, ok, errors, p50, p90, p99, max] = COLUMNS;
+    let [second, target, achieved, ok, errors, p50, p90, p99, max, faults] = COLUMNS;
     DataFrame::new(
         rows.len(),
         vec![
@@ -167,6 +178,7 @@ pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
             col_o(p90, |r| r.p90_ms),
             col_o(p99, |r| r.p99_ms),
             col_o(max, |r| r.max_ms),
+            col_u(faults, |r| u64::from(r.faults)),
         ],
     )
 }
@@ -191,7 +203,7 @@ impl Appender {
         let o = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
         writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             r.second,
             r.target_rate,
             r.achieved_rate,
@@ -200,7 +212,8 @@ impl Appender {
             o(r.p50_ms),
             o(r.p90_ms),
             o(r.p99_ms),
-            o(r.max_ms)
+            o(r.max_ms),
+            r.faults
         )?;
         self.out.flush()
     }

@@ -5,6 +5,7 @@
 //! builds the typed plan. Past this module nothing re-validates. Every error
 //! names the file, line and column and says what was expected.
 
+pub mod chaos;
 pub mod flow;
 mod raw;
 pub mod template;
@@ -47,6 +48,8 @@ pub struct Plan {
     pub seed: u64,
     /// Certificates for https:// targets.
     pub tls: TlsSpec,
+    /// Proxies, faults on the run's clock, and the experiment judged.
+    pub chaos: chaos::Chaos,
 }
 
 #[derive(Debug, Clone)]
@@ -926,6 +929,7 @@ impl Plan {
             sweep: SweepSpec::default(),
             seed: 1,
             tls: TlsSpec::default(),
+            chaos: chaos::Chaos::default(),
         };
         plan.apply(&Overrides {
             url: None,

@@ -24,6 +24,60 @@ pub struct Scenario {
     pub search: Option<Spanned<Search>>,
     pub sweep: Option<Spanned<Sweep>>,
     pub stress: Option<Spanned<Stress>>,
+    #[serde(default, rename = "proxy")]
+    pub proxies: Vec<Spanned<Proxy>>,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<Spanned<Fault>>,
+    pub experiment: Option<Spanned<Experiment>>,
+}
+
+/// `[[proxy]]`: a fault-injecting proxy this run starts in-process.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proxy {
+    pub name: Spanned<String>,
+    pub listen: Option<Spanned<String>>,
+    pub upstream: Spanned<String>,
+}
+
+/// `[[fault]]`: a toxic on a proxy for a window of the run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub name: Spanned<String>,
+    pub proxy: Spanned<String>,
+    pub api: Option<Spanned<String>>,
+    pub toxic: Spanned<BTreeMap<String, Spanned<toml::Value>>>,
+    pub at: Spanned<String>,
+    #[serde(rename = "for")]
+    pub duration: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub hypothesis: Option<Spanned<String>>,
+    pub recovery_windows: Option<Spanned<u32>>,
+    pub abort_if: Option<Spanned<AbortIf>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbortIf {
+    pub bad_requests: Spanned<toml::Value>,
+}
+
+/// `[target.embedded.dependency]`: what the embedded target calls for
+/// each request — a URL, or an embedded service of its own behind the
+/// in-process proxy `dependency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    pub url: Option<Spanned<String>>,
+    pub workers: Option<Spanned<u32>>,
+    pub service_time: Option<Spanned<ServiceTime>>,
+    pub timeout: Option<Spanned<String>>,
+    pub retries: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +149,7 @@ pub struct Embedded {
     pub stall: Option<Spanned<Stall>>,
     pub contention: Option<Spanned<Contention>>,
     pub max_concurrent_streams: Option<Spanned<u32>>,
+    pub dependency: Option<Spanned<Dependency>>,
 }
 
 #[derive(Debug, Deserialize)]

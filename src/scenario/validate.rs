@@ -17,19 +17,27 @@ use crate::target::{rules, ServiceTime, TargetConfig};
 use crate::units::{check_share, parse_duration, parse_share};
 use toml::Spanned;
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err<T>(&self, span: std::ops::Range<usize>, msg: impl Into<String>) -> Result<T, Error> {
+    pub(super) fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        msg: impl Into<String>,
+    ) -> Result<T, Error> {
         Err(Error::at(self.path, self.text, Some(span), msg))
     }
-    fn duration(&self, v: &Spanned<String>) -> Result<Duration, Error> {
+    pub(super) fn duration(&self, v: &Spanned<String>) -> Result<Duration, Error> {
         parse_duration(v.get_ref()).or_else(|m| self.err(v.span(), m))
     }
-    fn positive_duration(&self, v: &Spanned<String>, what: &str) -> Result<Duration, Error> {
+    pub(super) fn positive_duration(
+        &self,
+        v: &Spanned<String>,
+        what: &str,
+    ) -> Result<Duration, Error> {
         let d = self.duration(v)?;
         if d.is_zero() {
             return self.err(v.span(), format!("{what} must be longer than zero"));
@@ -55,7 +63,7 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
             .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
     };
     let seed = raw.seed.unwrap_or(1);
-    let (target, timeouts) = target(&cx, raw.target.get_ref(), seed)?;
+    let (mut target, timeouts) = target(&cx, raw.target.get_ref(), seed)?;
     let tls = tls(&cx, raw.target.get_ref())?;
     let data = data(&cx, &raw.data)?;
     let (requests, flows) = requests_and_flows(&cx, &raw.requests, &raw.flows, &data)?;
@@ -89,6 +97,7 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         Some(s) => stress(&cx, s)?,
         None => StressSpec::default(),
     };
+    let chaos = super::chaos::chaos(&cx, &raw, &mut target, &slo, load.model.duration())?;
     Ok(Plan {
         name,
         target,
@@ -104,6 +113,7 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         stress,
         seed,
         tls,
+        chaos,
     })
 }
 
@@ -194,29 +204,7 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
         cfg.error_share = share(cx, v)?;
     }
     if let Some(st) = &e.service_time {
-        let st = st.get_ref();
-        let mean = rules::mean(cx.duration(&st.mean)?).or_else(|m| cx.err(st.mean.span(), m))?;
-        cfg.service_time = match st.dist.get_ref().as_str() {
-            "fixed" => ServiceTime::Fixed { mean },
-            "exponential" => ServiceTime::Exponential { mean },
-            "lognormal" => {
-                let sigma = st.sigma.as_ref().map_or(0.5, |s| *s.get_ref());
-                let span = st.sigma.as_ref().map_or(st.dist.span(), |s| s.span());
-                rules::lognormal(mean, sigma).or_else(|m| cx.err(span, m))?
-            }
-            other => {
-                return cx.err(
-                    st.dist.span(),
-                    format!("unknown distribution {other:?}: expected \"fixed\", \"exponential\" or \"lognormal\""),
-                )
-            }
-        };
-        if let (Some(s), false) = (
-            &st.sigma,
-            matches!(cfg.service_time, ServiceTime::LogNormal { .. }),
-        ) {
-            return cx.err(s.span(), "sigma applies only to dist = \"lognormal\"");
-        }
+        cfg.service_time = service_time(cx, st.get_ref())?;
     }
     if let Some(s) = &e.stall {
         let every = cx.duration(&s.get_ref().every)?;
@@ -236,7 +224,34 @@ fn embedded(cx: &Ctx, e: &raw::Embedded, seed: u64) -> Result<TargetConfig, Erro
     Ok(cfg)
 }
 
-fn share(cx: &Ctx, v: &Spanned<toml::Value>) -> Result<f64, Error> {
+/// `service_time = { dist = "…", mean = "…", sigma = … }`.
+pub(super) fn service_time(cx: &Ctx, st: &raw::ServiceTime) -> Result<ServiceTime, Error> {
+    let mean = rules::mean(cx.duration(&st.mean)?).or_else(|m| cx.err(st.mean.span(), m))?;
+    let service_time = match st.dist.get_ref().as_str() {
+        "fixed" => ServiceTime::Fixed { mean },
+        "exponential" => ServiceTime::Exponential { mean },
+        "lognormal" => {
+            let sigma = st.sigma.as_ref().map_or(0.5, |s| *s.get_ref());
+            let span = st.sigma.as_ref().map_or(st.dist.span(), |s| s.span());
+            rules::lognormal(mean, sigma).or_else(|m| cx.err(span, m))?
+        }
+        other => {
+            return cx.err(
+                st.dist.span(),
+                format!("unknown distribution {other:?}: expected \"fixed\", \"exponential\" or \"lognormal\""),
+            )
+        }
+    };
+    if let (Some(s), false) = (
+        &st.sigma,
+        matches!(service_time, ServiceTime::LogNormal { .. }),
+    ) {
+        return cx.err(s.span(), "sigma applies only to dist = \"lognormal\"");
+    }
+    Ok(service_time)
+}
+
+pub(super) fn share(cx: &Ctx, v: &Spanned<toml::Value>) -> Result<f64, Error> {
     share_value(v.get_ref()).or_else(|m| cx.err(v.span(), m))
 }
 

@@ -14,6 +14,7 @@
 //!   answers with the load engine, the tests answer with a mock.
 
 pub mod criteria;
+pub mod experiment;
 pub mod find;
 pub mod probe;
 pub mod stress;

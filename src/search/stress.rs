@@ -75,7 +75,7 @@ impl Timeline {
 /// Did every SLO hold in this second? Requests that timed out count as
 /// slower than every answer; a second with arrivals due or requests
 /// outstanding and nothing answered did not hold.
-fn within_slo(iv: &Interval, slo: &Slo) -> bool {
+pub(super) fn within_slo(iv: &Interval, slo: &Slo) -> bool {
     let s = &iv.all;
     let completed = s.completed();
     if completed == 0 {

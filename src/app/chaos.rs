@@ -1,0 +1,369 @@
+//! A run's faults, wired: the in-process proxies (and the embedded
+//! dependency behind one), and the driver that adds and removes each
+//! fault's toxic on the run's own clock — on a proxy of this run, or
+//! through the HTTP API of one elsewhere (`headroom proxy`, Toxiproxy).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::exit;
+use crate::metrics::live::Live;
+use crate::proxy::{ProxySpec, Server};
+use crate::scenario::chaos::{Fault, DEPENDENCY_PROXY};
+use crate::scenario::{Plan, TargetSpec};
+use crate::search::experiment::Applied;
+use crate::target::{self, Dependency, TargetHandle};
+
+/// What a run with faults keeps running beside the load.
+pub struct Running {
+    /// Dropped last: the proxies outlive the driver's last removal.
+    pub proxies: Option<Server>,
+    _dependency: Option<TargetHandle>,
+}
+
+/// Starts the run's proxies and its embedded dependency, and points the
+/// embedded target at the dependency's proxy.
+pub fn start(plan: &mut Plan) -> anyhow::Result<Running> {
+    let chaos = &plan.chaos;
+    if !chaos.in_process() {
+        return Ok(Running {
+            proxies: None,
+            _dependency: None,
+        });
+    }
+    let server = Server::start(None).context("starting the run's proxies")?;
+    let mut dependency = None;
+    for p in &chaos.proxies {
+        let upstream = if p.name == DEPENDENCY_PROXY {
+            if let Some(d) = &chaos.dependency {
+                let h = target::spawn(d.service.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .context("starting the embedded dependency")?;
+                let addr = h.addr.to_string();
+                dependency = Some(h);
+                addr
+            } else {
+                p.upstream.clone()
+            }
+        } else {
+            p.upstream.clone()
+        };
+        let made = server
+            .proxies
+            .create(ProxySpec {
+                name: Some(p.name.clone()),
+                listen: Some(p.listen.clone()),
+                upstream: Some(upstream),
+                enabled: None,
+            })
+            .map_err(|e| exit::BadInput(format!("[[proxy]] {}: {e}", p.name)))?;
+        if let (Some(d), true, TargetSpec::Embedded(cfg)) = (
+            &chaos.dependency,
+            p.name == DEPENDENCY_PROXY,
+            &mut plan.target,
+        ) {
+            cfg.dependency = Some(Dependency {
+                url: format!("http://{}/", made.listen),
+                timeout: d.timeout,
+                retries: d.retries,
+            });
+        }
+    }
+    Ok(Running {
+        proxies: Some(server),
+        _dependency: dependency,
+    })
+}
+
+#[derive(Default)]
+struct State {
+    start: Option<Instant>,
+    /// `abort_if` fired: remove every fault now.
+    abort: bool,
+    /// The run is over: remove what is left.
+    finished: bool,
+    applied: Vec<Applied>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Adds and removes the faults' toxics at their times.
+pub struct Driver {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Driver {
+    pub fn new(faults: &[Fault], proxies: Option<&Server>, live: Option<Arc<Live>>) -> Driver {
+        let applied = faults
+            .iter()
+            .map(|f| Applied {
+                name: f.name.clone(),
+                proxy: f.proxy.clone(),
+                api: f.api.clone(),
+                toxic: f.toxic.to_json(),
+                planned_start_s: f.at.as_secs_f64(),
+                planned_end_s: f.duration.map(|d| (f.at + d).as_secs_f64()),
+                started_s: None,
+                ended_s: None,
+                removed_by_abort: false,
+                error: None,
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                applied,
+                ..State::default()
+            }),
+            wake: Condvar::new(),
+        });
+        let local = proxies.map(|s| s.proxies.clone());
+        let (faults, sh) = (faults.to_vec(), shared.clone());
+        let thread = std::thread::Builder::new()
+            .name("headroom-faults".into())
+            .spawn(move || drive(&faults, local.as_ref(), live.as_deref(), &sh))
+            .ok();
+        Driver { shared, thread }
+    }
+
+    /// The run's clock started.
+    pub fn started(&self, at: Instant) {
+        self.shared.lock().start = Some(at);
+        self.shared.wake.notify_all();
+    }
+
+    /// `abort_if` fired: every fault is removed at once, and none begins.
+    pub fn abort(&self) {
+        self.shared.lock().abort = true;
+        self.shared.wake.notify_all();
+    }
+
+    /// Faults in effect at some time in `[from, to)` seconds.
+    pub fn active_between(&self, from: f64, to: f64) -> u32 {
+        self.shared
+            .lock()
+            .applied
+            .iter()
+            .filter(|a| a.started_s.is_some_and(|s| s < to) && a.ended_s.is_none_or(|e| e > from))
+            .count() as u32
+    }
+
+    /// Ends the driver (removing what is still in effect) and says what
+    /// was applied when.
+    pub fn finish(mut self) -> Vec<Applied> {
+        self.shared.lock().finished = true;
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        std::mem::take(&mut self.shared.lock().applied)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.shared.lock().finished = true;
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+enum Step {
+    Apply(usize),
+    Remove(usize),
+}
+
+fn drive(
+    faults: &[Fault],
+    local: Option<&crate::proxy::Proxies>,
+    live: Option<&Live>,
+    sh: &Shared,
+) {
+    let mut steps: Vec<(Duration, Step)> = Vec::new();
+    for (i, f) in faults.iter().enumerate() {
+        steps.push((f.at, Step::Apply(i)));
+        if let Some(d) = f.duration {
+            steps.push((f.at + d, Step::Remove(i)));
+        }
+    }
+    // Stable: a fault removed at the instant another is applied goes first.
+    steps.sort_by_key(|(at, s)| (*at, matches!(s, Step::Apply(_))));
+    let mut on = vec![false; faults.len()];
+    let start = {
+        let mut st = sh.lock();
+        loop {
+            if st.finished || st.abort {
+                return;
+            }
+            if let Some(s) = st.start {
+                break s;
+            }
+            st = sh.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    };
+    let clock = || start.elapsed().as_secs_f64();
+    for (at, step) in steps {
+        {
+            let mut st = sh.lock();
+            loop {
+                if st.finished || st.abort {
+                    break;
+                }
+                let now = Instant::now();
+                let due = start + at;
+                if now >= due {
+                    break;
+                }
+                st = sh
+                    .wake
+                    .wait_timeout(st, due - now)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0);
+            }
+            if st.finished || st.abort {
+                break;
+            }
+        }
+        match step {
+            Step::Apply(i) => {
+                let result = apply(&faults[i], local);
+                let mut st = sh.lock();
+                let t = clock();
+                match result {
+                    Ok(()) => {
+                        on[i] = true;
+                        st.applied[i].started_s = Some(t);
+                        if let Some(l) = live {
+                            l.fault(&faults[i].name, true);
+                        }
+                    }
+                    Err(e) => st.applied[i].error = Some(e),
+                }
+            }
+            Step::Remove(i) if on[i] => {
+                let result = remove(&faults[i], local);
+                on[i] = false;
+                let mut st = sh.lock();
+                let t = clock();
+                finish_one(&mut st.applied[i], t, result, false, live, &faults[i]);
+            }
+            Step::Remove(_) => {}
+        }
+    }
+    // Aborted or over: what is in effect goes, and what never began is
+    // marked (an abort) or left as never applied (the run ended first).
+    let aborted = sh.lock().abort;
+    for (i, f) in faults.iter().enumerate() {
+        if on[i] {
+            let result = remove(f, local);
+            let mut st = sh.lock();
+            let t = clock();
+            finish_one(&mut st.applied[i], t, result, aborted, live, f);
+        } else if aborted {
+            let mut st = sh.lock();
+            if st.applied[i].started_s.is_none() {
+                st.applied[i].removed_by_abort = true;
+            }
+        }
+    }
+}
+
+fn finish_one(
+    a: &mut Applied,
+    t: f64,
+    result: Result<(), String>,
+    aborted: bool,
+    live: Option<&Live>,
+    f: &Fault,
+) {
+    a.ended_s = Some(t);
+    a.removed_by_abort = aborted;
+    if let Err(e) = result {
+        a.error.get_or_insert(format!("removing it: {e}"));
+    }
+    if let Some(l) = live {
+        l.fault(&f.name, false);
+    }
+}
+
+fn apply(f: &Fault, local: Option<&crate::proxy::Proxies>) -> Result<(), String> {
+    match (&f.api, local) {
+        (Some(api), _) => call(
+            api,
+            "POST",
+            &format!("/proxies/{}/toxics", f.proxy),
+            Some(&f.toxic.to_json().to_string()),
+        ),
+        (None, Some(p)) => p
+            .insert_toxic(&f.proxy, f.toxic.clone())
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        (None, None) => Err(format!("no proxy {:?} in this run", f.proxy)),
+    }
+}
+
+fn remove(f: &Fault, local: Option<&crate::proxy::Proxies>) -> Result<(), String> {
+    match (&f.api, local) {
+        (Some(api), _) => call(
+            api,
+            "DELETE",
+            &format!("/proxies/{}/toxics/{}", f.proxy, f.toxic.name),
+            None,
+        ),
+        (None, Some(p)) => p
+            .remove_toxic(&f.proxy, &f.toxic.name)
+            .map_err(|e| e.to_string()),
+        (None, None) => Err(format!("no proxy {:?} in this run", f.proxy)),
+    }
+}
+
+/// One call to a proxy API (`http://HOST:PORT`): HTTP/1.1, `Connection:
+/// close`, 5 s at most; a 2xx answer is success.
+fn call(api: &str, method: &str, path: &str, body: Option<&str>) -> Result<(), String> {
+    let authority = api.trim_start_matches("http://");
+    let addr: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("cannot resolve {authority}"))?;
+    let limit = Duration::from_secs(5);
+    let mut s = TcpStream::connect_timeout(&addr, limit).map_err(|e| format!("{api}: {e}"))?;
+    let _ = s.set_read_timeout(Some(limit));
+    let _ = s.set_write_timeout(Some(limit));
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes())
+        .map_err(|e| format!("{api}: {e}"))?;
+    let mut answer = Vec::new();
+    s.take(1 << 20)
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("{api}: {e}"))?;
+    let text = String::from_utf8_lossy(&answer);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("{api}: not an HTTP answer"))?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").trim();
+        Err(format!("{method} {api}{path}: {status} {body}"))
+    }
+}
