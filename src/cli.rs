@@ -30,8 +30,9 @@ pub struct Cli {
 pub const EXIT_CODES: &str = "\
 Exit codes (every command):
   0   ok: every SLO held (or none set), breaking point found, graceful, no regression
-  1   failed: an SLO failed or the target saturated, the lowest rate failed,
-      degraded or collapse, a regression
+  1   failed: an SLO failed or the target saturated, an [experiment]
+      violated or aborted, the lowest rate failed, degraded or collapse,
+      a regression
   2   bad input: a scenario, plan, results file or flag; an --out holding results
       (without --force); a run that could not fit in memory. Nothing was sent.
   3   inconclusive: generator limited, interrupted, out of search time, too few samples
@@ -45,7 +46,8 @@ pub enum Command {
     /// Run a scenario (or a quick run from flags) and write its results.
     ///
     /// Exit codes: 0 all SLOs met, 1 an SLO failed (or the target was
-    /// saturated: it held every connection and answered slowly), 2 bad
+    /// saturated: it held every connection and answered slowly, or an
+    /// [experiment]'s hypothesis was violated or aborted), 2 bad
     /// input, 3 inconclusive (generator limited or interrupted), 4 target
     /// unreachable or unusable (errors load does not explain).
     Run(RunArgs),

@@ -160,6 +160,25 @@ impl Driver {
             .count() as u32
     }
 
+    /// What began or ended in `[from, to)` seconds, in words (the interval
+    /// log's comments).
+    pub fn events_between(&self, from: f64, to: f64) -> Vec<String> {
+        let st = self.shared.lock();
+        let mut out = Vec::new();
+        for a in &st.applied {
+            let kind = a.toxic.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+            for (what, at) in [("began", a.started_s), ("ended", a.ended_s)] {
+                if let Some(t) = at.filter(|t| (from..to).contains(t)) {
+                    out.push(format!(
+                        "[fault {:?} {what} at {t:.3} s: {kind} on proxy {}]",
+                        a.name, a.proxy
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// Ends the driver (removing what is still in effect) and says what
     /// was applied when.
     pub fn finish(mut self) -> Vec<Applied> {

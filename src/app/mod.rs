@@ -277,6 +277,11 @@ impl load::Observer for Watching<'_> {
         if let Some(d) = self.driver {
             let t = iv.index as f64;
             self.rec.faults_now = d.active_between(t, t + 1.0);
+            for line in d.events_between(t, t + 1.0) {
+                if let Err(e) = self.rec.hlog.comment(&line) {
+                    self.rec.write_error.get_or_insert(e.into());
+                }
+            }
         }
         if self.rec.second(iv) {
             self.stop.stop();

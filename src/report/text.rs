@@ -171,6 +171,13 @@ pub fn verdict_line(s: &Summary) -> Option<String> {
         };
         return Some(format!("{label}: {}", s.generator_notes.join("; ")));
     }
+    if let Some(e) = s
+        .experiment
+        .as_ref()
+        .filter(|e| e.verdict != crate::results::experiment::Verdict::Held)
+    {
+        return Some(format!("experiment {}: {}", e.verdict.label(), e.why));
+    }
     let failed: Vec<String> = s
         .slo
         .iter()
@@ -227,41 +234,47 @@ fn row_w(label: &str, w: usize, l: Option<&LatencySummary>) -> String {
     }
 }
 
-/// The faults of a run and the experiment's verdict.
+/// The faults of a run and the experiment's verdict, for the terminal.
 fn faults(o: &mut String, s: &Summary) {
     if s.faults.is_empty() {
         return;
     }
-    let secs = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1} s"));
     let _ = writeln!(o, "\n  faults (seconds on the run's clock):");
+    for line in fault_lines(s) {
+        let _ = writeln!(o, "    {line}");
+    }
+}
+
+/// Each fault in two sentences, then the experiment's verdict: the
+/// terminal's lines and the report's notes.
+pub fn fault_lines(s: &Summary) -> Vec<String> {
+    let secs = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1} s"));
+    let share = |w: &crate::results::experiment::Window| {
+        if w.requests == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1} %", 100.0 * w.bad as f64 / w.requests as f64)
+        }
+    };
+    let mut lines = Vec::new();
     for f in &s.faults {
         let kind = f.toxic.get("type").and_then(|t| t.as_str()).unwrap_or("?");
-        let _ = writeln!(
-            o,
-            "    {:<16} {kind} on {}: {} → {}{}",
+        let mut head = format!(
+            "{}: {kind} on {} from {} to {}",
             f.name,
             f.proxy,
             secs(f.started_s),
-            secs(f.ended_s),
-            if f.removed_by_abort {
-                " (removed by abort_if)"
-            } else {
-                ""
-            }
+            secs(f.ended_s)
         );
-        if let Some(e) = &f.error {
-            let _ = writeln!(o, "      error: {e}");
+        if f.removed_by_abort {
+            head.push_str(" (removed by abort_if)");
         }
-        let share = |w: &crate::results::experiment::Window| {
-            if w.requests == 0 {
-                "-".to_string()
-            } else {
-                format!("{:.1} %", 100.0 * w.bad as f64 / w.requests as f64)
-            }
-        };
-        let _ = writeln!(
-            o,
-            "      during: {} requests, {} bad ({}), worst p99 {}; after: {} requests, {} bad ({})",
+        if let Some(e) = &f.error {
+            head.push_str(&format!(" — error: {e}"));
+        }
+        lines.push(head);
+        lines.push(format!(
+            "  during: {} requests, {} bad ({}), worst p99 {}; after: {} requests, {} bad ({}); time to detect {}, recovery {}",
             f.during.requests,
             f.during.bad,
             share(&f.during),
@@ -271,25 +284,19 @@ fn faults(o: &mut String, s: &Summary) {
             f.after.requests,
             f.after.bad,
             share(&f.after),
-        );
-        let _ = writeln!(
-            o,
-            "      time to detect {}, recovery {}",
             f.time_to_detect_s
                 .map_or("- (the SLO held)".to_string(), |v| format!("{v:.1} s")),
             f.recovery_s
-                .map_or("- (not within the run)".to_string(), |v| format!(
-                    "{v:.1} s"
-                ))
-        );
+                .map_or("- (not within the run)".to_string(), |v| format!("{v:.1} s"))
+        ));
     }
     if let Some(e) = &s.experiment {
-        let _ = writeln!(
-            o,
-            "    experiment: hypothesis {} {} — {}",
+        lines.push(format!(
+            "experiment: hypothesis {} {} — {}",
             e.hypothesis,
             e.verdict.label().to_uppercase(),
             e.why
-        );
+        ));
     }
+    lines
 }

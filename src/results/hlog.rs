@@ -332,6 +332,14 @@ impl HlogWriter {
         Ok(())
     }
 
+    /// A comment line (`#…`): readers skip it, people read it — where a
+    /// fault began and ended, between the seconds.
+    pub fn comment(&mut self, text: &str) -> io::Result<()> {
+        let mut w =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
+        w.write_comment(text)
+    }
+
     pub fn finish(mut self) -> io::Result<()> {
         self.out.flush()
     }
@@ -419,6 +427,9 @@ mod tests {
             latency: h.clone(),
             ..Stats::default()
         };
+        // A fault's comment before the second: readers skip it.
+        w.comment("[fault \"db\" began at 0.001 s: latency on proxy db]")
+            .unwrap();
         w.write(&Interval {
             index: 0,
             scheduled: 0,

@@ -381,3 +381,101 @@ fn experiment(
         abort_if_bad,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::has;
+    use std::path::Path;
+
+    const BASE: &str = r#"
+[target]
+url = "embedded"
+[target.embedded.dependency]
+service_time = { dist = "fixed", mean = "1ms" }
+[load]
+rate = 10
+duration = "10s"
+[slo]
+p99 = "100ms"
+"#;
+
+    fn parse(extra: &str) -> Result<super::Chaos, String> {
+        crate::scenario::parse(Path::new("s.toml"), &format!("{BASE}{extra}"))
+            .map(|p| p.chaos)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_fault_reads_in_toxiproxys_units() {
+        let c = parse(
+            r#"
+[[fault]]
+name = "db slow"
+proxy = "dependency"
+toxic = { type = "latency", latency = "200ms", jitter = 20, toxicity = "50%" }
+at = "3s"
+for = "2s"
+[experiment]
+abort_if = { bad_requests = "5%" }
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.proxies[0].name, "dependency");
+        let f = &c.faults[0];
+        assert_eq!(f.toxic.name, "headroom_db_slow");
+        assert_eq!(f.toxic.toxicity, 0.5);
+        assert_eq!(
+            f.toxic.to_json()["attributes"],
+            serde_json::json!({"latency": 200, "jitter": 20})
+        );
+        assert_eq!(f.duration, Some(std::time::Duration::from_secs(2)));
+        let e = c.experiment.unwrap();
+        assert_eq!((e.recovery_windows, e.abort_if_bad), (5, Some(0.05)));
+    }
+
+    #[test]
+    fn bad_faults_are_located_and_explained() {
+        let fault = |proxy: &str, toxic: &str, at: &str| {
+            format!(
+                "[[fault]]\nname = \"f\"\nproxy = \"{proxy}\"\ntoxic = {toxic}\nat = \"{at}\"\n"
+            )
+        };
+        let latency = "{ type = \"latency\", latency = \"5ms\" }";
+        let cases = [
+            (
+                fault("db", latency, "1s"),
+                "no proxy \"db\": this scenario has dependency",
+            ),
+            (fault("dependency", latency, "10s"), "after the run ends"),
+            (
+                fault(
+                    "dependency",
+                    "{ type = \"latency\", latency = \"1.5ms\" }",
+                    "1s",
+                ),
+                "whole milliseconds",
+            ),
+            (
+                fault("dependency", "{ type = \"lag\" }", "1s"),
+                "unknown toxic type",
+            ),
+            (
+                format!(
+                    "{}[experiment]\nhypothesis = \"uptime\"\n",
+                    fault("dependency", latency, "1s")
+                ),
+                "hypothesis must be \"slo\"",
+            ),
+            ("[experiment]\n".to_string(), "needs at least one [[fault]]"),
+            (
+                "[[proxy]]\nname = \"dependency\"\nupstream = \"127.0.0.1:1\"\n".to_string(),
+                "the embedded dependency's proxy",
+            ),
+        ];
+        for (extra, words) in cases {
+            let e = parse(&extra).unwrap_err();
+            has(&e, words);
+            has(&e, "s.toml:");
+        }
+    }
+}

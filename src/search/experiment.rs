@@ -368,6 +368,23 @@ mod tests {
     }
 
     #[test]
+    fn after_a_fault_ends_where_the_next_begins() {
+        let s = seconds(30, |t| if (12..14).contains(&t) { 50 } else { 0 });
+        let (f, _) = judge(
+            &[applied(2.0, 5.0), applied(12.0, 14.0)],
+            &s,
+            &slo(),
+            None,
+            None,
+        );
+        assert_eq!((f[0].after.from_s, f[0].after.to_s), (5, 12));
+        assert!(f[0].after.slo_held, "the second fault's errors are its own");
+        assert_eq!(f[0].time_to_detect_s, None);
+        assert_eq!((f[1].after.from_s, f[1].after.to_s), (14, 30));
+        assert_eq!(f[1].during.errors, 100);
+    }
+
+    #[test]
     fn a_quantile_slo_over_a_window_is_judged_from_counts() {
         // p99 ≤ 100 ms: 1 % over holds, 2 % does not.
         let mut s = seconds(2, |_| 0);

@@ -66,10 +66,12 @@ pub(super) fn section(
         })
         .collect();
     if let Some(rows) = dir.timeseries()?.filter(|rows| !rows.is_empty()) {
-        r.charts
-            .push(canvas.img(&latency_chart(&rows, &slo_lines, canvas))?);
-        r.charts
-            .push(canvas.img(&throughput_chart(s, &rows, canvas))?);
+        let mut latency = latency_chart(&rows, &slo_lines, canvas);
+        latency.spans = fault_spans(s);
+        r.charts.push(canvas.img(&latency)?);
+        let mut throughput = throughput_chart(s, &rows, canvas);
+        throughput.spans = fault_spans(s);
+        r.charts.push(canvas.img(&throughput)?);
     }
     if let Some(c) = latency.and_then(|l| spectrum_chart(l, slo_lines, canvas)) {
         r.charts.push(canvas.img(&c)?);
@@ -105,7 +107,16 @@ fn notes(s: &Summary) -> Vec<String> {
     if let Some(a) = &s.aborted {
         notes.push(format!("Aborted early (--abort-on-fail): {a}"));
     }
+    notes.extend(crate::report::text::fault_lines(s));
     notes
+}
+
+/// Each fault's time in effect, shaded on the charts over time.
+fn fault_spans(s: &Summary) -> Vec<charts::Span> {
+    s.faults
+        .iter()
+        .filter_map(|f| Some((format!("fault: {}", f.name), f.started_s?, f.ended_s?)))
+        .collect()
 }
 
 fn slo_rows(s: &Summary) -> Vec<BTreeMap<&'static str, String>> {
@@ -181,8 +192,15 @@ fn percentile_rows(s: &Summary) -> Vec<BTreeMap<&'static str, String>> {
 
 /// The SLO verdict, as the run's card.
 fn headline(s: &Summary, canvas: &mut Canvas) {
+    use crate::results::experiment::Verdict;
     let (value, tone) = if s.target_unusable.is_some() {
         ("target unusable", "bad")
+    } else if let Some(e) = &s.experiment {
+        match e.verdict {
+            Verdict::Held => ("hypothesis held", "good"),
+            Verdict::Violated => ("hypothesis violated", "bad"),
+            Verdict::Aborted => ("experiment aborted", "bad"),
+        }
     } else if s.generator_limited || s.interrupted {
         ("inconclusive", "warn")
     } else if s.slo.is_empty() {
