@@ -22,28 +22,8 @@ RATE=${RATE:-10000}
 PORT=${PORT:-8091}
 URL="http://127.0.0.1:${PORT}/index.html"
 
-work=$(mktemp -d)
-chmod 755 "$work"   # nginx workers run as another user: a 0700 directory gave 403s
-trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/html"
-head -c 612 /dev/zero | tr '\0' 'x' > "$work/html/index.html"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${PORT};
-    root $work/html;
-  }
-}
-CONF
-taskset -c 1 nginx -c "$work/nginx.conf" -p "$work"
-sleep 0.5
+. benches/nginx.sh
+static_nginx "taskset -c 1" "$PORT"
 
 # CPU seconds per 100k requests of one run: "cpu_per_100k requests".
 measure() {

@@ -27,24 +27,10 @@ command -v nginx >/dev/null 2>&1 || {
 cargo build --release --quiet
 HEADROOM=target/release/headroom
 
-work=$(mktemp -d)
-chmod 755 "$work"
+. benches/nginx.sh
+static_nginx "$PIN_SERVER" "$PORT"
+proxy_pid=""
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; kill "$proxy_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/html"
-head -c 612 /dev/zero | tr '\0' 'x' > "$work/html/index.html"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:${PORT}; root $work/html; }
-}
-CONF
-$PIN_SERVER nginx -c "$work/nginx.conf" -p "$work"
 $PIN_CLIENT $HEADROOM proxy --api "127.0.0.1:${API_PORT}" \
   --proxy "name=nginx,listen=127.0.0.1:${PROXY_PORT},upstream=127.0.0.1:${PORT}" >/dev/null &
 proxy_pid=$!

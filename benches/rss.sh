@@ -20,24 +20,8 @@ command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonintera
 cargo build --release --quiet
 HEADROOM=target/release/headroom
 
-work=$(mktemp -d)
-trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-# nginx's workers run as another user: they must be able to read the page
-# (a 0700 temporary directory made every answer a 403).
-chmod 755 "$work"
-mkdir -p "$work/html"; echo ok > "$work/html/index.html"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 8192; }
-worker_rlimit_nofile 16384;
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:${PORT}; root $work/html; } }
-CONF
-nginx -c "$work/nginx.conf" -p "$work"
-sleep 0.5
+. benches/nginx.sh
+static_nginx "" "$PORT"
 ulimit -n 16384
 
 # Runs headroom in the background; prints "second rss_kib" lines.

@@ -46,29 +46,8 @@ if [ -z "${HEADROOM:-}" ]; then
   NAME=headroom
 fi
 
-work=$(mktemp -d)
-chmod 755 "$work"   # nginx workers run as another user: a 0700 directory gave 403s
-trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/html"
-head -c 612 /dev/zero | tr '\0' 'x' > "$work/html/index.html"   # nginx's default page size
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-daemon on;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 4096; }
-worker_rlimit_nofile 8192;
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${PORT};
-    root $work/html;
-  }
-}
-CONF
-$PIN_SERVER nginx -c "$work/nginx.conf" -p "$work"
-sleep 0.5
+. benches/nginx.sh
+static_nginx "$PIN_SERVER" "$PORT"
 
 # Runs a command pinned to the client core; appends "tool mode conns rps
 # cpu lag_p99 gap_p50" to $work/rows. rps comes from the tool's own output.

@@ -59,6 +59,21 @@ fn run(scenario: &str) -> (Option<i32>, String, tempfile::TempDir) {
     (o.status.code(), text(&o), dir)
 }
 
+/// An embedded target of the test's own: 16 workers, 1 ms fixed.
+fn fast_target() -> headroom::target::TargetHandle {
+    headroom::target::spawn(
+        headroom::target::TargetConfig {
+            workers: 16,
+            service_time: headroom::target::ServiceTime::Fixed {
+                mean: std::time::Duration::from_millis(1),
+            },
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap()
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -237,17 +252,7 @@ fn reset_peer_with_toxicity_p_resets_that_share_of_connections_in_its_window() {
     let _s = serial();
     // The load → a proxy of the run → an embedded target of this test; a
     // new connection per request, so each is rolled for once.
-    let target = headroom::target::spawn(
-        headroom::target::TargetConfig {
-            workers: 16,
-            service_time: headroom::target::ServiceTime::Fixed {
-                mean: std::time::Duration::from_millis(1),
-            },
-            ..Default::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
+    let target = fast_target();
     let port = free_port();
     let (code, out, dir) = run(&format!(
         r#"
@@ -393,16 +398,7 @@ impl Drop for Killed {
 fn a_real_toxiproxy_client_drives_headroom_proxy_and_the_latency_is_measured() {
     let _s = serial();
     let Some(_) = toxiproxy_client() else { return };
-    let target = headroom::target::spawn(
-        headroom::target::TargetConfig {
-            service_time: headroom::target::ServiceTime::Fixed {
-                mean: std::time::Duration::from_millis(1),
-            },
-            ..Default::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
+    let target = fast_target();
     let api = free_port();
     let _proxy = Killed(
         Command::new(env!("CARGO_BIN_EXE_headroom"))

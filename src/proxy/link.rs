@@ -242,6 +242,24 @@ impl<'a> Pump<'a> {
                 let _ = wr.shutdown().await;
                 return;
             }
+            // A chunk that is due goes at once: through the timer wheel it
+            // would wait for its next millisecond tick, on every hop.
+            if queue.front().is_some_and(|c| c.0 <= Instant::now()) {
+                let Some((_, chunk)) = queue.pop_front() else {
+                    continue;
+                };
+                let delivered = tokio::select! {
+                    r = self.deliver(wr, chunk) => r,
+                    _ = ended.changed() => return,
+                    _ = closed.changed() => return,
+                };
+                match delivered {
+                    Ok(true) => continue,
+                    Ok(false) => self.finish(End::Closed),
+                    Err(_) => self.finish(End::Reset),
+                }
+                return;
+            }
             let due = queue.front().map(|c| c.0);
             let deadline = self.deadline();
             tokio::select! {
@@ -258,25 +276,7 @@ impl<'a> Pump<'a> {
                     self.finish(deadline.map_or(End::Closed, |d| d.1));
                     return;
                 }
-                _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
-                    let Some((_, chunk)) = queue.pop_front() else { continue };
-                    let delivered = tokio::select! {
-                        r = self.deliver(wr, chunk) => r,
-                        _ = ended.changed() => return,
-                        _ = closed.changed() => return,
-                    };
-                    match delivered {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            self.finish(End::Closed);
-                            return;
-                        }
-                        Err(_) => {
-                            self.finish(End::Reset);
-                            return;
-                        }
-                    }
-                }
+                _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {}
                 r = read_chunk(rd, &mut buf), if !eof && queue.len() < QUEUE => match r {
                     Ok(None) => {
                         eof = true;
