@@ -37,8 +37,15 @@ fn series(dir: &Path) -> Vec<Second> {
         .collect()
 }
 
+/// `summary.json`, checked against its JSON Schema (faults, experiment).
 fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(headroom::results::summary::JSON_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&s).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    s
 }
 
 /// Runs `scenario` (TOML text) into a fresh directory; the exit code, the
@@ -358,6 +365,99 @@ abort_if = { bad_requests = "5%" }
     for (t, r) in rows.iter().enumerate().skip(5) {
         assert_eq!(r.n("errors"), 0.0, "second {t} after the abort");
     }
+}
+
+#[test]
+fn a_fault_through_a_remote_proxy_api_takes_effect_on_the_runs_clock() {
+    let _s = serial();
+    let target = fast_target();
+    let (api, port, dead) = (free_port(), free_port(), free_port());
+    let _proxy = Killed(
+        Command::new(env!("CARGO_BIN_EXE_headroom"))
+            .args([
+                "proxy",
+                "--api",
+                &format!("127.0.0.1:{api}"),
+                "--proxy",
+                &format!(
+                    "name=front,listen=127.0.0.1:{port},upstream={}",
+                    target.addr
+                ),
+                "--for",
+                "60s",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(api);
+    // 30 ms from 2 s to 4 s through the API; a second fault's API is not
+    // there: the run goes on, and says so.
+    let (code, out, dir) = run(&format!(
+        r#"
+[target]
+url = "http://127.0.0.1:{port}"
+[[request]]
+name = "home"
+path = "/"
+[load]
+model = "open"
+rate = 50
+duration = "6s"
+threads = 1
+[[fault]]
+name = "remote latency"
+proxy = "front"
+api = "http://127.0.0.1:{api}"
+toxic = {{ type = "latency", latency = "30ms" }}
+at = "2s"
+for = "2s"
+[[fault]]
+name = "nowhere"
+proxy = "front"
+api = "http://127.0.0.1:{dead}"
+toxic = {{ type = "latency", latency = "30ms" }}
+at = "5s"
+"#
+    ));
+    let dir = dir.path().join("r");
+    assert_eq!(code, Some(0), "{out}");
+    let rows = series(&dir);
+    let p50 = |t: usize| rows[t].n("p50_ms");
+    let base = median(vec![p50(0), p50(1), p50(4), p50(5)]);
+    for t in [2, 3] {
+        let added = p50(t) - base;
+        assert!(
+            (29.5..=34.0).contains(&added),
+            "second {t}: +{added:.2} ms, expected +30 ms"
+        );
+    }
+    let s = summary(&dir);
+    let f = &s["faults"];
+    let started = f[0]["started_s"].as_f64().unwrap();
+    // One HTTP call to the API: a few milliseconds.
+    assert!((2.0..2.1).contains(&started), "{f}");
+    assert_eq!(f[1]["started_s"], Value::Null, "{f}");
+    assert!(
+        f[1]["error"].as_str().unwrap().contains(&dead.to_string()),
+        "{f}"
+    );
+    assert!(
+        s["warnings"][0].as_str().unwrap().contains("nowhere"),
+        "{}",
+        s["warnings"]
+    );
+}
+
+/// Waits until something listens on the loopback port (at most 5 s).
+fn wait_for(port: u16) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("nothing listens on port {port}");
 }
 
 /// Python with toxiproxy-python importable (`.ci/run` installs it into

@@ -188,11 +188,7 @@ fn execute_segment(
         ))
         .into());
     }
-    let mut plan = plan.clone();
-    // The proxies (and an embedded dependency) first: the target calls them.
-    let chaos = chaos::start(&mut plan)?;
-    let plan = &plan;
-    let (_target, base) = start_target(plan)?;
+    let (started, base) = start_target(plan)?;
     let dir = output
         .out
         .clone()
@@ -203,8 +199,13 @@ fn execute_segment(
         &dir.join("scenario.json"),
         &crate::results::scenario::ScenarioInfo::new(plan, &base.to_string()),
     )?;
-    let driver = (!plan.chaos.faults.is_empty())
-        .then(|| chaos::Driver::new(&plan.chaos.faults, chaos.proxies.as_ref(), live.clone()));
+    let driver = (!plan.chaos.faults.is_empty()).then(|| {
+        chaos::Driver::new(
+            &plan.chaos.faults,
+            started.chaos.proxies.as_ref(),
+            live.clone(),
+        )
+    });
     let mut rec = Recording::new(plan, &base, &dir, output, abort_on_fail, live)?;
     let outcome = load::run(
         plan,
@@ -230,10 +231,17 @@ fn execute_segment(
             plan.chaos.experiment.as_ref(),
             rec.blast.as_ref().and_then(|b| b.fired),
         );
+        summary.warnings.extend(faults.iter().filter_map(|f| {
+            Some(format!(
+                "fault {:?} was not applied as planned: {}",
+                f.name,
+                f.error.as_ref()?
+            ))
+        }));
         summary.faults = faults;
         summary.experiment = experiment;
     }
-    drop(chaos);
+    drop(started);
     summary.segment = segment;
     write_json(&dir.join("summary.json"), &summary)?;
     rec.finish(&dir, output.format)?;
@@ -604,14 +612,37 @@ fn summarize(plan: &Plan, base: &BaseUrl, outcome: &load::RunOutcome) -> Summary
 
 /// The plan's target: its base URL, starting the embedded one (kept
 /// running while the returned handle lives) when the plan names it.
-fn start_target(plan: &Plan) -> anyhow::Result<(Option<target::TargetHandle>, BaseUrl)> {
+/// What a command starts beside its load: the embedded target, and the
+/// run's proxies (with an embedded dependency behind one). Dropped in this
+/// order: the target before what it calls.
+pub(crate) struct Started {
+    _target: Option<target::TargetHandle>,
+    chaos: chaos::Running,
+}
+
+fn start_target(plan: &Plan) -> anyhow::Result<(Started, BaseUrl)> {
+    // The proxies (and an embedded dependency) first: the target calls them.
+    let mut plan = plan.clone();
+    let chaos = chaos::start(&mut plan)?;
     match &plan.target {
-        TargetSpec::Url(base) => Ok((None, base.clone())),
+        TargetSpec::Url(base) => Ok((
+            Started {
+                _target: None,
+                chaos,
+            },
+            base.clone(),
+        )),
         TargetSpec::Embedded(cfg) => {
             let handle = target::spawn(cfg.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
                 .context("starting the embedded target")?;
             let base = BaseUrl::parse(&handle.url()).map_err(anyhow::Error::msg)?;
-            Ok((Some(handle), base))
+            Ok((
+                Started {
+                    _target: Some(handle),
+                    chaos,
+                },
+                base,
+            ))
         }
     }
 }
@@ -846,12 +877,15 @@ pub(crate) fn probe_for(
     stop: &StopFlag,
     kind: &str,
     logs: &str,
-) -> anyhow::Result<(
-    Option<target::TargetHandle>,
-    BaseUrl,
-    PathBuf,
-    search::EngineProbe,
-)> {
+) -> anyhow::Result<(Started, BaseUrl, PathBuf, search::EngineProbe)> {
+    if let Some(f) = plan.chaos.faults.first() {
+        return Err(exit::BadInput(format!(
+            "[[fault]] {:?}: faults apply to `headroom run` (a {kind} changes the load under them); \
+             the scenario's proxies and dependency serve any command",
+            f.name
+        ))
+        .into());
+    }
     let (handle, base) = start_target(plan)?;
     load::resolve(&base, plan.timeouts.connect)?;
     let dir = output
