@@ -66,6 +66,15 @@ fn run(scenario: &str) -> (Option<i32>, String, tempfile::TempDir) {
     (o.status.code(), text(&o), dir)
 }
 
+/// A scenario's start: `rate` requests/s of `GET /` on one thread to the
+/// loopback port for `secs` seconds (the `[load]` table left open).
+fn plain(port: u16, rate: u32, secs: u32) -> String {
+    format!(
+        "[target]\nurl = \"http://127.0.0.1:{port}\"\n[[request]]\nname = \"home\"\npath = \"/\"\n\
+         [load]\nmodel = \"open\"\nrate = {rate}\nduration = \"{secs}s\"\nthreads = 1\n"
+    )
+}
+
 /// An embedded target of the test's own: 16 workers, 1 ms fixed.
 fn fast_target() -> headroom::target::TargetHandle {
     headroom::target::spawn(
@@ -262,18 +271,7 @@ fn reset_peer_with_toxicity_p_resets_that_share_of_connections_in_its_window() {
     let target = fast_target();
     let port = free_port();
     let (code, out, dir) = run(&format!(
-        r#"
-[target]
-url = "http://127.0.0.1:{port}"
-[[request]]
-name = "home"
-path = "/"
-[load]
-model = "open"
-rate = 100
-duration = "10s"
-threads = 1
-keep_alive = false
+        r#"{}keep_alive = false
 [[proxy]]
 name = "front"
 listen = "127.0.0.1:{port}"
@@ -285,6 +283,7 @@ toxic = {{ type = "reset_peer", stream = "upstream", toxicity = 0.3 }}
 at = "3s"
 for = "5s"
 "#,
+        plain(port, 100, 10),
         target.addr
     ));
     let dir = dir.path().join("r");
@@ -394,18 +393,7 @@ fn a_fault_through_a_remote_proxy_api_takes_effect_on_the_runs_clock() {
     // 30 ms from 2 s to 4 s through the API; a second fault's API is not
     // there: the run goes on, and says so.
     let (code, out, dir) = run(&format!(
-        r#"
-[target]
-url = "http://127.0.0.1:{port}"
-[[request]]
-name = "home"
-path = "/"
-[load]
-model = "open"
-rate = 50
-duration = "6s"
-threads = 1
-[[fault]]
+        r#"{}[[fault]]
 name = "remote latency"
 proxy = "front"
 api = "http://127.0.0.1:{api}"
@@ -418,7 +406,8 @@ proxy = "front"
 api = "http://127.0.0.1:{dead}"
 toxic = {{ type = "latency", latency = "30ms" }}
 at = "5s"
-"#
+"#,
+        plain(port, 50, 6)
     ));
     let dir = dir.path().join("r");
     assert_eq!(code, Some(0), "{out}");
