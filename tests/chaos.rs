@@ -568,3 +568,124 @@ fn a_real_toxiproxy_client_drives_headroom_proxy_and_the_latency_is_measured() {
     assert!(fast < 20.0, "p50 {fast} ms once the toxic was destroyed");
     assert_eq!(step("destroy")["proxies"], serde_json::json!([]));
 }
+
+/// An upstream that sends `n` bytes to each connection, then closes.
+fn sender(n: usize) -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = s.write_all(&vec![b'x'; n]);
+            });
+        }
+    });
+    addr
+}
+
+/// Reads a connection to its end: the bytes, the sizes of the reads, and
+/// the time from the first byte to the last and to the end.
+fn drain(addr: &str) -> (usize, Vec<usize>, f64, f64) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut sizes, mut first, mut last) = (Vec::new(), None, None);
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        let now = std::time::Instant::now();
+        if n == 0 {
+            let first = first.unwrap_or(now);
+            let last: std::time::Instant = last.unwrap_or(now);
+            let total = sizes.iter().sum();
+            return (
+                total,
+                sizes,
+                (last - first).as_secs_f64(),
+                (now - first).as_secs_f64(),
+            );
+        }
+        first.get_or_insert(now);
+        last = Some(now);
+        sizes.push(n);
+    }
+}
+
+#[test]
+fn bandwidth_slicer_limit_data_and_slow_close_shape_the_bytes_as_toxiproxy_says() {
+    let _s = serial();
+    let server = headroom::proxy::Server::start(None).unwrap();
+    let proxy = |name: &str, n: usize, toxic: Value| -> String {
+        let p = server
+            .proxies
+            .create(headroom::proxy::ProxySpec {
+                name: Some(name.into()),
+                listen: None,
+                upstream: Some(sender(n).to_string()),
+                enabled: None,
+            })
+            .unwrap();
+        server
+            .proxies
+            .add_toxic(name, serde_json::from_value(toxic).unwrap())
+            .unwrap();
+        p.listen
+    };
+    // bandwidth 100 KB/s: 50,000 bytes take 0.5 s (10,000 at a time, each
+    // after its 0.1 s).
+    let at = proxy(
+        "bw",
+        50_000,
+        serde_json::json!({"type": "bandwidth", "attributes": {"rate": 100}}),
+    );
+    let (n, _, _, took) = drain(&at);
+    assert_eq!(n, 50_000);
+    assert!(
+        (0.38..0.75).contains(&took),
+        "50 kB at 100 KB/s took {took:.3} s"
+    );
+    // limit_data: the first 1,000 bytes of 5,000, then the end.
+    let at = proxy(
+        "limit",
+        5_000,
+        serde_json::json!({"type": "limit_data", "attributes": {"bytes": 1000}}),
+    );
+    assert_eq!(drain(&at).0, 1_000);
+    // slicer: 100-byte slices 20 ms apart. A reader descheduled for 20 ms
+    // would see two at once, so half of them seen apart is the evidence.
+    let at = proxy(
+        "slices",
+        1_000,
+        serde_json::json!({"type": "slicer", "attributes": {"average_size": 100, "delay": 20000}}),
+    );
+    let (n, sizes, spread, _) = drain(&at);
+    assert_eq!(n, 1_000);
+    assert!(
+        sizes.iter().filter(|s| **s <= 100).count() >= 5,
+        "{sizes:?}"
+    );
+    assert!(
+        spread >= 0.9 * 0.180,
+        "10 slices 20 ms apart arrived within {spread:.4} s"
+    );
+    // slow_close: the end comes 300 ms after the data.
+    let at = proxy(
+        "close",
+        10,
+        serde_json::json!({"type": "slow_close", "attributes": {"delay": 300}}),
+    );
+    let (n, _, _, took) = drain(&at);
+    assert_eq!(n, 10);
+    assert!(
+        (0.3..0.6).contains(&took),
+        "the close came {took:.3} s after the data"
+    );
+    let stats = server.proxies.stats("limit").unwrap();
+    assert_eq!(
+        stats.bytes.load(std::sync::atomic::Ordering::Relaxed),
+        1_000,
+        "bytes delivered through the limit"
+    );
+}
