@@ -404,6 +404,57 @@ fn plan_sizes_each_month_and_finds_the_runway() {
 }
 
 #[test]
+fn a_launch_on_a_flat_history_ends_the_runway_on_its_date_and_act_by_is_a_lead_time_earlier() {
+    // 60 days of a flat 100 rps; a fleet of 12 × 10 rps (no spares, at
+    // 100 %) serves 120; a launch on 2026-03-20 adds 30 % → 130.
+    let dir = tempfile::tempdir().unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut csv = String::from("timestamp,rps\n");
+    let day0 = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    for i in 0..60 {
+        csv += &format!("{}T00:00:00Z,100\n", day0 + chrono::Duration::days(i));
+    }
+    std::fs::write(dir.path().join("flat.csv"), csv).unwrap();
+    let plan = format!(
+        r#"
+catalog = {:?}
+horizon = "60d"
+bound = "mean"
+[demand]
+history = "flat.csv"
+step = "1d"
+[sizing]
+utilisation = 1.0
+redundancy = 0
+lead_time = "30d"
+[fleet]
+type = "m6i.large"
+count = 12
+[capacity."m6i.large"]
+rps = 10
+[[event]]
+name = "launch"
+start = "2026-03-20"
+add = "30%"
+"#,
+        models.join("catalog.toml")
+    );
+    std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
+    let out = headroom(&[
+        "plan",
+        dir.path().join("plan.toml").to_str().unwrap(),
+        "--json",
+    ]);
+    let v = json(&out);
+    let r = &v["runway"];
+    assert_eq!(r["fleet_capacity_rps"], 120.0, "{r}");
+    assert_eq!(r["until"], "2026-03-20T00:00:00+00:00", "{r}");
+    assert_eq!(r["act_by"], "2026-02-18T00:00:00+00:00", "{r}");
+    assert_eq!(v["events"][0]["add_share"], 0.3);
+    assert_eq!(v["sizing"]["lead_time_days"], 30.0);
+}
+
+#[test]
 fn plan_errors_point_at_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
@@ -438,6 +489,21 @@ fn plan_errors_point_at_the_line() {
             "redundancy = 1",
             "redundancy = 1\nspare = 2",
             "unknown field `spare`",
+        ),
+        (
+            "redundancy = 1",
+            "redundancy = 1\nlead_time = \"a month\"",
+            "expected a duration",
+        ),
+        (
+            "[fleet]",
+            "[[event]]\nname = \"launch\"\nstart = \"next spring\"\nadd = \"30%\"\n[fleet]",
+            "expected a date like 2027-03-01",
+        ),
+        (
+            "[fleet]",
+            "[[event]]\nname = \"launch\"\nstart = \"2027-03-01\"\n[fleet]",
+            "a share of the demand (add = \"30%\") or a rate (rps = 200)",
         ),
     ];
     for (from, to, want) in cases {

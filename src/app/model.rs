@@ -210,7 +210,9 @@ pub fn plan_from(
 ) -> anyhow::Result<exit::Code> {
     let pf = plan_file::load(file)?;
     let candidates = candidates(&pf)?;
-    let (demand, step_seconds, forecast_doc) = demand(&pf)?;
+    let (mut demand, step_seconds, forecast_doc) = demand(&pf)?;
+    // Launches, campaigns, migrations: on top of the organic forecast.
+    plan::apply_events(&mut demand, &pf.events);
     let result = plan::plan(
         &demand,
         step_seconds,

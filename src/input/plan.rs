@@ -38,7 +38,7 @@ use toml::Spanned;
 use super::history::Step;
 use crate::input::Error;
 use crate::model::cost::InstanceType;
-use crate::model::plan::{Fleet, Sizing};
+use crate::model::plan::{Event, EventAdd, Fleet, Sizing};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +54,20 @@ struct RawPlan {
     fleet: Option<RawFleet>,
     #[serde(default)]
     capacity: BTreeMap<String, Spanned<RawCapacity>>,
+    #[serde(default, rename = "event")]
+    events: Vec<Spanned<RawEvent>>,
+}
+
+/// `[[event]]`: inorganic demand on top of the forecast.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    name: Spanned<String>,
+    start: Spanned<String>,
+    end: Option<Spanned<String>>,
+    add: Option<Spanned<toml::Value>>,
+    rps: Option<Spanned<f64>>,
+    ramp: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +89,7 @@ struct RawSizing {
     utilisation: Option<Spanned<f64>>,
     redundancy: Option<u32>,
     min_instances: Option<u32>,
+    lead_time: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +200,7 @@ pub struct PlanFile {
     pub sizing: Sizing,
     pub fleet: Option<Fleet>,
     pub capacity: BTreeMap<String, CapacitySource>,
+    pub events: Vec<Event>,
 }
 
 fn read(path: &Path) -> Result<String, Error> {
@@ -236,11 +252,26 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
             ))
         }
     })?;
+    let lead_time_days = match &raw.sizing.lead_time {
+        None => None,
+        Some(l) => Some(
+            crate::units::parse_duration(l.get_ref())
+                .map_err(|e| cx.at(l.span(), e))?
+                .as_secs_f64()
+                / 86_400.0,
+        ),
+    };
     let sizing = Sizing {
         utilisation,
         redundancy: raw.sizing.redundancy.unwrap_or(1),
         min_instances: raw.sizing.min_instances.unwrap_or(1).max(1),
+        lead_time_days,
     };
+    let events = raw
+        .events
+        .iter()
+        .map(|e| event(&cx, e))
+        .collect::<Result<Vec<_>, _>>()?;
     let capacity = capacity(&cx, &raw, &catalog, dir)?;
     let fleet = fleet(&cx, &raw, &capacity)?;
     Ok(PlanFile {
@@ -258,6 +289,75 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         sizing,
         fleet,
         capacity,
+        events,
+    })
+}
+
+/// A date (`2027-03-01`, midnight UTC) or an RFC 3339 time.
+fn date(cx: &Cx, v: &Spanned<String>) -> Result<chrono::DateTime<chrono::FixedOffset>, Error> {
+    let text = v.get_ref().trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t);
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().fixed_offset())
+        .ok_or_else(|| {
+            cx.at(
+                v.span(),
+                format!("expected a date like 2027-03-01 (or an RFC 3339 time), found {text:?}"),
+            )
+        })
+}
+
+fn event(cx: &Cx, e: &Spanned<RawEvent>) -> Result<Event, Error> {
+    let r = e.get_ref();
+    let start = date(cx, &r.start)?;
+    let end = r.end.as_ref().map(|v| date(cx, v)).transpose()?;
+    if let (Some(end), Some(span)) = (end, r.end.as_ref().map(|v| v.span())) {
+        if end <= start {
+            return Err(cx.at(span, "an event must end after it starts"));
+        }
+    }
+    let add = match (&r.add, &r.rps) {
+        (Some(a), None) => {
+            let share = match a.get_ref() {
+                toml::Value::String(s) => crate::units::parse_share(s),
+                toml::Value::Float(f) => Ok(*f),
+                toml::Value::Integer(i) => Ok(*i as f64),
+                other => Err(format!("expected a share like \"30%\", found {}", other.type_str())),
+            }
+            .map_err(|m| cx.at(a.span(), m))?;
+            if !(share.is_finite() && share > -1.0) {
+                return Err(cx.at(a.span(), "a share must be more than -100 %"));
+            }
+            EventAdd::Share(share)
+        }
+        (None, Some(r)) if r.get_ref().is_finite() => EventAdd::Rps(*r.get_ref()),
+        (None, Some(r)) => return Err(cx.at(r.span(), "rps must be a number")),
+        _ => {
+            return Err(cx.at(
+                e.span(),
+                "an event adds a share of the demand (add = \"30%\") or a rate (rps = 200): one of them",
+            ))
+        }
+    };
+    let ramp_days = match &r.ramp {
+        None => 0.0,
+        Some(v) => {
+            crate::units::parse_duration(v.get_ref())
+                .map_err(|m| cx.at(v.span(), m))?
+                .as_secs_f64()
+                / 86_400.0
+        }
+    };
+    Ok(Event {
+        name: r.name.get_ref().clone(),
+        start,
+        end,
+        ramp_days,
+        add,
     })
 }
 

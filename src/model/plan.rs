@@ -6,7 +6,12 @@
 //! per-instance rate (measured capacity × utilisation target), rounded up,
 //! plus k spares (N+k, [`queueing::n_plus_k`]), at least `min_instances`.
 //! The runway is the first forecast step whose demand exceeds what the
-//! current fleet serves with k instances down at the utilisation target.
+//! current fleet serves with k instances down at the utilisation target;
+//! with a lead time (procurement, rollout) the order must go out that much
+//! earlier: `act_by`.
+//!
+//! Inorganic demand — a launch, a campaign, a migration — comes on top of
+//! the organic forecast as [`Event`]s ([`apply_events`]).
 
 use chrono::{DateTime, Datelike, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -45,6 +50,97 @@ pub struct Sizing {
     /// Spare instances (N+k).
     pub redundancy: u32,
     pub min_instances: u32,
+    /// Days from ordering capacity to serving with it (`None`: not given).
+    #[serde(default)]
+    pub lead_time_days: Option<f64>,
+}
+
+/// Demand the forecast cannot see: from `start` (to `end`, if given), it
+/// adds a share of the organic demand or a rate, reached linearly over
+/// `ramp_days`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub start: DateTime<FixedOffset>,
+    pub end: Option<DateTime<FixedOffset>>,
+    pub ramp_days: f64,
+    pub add: EventAdd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventAdd {
+    /// A share of the organic demand (0.3: 30 % more).
+    Share(f64),
+    /// Requests per second.
+    Rps(f64),
+}
+
+impl Event {
+    /// How much of the event is in effect at `t`: 0 before its start and
+    /// from its end, rising linearly to 1 over the ramp.
+    pub fn weight(&self, t: DateTime<FixedOffset>) -> f64 {
+        if t < self.start || self.end.is_some_and(|e| t >= e) {
+            return 0.0;
+        }
+        let days = (t - self.start).num_seconds() as f64 / 86_400.0;
+        if self.ramp_days > 0.0 {
+            (days / self.ramp_days).min(1.0)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Adds the events to the forecast's expected demand and its bound. Shares
+/// apply to the organic demand (two 10 % launches add 20 %, not 21 %).
+pub fn apply_events(demand: &mut [DemandPoint], events: &[Event]) {
+    for d in demand {
+        let (mean, bound) = (d.mean, d.bound);
+        for e in events {
+            let w = e.weight(d.t);
+            match e.add {
+                EventAdd::Share(s) => {
+                    d.mean += mean * s * w;
+                    d.bound += bound * s * w;
+                }
+                EventAdd::Rps(r) => {
+                    d.mean += r * w;
+                    d.bound += r * w;
+                }
+            }
+        }
+    }
+}
+
+/// An event as `plan.json` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventDoc {
+    pub name: String,
+    /// RFC 3339.
+    pub start: String,
+    pub end: Option<String>,
+    pub ramp_days: f64,
+    /// A share of the organic demand, or `null`.
+    pub add_share: Option<f64>,
+    /// Requests per second, or `null`.
+    pub add_rps: Option<f64>,
+}
+
+impl EventDoc {
+    pub fn of(e: &Event) -> EventDoc {
+        let (add_share, add_rps) = match e.add {
+            EventAdd::Share(s) => (Some(s), None),
+            EventAdd::Rps(r) => (None, Some(r)),
+        };
+        EventDoc {
+            name: e.name.clone(),
+            start: e.start.to_rfc3339(),
+            end: e.end.map(|t| t.to_rfc3339()),
+            ramp_days: e.ramp_days,
+            add_share,
+            add_rps,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +188,10 @@ pub struct Runway {
     /// Days from the start of the forecast to `until`.
     pub days: Option<f64>,
     pub demand_at_until_rps: Option<f64>,
+    /// `until` less the lead time: the last day to order more capacity
+    /// (`None` without a lead time or a shortfall).
+    #[serde(default)]
+    pub act_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,6 +307,9 @@ pub fn plan(
             until: short.map(|d| d.t.to_rfc3339()),
             days: short.map(|d| (d.t - first.t).num_seconds() as f64 / 86_400.0),
             demand_at_until_rps: short.map(|d| d.bound),
+            act_by: short.zip(sizing.lead_time_days).map(|(d, lead)| {
+                (d.t - chrono::Duration::seconds((lead * 86_400.0).round() as i64)).to_rfc3339()
+            }),
         })
     });
     let cheapest = candidates
@@ -288,6 +391,7 @@ mod tests {
             utilisation: 1.0,
             redundancy: 2,
             min_instances: 1,
+            lead_time_days: None,
         };
         assert_eq!(instances_for(3470.0, 100.0, &s), Some(37));
         // At a 70 % utilisation target the same peak needs ⌈3470/70⌉ + 2 = 52.
@@ -320,6 +424,7 @@ mod tests {
             utilisation: 0.5,
             redundancy: 1,
             min_instances: 2,
+            lead_time_days: None,
         };
         let small = candidate("small", 100.0, 0.1); // usable 50 rps, $73/month
         let big = candidate("big", 400.0, 0.5); // usable 200 rps, $365/month
@@ -356,6 +461,86 @@ mod tests {
     }
 
     #[test]
+    fn a_launch_that_takes_demand_over_capacity_ends_the_runway_on_its_date() {
+        // Flat 100 rps, daily; a fleet serving 120 rps; a launch on
+        // 2025-03-10 adding 30 %, ordering taking 30 days.
+        let start = t("2025-03-01T00:00:00Z");
+        let mut demand: Vec<DemandPoint> = (0..20)
+            .map(|i| DemandPoint {
+                t: start + chrono::Duration::days(i),
+                mean: 100.0,
+                bound: 100.0,
+            })
+            .collect();
+        let launch = Event {
+            name: "launch".into(),
+            start: t("2025-03-10T00:00:00Z"),
+            end: None,
+            ramp_days: 0.0,
+            add: EventAdd::Share(0.3),
+        };
+        apply_events(&mut demand, std::slice::from_ref(&launch));
+        assert_eq!(demand[8].bound, 100.0);
+        assert!((demand[9].bound - 130.0).abs() < 1e-9);
+        let sizing = Sizing {
+            utilisation: 1.0,
+            redundancy: 0,
+            min_instances: 1,
+            lead_time_days: Some(30.0),
+        };
+        let fleet = Fleet {
+            type_name: "a".into(),
+            count: 12,
+        };
+        let p = plan(
+            &demand,
+            86_400.0,
+            &[candidate("a", 10.0, 1.0)],
+            &sizing,
+            Some(&fleet),
+        );
+        let r = p.runway.unwrap();
+        assert_eq!(r.until.as_deref(), Some("2025-03-10T00:00:00+00:00"));
+        assert_eq!(r.act_by.as_deref(), Some("2025-02-08T00:00:00+00:00"));
+    }
+
+    #[test]
+    fn events_ramp_in_end_and_add_to_the_organic_demand() {
+        let start = t("2025-01-01T00:00:00Z");
+        let day = |i: i64| start + chrono::Duration::days(i);
+        let migration = Event {
+            name: "migration".into(),
+            start: day(10),
+            end: Some(day(30)),
+            ramp_days: 10.0,
+            add: EventAdd::Rps(50.0),
+        };
+        let campaign = Event {
+            name: "campaign".into(),
+            start: day(20),
+            end: Some(day(25)),
+            ramp_days: 0.0,
+            add: EventAdd::Share(0.1),
+        };
+        let mut demand: Vec<DemandPoint> = (0..35)
+            .map(|i| DemandPoint {
+                t: day(i),
+                mean: 200.0,
+                bound: 250.0,
+            })
+            .collect();
+        apply_events(&mut demand, &[migration, campaign]);
+        // Halfway up the ramp: +25 rps; fully in: +50; the campaign's 10 %
+        // is of the organic 200/250, not of the migration.
+        assert_eq!(demand[15].mean, 225.0);
+        assert_eq!(demand[20].mean, 200.0 + 50.0 + 20.0);
+        assert_eq!(demand[20].bound, 250.0 + 50.0 + 25.0);
+        assert_eq!(demand[25].mean, 250.0);
+        assert_eq!(demand[30].mean, 200.0);
+        assert_eq!(demand[9].bound, 250.0);
+    }
+
+    #[test]
     fn a_fleet_that_lasts_has_no_runway_date() {
         let demand = vec![DemandPoint {
             t: t("2025-01-01T00:00:00Z"),
@@ -366,6 +551,7 @@ mod tests {
             utilisation: 1.0,
             redundancy: 0,
             min_instances: 1,
+            lead_time_days: None,
         };
         let fleet = Fleet {
             type_name: "a".into(),

@@ -302,9 +302,14 @@ pub fn plan_text(d: &PlanDoc) -> String {
             100.0 * d.sizing.utilisation,
             match (&r.until, r.days, r.demand_at_until_rps) {
                 (Some(u), Some(days), Some(x)) => format!(
-                    "enough until {} ({days:.0} days), when demand reaches {} rps",
+                    "enough until {} ({days:.0} days), when demand reaches {} rps{}",
                     &u[..10.min(u.len())],
-                    fmt_count(x)
+                    fmt_count(x),
+                    r.act_by.as_deref().map_or(String::new(), |a| format!(
+                        "; with a lead time of {:.0} days, act by {}",
+                        d.sizing.lead_time_days.unwrap_or(0.0),
+                        &a[..10.min(a.len())]
+                    ))
                 ),
                 _ => "enough for the whole horizon".into(),
             }

@@ -242,6 +242,10 @@ const ADDED_LATER: &[&str] = &[
     "calibration",
     "forecast_calibration",
     "why",
+    // plan.json: events, lead time
+    "events",
+    "lead_time_days",
+    "act_by",
 ];
 
 /// The first field (as a path, `steps[3].error_share`) that reading back

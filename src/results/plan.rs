@@ -168,6 +168,9 @@ pub struct PlanDoc {
     pub forecast_calibration: Option<Calibration>,
     pub step: String,
     pub capacity: Vec<CapacityLine>,
+    /// `[[event]]`s: inorganic demand added to the forecast.
+    #[serde(default)]
+    pub events: Vec<plan::EventDoc>,
     #[serde(flatten)]
     pub plan: plan::Plan,
 }
@@ -202,6 +205,7 @@ impl PlanDoc {
                     memory_gib: c.instance.memory_gib,
                 })
                 .collect(),
+            events: pf.events.iter().map(plan::EventDoc::of).collect(),
             plan: result,
         }
     }

@@ -107,10 +107,13 @@ fn cards(p: &PlanDoc, canvas: &mut Canvas) {
                 .as_deref()
                 .map_or("whole horizon".into(), |u| format!("until {}", date(u))),
             format!(
-                "{} × {} serve {} rps (N+k, at the utilisation target)",
+                "{} × {} serve {} rps (N+k, at the utilisation target){}",
                 f.count,
                 f.type_name,
-                fmt_count(r.fleet_capacity_rps)
+                fmt_count(r.fleet_capacity_rps),
+                r.act_by
+                    .as_deref()
+                    .map_or(String::new(), |a| format!("; act by {}", date(a)))
             ),
             if r.until.is_some() { "warn" } else { "good" },
         );
