@@ -16,6 +16,9 @@
 //! * [`target`] — the embedded synthetic service whose capacity is known in
 //!   closed form (c workers / mean service time): demo, default target and
 //!   test oracle.
+//! * [`proxy`] — the fault-injecting TCP proxy (`headroom proxy`, and the
+//!   proxies a run with `[[fault]]`s starts): toxics, proxied connections
+//!   and Toxiproxy's HTTP API.
 //! * [`input`] — files users bring: CSV/Parquet tables, demand history
 //!   (resampled to a regular step), plan files and catalogs, Prometheus.
 //! * [`model`] — pure math for capacity planning: USL, queueing, forecast,
