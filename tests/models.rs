@@ -455,6 +455,40 @@ add = "30%"
 }
 
 #[test]
+fn the_sre_books_shakespeare_example_comes_out_as_the_book_says() {
+    // Site Reliability Engineering (O'Reilly 2016), ch. 2: 3,470 QPS at
+    // ~100 QPS a task → 35 tasks, 37 with N+2; per region N+2 gives 17
+    // (USA), 16 (Europe), 6 (Asia), and N+1 in South America gives 4.
+    let out = headroom(&["plan", "models/sre-book-shakespeare.toml", "--json"]);
+    let v = json(&out);
+    let month = &v["periods"][0];
+    assert_eq!(month["peak_rps"], 3470.0);
+    assert_eq!(month["options"][0]["instances"], 37, "{month}");
+    let regions: Vec<(String, u64)> = month["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["instances"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        ("USA", 17),
+        ("South America", 4),
+        ("Europe", 16),
+        ("Asia", 6),
+    ];
+    assert_eq!(
+        regions,
+        want.map(|(n, k)| (n.to_string(), k)).to_vec(),
+        "{month}"
+    );
+}
+
+#[test]
 fn plan_errors_point_at_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");

@@ -219,6 +219,7 @@ pub fn plan_from(
         &candidates,
         &pf.sizing,
         pf.fleet.as_ref(),
+        &pf.regions,
     );
     let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
     // Files only where asked for: a plan is a printout first.

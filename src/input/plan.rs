@@ -38,7 +38,7 @@ use toml::Spanned;
 use super::history::Step;
 use crate::input::Error;
 use crate::model::cost::InstanceType;
-use crate::model::plan::{Event, EventAdd, Fleet, Sizing};
+use crate::model::plan::{Event, EventAdd, Fleet, Region, Sizing};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +56,18 @@ struct RawPlan {
     capacity: BTreeMap<String, Spanned<RawCapacity>>,
     #[serde(default, rename = "event")]
     events: Vec<Spanned<RawEvent>>,
+    #[serde(default, rename = "region")]
+    regions: Vec<Spanned<RawRegion>>,
+}
+
+/// `[[region]]`: a failure domain with its part of the peak.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegion {
+    name: Spanned<String>,
+    /// Its peak rate, or a share (`"41%"`): relative to the other regions'.
+    weight: Spanned<toml::Value>,
+    redundancy: Option<u32>,
 }
 
 /// `[[event]]`: inorganic demand on top of the forecast.
@@ -201,6 +213,7 @@ pub struct PlanFile {
     pub fleet: Option<Fleet>,
     pub capacity: BTreeMap<String, CapacitySource>,
     pub events: Vec<Event>,
+    pub regions: Vec<Region>,
 }
 
 fn read(path: &Path) -> Result<String, Error> {
@@ -272,6 +285,31 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         .iter()
         .map(|e| event(&cx, e))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut regions: Vec<Region> = Vec::new();
+    for r in &raw.regions {
+        let v = r.get_ref();
+        let weight = match v.weight.get_ref() {
+            toml::Value::String(s) => crate::units::parse_share(s),
+            toml::Value::Float(f) => Ok(*f),
+            toml::Value::Integer(i) => Ok(*i as f64),
+            other => Err(format!(
+                "expected a rate or a share like \"41%\", found {}",
+                other.type_str()
+            )),
+        }
+        .map_err(|m| cx.at(v.weight.span(), m))?;
+        if !(weight.is_finite() && weight > 0.0) {
+            return Err(cx.at(v.weight.span(), "a region's weight must be more than 0"));
+        }
+        if regions.iter().any(|o| o.name == *v.name.get_ref()) {
+            return Err(cx.at(v.name.span(), "another [[region]] has this name"));
+        }
+        regions.push(Region {
+            name: v.name.get_ref().clone(),
+            weight,
+            redundancy: v.redundancy.unwrap_or(sizing.redundancy),
+        });
+    }
     let capacity = capacity(&cx, &raw, &catalog, dir)?;
     let fleet = fleet(&cx, &raw, &capacity)?;
     Ok(PlanFile {
@@ -290,6 +328,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         fleet,
         capacity,
         events,
+        regions,
     })
 }
 

@@ -112,6 +112,71 @@ pub fn apply_events(demand: &mut [DemandPoint], events: &[Event]) {
     }
 }
 
+/// A region (or any failure domain) serving a share of the demand, sized
+/// N+k on its own: a task lost to an update or a failure there is made up
+/// there, as in the SRE book's worked example (ch. 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    pub name: String,
+    /// Its part of the peak, relative to the other regions' weights (their
+    /// peak rates, or shares).
+    pub weight: f64,
+    /// Spares in this region (default: the plan's N+k).
+    pub redundancy: u32,
+}
+
+/// One region in one month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionNeed {
+    pub name: String,
+    pub peak_rps: f64,
+    pub redundancy: u32,
+    /// The cheapest type for this region's demand.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub instances: u32,
+    pub monthly_cost: f64,
+}
+
+/// Each region's share of `peak_rps` (the global peak), sized with the
+/// candidate that costs least for it.
+pub fn regional(
+    peak_rps: f64,
+    regions: &[Region],
+    candidates: &[Candidate],
+    sizing: &Sizing,
+) -> Vec<RegionNeed> {
+    let total: f64 = regions.iter().map(|r| r.weight).sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    regions
+        .iter()
+        .filter_map(|r| {
+            // peak × w / Σw in this order: a region's own rate comes back exactly.
+            let peak = peak_rps * r.weight / total;
+            let here = Sizing {
+                redundancy: r.redundancy,
+                ..*sizing
+            };
+            candidates
+                .iter()
+                .filter_map(|c| {
+                    let n = instances_for(peak, c.capacity_rps, &here)?;
+                    Some(RegionNeed {
+                        name: r.name.clone(),
+                        peak_rps: peak,
+                        redundancy: r.redundancy,
+                        type_name: c.instance.name.clone(),
+                        instances: n,
+                        monthly_cost: monthly_cost(n, c.hourly),
+                    })
+                })
+                .min_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost))
+        })
+        .collect()
+}
+
 /// An event as `plan.json` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventDoc {
@@ -175,6 +240,9 @@ pub struct Period {
     pub options: Vec<TypeNeed>,
     /// Instances of the current fleet's type needed (when a fleet is given).
     pub fleet_needed: Option<u32>,
+    /// Per `[[region]]`, its share of the month's peak sized on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionNeed>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,6 +316,7 @@ pub fn plan(
     candidates: &[Candidate],
     sizing: &Sizing,
     fleet: Option<&Fleet>,
+    regions: &[Region],
 ) -> Plan {
     let mut periods: Vec<Period> = Vec::new();
     for d in demand {
@@ -260,6 +329,7 @@ pub fn plan(
                 requests: 0.0,
                 options: Vec::new(),
                 fleet_needed: None,
+                regions: Vec::new(),
             });
         }
         let p = periods.last_mut().expect("pushed above");
@@ -290,6 +360,7 @@ pub fn plan(
             .collect();
         p.options
             .sort_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost));
+        p.regions = regional(p.peak_rps, regions, candidates, sizing);
         p.fleet_needed = fleet.and_then(|f| {
             p.options
                 .iter()
@@ -410,6 +481,45 @@ mod tests {
     }
 
     #[test]
+    fn the_sre_books_regions_each_get_their_own_spares() {
+        // SRE book ch. 2: 1,430 QPS North America, 290 South America, 1,400
+        // Europe and Africa, 350 Asia and Australia; 100 QPS a task; N+2 per
+        // region, but N+1 in South America: 17, 4, 16 and 6 tasks.
+        let s = Sizing {
+            utilisation: 1.0,
+            redundancy: 2,
+            min_instances: 1,
+            lead_time_days: None,
+        };
+        let region = |name: &str, qps: f64, k: u32| Region {
+            name: name.into(),
+            weight: qps,
+            redundancy: k,
+        };
+        let regions = [
+            region("USA", 1430.0, 2),
+            region("South America", 290.0, 1),
+            region("Europe", 1400.0, 2),
+            region("Asia", 350.0, 2),
+        ];
+        let need = regional(3470.0, &regions, &[candidate("task", 100.0, 1.0)], &s);
+        let tasks: Vec<(&str, u32)> = need
+            .iter()
+            .map(|r| (r.name.as_str(), r.instances))
+            .collect();
+        assert_eq!(
+            tasks,
+            [
+                ("USA", 17),
+                ("South America", 4),
+                ("Europe", 16),
+                ("Asia", 6)
+            ]
+        );
+        assert_eq!(need[2].peak_rps, 1400.0);
+    }
+
+    #[test]
     fn months_runway_and_cheapest_type() {
         // Daily steps from 2025-01-30 to 2025-03-02, demand rising 10 rps a day from 100.
         let start = t("2025-01-30T00:00:00Z");
@@ -432,7 +542,7 @@ mod tests {
             type_name: "small".into(),
             count: 6,
         };
-        let plan = plan(&demand, 86_400.0, &[small, big], &sizing, Some(&fleet));
+        let plan = plan(&demand, 86_400.0, &[small, big], &sizing, Some(&fleet), &[]);
         let months: Vec<&str> = plan.periods.iter().map(|p| p.month.as_str()).collect();
         assert_eq!(months, ["2025-01", "2025-02", "2025-03"]);
         // February's peak is the 2025-02-28 bound: 120 + 10·29 = 410 rps.
@@ -498,6 +608,7 @@ mod tests {
             &[candidate("a", 10.0, 1.0)],
             &sizing,
             Some(&fleet),
+            &[],
         );
         let r = p.runway.unwrap();
         assert_eq!(r.until.as_deref(), Some("2025-03-10T00:00:00+00:00"));
@@ -563,6 +674,7 @@ mod tests {
             &[candidate("a", 100.0, 1.0)],
             &sizing,
             Some(&fleet),
+            &[],
         );
         assert_eq!(p.runway.unwrap().until, None);
     }

@@ -291,6 +291,37 @@ pub fn plan_text(d: &PlanDoc) -> String {
                 .map_or("—".into(), |c| format!("{c:.4}"))
         );
     }
+    // Regions at the month of the highest peak.
+    if let Some(m) = p
+        .periods
+        .iter()
+        .filter(|m| !m.regions.is_empty())
+        .max_by(|a, b| a.peak_rps.total_cmp(&b.peak_rps))
+    {
+        let _ = writeln!(
+            o,
+            "\nregions at the peak ({}), each N+k on its own:",
+            m.month
+        );
+        for r in &m.regions {
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>8} rps  N+{}  {} × {} = {}/mo",
+                r.name,
+                fmt_count(r.peak_rps),
+                r.redundancy,
+                r.instances,
+                r.type_name,
+                fmt_money(r.monthly_cost)
+            );
+        }
+        let total: u32 = m.regions.iter().map(|r| r.instances).sum();
+        let one = m.options.first().map_or(0, |o| o.instances);
+        let _ = writeln!(
+            o,
+            "  {total} instances in all, against {one} in one place: the price of serving each region where it is"
+        );
+    }
     if let (Some(r), Some(f)) = (&p.runway, &d.fleet) {
         let _ = writeln!(
             o,
