@@ -76,18 +76,18 @@ fn plain(port: u16, rate: u32, secs: u32) -> String {
 }
 
 /// An embedded target of the test's own: 16 workers, 1 ms fixed.
-fn fast_target() -> headroom::target::TargetHandle {
-    headroom::target::spawn(
-        headroom::target::TargetConfig {
-            workers: 16,
-            service_time: headroom::target::ServiceTime::Fixed {
-                mean: std::time::Duration::from_millis(1),
-            },
-            ..Default::default()
+fn fast_config() -> headroom::target::TargetConfig {
+    headroom::target::TargetConfig {
+        workers: 16,
+        service_time: headroom::target::ServiceTime::Fixed {
+            mean: std::time::Duration::from_millis(1),
         },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap()
+        ..Default::default()
+    }
+}
+
+fn fast_target() -> headroom::target::TargetHandle {
+    headroom::target::spawn(fast_config(), "127.0.0.1:0".parse().unwrap()).unwrap()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -688,4 +688,43 @@ fn bandwidth_slicer_limit_data_and_slow_close_shape_the_bytes_as_toxiproxy_says(
         1_000,
         "bytes delivered through the limit"
     );
+}
+
+#[test]
+fn retries_multiply_the_calls_a_failing_dependency_gets() {
+    let _s = serial();
+    // A dependency we did not write: Python's http.server answering 403.
+    let Some(py) = common::python(&["forbidden"]) else {
+        return;
+    };
+    let target = headroom::target::spawn(
+        headroom::target::TargetConfig {
+            dependency: Some(
+                headroom::target::rules::dependency(
+                    &format!("http://127.0.0.1:{}/", py.port),
+                    std::time::Duration::from_secs(1),
+                    2,
+                )
+                .unwrap(),
+            ),
+            ..fast_config()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    for _ in 0..10 {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(target.addr).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+    }
+    let st = &target.stats;
+    let n = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    // 1 + 2 retries each: three times the load on the dependency.
+    assert_eq!(n(&st.dependency_calls), 30);
+    assert_eq!(n(&st.dependency_failures), 10);
+    assert_eq!(n(&st.dependency_timeouts), 0);
 }

@@ -7,11 +7,10 @@
 //! (`.ci/run` sets HEADROOM_REQUIRE_PYTHON=1).
 
 mod common;
-use common::{headroom, plan_from, quiet, serial, text};
+use common::{headroom, plan_from, python, quiet, serial, text};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -261,45 +260,6 @@ fn a_queue_without_bound_collapses_and_drains_in_the_analytic_time() {
     );
     // The generator kept up: the collapse is the target's, not a limit.
     assert!(r.seconds.iter().all(|s| !s.attribution.is_generator()));
-}
-
-/// A misbehaving Python server (tests/servers/misbehave.py), killed on drop.
-struct Py {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Py {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python(args: &[&str]) -> Option<Py> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/misbehave.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(
-                std::env::var_os("HEADROOM_REQUIRE_PYTHON").is_none(),
-                "HEADROOM_REQUIRE_PYTHON is set but python3 does not start: {e}"
-            );
-            eprintln!("SKIPPED: python3 is not installed; .ci/run requires it");
-            return None;
-        }
-    };
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().expect("the server prints its port");
-    Some(Py { child, port })
 }
 
 /// The pool server's own count: (served, seconds workers were held).

@@ -1102,8 +1102,9 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
             .map_err(flag("--dependency"))?,
         seed: 1,
     };
+    // An address in use is the flag's fault: bad input (2), like the rest.
     let handle = target::spawn(cfg.clone(), args.listen)
-        .with_context(|| format!("listening on {}", args.listen))?;
+        .map_err(|e| exit::BadInput(format!("--listen {}: {e}", args.listen)))?;
     println!(
         "embedded target on {}: {} workers, {} service time (mean {}) → capacity {} requests/s",
         handle.url(),
@@ -1114,7 +1115,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
     );
     if let Some(d) = &cfg.dependency {
         println!(
-            "  each request first calls {} (timeout {}, {} retries): capacity is workers / (service time + its time)",
+            "  each request first calls {} (timeout {}, retries: {}): capacity is workers / (service time + its time)",
             d.url,
             fmt_ms(d.timeout.as_secs_f64() * 1000.0),
             d.retries
@@ -1130,7 +1131,7 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
 
 pub fn serve_proxy(args: &ProxyArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let server = crate::proxy::Server::start(Some(args.api))
-        .with_context(|| format!("serving the proxy API on {}", args.api))?;
+        .map_err(|e| exit::BadInput(format!("--api {}: {e}", args.api)))?;
     for spec in &args.proxies {
         let p = server.proxies.create(spec.clone()).map_err(|e| {
             exit::BadInput(format!(

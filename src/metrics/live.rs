@@ -348,6 +348,16 @@ mod tests {
     use crate::metrics::{ErrorKind, Stats};
 
     #[test]
+    fn a_fault_shows_as_its_gauge_while_in_effect() {
+        let l = Live::new(&["home".into()], buckets(&[]));
+        l.fault("db slow", true);
+        let text = l.encode();
+        crate::testing::has(&text, "headroom_fault_active{fault=\"db slow\"} 1");
+        l.fault("db slow", false);
+        crate::testing::has(&l.encode(), "headroom_fault_active{fault=\"db slow\"} 0");
+    }
+
+    #[test]
     fn buckets_hold_the_slo_thresholds() {
         let b = buckets(&[0.25, 0.001]);
         assert_eq!(b.first(), Some(&0.001));

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -215,7 +215,7 @@ impl<'a> Pump<'a> {
         let mut ended = self.end.subscribe();
         let mut closed = self.closed.clone();
         let mut queue: VecDeque<(Instant, Bytes)> = VecDeque::new();
-        let mut buf = BytesMut::new();
+        let mut buf = vec![0u8; CHUNK];
         let mut eof = false;
         if let Err(how) = self.refresh() {
             self.finish(how);
@@ -357,9 +357,10 @@ impl<'a> Pump<'a> {
     }
 }
 
-/// The next chunk the socket has, `None` at its end.
-async fn read_chunk(rd: &mut OwnedReadHalf, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
-    buf.reserve(CHUNK);
-    let n = rd.read_buf(buf).await?;
-    Ok((n > 0).then(|| buf.split().freeze()))
+/// The next chunk the socket has, `None` at its end: read into the pump's
+/// own buffer and copied out at its size (a fresh 32 KiB per read held
+/// every small queued chunk's whole allocation).
+async fn read_chunk(rd: &mut OwnedReadHalf, buf: &mut [u8]) -> io::Result<Option<Bytes>> {
+    let n = rd.read(buf).await?;
+    Ok((n > 0).then(|| Bytes::copy_from_slice(&buf[..n])))
 }

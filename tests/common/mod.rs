@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests that drive the binary.
 #![allow(dead_code)]
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
 /// `cargo test` runs a binary's tests on parallel threads; tests that put
@@ -61,4 +61,46 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A misbehaving Python server (tests/servers/misbehave.py), killed on drop.
+pub struct Py {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Py {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `misbehave.py ARGS`; `None` (said loudly) without python3,
+/// unless `.ci/run` requires it.
+pub fn python(args: &[&str]) -> Option<Py> {
+    use std::io::BufRead;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/misbehave.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                std::env::var_os("HEADROOM_REQUIRE_PYTHON").is_none(),
+                "HEADROOM_REQUIRE_PYTHON is set but python3 does not start: {e}"
+            );
+            eprintln!("SKIPPED: python3 is not installed; .ci/run requires it");
+            return None;
+        }
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the server prints its port");
+    Some(Py { child, port })
 }
