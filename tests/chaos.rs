@@ -169,6 +169,18 @@ recovery_windows = 2
         let expected = u32::from((4..=8).contains(&i));
         assert_eq!(r.n("faults") as u32, expected, "second {i}: faults column");
     }
+    // The interval log tags each second the fault was in effect in.
+    let log = std::fs::read_to_string(dir.join("latency.hlog")).unwrap();
+    let tagged: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("Tag=fault=slow%20dependency,"))
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        tagged,
+        ["4.000", "5.000", "6.000", "7.000", "8.000"],
+        "{log}"
+    );
     let s = summary(&dir);
     let f = &s["faults"][0];
     let started = f["started_s"].as_f64().unwrap();

@@ -150,14 +150,15 @@ impl Driver {
         self.shared.wake.notify_all();
     }
 
-    /// Faults in effect at some time in `[from, to)` seconds.
-    pub fn active_between(&self, from: f64, to: f64) -> u32 {
+    /// The faults in effect at some time in `[from, to)` seconds.
+    pub fn active_between(&self, from: f64, to: f64) -> Vec<String> {
         self.shared
             .lock()
             .applied
             .iter()
             .filter(|a| a.started_s.is_some_and(|s| s < to) && a.ended_s.is_none_or(|e| e > from))
-            .count() as u32
+            .map(|a| a.name.clone())
+            .collect()
     }
 
     /// What began or ended in `[from, to)` seconds, in words (the interval

@@ -284,11 +284,19 @@ impl load::Observer for Watching<'_> {
     fn interval(&mut self, iv: &Interval) {
         if let Some(d) = self.driver {
             let t = iv.index as f64;
-            self.rec.faults_now = d.active_between(t, t + 1.0);
-            for line in d.events_between(t, t + 1.0) {
-                if let Err(e) = self.rec.hlog.comment(&line) {
-                    self.rec.write_error.get_or_insert(e.into());
-                }
+            let active = d.active_between(t, t + 1.0);
+            self.rec.faults_now = active.len() as u32;
+            let logged = d
+                .events_between(t, t + 1.0)
+                .iter()
+                .try_for_each(|line| self.rec.hlog.comment(line))
+                .and_then(|()| {
+                    active
+                        .iter()
+                        .try_for_each(|name| self.rec.hlog.write_fault(iv, name))
+                });
+            if let Err(e) = logged {
+                self.rec.write_error.get_or_insert(e.into());
             }
         }
         if self.rec.second(iv) {

@@ -76,6 +76,13 @@ pub fn tag(kind: Kind, key: &Key) -> Option<String> {
     }
 }
 
+/// The tag of the all-requests latency of a second a fault was in effect
+/// in: `fault=NAME`. headroom's readers skip it (it names no series of
+/// theirs); a tool filtering by tag gets the latency under each fault.
+pub fn fault_tag(name: &str) -> String {
+    format!("fault={}", utf8_percent_encode(name, ESCAPED))
+}
+
 /// What a tag means; `None` for a tag headroom does not write.
 pub fn parse_tag(tag: Option<&str>) -> Option<(Kind, Key)> {
     let Some(tag) = tag else {
@@ -330,6 +337,20 @@ impl HlogWriter {
             }
         }
         Ok(())
+    }
+
+    /// The second's all-requests latency again, tagged [`fault_tag`]`(name)`.
+    pub fn write_fault(&mut self, iv: &Interval, name: &str) -> io::Result<()> {
+        let mut w =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
+        let tag = fault_tag(name);
+        w.write_histogram(
+            &iv.all.latency,
+            Duration::from_secs(iv.index),
+            Duration::from_secs(1),
+            Tag::new(&tag),
+        )
+        .map_err(|e| io::Error::other(format!("{e:?}")))
     }
 
     /// A comment line (`#…`): readers skip it, people read it — where a
