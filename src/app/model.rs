@@ -9,7 +9,8 @@ use crate::input::history::{self, Aggregate, History, Step};
 use crate::input::plan::{self as plan_file, Bound, CapacitySource, DemandSource, PlanFile};
 use crate::input::table::Table;
 use crate::model::plan::{Candidate, DemandPoint};
-use crate::model::{forecast as fc, plan, queueing, usl};
+use crate::model::whatif::{Outcome, Scenario};
+use crate::model::{autoscale, forecast as fc, plan, queueing, usl};
 use crate::report::model as out;
 use crate::results::files;
 use crate::results::plan::{BacktestDoc, ForecastDoc, PlanDoc};
@@ -210,24 +211,49 @@ pub fn plan_from(
 ) -> anyhow::Result<exit::Code> {
     let pf = plan_file::load(file)?;
     let candidates = candidates(&pf)?;
-    let (mut demand, step_seconds, forecast_doc) = demand(&pf)?;
-    // Launches, campaigns, migrations: on top of the organic forecast.
-    plan::apply_events(&mut demand, &pf.events);
-    let result = plan::plan(
-        &demand,
-        step_seconds,
-        &candidates,
-        &pf.sizing,
-        pf.fleet.as_ref(),
-        &pf.regions,
-    );
-    let doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
+    let (organic, step_seconds, forecast_doc) = demand(&pf)?;
+    let run = |s: &Scenario| {
+        // Launches, campaigns, migrations: on top of the organic forecast.
+        let demand = s.demand(&organic, &pf.events);
+        let p = plan::plan(
+            &demand,
+            step_seconds,
+            &candidates,
+            &pf.sizing,
+            pf.fleet.as_ref(),
+            &pf.regions,
+        );
+        (demand, p)
+    };
+    let base = Scenario::base();
+    let (demand, result) = run(&base);
+    let mut doc = PlanDoc::new(&pf, &candidates, &forecast_doc, result);
+    if !pf.scenarios.is_empty() {
+        doc.scenarios.push(Outcome::of(&base, &doc.plan));
+        for s in &pf.scenarios {
+            doc.scenarios.push(Outcome::of(s, &run(s).1));
+        }
+    }
+    if let Some((policy, type_name)) = &pf.autoscaling {
+        // The named type, else the fleet's, else the cheapest.
+        let name = type_name
+            .clone()
+            .or_else(|| pf.fleet.as_ref().map(|f| f.type_name.clone()))
+            .or_else(|| doc.plan.cheapest.as_ref().map(|c| c.type_name.clone()));
+        doc.autoscaling = candidates
+            .iter()
+            .find(|c| Some(&c.instance.name) == name.as_ref())
+            .and_then(|c| autoscale::recommend(policy, &demand, step_seconds, c, &pf.sizing));
+    }
     // Files only where asked for: a plan is a printout first.
     let written = match &out {
         Some(dir) => {
             crate::results::claim(dir, force, &[file])?;
             write_json(&dir.join("plan.json"), &doc)?;
             write_json(&dir.join("forecast.json"), &forecast_doc)?;
+            if let Some(a) = &doc.autoscaling {
+                crate::results::write_text(&dir.join("hpa.yaml"), &a.hpa)?;
+            }
             Some((dir, super::render_report(dir, no_report)))
         }
         None => None,
@@ -243,7 +269,14 @@ pub fn plan_from(
                     println!("report: {}", p.display());
                 }
             }
-            None => println!("\n(--out DIR writes plan.json, forecast.json and report.html)"),
+            None => println!(
+                "\n(--out DIR writes plan.json, forecast.json{} and report.html)",
+                if doc.autoscaling.is_some() {
+                    ", hpa.yaml"
+                } else {
+                    ""
+                }
+            ),
         }
     }
     Ok(exit::Code::Ok)

@@ -26,6 +26,13 @@
 //! # find = "results/find-…/find.json"   (its sustainable_rps)
 //! # queue = { workers = 8, service_time = "10ms", quantile = 0.99, within = "100ms" }
 //! ```
+//!
+//! The capacity review's parts, each optional: `[[event]]` (inorganic
+//! demand), `[[region]]` (with `zones`; `[sizing] survive = "region"`),
+//! `[sizing] lead_time` (or `lead_time` per catalog type), `[[scenario]]`
+//! (growth, scale, delay, drop, its own `[[scenario.event]]`) and
+//! `[autoscaling]` (scale_up_delay, ramp, metric, cpu_at_capacity,
+//! deployment, type); `models/README.md` shows each.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -37,8 +44,11 @@ use toml::Spanned;
 
 use super::history::Step;
 use crate::input::Error;
+use crate::model::autoscale::Policy;
 use crate::model::cost::InstanceType;
-use crate::model::plan::{Event, EventAdd, Fleet, Region, Sizing};
+use crate::model::plan::{Event, EventAdd, Fleet, Sizing};
+use crate::model::regions::Region;
+use crate::model::whatif::Scenario;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +68,39 @@ struct RawPlan {
     events: Vec<Spanned<RawEvent>>,
     #[serde(default, rename = "region")]
     regions: Vec<Spanned<RawRegion>>,
+    #[serde(default, rename = "scenario")]
+    scenarios: Vec<Spanned<RawScenario>>,
+    autoscaling: Option<RawAutoscaling>,
+}
+
+/// `[[scenario]]`: a what-if on the plan's demand.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    growth: Option<Spanned<f64>>,
+    scale: Option<Spanned<f64>>,
+    /// Event name → how much later (`"91d"`).
+    #[serde(default)]
+    delay: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    drop: Vec<Spanned<String>>,
+    #[serde(default, rename = "event")]
+    events: Vec<Spanned<RawEvent>>,
+}
+
+/// `[autoscaling]`: the service scales itself.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAutoscaling {
+    scale_up_delay: Spanned<String>,
+    /// `"40%/1h"`: a ramp steeper than the forecast's step shows.
+    ramp: Option<Spanned<String>>,
+    metric: Option<String>,
+    cpu_at_capacity: Option<Spanned<toml::Value>>,
+    deployment: Option<String>,
+    #[serde(rename = "type")]
+    type_name: Option<Spanned<String>>,
 }
 
 /// `[[region]]`: a failure domain with its part of the peak.
@@ -68,6 +111,8 @@ struct RawRegion {
     /// Its peak rate, or a share (`"41%"`): relative to the other regions'.
     weight: Spanned<toml::Value>,
     redundancy: Option<u32>,
+    /// Zones its instances are spread over (2 or more: survive losing one).
+    zones: Option<Spanned<u32>>,
 }
 
 /// `[[event]]`: inorganic demand on top of the forecast.
@@ -102,6 +147,8 @@ struct RawSizing {
     redundancy: Option<u32>,
     min_instances: Option<u32>,
     lead_time: Option<Spanned<String>>,
+    /// `"region"`: each region carries its share of a lost region's traffic.
+    survive: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +193,8 @@ struct RawInstance {
     hourly: f64,
     #[serde(default)]
     discounts: BTreeMap<String, f64>,
+    /// Days from order to serving (`"45d"`).
+    lead_time: Option<String>,
 }
 
 /// Where demand comes from.
@@ -214,6 +263,9 @@ pub struct PlanFile {
     pub capacity: BTreeMap<String, CapacitySource>,
     pub events: Vec<Event>,
     pub regions: Vec<Region>,
+    pub scenarios: Vec<Scenario>,
+    /// The policy and the type it is for (`None`: the fleet's or the cheapest).
+    pub autoscaling: Option<(Policy, Option<String>)>,
 }
 
 fn read(path: &Path) -> Result<String, Error> {
@@ -274,11 +326,39 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
                 / 86_400.0,
         ),
     };
+    let survive_region_loss = match raw
+        .sizing
+        .survive
+        .as_ref()
+        .map(|s| (s.get_ref().as_str(), s.span()))
+    {
+        None | Some(("none", _)) => false,
+        Some(("region", _)) => true,
+        Some((other, span)) => return Err(cx.at(
+            span,
+            format!(
+                "expected `region` or `none`, found `{other}` (zones are a region's `zones = 3`)"
+            ),
+        )),
+    };
+    if survive_region_loss && raw.regions.len() < 2 {
+        let span = raw
+            .sizing
+            .survive
+            .as_ref()
+            .map(|s| s.span())
+            .unwrap_or(0..0);
+        return Err(cx.at(
+            span,
+            "surviving a region's loss needs two or more [[region]] entries",
+        ));
+    }
     let sizing = Sizing {
         utilisation,
         redundancy: raw.sizing.redundancy.unwrap_or(1),
         min_instances: raw.sizing.min_instances.unwrap_or(1).max(1),
         lead_time_days,
+        survive_region_loss,
     };
     let events = raw
         .events
@@ -304,14 +384,41 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         if regions.iter().any(|o| o.name == *v.name.get_ref()) {
             return Err(cx.at(v.name.span(), "another [[region]] has this name"));
         }
+        let zones = match &v.zones {
+            Some(z) if *z.get_ref() == 0 => return Err(cx.at(z.span(), "zones must be at least 1")),
+            Some(z) => *z.get_ref(),
+            None => 1,
+        };
         regions.push(Region {
             name: v.name.get_ref().clone(),
             weight,
             redundancy: v.redundancy.unwrap_or(sizing.redundancy),
+            zones,
         });
+    }
+    let scenarios = raw
+        .scenarios
+        .iter()
+        .map(|s| scenario(&cx, s, &events))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(dup) = raw.scenarios.iter().enumerate().find(|(i, s)| {
+        s.get_ref().name.get_ref() == "base"
+            || raw.scenarios[..*i]
+                .iter()
+                .any(|o| o.get_ref().name.get_ref() == s.get_ref().name.get_ref())
+    }) {
+        return Err(cx.at(
+            dup.1.get_ref().name.span(),
+            "scenario names must differ, and `base` is the plan itself",
+        ));
     }
     let capacity = capacity(&cx, &raw, &catalog, dir)?;
     let fleet = fleet(&cx, &raw, &capacity)?;
+    let autoscaling = raw
+        .autoscaling
+        .as_ref()
+        .map(|a| autoscaling(&cx, a, &capacity, raw.name.as_deref().unwrap_or("service")))
+        .transpose()?;
     Ok(PlanFile {
         path: path.to_path_buf(),
         name: raw.name.unwrap_or_else(|| {
@@ -329,7 +436,140 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         capacity,
         events,
         regions,
+        scenarios,
+        autoscaling,
     })
+}
+
+/// `[[scenario]]`: its delays and drops must name the plan's events.
+fn scenario(cx: &Cx, s: &Spanned<RawScenario>, events: &[Event]) -> Result<Scenario, Error> {
+    let r = s.get_ref();
+    let known = |name: &Spanned<String>| {
+        if events.iter().any(|e| e.name == *name.get_ref()) {
+            Ok(name.get_ref().clone())
+        } else {
+            Err(cx.at(
+                name.span(),
+                format!(
+                    "no [[event]] is named `{}` ({})",
+                    name.get_ref(),
+                    if events.is_empty() {
+                        "the plan has none".to_string()
+                    } else {
+                        events
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            ))
+        }
+    };
+    let factor = |v: &Option<Spanned<f64>>, what: &str| match v {
+        None => Ok(1.0),
+        Some(f) if f.get_ref().is_finite() && *f.get_ref() >= 0.0 => Ok(*f.get_ref()),
+        Some(f) => Err(cx.at(f.span(), format!("{what} must be a number ≥ 0"))),
+    };
+    let mut delays = Vec::new();
+    for (name, d) in &r.delay {
+        if !events.iter().any(|e| &e.name == name) {
+            return Err(cx.at(d.span(), format!("no [[event]] is named `{name}`")));
+        }
+        let days = crate::units::parse_duration(d.get_ref())
+            .map_err(|m| cx.at(d.span(), m))?
+            .as_secs_f64()
+            / 86_400.0;
+        delays.push((name.clone(), days));
+    }
+    Ok(Scenario {
+        name: r.name.get_ref().clone(),
+        growth: factor(&r.growth, "growth")?,
+        scale: factor(&r.scale, "scale")?,
+        delays,
+        drop: r.drop.iter().map(known).collect::<Result<_, _>>()?,
+        events: r
+            .events
+            .iter()
+            .map(|e| event(cx, e))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// `[autoscaling]`.
+fn autoscaling(
+    cx: &Cx,
+    a: &RawAutoscaling,
+    capacity: &BTreeMap<String, CapacitySource>,
+    name: &str,
+) -> Result<(Policy, Option<String>), Error> {
+    let delay = crate::units::parse_duration(a.scale_up_delay.get_ref())
+        .map_err(|m| cx.at(a.scale_up_delay.span(), m))?
+        .as_secs_f64();
+    let ramp_per_s = match &a.ramp {
+        None => None,
+        Some(r) => Some(ramp(r.get_ref()).map_err(|m| cx.at(r.span(), m))?),
+    };
+    let cpu_at_capacity = match &a.cpu_at_capacity {
+        None => None,
+        Some(v) => Some(
+            match v.get_ref() {
+                toml::Value::String(s) => crate::units::parse_share(s),
+                toml::Value::Float(f) => crate::units::check_share(*f),
+                other => Err(format!(
+                    "expected a share like \"80%\", found {}",
+                    other.type_str()
+                )),
+            }
+            .map_err(|m| cx.at(v.span(), m))?,
+        ),
+    };
+    if let Some(t) = &a.type_name {
+        if !capacity.contains_key(t.get_ref()) {
+            return Err(cx.at(
+                t.span(),
+                format!(
+                    "type `{}` has no [capacity.\"{}\"] entry",
+                    t.get_ref(),
+                    t.get_ref()
+                ),
+            ));
+        }
+    }
+    Ok((
+        Policy {
+            scale_up_delay_s: delay,
+            ramp_per_s,
+            metric: a
+                .metric
+                .clone()
+                .unwrap_or_else(|| "http_requests_per_second".into()),
+            cpu_at_capacity,
+            deployment: a.deployment.clone().unwrap_or_else(|| name.to_string()),
+        },
+        a.type_name.as_ref().map(|t| t.get_ref().clone()),
+    ))
+}
+
+/// `"40%/1h"` → 0.4 per 3,600 s, per second.
+fn ramp(text: &str) -> Result<f64, String> {
+    let bad = || format!("expected a ramp like \"40%/1h\" (a share per duration), found {text:?}");
+    let (share, per) = text.split_once('/').ok_or_else(bad)?;
+    let share = share.trim();
+    let v: f64 = share
+        .strip_suffix('%')
+        .map_or_else(
+            || share.parse(),
+            |p| p.trim().parse::<f64>().map(|v| v / 100.0),
+        )
+        .map_err(|_| bad())?;
+    let secs = crate::units::parse_duration(per.trim())
+        .map_err(|_| bad())?
+        .as_secs_f64();
+    if !(v.is_finite() && v >= 0.0 && secs > 0.0) {
+        return Err(bad());
+    }
+    Ok(v / secs)
 }
 
 /// A date (`2027-03-01`, midnight UTC) or an RFC 3339 time.
@@ -618,6 +858,15 @@ pub fn load_catalog(path: &Path) -> Result<(Vec<InstanceType>, String), Error> {
             memory_gib: r.memory_gib,
             hourly: r.hourly,
             discounts: r.discounts.clone(),
+            lead_time_days: match &r.lead_time {
+                None => None,
+                Some(l) => Some(
+                    crate::units::parse_duration(l)
+                        .map_err(|m| bad(format!("lead_time: {m}")))?
+                        .as_secs_f64()
+                        / 86_400.0,
+                ),
+            },
         });
     }
     if out.is_empty() {

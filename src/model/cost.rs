@@ -18,6 +18,8 @@ pub struct InstanceType {
     pub hourly: f64,
     /// Commitment name (`1y`, `3y`, `spot` …) → share off the on-demand price.
     pub discounts: BTreeMap<String, f64>,
+    /// Days from ordering this type to serving with it.
+    pub lead_time_days: Option<f64>,
 }
 
 impl InstanceType {
@@ -42,6 +44,64 @@ pub fn cost_per_million(monthly_cost: f64, requests: f64) -> Option<f64> {
     (requests > 0.0).then(|| monthly_cost / (requests / 1e6))
 }
 
+/// The cheapest way to buy a series of monthly instance counts: some
+/// instances committed for the whole horizon at a discount, the rest on
+/// demand month by month.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CommitmentMix {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The discount taken (`null`: all on demand is cheapest).
+    pub commitment: Option<String>,
+    /// Instances committed (the steady base).
+    pub committed: u32,
+    /// The fewest and most instances of any month.
+    pub base_instances: u32,
+    pub peak_instances: u32,
+    /// Over the horizon: the mix, all on demand, and all committed at the
+    /// peak count (the cheapest discount's price).
+    pub total_cost: f64,
+    pub on_demand_cost: f64,
+    pub all_committed_cost: f64,
+}
+
+/// Commits the count that costs least: an instance committed at discount d
+/// costs (1 − d)·h every month, on demand h only in the months that need
+/// it, so committing a c-th instance pays when more than 1 − d of the
+/// months need c or more. Searched exactly over every count and discount.
+/// The commitment is taken to cover the horizon (a term running past it
+/// is not charged here).
+pub fn best_commitment(counts: &[u32], t: &InstanceType) -> Option<CommitmentMix> {
+    let (&base, &peak) = (counts.iter().min()?, counts.iter().max()?);
+    let month = |n: u32, hourly: f64| monthly_cost(n, hourly);
+    let on_demand: f64 = counts.iter().map(|&n| month(n, t.hourly)).sum();
+    let mut best = (on_demand, None, 0);
+    let mut all_committed = on_demand;
+    for (name, d) in &t.discounts {
+        let committed = t.hourly * (1.0 - d);
+        all_committed = all_committed.min(counts.len() as f64 * month(peak, committed));
+        for c in 1..=peak {
+            let cost: f64 = counts
+                .iter()
+                .map(|&n| month(c, committed) + month(n.saturating_sub(c), t.hourly))
+                .sum();
+            if cost < best.0 - 1e-9 {
+                best = (cost, Some(name.clone()), c);
+            }
+        }
+    }
+    Some(CommitmentMix {
+        type_name: t.name.clone(),
+        commitment: best.1,
+        committed: best.2,
+        base_instances: base,
+        peak_instances: peak,
+        total_cost: best.0,
+        on_demand_cost: on_demand,
+        all_committed_cost: all_committed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +114,7 @@ mod tests {
             memory_gib: 8.0,
             hourly: 0.1,
             discounts: [("1y".to_string(), 0.4)].into(),
+            lead_time_days: None,
         };
         assert_eq!(t.hourly_price(None), Some(0.1));
         assert!((t.hourly_price(Some("1y")).unwrap() - 0.06).abs() < 1e-12);
@@ -64,5 +125,43 @@ mod tests {
         let per_m = cost_per_million(730.0, 1000.0 * 730.0 * 3600.0).unwrap();
         assert!((per_m - 730.0 / 2628.0).abs() < 1e-12);
         assert_eq!(cost_per_million(730.0, 0.0), None);
+    }
+
+    #[test]
+    fn commit_the_base_buy_the_peaks_on_demand() {
+        // $1/h, 40 % off for a commitment; 12 months: 10 instances in 9
+        // of them, 16 in 3. The 11th–16th instance is needed in 3/12 =
+        // 25 % of months < 60 %: on demand. The first 10: every month.
+        let t = InstanceType {
+            name: "m".into(),
+            vcpu: 2.0,
+            memory_gib: 8.0,
+            hourly: 1.0,
+            discounts: [("1y".to_string(), 0.4)].into(),
+            lead_time_days: None,
+        };
+        let counts: Vec<u32> = (0..12).map(|m| if m >= 9 { 16 } else { 10 }).collect();
+        let mix = best_commitment(&counts, &t).unwrap();
+        assert_eq!(mix.commitment.as_deref(), Some("1y"));
+        assert_eq!(mix.committed, 10);
+        // 12 × 10 × 0.6 × 730 + 3 × 6 × 730 = 52,560 + 13,140.
+        assert!(
+            (mix.total_cost - 65_700.0).abs() < 1e-6,
+            "{}",
+            mix.total_cost
+        );
+        assert!((mix.on_demand_cost - (9.0 * 10.0 + 3.0 * 16.0) * 730.0).abs() < 1e-6);
+        assert!((mix.all_committed_cost - 12.0 * 16.0 * 0.6 * 730.0).abs() < 1e-6);
+        // At 20 % off, committing pays for an instance needed in more than
+        // 80 % of months: the first 10 (12 of 12), not the 11th (3 of 12).
+        let t20 = InstanceType {
+            discounts: [("1y".to_string(), 0.2)].into(),
+            ..t.clone()
+        };
+        assert_eq!(best_commitment(&counts, &t20).unwrap().committed, 10);
+        // Spiky: 1 instance but 8 in one month of 12 → commit 1.
+        let spiky: Vec<u32> = (0..12).map(|m| if m == 5 { 8 } else { 1 }).collect();
+        assert_eq!(best_commitment(&spiky, &t).unwrap().committed, 1);
+        assert_eq!(best_commitment(&[], &t), None);
     }
 }

@@ -6,10 +6,17 @@
 //! * [`queueing`] — M/M/c (Erlang B and C), service levels, server counts.
 //! * [`forecast`] — seasonal demand forecasts with prediction intervals.
 //! * [`cost`] — instance prices, commitments, cost per million requests.
-//! * [`plan`] — instances per month, runway, cheapest type, cost curves.
+//! * [`plan`] — instances per month, runway, orders and act-by dates,
+//!   cheapest type, cost curves, events.
+//! * [`regions`] — failure domains: N+k, zone loss, region loss.
+//! * [`whatif`] — named scenarios compared side by side.
+//! * [`autoscale`] — autoscaler targets and the HPA manifest.
 
+pub mod autoscale;
 pub mod cost;
 pub mod forecast;
 pub mod plan;
 pub mod queueing;
+pub mod regions;
 pub mod usl;
+pub mod whatif;

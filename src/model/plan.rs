@@ -16,10 +16,13 @@
 use chrono::{DateTime, Datelike, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use super::cost::{cost_per_million, monthly_cost, InstanceType};
+use super::cost::{best_commitment, cost_per_million, monthly_cost, CommitmentMix, InstanceType};
 use super::queueing::n_plus_k;
+use super::regions::{regional, Region, RegionNeed};
 
-pub const SCHEMA: &str = "headroom.plan/1";
+/// Version 2 added regions, events, orders with act-by dates, scenarios,
+/// commitments and autoscaling; every version-1 key is still there.
+pub const SCHEMA: &str = "headroom.plan/2";
 
 /// One forecast step, in requests per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,9 +53,21 @@ pub struct Sizing {
     /// Spare instances (N+k).
     pub redundancy: u32,
     pub min_instances: u32,
-    /// Days from ordering capacity to serving with it (`None`: not given).
+    /// Days from ordering capacity to serving with it (`None`: not given);
+    /// a catalog type's own lead time wins.
     #[serde(default)]
     pub lead_time_days: Option<f64>,
+    /// Size each region to carry its share of any other region's traffic
+    /// when that region is lost (`[sizing] survive = "region"`).
+    #[serde(default)]
+    pub survive_region_loss: bool,
+}
+
+impl Sizing {
+    /// The lead time for a type: its own (catalog), else the plan's.
+    pub fn lead_time_for(&self, c: &Candidate) -> Option<f64> {
+        c.instance.lead_time_days.or(self.lead_time_days)
+    }
 }
 
 /// Demand the forecast cannot see: from `start` (to `end`, if given), it
@@ -110,71 +125,6 @@ pub fn apply_events(demand: &mut [DemandPoint], events: &[Event]) {
             }
         }
     }
-}
-
-/// A region (or any failure domain) serving a share of the demand, sized
-/// N+k on its own: a task lost to an update or a failure there is made up
-/// there, as in the SRE book's worked example (ch. 2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Region {
-    pub name: String,
-    /// Its part of the peak, relative to the other regions' weights (their
-    /// peak rates, or shares).
-    pub weight: f64,
-    /// Spares in this region (default: the plan's N+k).
-    pub redundancy: u32,
-}
-
-/// One region in one month.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegionNeed {
-    pub name: String,
-    pub peak_rps: f64,
-    pub redundancy: u32,
-    /// The cheapest type for this region's demand.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub instances: u32,
-    pub monthly_cost: f64,
-}
-
-/// Each region's share of `peak_rps` (the global peak), sized with the
-/// candidate that costs least for it.
-pub fn regional(
-    peak_rps: f64,
-    regions: &[Region],
-    candidates: &[Candidate],
-    sizing: &Sizing,
-) -> Vec<RegionNeed> {
-    let total: f64 = regions.iter().map(|r| r.weight).sum();
-    if total <= 0.0 {
-        return Vec::new();
-    }
-    regions
-        .iter()
-        .filter_map(|r| {
-            // peak × w / Σw in this order: a region's own rate comes back exactly.
-            let peak = peak_rps * r.weight / total;
-            let here = Sizing {
-                redundancy: r.redundancy,
-                ..*sizing
-            };
-            candidates
-                .iter()
-                .filter_map(|c| {
-                    let n = instances_for(peak, c.capacity_rps, &here)?;
-                    Some(RegionNeed {
-                        name: r.name.clone(),
-                        peak_rps: peak,
-                        redundancy: r.redundancy,
-                        type_name: c.instance.name.clone(),
-                        instances: n,
-                        monthly_cost: monthly_cost(n, c.hourly),
-                    })
-                })
-                .min_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost))
-        })
-        .collect()
 }
 
 /// An event as `plan.json` shows it.
@@ -243,6 +193,27 @@ pub struct Period {
     /// Per `[[region]]`, its share of the month's peak sized on its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<RegionNeed>,
+    /// More instances of the fleet's type needed this month, and when to
+    /// order them (with a fleet only).
+    #[serde(default)]
+    pub order: Option<Order>,
+}
+
+/// Instances to add, the first moment they are needed, and the last day
+/// to order them given the type's lead time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Instances to add to what is in place by then.
+    pub add: u32,
+    /// Instances in place after it.
+    pub instances: u32,
+    /// First forecast step that needs them (RFC 3339).
+    pub need_by: String,
+    /// `need_by` less the lead time (`null` without one).
+    pub act_by: Option<String>,
+    pub lead_time_days: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,6 +264,22 @@ pub struct Plan {
     /// The type with the lowest total cost over the horizon.
     pub cheapest: Option<Cheapest>,
     pub cost_curves: Vec<CostCurve>,
+    /// Orders over the horizon (fleet type), earliest first.
+    #[serde(default)]
+    pub orders: Vec<Order>,
+    /// Commitment vs on demand for the cheapest type's monthly counts.
+    #[serde(default)]
+    pub commitment_mix: Option<CommitmentMix>,
+    /// The same per region, for the type each region runs at its peak.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_commitments: Vec<RegionCommitment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionCommitment {
+    pub region: String,
+    #[serde(flatten)]
+    pub mix: CommitmentMix,
 }
 
 /// Instances of one type for a demand: N+k at the SLO-safe rate, at least
@@ -330,6 +317,7 @@ pub fn plan(
                 options: Vec::new(),
                 fleet_needed: None,
                 regions: Vec::new(),
+                order: None,
             });
         }
         let p = periods.last_mut().expect("pushed above");
@@ -360,7 +348,7 @@ pub fn plan(
             .collect();
         p.options
             .sort_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost));
-        p.regions = regional(p.peak_rps, regions, candidates, sizing);
+        p.regions = regional(p.peak_rps, month_requests, regions, candidates, sizing);
         p.fleet_needed = fleet.and_then(|f| {
             p.options
                 .iter()
@@ -378,11 +366,17 @@ pub fn plan(
             until: short.map(|d| d.t.to_rfc3339()),
             days: short.map(|d| (d.t - first.t).num_seconds() as f64 / 86_400.0),
             demand_at_until_rps: short.map(|d| d.bound),
-            act_by: short.zip(sizing.lead_time_days).map(|(d, lead)| {
-                (d.t - chrono::Duration::seconds((lead * 86_400.0).round() as i64)).to_rfc3339()
-            }),
+            act_by: short
+                .zip(sizing.lead_time_for(c))
+                .map(|(d, lead)| days_before(d.t, lead)),
         })
     });
+    let orders = fleet.map_or(Vec::new(), |f| orders(demand, candidates, sizing, f));
+    for o in &orders {
+        if let Some(p) = periods.iter_mut().find(|p| o.need_by.starts_with(&p.month)) {
+            p.order = Some(o.clone());
+        }
+    }
     let cheapest = candidates
         .iter()
         .filter_map(|c| {
@@ -408,12 +402,115 @@ pub fn plan(
             points: cost_curve(c, sizing, 1.5 * max_peak, 60),
         })
         .collect();
+    let commitment_mix = cheapest.as_ref().and_then(|ch| {
+        let c = candidates
+            .iter()
+            .find(|c| c.instance.name == ch.type_name)?;
+        let counts: Vec<u32> = periods
+            .iter()
+            .filter_map(|p| p.options.iter().find(|o| o.type_name == ch.type_name))
+            .map(|o| o.instances)
+            .collect();
+        best_commitment(&counts, &c.instance)
+    });
+    let region_commitments = region_commitments(&periods, regions, candidates, sizing);
     Plan {
         periods,
         runway,
         cheapest,
         cost_curves,
+        orders,
+        commitment_mix,
+        region_commitments,
     }
+}
+
+/// `t` less `days` (a lead time), RFC 3339.
+fn days_before(t: DateTime<FixedOffset>, days: f64) -> String {
+    (t - chrono::Duration::seconds((days * 86_400.0).round() as i64)).to_rfc3339()
+}
+
+/// The fleet's type over the horizon: a month needing more than is in
+/// place (the fleet, then each earlier order) orders the month's most,
+/// needed from its first step over.
+fn orders(
+    demand: &[DemandPoint],
+    candidates: &[Candidate],
+    sizing: &Sizing,
+    f: &Fleet,
+) -> Vec<Order> {
+    let Some(c) = candidates.iter().find(|c| c.instance.name == f.type_name) else {
+        return Vec::new();
+    };
+    let lead = sizing.lead_time_for(c);
+    let mut in_place = f.count;
+    let mut out: Vec<Order> = Vec::new();
+    let month = |d: &DemandPoint| (d.t.year(), d.t.month());
+    let mut i = 0;
+    while i < demand.len() {
+        let m = month(&demand[i]);
+        let end = demand[i..]
+            .iter()
+            .position(|d| month(d) != m)
+            .map_or(demand.len(), |k| i + k);
+        let need = |d: &DemandPoint| instances_for(d.bound, c.capacity_rps, sizing).unwrap_or(0);
+        let most = demand[i..end].iter().map(need).max().unwrap_or(0);
+        if most > in_place {
+            let first = demand[i..end]
+                .iter()
+                .find(|d| need(d) > in_place)
+                .expect("most > in_place");
+            out.push(Order {
+                type_name: c.instance.name.clone(),
+                add: most - in_place,
+                instances: most,
+                need_by: first.t.to_rfc3339(),
+                act_by: lead.map(|l| days_before(first.t, l)),
+                lead_time_days: lead,
+            });
+            in_place = most;
+        }
+        i = end;
+    }
+    out
+}
+
+/// Per region, the commitment mix of the type it runs in its peak month,
+/// with that type's count each month.
+fn region_commitments(
+    periods: &[Period],
+    regions: &[Region],
+    candidates: &[Candidate],
+    sizing: &Sizing,
+) -> Vec<RegionCommitment> {
+    let Some(peak) = periods
+        .iter()
+        .filter(|p| !p.regions.is_empty())
+        .max_by(|a, b| a.peak_rps.total_cmp(&b.peak_rps))
+    else {
+        return Vec::new();
+    };
+    peak.regions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, need)| {
+            let c = candidates
+                .iter()
+                .find(|c| c.instance.name == need.type_name)?;
+            let counts: Vec<u32> = periods
+                .iter()
+                .filter_map(|p| {
+                    regional(p.peak_rps, 0.0, regions, std::slice::from_ref(c), sizing)
+                        .get(i)
+                        .map(|r| r.instances)
+                })
+                .collect();
+            Some(RegionCommitment {
+                region: need.name.clone(),
+                mix: best_commitment(&counts, &c.instance)?,
+            })
+        })
+        .collect()
 }
 
 /// Monthly cost against demand from 0 to `max_rps` in `n` steps: a
@@ -433,14 +530,14 @@ pub fn cost_curve(c: &Candidate, sizing: &Sizing, max_rps: f64, n: usize) -> Vec
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339(s).unwrap()
     }
 
-    fn candidate(name: &str, capacity: f64, hourly: f64) -> Candidate {
+    pub(crate) fn candidate(name: &str, capacity: f64, hourly: f64) -> Candidate {
         Candidate {
             instance: InstanceType {
                 name: name.into(),
@@ -448,6 +545,7 @@ mod tests {
                 memory_gib: 4.0,
                 hourly,
                 discounts: Default::default(),
+                lead_time_days: None,
             },
             hourly,
             capacity_rps: capacity,
@@ -463,6 +561,7 @@ mod tests {
             redundancy: 2,
             min_instances: 1,
             lead_time_days: None,
+            survive_region_loss: false,
         };
         assert_eq!(instances_for(3470.0, 100.0, &s), Some(37));
         // At a 70 % utilisation target the same peak needs ⌈3470/70⌉ + 2 = 52.
@@ -481,45 +580,6 @@ mod tests {
     }
 
     #[test]
-    fn the_sre_books_regions_each_get_their_own_spares() {
-        // SRE book ch. 2: 1,430 QPS North America, 290 South America, 1,400
-        // Europe and Africa, 350 Asia and Australia; 100 QPS a task; N+2 per
-        // region, but N+1 in South America: 17, 4, 16 and 6 tasks.
-        let s = Sizing {
-            utilisation: 1.0,
-            redundancy: 2,
-            min_instances: 1,
-            lead_time_days: None,
-        };
-        let region = |name: &str, qps: f64, k: u32| Region {
-            name: name.into(),
-            weight: qps,
-            redundancy: k,
-        };
-        let regions = [
-            region("USA", 1430.0, 2),
-            region("South America", 290.0, 1),
-            region("Europe", 1400.0, 2),
-            region("Asia", 350.0, 2),
-        ];
-        let need = regional(3470.0, &regions, &[candidate("task", 100.0, 1.0)], &s);
-        let tasks: Vec<(&str, u32)> = need
-            .iter()
-            .map(|r| (r.name.as_str(), r.instances))
-            .collect();
-        assert_eq!(
-            tasks,
-            [
-                ("USA", 17),
-                ("South America", 4),
-                ("Europe", 16),
-                ("Asia", 6)
-            ]
-        );
-        assert_eq!(need[2].peak_rps, 1400.0);
-    }
-
-    #[test]
     fn months_runway_and_cheapest_type() {
         // Daily steps from 2025-01-30 to 2025-03-02, demand rising 10 rps a day from 100.
         let start = t("2025-01-30T00:00:00Z");
@@ -535,8 +595,10 @@ mod tests {
             redundancy: 1,
             min_instances: 2,
             lead_time_days: None,
+            survive_region_loss: false,
         };
-        let small = candidate("small", 100.0, 0.1); // usable 50 rps, $73/month
+        let mut small = candidate("small", 100.0, 0.1); // usable 50 rps, $73/month
+        small.instance.lead_time_days = Some(20.0); // the catalog's, over the plan's none
         let big = candidate("big", 400.0, 0.5); // usable 200 rps, $365/month
         let fleet = Fleet {
             type_name: "small".into(),
@@ -559,6 +621,21 @@ mod tests {
         assert_eq!(r.fleet_capacity_rps, 250.0);
         assert_eq!(r.days, Some(14.0));
         assert_eq!(r.until.as_deref(), Some("2025-02-13T00:00:00+00:00"));
+        // One order: February's most, 10, from the first day needing 7
+        // (bound 260 > 6 − 1 instances × 50), 20 days' lead before it.
+        assert_eq!(
+            plan.orders,
+            [Order {
+                type_name: "small".into(),
+                add: 4,
+                instances: 10,
+                need_by: "2025-02-13T00:00:00+00:00".into(),
+                act_by: Some("2025-01-24T00:00:00+00:00".into()),
+                lead_time_days: Some(20.0),
+            }]
+        );
+        assert_eq!(plan.periods[1].order, Some(plan.orders[0].clone()));
+        assert_eq!(r.act_by.as_deref(), Some("2025-01-24T00:00:00+00:00"));
         assert_eq!(plan.cheapest.unwrap().type_name, "small");
         // Requests in January: two days at 100 and 110 rps.
         assert!((plan.periods[0].requests - 210.0 * 86_400.0).abs() < 1e-6);
@@ -597,6 +674,7 @@ mod tests {
             redundancy: 0,
             min_instances: 1,
             lead_time_days: Some(30.0),
+            survive_region_loss: false,
         };
         let fleet = Fleet {
             type_name: "a".into(),
@@ -663,6 +741,7 @@ mod tests {
             redundancy: 0,
             min_instances: 1,
             lead_time_days: None,
+            survive_region_loss: false,
         };
         let fleet = Fleet {
             type_name: "a".into(),

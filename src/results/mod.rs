@@ -116,9 +116,13 @@ pub fn claim(dir: &Path, force: bool, inputs: &[&Path]) -> Result<(), BadInput> 
 /// `.part` file renamed over `path`): a process killed while writing never
 /// leaves half a document.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = to_json(value)?;
+    write_text(path, &(to_json(value)? + "\n"))
+}
+
+/// A text file written whole or not at all, like [`write_json`].
+pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
     let part = path.with_extension("part");
-    std::fs::write(&part, text + "\n")
+    std::fs::write(&part, text)
         .and_then(|()| std::fs::rename(&part, path))
         .with_context(|| format!("writing {}", path.display()))
 }

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::exit::BadInput;
 use crate::input::history::{parse_timestamp, History};
 use crate::input::plan::{Bound, PlanFile};
+use crate::model::autoscale::Recommendation;
 use crate::model::forecast::{Backtest, Calibration, Forecast};
 use crate::model::plan::{self, Candidate, DemandPoint, Fleet, Sizing};
+use crate::model::whatif::Outcome;
 
 pub const FORECAST_SCHEMA: &str = "headroom.forecast/1";
 pub const BACKTEST_SCHEMA: &str = "headroom.backtest/1";
@@ -171,6 +173,13 @@ pub struct PlanDoc {
     /// `[[event]]`s: inorganic demand added to the forecast.
     #[serde(default)]
     pub events: Vec<plan::EventDoc>,
+    /// `[[scenario]]`s side by side, `base` (the plan itself) first; empty
+    /// without scenarios.
+    #[serde(default)]
+    pub scenarios: Vec<Outcome>,
+    /// `[autoscaling]`: the autoscaler's target and the HPA manifest.
+    #[serde(default)]
+    pub autoscaling: Option<Recommendation>,
     #[serde(flatten)]
     pub plan: plan::Plan,
 }
@@ -206,6 +215,8 @@ impl PlanDoc {
                 })
                 .collect(),
             events: pf.events.iter().map(plan::EventDoc::of).collect(),
+            scenarios: Vec::new(),
+            autoscaling: None,
             plan: result,
         }
     }

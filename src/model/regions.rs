@@ -1,0 +1,301 @@
+//! Failure domains: demand split across regions, each sized to survive its
+//! own failures — N+k (a task down for an update, one failing), the loss of
+//! one of its zones, and, when the plan asks, the loss of a whole other
+//! region whose traffic global load balancing shifts onto it.
+//!
+//! Per region r with peak Pᵣ (its weight's share of the global peak) and
+//! an instance type serving c·u rps within the SLO (capacity × utilisation
+//! target), N = ⌈Pᵣ / (c·u)⌉ and the region gets the largest of:
+//!
+//! * **N+k**: N plus its spares;
+//! * **zone loss** (`zones = z ≥ 2`, instances spread evenly): the fewest n
+//!   with n − ⌈n/z⌉ ≥ N, so losing the fullest zone leaves N;
+//! * **region loss** (`survive = "region"`): when region j fails its
+//!   traffic goes to the others in proportion to their weights, so r
+//!   carries Pᵣ + Pⱼ·wᵣ/(W − wⱼ) = Pᵣ·W/(W − wⱼ); sized for the worst j.
+//!
+//! A zone or region loss is itself the failure survived, so no spares are
+//! held back on top of it (the N+k of the book's example is for the
+//! everyday failures of one region at full strength).
+
+use serde::{Deserialize, Serialize};
+
+use super::cost::{cost_per_million, monthly_cost};
+use super::plan::{instances_for, Candidate, Sizing};
+
+/// A region (or any failure domain) serving a share of the demand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    pub name: String,
+    /// Its part of the peak, relative to the other regions' weights (their
+    /// peak rates, or shares).
+    pub weight: f64,
+    /// Spares in this region (default: the plan's N+k).
+    pub redundancy: u32,
+    /// Zones its instances are spread over; 2 or more: sized to lose one.
+    #[serde(default = "one")]
+    pub zones: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One region in one month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionNeed {
+    pub name: String,
+    pub peak_rps: f64,
+    pub redundancy: u32,
+    #[serde(default = "one")]
+    pub zones: u32,
+    /// What it carries when the region whose loss hurts it most is down
+    /// (`null` unless the plan survives a region's loss).
+    #[serde(default)]
+    pub loss_rps: Option<f64>,
+    /// That region.
+    #[serde(default)]
+    pub worst_loss: Option<String>,
+    /// The rule that set the count: `N+k`, `zone loss` or `region loss`.
+    #[serde(default)]
+    pub sized_for: String,
+    /// The cheapest type for this region's demand.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub instances: u32,
+    pub monthly_cost: f64,
+    /// Peak / (instances × capacity): load at the peak with every instance
+    /// up; the plan's utilisation target is the most it may be.
+    #[serde(default)]
+    pub utilisation: f64,
+    #[serde(default)]
+    pub cost_per_million: Option<f64>,
+}
+
+/// The fewest instances spread over `zones` zones that still leave `n`
+/// when the fullest zone is lost.
+pub fn zone_survivors(n: u32, zones: u32) -> u32 {
+    if zones < 2 || n == 0 {
+        return n;
+    }
+    // n + ⌈n/(z−1)⌉ is the answer; the loop proves it on the spot.
+    let mut total = n + n.div_ceil(zones - 1);
+    while total > n && total - 1 - (total - 1).div_ceil(zones) >= n {
+        total -= 1;
+    }
+    total
+}
+
+/// Each region's share of `peak_rps` (the global peak), sized with the
+/// candidate that costs least for it. `month_requests`: the requests of a
+/// whole month at the mean rate, shared by weight (for cost per million).
+pub fn regional(
+    peak_rps: f64,
+    month_requests: f64,
+    regions: &[Region],
+    candidates: &[Candidate],
+    sizing: &Sizing,
+) -> Vec<RegionNeed> {
+    let total: f64 = regions.iter().map(|r| r.weight).sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    regions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            // peak × w / Σw in this order: a region's own rate comes back exactly.
+            let peak = peak_rps * r.weight / total;
+            let loss = sizing
+                .survive_region_loss
+                .then(|| {
+                    regions
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != i)
+                        .map(|(_, o)| {
+                            (
+                                peak + peak_rps * o.weight / total * r.weight / (total - o.weight),
+                                o,
+                            )
+                        })
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                })
+                .flatten();
+            let here = Sizing {
+                redundancy: r.redundancy,
+                ..*sizing
+            };
+            candidates
+                .iter()
+                .filter_map(|c| {
+                    let usable = c.capacity_rps * sizing.utilisation;
+                    let own = instances_for(peak, c.capacity_rps, &here)?;
+                    let bare = instances_for(
+                        peak,
+                        c.capacity_rps,
+                        &Sizing {
+                            redundancy: 0,
+                            min_instances: 0,
+                            ..*sizing
+                        },
+                    )?;
+                    let zone = zone_survivors(bare, r.zones);
+                    let shifted = loss.map(|(x, _)| (x / usable - 1e-9).ceil().max(0.0) as u32);
+                    let (mut n, mut why) = (own, "N+k");
+                    if zone > n {
+                        (n, why) = (zone, "zone loss");
+                    }
+                    if let Some(s) = shifted.filter(|&s| s > n) {
+                        (n, why) = (s, "region loss");
+                    }
+                    let cost = monthly_cost(n, c.hourly);
+                    Some(RegionNeed {
+                        name: r.name.clone(),
+                        peak_rps: peak,
+                        redundancy: r.redundancy,
+                        zones: r.zones,
+                        loss_rps: loss.map(|(x, _)| x),
+                        worst_loss: loss.map(|(_, o)| o.name.clone()),
+                        sized_for: why.into(),
+                        type_name: c.instance.name.clone(),
+                        instances: n,
+                        monthly_cost: cost,
+                        utilisation: peak / (f64::from(n) * c.capacity_rps),
+                        cost_per_million: cost_per_million(cost, month_requests * r.weight / total),
+                    })
+                })
+                .min_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::plan::tests::candidate;
+
+    fn sizing(k: u32, survive: bool) -> Sizing {
+        Sizing {
+            utilisation: 1.0,
+            redundancy: k,
+            min_instances: 1,
+            lead_time_days: None,
+            survive_region_loss: survive,
+        }
+    }
+
+    fn region(name: &str, qps: f64, k: u32) -> Region {
+        Region {
+            name: name.into(),
+            weight: qps,
+            redundancy: k,
+            zones: 1,
+        }
+    }
+
+    /// SRE book ch. 2: 1,430 QPS North America, 290 South America, 1,400
+    /// Europe and Africa, 350 Asia and Australia; 100 QPS a task.
+    fn book() -> [Region; 4] {
+        [
+            region("USA", 1430.0, 2),
+            region("South America", 290.0, 1),
+            region("Europe", 1400.0, 2),
+            region("Asia", 350.0, 2),
+        ]
+    }
+
+    fn counts(need: &[RegionNeed]) -> Vec<(&str, u32, &str)> {
+        need.iter()
+            .map(|r| (r.name.as_str(), r.instances, r.sized_for.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_sre_books_regions_each_get_their_own_spares() {
+        // N+2 per region, but N+1 in South America: 17, 4, 16 and 6 tasks.
+        let need = regional(
+            3470.0,
+            0.0,
+            &book(),
+            &[candidate("task", 100.0, 1.0)],
+            &sizing(2, false),
+        );
+        assert_eq!(
+            counts(&need),
+            [
+                ("USA", 17, "N+k"),
+                ("South America", 4, "N+k"),
+                ("Europe", 16, "N+k"),
+                ("Asia", 6, "N+k")
+            ]
+        );
+        assert_eq!(need[2].peak_rps, 1400.0);
+        assert_eq!(need[0].loss_rps, None);
+    }
+
+    #[test]
+    fn losing_a_region_shifts_its_traffic_by_weight() {
+        // By hand, W = 3,470; each region's worst loss is the largest other
+        // region, its carried rate Pᵣ·W/(W − wⱼ):
+        //   USA   1430·3470/(3470−1400) = 2,397.1 → 24 (> 17)
+        //   S.Am.  290·3470/(3470−1430) =   493.3 →  5 (> 4)
+        //   Eur.  1400·3470/(3470−1430) = 2,381.4 → 24 (> 16)
+        //   Asia   350·3470/(3470−1430) =   595.3 →  6 (= N+2: stays N+k)
+        let need = regional(
+            3470.0,
+            0.0,
+            &book(),
+            &[candidate("task", 100.0, 1.0)],
+            &sizing(2, true),
+        );
+        assert_eq!(
+            counts(&need),
+            [
+                ("USA", 24, "region loss"),
+                ("South America", 5, "region loss"),
+                ("Europe", 24, "region loss"),
+                ("Asia", 6, "N+k")
+            ]
+        );
+        assert_eq!(need[0].worst_loss.as_deref(), Some("Europe"));
+        assert_eq!(need[1].worst_loss.as_deref(), Some("USA"));
+        assert!((need[0].loss_rps.unwrap() - 1430.0 * 3470.0 / 2070.0).abs() < 1e-9);
+        // The survivors of any one loss carry the whole peak.
+        for lost in 0..4 {
+            let carried: f64 = (0..4)
+                .filter(|&r| r != lost)
+                .map(|r| need[r].instances as f64 * 100.0)
+                .sum();
+            assert!(carried >= 3470.0, "losing {lost}: {carried}");
+        }
+    }
+
+    #[test]
+    fn losing_a_zone_leaves_enough() {
+        // 1,000 rps at 100 a task: N = 10. Three zones: 15 (5 a zone, 10
+        // left); two zones: 20; N+2 alone would be 12.
+        assert_eq!(zone_survivors(10, 3), 15);
+        assert_eq!(zone_survivors(10, 2), 20);
+        assert_eq!(zone_survivors(11, 3), 17); // 6+6+5: lose 6, 11 left
+        assert_eq!(zone_survivors(10, 1), 10);
+        for n in 1..60 {
+            for z in 2..6 {
+                let t = zone_survivors(n, z);
+                assert!(t - t.div_ceil(z) >= n, "{n} {z}");
+                assert!(t - 1 - (t - 1).div_ceil(z) < n, "{n} {z} not the fewest");
+            }
+        }
+        let mut r = region("eu", 1000.0, 2);
+        r.zones = 3;
+        let need = regional(
+            1000.0,
+            0.0,
+            &[r],
+            &[candidate("task", 100.0, 1.0)],
+            &sizing(2, false),
+        );
+        assert_eq!(counts(&need), [("eu", 15, "zone loss")]);
+        assert!((need[0].utilisation - 1000.0 / 1500.0).abs() < 1e-12);
+    }
+}
