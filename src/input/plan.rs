@@ -334,12 +334,14 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
     {
         None | Some(("none", _)) => false,
         Some(("region", _)) => true,
-        Some((other, span)) => return Err(cx.at(
-            span,
-            format!(
+        Some((other, span)) => {
+            return Err(cx.at(
+                span,
+                format!(
                 "expected `region` or `none`, found `{other}` (zones are a region's `zones = 3`)"
             ),
-        )),
+            ))
+        }
     };
     if survive_region_loss && raw.regions.len() < 2 {
         let span = raw

@@ -63,21 +63,44 @@ pub struct CommitmentMix {
     pub total_cost: f64,
     pub on_demand_cost: f64,
     pub all_committed_cost: f64,
+    /// Commitments left out: their term (`3y`) outlasts the horizon, so
+    /// the horizon alone cannot say whether they pay.
+    #[serde(default)]
+    pub longer_than_horizon: Vec<String>,
+}
+
+/// A commitment's term in months from its name (`1y`, `3y`, `6mo`);
+/// `None` for a name that is not a term (`spot`).
+pub fn term_months(name: &str) -> Option<f64> {
+    let n = name.trim();
+    let (num, per) = if let Some(v) = n.strip_suffix("mo") {
+        (v, 1.0)
+    } else if let Some(v) = n.strip_suffix('y') {
+        (v, 12.0)
+    } else {
+        return None;
+    };
+    num.trim().parse::<f64>().ok().map(|v| v * per)
 }
 
 /// Commits the count that costs least: an instance committed at discount d
 /// costs (1 − d)·h every month, on demand h only in the months that need
 /// it, so committing a c-th instance pays when more than 1 − d of the
 /// months need c or more. Searched exactly over every count and discount.
-/// The commitment is taken to cover the horizon (a term running past it
-/// is not charged here).
+/// `counts` is one per month of the horizon; a commitment whose term is
+/// longer than that is left out and named.
 pub fn best_commitment(counts: &[u32], t: &InstanceType) -> Option<CommitmentMix> {
     let (&base, &peak) = (counts.iter().min()?, counts.iter().max()?);
     let month = |n: u32, hourly: f64| monthly_cost(n, hourly);
     let on_demand: f64 = counts.iter().map(|&n| month(n, t.hourly)).sum();
     let mut best = (on_demand, None, 0);
     let mut all_committed = on_demand;
+    let mut longer = Vec::new();
     for (name, d) in &t.discounts {
+        if term_months(name).is_some_and(|m| m > counts.len() as f64) {
+            longer.push(name.clone());
+            continue;
+        }
         let committed = t.hourly * (1.0 - d);
         all_committed = all_committed.min(counts.len() as f64 * month(peak, committed));
         for c in 1..=peak {
@@ -99,6 +122,7 @@ pub fn best_commitment(counts: &[u32], t: &InstanceType) -> Option<CommitmentMix
         total_cost: best.0,
         on_demand_cost: on_demand,
         all_committed_cost: all_committed,
+        longer_than_horizon: longer,
     })
 }
 
@@ -163,5 +187,15 @@ mod tests {
         let spiky: Vec<u32> = (0..12).map(|m| if m == 5 { 8 } else { 1 }).collect();
         assert_eq!(best_commitment(&spiky, &t).unwrap().committed, 1);
         assert_eq!(best_commitment(&[], &t), None);
+        // A 3-year term on a 12-month horizon is left out, named.
+        let t3 = InstanceType {
+            discounts: [("1y".to_string(), 0.4), ("3y".to_string(), 0.6)].into(),
+            ..t.clone()
+        };
+        let mix = best_commitment(&counts, &t3).unwrap();
+        assert_eq!(mix.commitment.as_deref(), Some("1y"));
+        assert_eq!(mix.longer_than_horizon, ["3y"]);
+        assert_eq!(term_months("6mo"), Some(6.0));
+        assert_eq!(term_months("spot"), None);
     }
 }

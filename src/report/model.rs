@@ -230,17 +230,29 @@ pub fn plan_text(d: &PlanDoc) -> String {
     if let Some(c) = &d.forecast_calibration {
         let _ = writeln!(o, "{}", calibration_line(c));
     }
+    // What must happen by when comes first.
+    for line in act_by_lines(d) {
+        let _ = writeln!(o, "{line}");
+    }
     let _ = writeln!(
         o,
-        "sizing: ≤ {:.0} % of measured capacity per instance, N+{}, at least {}; prices {}{}",
+        "sizing: ≤ {:.0} % of measured capacity per instance, N+{}, at least {}{}; prices {}{}",
         100.0 * d.sizing.utilisation,
         d.sizing.redundancy,
         d.sizing.min_instances,
+        if d.sizing.survive_region_loss {
+            ", each region able to take a lost region's share"
+        } else {
+            ""
+        },
         d.currency,
         d.commitment
             .as_ref()
             .map_or(" on demand".into(), |c| format!(" with a {c} commitment"))
     );
+    for e in &d.events {
+        let _ = writeln!(o, "  event {}", event_line(e));
+    }
     for c in &d.capacity {
         let _ = writeln!(
             o,
@@ -291,37 +303,7 @@ pub fn plan_text(d: &PlanDoc) -> String {
                 .map_or("—".into(), |c| format!("{c:.4}"))
         );
     }
-    // Regions at the month of the highest peak.
-    if let Some(m) = p
-        .periods
-        .iter()
-        .filter(|m| !m.regions.is_empty())
-        .max_by(|a, b| a.peak_rps.total_cmp(&b.peak_rps))
-    {
-        let _ = writeln!(
-            o,
-            "\nregions at the peak ({}), each N+k on its own:",
-            m.month
-        );
-        for r in &m.regions {
-            let _ = writeln!(
-                o,
-                "  {:<18} {:>8} rps  N+{}  {} × {} = {}/mo",
-                r.name,
-                fmt_count(r.peak_rps),
-                r.redundancy,
-                r.instances,
-                r.type_name,
-                fmt_money(r.monthly_cost)
-            );
-        }
-        let total: u32 = m.regions.iter().map(|r| r.instances).sum();
-        let one = m.options.first().map_or(0, |o| o.instances);
-        let _ = writeln!(
-            o,
-            "  {total} instances in all, against {one} in one place: the price of serving each region where it is"
-        );
-    }
+    regions_text(&mut o, d);
     if let (Some(r), Some(f)) = (&p.runway, &d.fleet) {
         let _ = writeln!(
             o,
@@ -355,5 +337,236 @@ pub fn plan_text(d: &PlanDoc) -> String {
             c.final_instances
         );
     }
+    if let Some(m) = &p.commitment_mix {
+        let _ = writeln!(o, "buying it: {}", mix_line(m));
+    }
+    for r in &p.region_commitments {
+        let _ = writeln!(o, "  {:<18} {}", r.region, mix_line(&r.mix));
+    }
+    scenarios_text(&mut o, d);
+    if let Some(a) = &d.autoscaling {
+        let _ = writeln!(
+            o,
+            "\nautoscaling ({}): hold each instance at {:.1} % of its measured {} rps = {} rps \
+             (the {:.0} % ceiling less room for a {:.1} %/h ramp, {}, over a {:.0} s scale-up delay); \
+             {}–{} replicas\n",
+            a.type_name,
+            100.0 * a.target_utilisation,
+            fmt_count(a.capacity_rps),
+            fmt_count(a.target_rps),
+            100.0 * d.sizing.utilisation,
+            100.0 * a.ramp_per_hour,
+            a.ramp_source,
+            a.scale_up_delay_s,
+            a.min_replicas,
+            a.max_replicas
+        );
+        for line in a.hpa.lines() {
+            let _ = writeln!(o, "    {line}");
+        }
+    }
     o
+}
+
+/// `YYYY-MM-DD` of an RFC 3339 time.
+fn day(t: &str) -> &str {
+    &t[..10.min(t.len())]
+}
+
+/// The dates a review opens with: each order's act-by, and the runway.
+pub fn act_by_lines(d: &PlanDoc) -> Vec<String> {
+    let mut out = Vec::new();
+    for order in &d.plan.orders {
+        let what = format!(
+            "{} more {} ({} in all), needed from {}",
+            order.add,
+            order.type_name,
+            order.instances,
+            day(&order.need_by)
+        );
+        out.push(match (&order.act_by, order.lead_time_days) {
+            (Some(a), Some(l)) => {
+                format!("ACT BY {}: order {what} ({l:.0} days' lead time)", day(a))
+            }
+            _ => format!("ORDER {what} (give a lead_time for the date to order by)"),
+        });
+    }
+    out
+}
+
+fn event_line(e: &crate::model::plan::EventDoc) -> String {
+    format!(
+        "{}: {} from {}{}{}",
+        e.name,
+        match (e.add_share, e.add_rps) {
+            (Some(s), _) => format!("{:+.0} %", 100.0 * s),
+            (_, Some(r)) => format!("{:+} rps", fmt_count(r)),
+            _ => "—".into(),
+        },
+        day(&e.start),
+        if e.ramp_days > 0.0 {
+            format!(", ramping over {:.0} days", e.ramp_days)
+        } else {
+            String::new()
+        },
+        e.end
+            .as_deref()
+            .map_or(String::new(), |t| format!(", until {}", day(t)))
+    )
+}
+
+/// Committed and on-demand instances, and what they save.
+pub fn mix_line(m: &crate::model::cost::CommitmentMix) -> String {
+    let mut line = match &m.commitment {
+        Some(c) if m.committed >= m.peak_instances => format!(
+            "all {} × {} on a {c} commitment: {} over the horizon, against {} on demand ({:.0} % less)",
+            m.committed,
+            m.type_name,
+            fmt_money(m.total_cost),
+            fmt_money(m.on_demand_cost),
+            100.0 * (1.0 - m.total_cost / m.on_demand_cost),
+        ),
+        Some(c) => format!(
+            "{} × {} on a {c} commitment and up to {} more on demand in the peak months: {} over the horizon, against {} all on demand ({:.0} % less) and {} committing the peak",
+            m.committed,
+            m.type_name,
+            m.peak_instances - m.committed,
+            fmt_money(m.total_cost),
+            fmt_money(m.on_demand_cost),
+            100.0 * (1.0 - m.total_cost / m.on_demand_cost),
+            fmt_money(m.all_committed_cost)
+        ),
+        None => format!(
+            "{} all on demand: {} ({}–{} instances); no commitment pays",
+            m.type_name,
+            fmt_money(m.on_demand_cost),
+            m.base_instances,
+            m.peak_instances
+        ),
+    };
+    if !m.longer_than_horizon.is_empty() {
+        line += &format!(
+            " ({} left out: a term longer than the horizon)",
+            m.longer_than_horizon.join(", ")
+        );
+    }
+    line
+}
+
+/// Each region month by month: instances and the utilisation at its peak
+/// against the target.
+fn regions_text(o: &mut String, d: &PlanDoc) {
+    let periods: Vec<_> = d
+        .plan
+        .periods
+        .iter()
+        .filter(|m| !m.regions.is_empty())
+        .collect();
+    let Some(first) = periods.first() else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "\nregions: instances (utilisation at the peak; the target is ≤ {:.0} %){}",
+        100.0 * d.sizing.utilisation,
+        if d.sizing.survive_region_loss {
+            ", each sized to take its share of a lost region"
+        } else {
+            ""
+        }
+    );
+    let _ = write!(o, "  {:<8}", "month");
+    for r in &first.regions {
+        let _ = write!(o, " {:>18}", r.name);
+    }
+    let _ = writeln!(o, " {:>8}", "all");
+    for m in &periods {
+        let _ = write!(o, "  {:<8}", m.month);
+        for r in &m.regions {
+            let _ = write!(
+                o,
+                " {:>18}",
+                format!("{} ({:.0} %)", r.instances, 100.0 * r.utilisation)
+            );
+        }
+        let _ = writeln!(
+            o,
+            " {:>8}",
+            m.regions.iter().map(|r| r.instances).sum::<u32>()
+        );
+    }
+    if let Some(m) = periods
+        .iter()
+        .max_by(|a, b| a.peak_rps.total_cmp(&b.peak_rps))
+    {
+        let _ = writeln!(o, "  at the peak ({}):", m.month);
+        for r in &m.regions {
+            let _ = writeln!(
+                o,
+                "  {:<18} {:>8} rps  {} × {} = {}/mo, sized for {}{}",
+                r.name,
+                fmt_count(r.peak_rps),
+                r.instances,
+                r.type_name,
+                fmt_money(r.monthly_cost),
+                match r.sized_for.as_str() {
+                    "N+k" => format!("N+{}", r.redundancy),
+                    "zone loss" => format!("losing one of {} zones", r.zones),
+                    other => other.to_string(),
+                },
+                match (&r.worst_loss, r.loss_rps) {
+                    (Some(w), Some(x)) => format!(" ({} rps with {w} lost)", fmt_count(x)),
+                    _ => String::new(),
+                }
+            );
+        }
+        let total: u32 = m.regions.iter().map(|r| r.instances).sum();
+        let one = m.options.first().map_or(0, |o| o.instances);
+        let _ = writeln!(
+            o,
+            "  {total} instances in all, against {one} in one place: the price of serving each region where it is"
+        );
+    }
+}
+
+/// The scenarios side by side.
+fn scenarios_text(o: &mut String, d: &PlanDoc) {
+    if d.scenarios.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n  {:<24} {:>10} {:>30} {:>12} {:>9} {:>11} {:>11}  {}",
+        "scenario",
+        "peak rps",
+        "instances at the peak",
+        "total",
+        "$/M req",
+        "runway",
+        "act by",
+        "what changes"
+    );
+    for s in &d.scenarios {
+        let _ = writeln!(
+            o,
+            "  {:<24} {:>10} {:>30} {:>12} {:>9} {:>11} {:>11}  {}",
+            s.name,
+            fmt_count(s.peak_rps),
+            match (s.peak_instances, &s.type_name) {
+                (Some(n), Some(t)) => format!(
+                    "{n} × {t}{}",
+                    s.region_instances
+                        .map_or(String::new(), |r| format!(" ({r} by region)"))
+                ),
+                _ => "—".into(),
+            },
+            s.total_cost.map_or("—".into(), fmt_money),
+            s.cost_per_million.map_or("—".into(), |c| format!("{c:.4}")),
+            s.runway_until
+                .as_deref()
+                .map_or(if d.fleet.is_some() { "horizon" } else { "—" }, day),
+            s.act_by.as_deref().map_or("—", day),
+            s.description
+        );
+    }
 }
