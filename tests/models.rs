@@ -356,7 +356,7 @@ fn plan_sizes_each_month_and_finds_the_runway() {
         dir.path().to_str().unwrap(),
     ]);
     let v = json(&out);
-    assert_eq!(v["schema"], "headroom.plan/1");
+    assert_eq!(v["schema"], "headroom.plan/2");
     assert!(dir.path().join("plan.json").exists() && dir.path().join("forecast.json").exists());
     let periods = v["periods"].as_array().unwrap();
     assert!(periods.len() >= 12, "{}", periods.len());
@@ -489,6 +489,165 @@ fn the_sre_books_shakespeare_example_comes_out_as_the_book_says() {
 }
 
 #[test]
+fn the_capacity_review_in_one_command() {
+    // models/review.toml: events, three regions surviving a region's loss,
+    // lead times, three scenarios and autoscaling.
+    let dir = tempfile::tempdir().unwrap();
+    let out = headroom(&[
+        "plan",
+        "models/review.toml",
+        "--json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let v = json(&out);
+    assert_eq!(v["schema"], "headroom.plan/2");
+    let cap = |t: &str| {
+        v["capacity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == t)
+            .unwrap()["capacity_rps"]
+            .as_f64()
+            .unwrap()
+    };
+    let u = v["sizing"]["utilisation"].as_f64().unwrap();
+    // Orders: each act_by is its need_by less the 30 days' lead time, the
+    // first is the runway's end, and every step is above what the fleet
+    // before it serves.
+    let orders = v["orders"].as_array().unwrap();
+    assert!(!orders.is_empty(), "{v}");
+    assert_eq!(orders[0]["need_by"], v["runway"]["until"]);
+    assert_eq!(orders[0]["act_by"], v["runway"]["act_by"]);
+    let t = |s: &Value| chrono::DateTime::parse_from_rfc3339(s.as_str().unwrap()).unwrap();
+    let mut had = 3;
+    for o in orders {
+        assert_eq!(
+            t(&o["need_by"]) - t(&o["act_by"]),
+            chrono::Duration::days(30),
+            "{o}"
+        );
+        assert_eq!(
+            o["instances"].as_u64().unwrap(),
+            had + o["add"].as_u64().unwrap()
+        );
+        had = o["instances"].as_u64().unwrap();
+    }
+    // Regions: every month, losing any one region leaves the others able
+    // to carry its traffic by weight at the utilisation target, each
+    // region carries its own peak with a zone lost, and utilisation at the
+    // peak is within the target.
+    let weights = [("us-east", 0.55), ("eu-west", 0.30), ("ap-south", 0.15)];
+    let zones = [3u64, 3, 2];
+    for m in v["periods"].as_array().unwrap() {
+        let peak = m["peak_rps"].as_f64().unwrap();
+        let regions = m["regions"].as_array().unwrap();
+        let serves: Vec<(f64, u64)> = regions
+            .iter()
+            .map(|r| {
+                let c = cap(r["type"].as_str().unwrap()) * u;
+                (c, r["instances"].as_u64().unwrap())
+            })
+            .collect();
+        for (i, r) in regions.iter().enumerate() {
+            assert_eq!(r["name"], weights[i].0);
+            let own = peak * weights[i].1;
+            assert!((r["peak_rps"].as_f64().unwrap() - own).abs() < 1e-6 * own);
+            let (c, n) = serves[i];
+            let z = zones[i];
+            let fullest = n.div_ceil(z);
+            assert!(
+                (n - fullest) as f64 * c >= own - 1e-6,
+                "{} zone loss: {r}",
+                m["month"]
+            );
+            assert!(r["utilisation"].as_f64().unwrap() <= u + 1e-12, "{r}");
+            for (j, lost) in weights.iter().enumerate().filter(|&(j, _)| j != i) {
+                let carried = own + peak * lost.1 * weights[i].1 / (1.0 - lost.1);
+                assert!(
+                    n as f64 * c >= carried - 1e-6,
+                    "{} losing {}: {r}",
+                    m["month"],
+                    lost.0
+                );
+                let _ = j;
+            }
+        }
+    }
+    assert_eq!(v["region_commitments"].as_array().unwrap().len(), 3);
+    assert!(
+        v["commitment_mix"]["total_cost"].as_f64().unwrap()
+            <= v["commitment_mix"]["on_demand_cost"].as_f64().unwrap()
+    );
+    // Scenarios: base first and equal to the plan; the migration's 150 rps
+    // is fully in at the peak; the slipped launch runs out later.
+    let s = v["scenarios"].as_array().unwrap();
+    let names: Vec<&str> = s.iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "base",
+            "launch slips a quarter",
+            "growth ×1.5",
+            "no migration"
+        ]
+    );
+    assert_eq!(s[0]["runway_until"], v["runway"]["until"]);
+    assert_eq!(s[0]["total_cost"], v["cheapest"]["total_cost"]);
+    let peak = |x: &Value| x["peak_rps"].as_f64().unwrap();
+    assert!(
+        (peak(&s[0]) - peak(&s[3]) - 150.0).abs() < 1e-6,
+        "{} {}",
+        peak(&s[0]),
+        peak(&s[3])
+    );
+    assert!(peak(&s[2]) > peak(&s[0]));
+    assert!(t(&s[1]["runway_until"]) > t(&s[0]["runway_until"]));
+    // Autoscaling: 70 % / (1 + 0.4/3600 · 180) on the fleet's type, and the
+    // HPA written beside plan.json parses as YAML with those numbers.
+    let a = &v["autoscaling"];
+    assert_eq!(a["type"], "m6i.large");
+    assert!(
+        (a["target_utilisation"].as_f64().unwrap() - 0.7 / 1.02).abs() < 1e-12,
+        "{a}"
+    );
+    let hpa = std::fs::read_to_string(dir.path().join("hpa.yaml")).unwrap();
+    assert_eq!(hpa, a["hpa"].as_str().unwrap());
+    let doc = &yaml_rust2::YamlLoader::load_from_str(&hpa).unwrap()[0];
+    assert_eq!(doc["kind"].as_str(), Some("HorizontalPodAutoscaler"));
+    assert_eq!(
+        doc["spec"]["minReplicas"].as_i64(),
+        a["min_replicas"].as_i64()
+    );
+    assert_eq!(
+        doc["spec"]["maxReplicas"].as_i64(),
+        a["max_replicas"].as_i64()
+    );
+    let target = doc["spec"]["metrics"][0]["pods"]["target"]["averageValue"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        target.parse::<f64>().unwrap(),
+        a["target_rps"].as_f64().unwrap().floor()
+    );
+    // The report puts the act-by dates first and shows every part.
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let first_act = page.find("ACT BY").expect("act-by dates on the page");
+    assert!(first_act < page.find("Scenarios").unwrap());
+    for part in [
+        "Regions: instances",
+        "Scenarios",
+        "Commitments and on demand",
+        "Autoscaling",
+        "regions.png",
+        "scenarios.png",
+    ] {
+        assert!(page.contains(part), "{part}");
+    }
+}
+
+#[test]
 fn plan_errors_point_at_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
@@ -538,6 +697,36 @@ fn plan_errors_point_at_the_line() {
             "[fleet]",
             "[[event]]\nname = \"launch\"\nstart = \"2027-03-01\"\n[fleet]",
             "a share of the demand (add = \"30%\") or a rate (rps = 200)",
+        ),
+        (
+            "[fleet]",
+            "[[scenario]]\nname = \"late\"\ndelay = { launch = \"91d\" }\n[fleet]",
+            "no [[event]] is named `launch`",
+        ),
+        (
+            "[fleet]",
+            "[[scenario]]\nname = \"base\"\n[fleet]",
+            "`base` is the plan itself",
+        ),
+        (
+            "redundancy = 1",
+            "redundancy = 1\nsurvive = \"region\"",
+            "needs two or more [[region]]",
+        ),
+        (
+            "redundancy = 1",
+            "redundancy = 1\nsurvive = \"zone\"",
+            "expected `region` or `none`",
+        ),
+        (
+            "[fleet]",
+            "[autoscaling]\nscale_up_delay = \"3m\"\nramp = \"40%\"\n[fleet]",
+            "expected a ramp like \"40%/1h\"",
+        ),
+        (
+            "[fleet]",
+            "[[region]]\nname = \"eu\"\nweight = 1\nzones = 0\n[fleet]",
+            "zones must be at least 1",
         ),
     ];
     for (from, to, want) in cases {

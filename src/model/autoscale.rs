@@ -97,7 +97,7 @@ pub fn recommend(
     };
     let target = sizing.utilisation / (1.0 + g * policy.scale_up_delay_s);
     let per_instance = c.capacity_rps * target;
-    if !(per_instance > 0.0) {
+    if per_instance.is_nan() || per_instance <= 0.0 {
         return None;
     }
     let trough = demand.iter().map(|d| d.mean).fold(f64::INFINITY, f64::min);

@@ -90,6 +90,9 @@ pub fn term_months(name: &str) -> Option<f64> {
 /// `counts` is one per month of the horizon; a commitment whose term is
 /// longer than that is left out and named.
 pub fn best_commitment(counts: &[u32], t: &InstanceType) -> Option<CommitmentMix> {
+    if t.discounts.is_empty() {
+        return None;
+    }
     let (&base, &peak) = (counts.iter().min()?, counts.iter().max()?);
     let month = |n: u32, hourly: f64| monthly_cost(n, hourly);
     let on_demand: f64 = counts.iter().map(|&n| month(n, t.hourly)).sum();

@@ -72,6 +72,25 @@ pub struct RegionNeed {
     pub cost_per_million: Option<f64>,
 }
 
+impl RegionNeed {
+    /// What set its count, in words: `N+2`, `the loss of one of 3 zones`,
+    /// `the region loss`, with the rate it carries when its worst
+    /// neighbour is lost.
+    pub fn sized_for_text(&self) -> String {
+        let why = match self.sized_for.as_str() {
+            "N+k" => format!("N+{}", self.redundancy),
+            "zone loss" => format!("the loss of one of {} zones", self.zones),
+            other => format!("the {other}"),
+        };
+        match (&self.worst_loss, self.loss_rps) {
+            (Some(w), Some(x)) => {
+                format!("{why} ({} rps with {w} lost)", crate::units::fmt_count(x))
+            }
+            _ => why,
+        }
+    }
+}
+
 /// The fewest instances spread over `zones` zones that still leave `n`
 /// when the fullest zone is lost.
 pub fn zone_survivors(n: u32, zones: u32) -> u32 {

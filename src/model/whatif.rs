@@ -122,6 +122,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// `6 × c7g.large (8 by region)`, or `—`.
+    pub fn instances_text(&self) -> String {
+        match (self.peak_instances, &self.type_name) {
+            (Some(n), Some(t)) => format!(
+                "{n} × {t}{}",
+                self.region_instances
+                    .map_or(String::new(), |r| format!(" ({r} by region)"))
+            ),
+            _ => "—".into(),
+        }
+    }
+
     pub fn of(s: &Scenario, p: &Plan) -> Outcome {
         let peak = p
             .periods

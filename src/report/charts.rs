@@ -119,6 +119,11 @@ pub struct Chart<'a> {
     pub spans: Vec<Span>,
     /// Draw lines as steps (cost staircases).
     pub steps: bool,
+    /// Lines come in pairs (a demand and its capacity): one colour per
+    /// pair, the second dashed.
+    pub paired: bool,
+    /// Earlier lines drawn wider, so lines that coincide stay visible.
+    pub layered: bool,
 }
 
 impl<'a> Chart<'a> {
@@ -137,6 +142,8 @@ impl<'a> Chart<'a> {
             v_marks: Vec::new(),
             spans: Vec::new(),
             steps: false,
+            paired: false,
+            layered: false,
         }
     }
 
@@ -252,9 +259,18 @@ impl<'a> Chart<'a> {
                         Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled())
                     });
             }
+            let n = self.lines.len();
             for (i, l) in self.lines.iter().enumerate() {
-                let c = PALETTE[i % PALETTE.len()];
-                let style = c.stroke_width(2);
+                let c = match self.paired {
+                    true => PALETTE[(i / 2) % PALETTE.len()],
+                    false => PALETTE[i % PALETTE.len()],
+                };
+                let width = match self.layered {
+                    true => (2 + 2 * (n - 1 - i) as u32).min(10),
+                    false => 2,
+                };
+                let style = c.stroke_width(width);
+                let dashed = self.paired && i % 2 == 1;
                 let pts: Vec<(f64, f64)> = if self.steps {
                     let mut v = Vec::with_capacity(2 * l.points.len());
                     for w in l.points.windows(2) {
@@ -266,12 +282,16 @@ impl<'a> Chart<'a> {
                 } else {
                     l.points.clone()
                 };
-                chart
-                    .draw_series(LineSeries::new(pts, style))
+                let drawn = match dashed {
+                    true => chart.draw_series(DashedLineSeries::new(pts, 8, 5, style)),
+                    false => chart.draw_series(LineSeries::new(pts, style)),
+                };
+                drawn
                     .map_err(err)?
                     .label(l.label.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                    .legend(move |(x, y)| match dashed {
+                        true => PathElement::new(vec![(x, y), (x + 7, y)], c.stroke_width(2)),
+                        false => PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)),
                     });
             }
             for (label, pts, filled) in &self.markers {

@@ -394,7 +394,7 @@ pub fn act_by_lines(d: &PlanDoc) -> Vec<String> {
     out
 }
 
-fn event_line(e: &crate::model::plan::EventDoc) -> String {
+pub fn event_line(e: &crate::model::plan::EventDoc) -> String {
     format!(
         "{}: {} from {}{}{}",
         e.name,
@@ -503,21 +503,13 @@ fn regions_text(o: &mut String, d: &PlanDoc) {
         for r in &m.regions {
             let _ = writeln!(
                 o,
-                "  {:<18} {:>8} rps  {} × {} = {}/mo, sized for {}{}",
+                "  {:<18} {:>8} rps  {} × {} = {}/mo, sized for {}",
                 r.name,
                 fmt_count(r.peak_rps),
                 r.instances,
                 r.type_name,
                 fmt_money(r.monthly_cost),
-                match r.sized_for.as_str() {
-                    "N+k" => format!("N+{}", r.redundancy),
-                    "zone loss" => format!("losing one of {} zones", r.zones),
-                    other => other.to_string(),
-                },
-                match (&r.worst_loss, r.loss_rps) {
-                    (Some(w), Some(x)) => format!(" ({} rps with {w} lost)", fmt_count(x)),
-                    _ => String::new(),
-                }
+                r.sized_for_text()
             );
         }
         let total: u32 = m.regions.iter().map(|r| r.instances).sum();
@@ -536,15 +528,8 @@ fn scenarios_text(o: &mut String, d: &PlanDoc) {
     }
     let _ = writeln!(
         o,
-        "\n  {:<24} {:>10} {:>30} {:>12} {:>9} {:>11} {:>11}  {}",
-        "scenario",
-        "peak rps",
-        "instances at the peak",
-        "total",
-        "$/M req",
-        "runway",
-        "act by",
-        "what changes"
+        "\n  {:<24} {:>10} {:>30} {:>12} {:>9} {:>11} {:>11}  what changes",
+        "scenario", "peak rps", "instances at the peak", "total", "$/M req", "runway", "act by",
     );
     for s in &d.scenarios {
         let _ = writeln!(
@@ -552,14 +537,7 @@ fn scenarios_text(o: &mut String, d: &PlanDoc) {
             "  {:<24} {:>10} {:>30} {:>12} {:>9} {:>11} {:>11}  {}",
             s.name,
             fmt_count(s.peak_rps),
-            match (s.peak_instances, &s.type_name) {
-                (Some(n), Some(t)) => format!(
-                    "{n} × {t}{}",
-                    s.region_instances
-                        .map_or(String::new(), |r| format!(" ({r} by region)"))
-                ),
-                _ => "—".into(),
-            },
+            s.instances_text(),
             s.total_cost.map_or("—".into(), fmt_money),
             s.cost_per_million.map_or("—".into(), |c| format!("{c:.4}")),
             s.runway_until

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Canvas, Img};
 use crate::model::plan::{Period, TypeNeed};
 use crate::report::charts::{Chart, Line, Mark, Unit};
-use crate::report::model::calibration_line;
+use crate::report::model::{act_by_lines, calibration_line, mix_line};
 use crate::results::plan::{BacktestDoc, ForecastDoc, PlanDoc};
 use crate::units::{fmt_count, fmt_money};
 
@@ -20,6 +20,17 @@ pub(super) struct Section {
     capacity: Vec<BTreeMap<&'static str, String>>,
     months: Vec<BTreeMap<&'static str, String>>,
     charts: Vec<Img>,
+    /// Orders and their act-by dates: the first thing on the section.
+    act_by: Vec<String>,
+    events: Vec<String>,
+    /// Regions month by month: the header (region names) and rows.
+    region_names: Vec<String>,
+    regions: Vec<Vec<String>>,
+    region_notes: Vec<String>,
+    commitments: Vec<String>,
+    scenarios: Vec<BTreeMap<&'static str, String>>,
+    autoscaling: String,
+    hpa: String,
 }
 
 /// Days since the epoch of an RFC 3339 time.
@@ -64,6 +75,12 @@ pub(super) fn section(
     if let Some(fc) = forecast {
         charts.push(canvas.img(&forecast_chart(Some(p), fc, canvas))?);
     }
+    if p.plan.periods.iter().any(|m| !m.regions.is_empty()) {
+        charts.push(canvas.img(&regions_chart(p, canvas))?);
+    }
+    if !p.scenarios.is_empty() {
+        charts.push(canvas.img(&scenario_cost(p, canvas))?);
+    }
     charts.push(canvas.img(&cost_curve(p, canvas))?);
     charts.push(canvas.img(&monthly_cost(p, canvas))?);
     let summary = format!(
@@ -88,6 +105,40 @@ pub(super) fn section(
         Some(c) => format!("{summary} The forecast's {}.", calibration_line(c)),
         None => summary,
     };
+    let (region_names, regions, region_notes) = regions_table(p);
+    let mut commitments: Vec<String> = p
+        .plan
+        .commitment_mix
+        .iter()
+        .map(|m| format!("All regions' demand in one place: {}.", mix_line(m)))
+        .collect();
+    commitments.extend(
+        p.plan
+            .region_commitments
+            .iter()
+            .map(|r| format!("{}: {}.", r.region, mix_line(&r.mix))),
+    );
+    let (autoscaling, hpa) = match &p.autoscaling {
+        Some(a) => (
+            format!(
+                "Hold each {} at {:.1} % of its measured {} rps ({} rps): the {:.0} % ceiling less room for demand to grow {:.1} % an hour ({}) during a {:.0} s scale-up delay. {}–{} replicas for {}–{} rps.",
+                a.type_name,
+                100.0 * a.target_utilisation,
+                fmt_count(a.capacity_rps),
+                fmt_count(a.target_rps),
+                100.0 * p.sizing.utilisation,
+                100.0 * a.ramp_per_hour,
+                a.ramp_source,
+                a.scale_up_delay_s,
+                a.min_replicas,
+                a.max_replicas,
+                fmt_count(a.trough_rps),
+                fmt_count(a.peak_rps)
+            ),
+            a.hpa.clone(),
+        ),
+        None => (String::new(), String::new()),
+    };
     Ok(Section {
         name: p.name.clone(),
         summary,
@@ -95,11 +146,231 @@ pub(super) fn section(
         capacity,
         months,
         charts,
+        act_by: act_by_lines(p),
+        events: p
+            .events
+            .iter()
+            .map(crate::report::model::event_line)
+            .collect(),
+        region_names,
+        regions,
+        region_notes,
+        commitments,
+        scenarios: p
+            .scenarios
+            .iter()
+            .map(|s| {
+                BTreeMap::from([
+                    ("name", s.name.clone()),
+                    ("what", s.description.clone()),
+                    (
+                        "peak",
+                        format!("{} rps ({})", fmt_count(s.peak_rps), s.peak_month),
+                    ),
+                    ("instances", s.instances_text()),
+                    ("total", s.total_cost.map_or("—".into(), fmt_money)),
+                    (
+                        "per_million",
+                        s.cost_per_million
+                            .map_or("—".into(), |c| format!("${c:.4}")),
+                    ),
+                    (
+                        "runway",
+                        s.runway_until
+                            .as_deref()
+                            .map_or("whole horizon".into(), |u| date(u).to_string()),
+                    ),
+                    (
+                        "act_by",
+                        s.act_by
+                            .as_deref()
+                            .map_or("—".into(), |a| date(a).to_string()),
+                    ),
+                    (
+                        "commit",
+                        s.commitment_mix
+                            .as_ref()
+                            .map_or("—".into(), |m| match &m.commitment {
+                                Some(c) => {
+                                    format!("{} on {c}: {}", m.committed, fmt_money(m.total_cost))
+                                }
+                                None => "on demand".into(),
+                            }),
+                    ),
+                ])
+            })
+            .collect(),
+        autoscaling,
+        hpa,
     })
+}
+
+/// Regions month by month: instances and utilisation at the peak.
+fn regions_table(p: &PlanDoc) -> (Vec<String>, Vec<Vec<String>>, Vec<String>) {
+    let periods: Vec<&Period> = p
+        .plan
+        .periods
+        .iter()
+        .filter(|m| !m.regions.is_empty())
+        .collect();
+    let Some(first) = periods.first() else {
+        return (Vec::new(), Vec::new(), Vec::new());
+    };
+    let names = first.regions.iter().map(|r| r.name.clone()).collect();
+    let rows = periods
+        .iter()
+        .map(|m| {
+            std::iter::once(m.month.clone())
+                .chain(m.regions.iter().map(|r| {
+                    format!(
+                        "{} × {} ({:.0} %)",
+                        r.instances,
+                        r.type_name,
+                        100.0 * r.utilisation
+                    )
+                }))
+                .chain(std::iter::once(
+                    m.regions
+                        .iter()
+                        .map(|r| r.instances)
+                        .sum::<u32>()
+                        .to_string(),
+                ))
+                .collect()
+        })
+        .collect();
+    let notes = periods
+        .iter()
+        .max_by(|a, b| a.peak_rps.total_cmp(&b.peak_rps))
+        .map(|m| {
+            m.regions
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} at the peak ({}): {} rps, sized for {}; {}/mo{}.",
+                        r.name,
+                        m.month,
+                        fmt_count(r.peak_rps),
+                        r.sized_for_text(),
+                        fmt_money(r.monthly_cost),
+                        r.cost_per_million
+                            .map_or(String::new(), |c| format!(", ${c:.4} per million requests"))
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (names, rows, notes)
+}
+
+/// Month start, in days since the epoch.
+fn month_day(month: &str) -> Option<f64> {
+    day(&format!("{month}-01T00:00:00Z"))
+}
+
+/// Each region's peak demand and the rate its instances serve at the
+/// utilisation target, month by month, with the events marked.
+fn regions_chart(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
+    let mut c = Chart::new(
+        canvas.file("regions.png"),
+        "Demand and capacity per region (capacity: every instance at the utilisation target)",
+        ("date", Unit::Date),
+        ("requests per second", Unit::Rps),
+    );
+    c.steps = true;
+    c.paired = true;
+    let capacity_of = |t: &str| {
+        p.capacity
+            .iter()
+            .find(|c| c.type_name == t)
+            .map_or(0.0, |c| c.capacity_rps)
+    };
+    let mut demand: BTreeMap<(usize, String), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut serve: BTreeMap<(usize, String), Vec<(f64, f64)>> = BTreeMap::new();
+    for m in &p.plan.periods {
+        let Some(t) = month_day(&m.month) else {
+            continue;
+        };
+        for (i, r) in m.regions.iter().enumerate() {
+            demand
+                .entry((i, r.name.clone()))
+                .or_default()
+                .push((t, r.peak_rps));
+            serve.entry((i, r.name.clone())).or_default().push((
+                t,
+                f64::from(r.instances) * capacity_of(&r.type_name) * p.sizing.utilisation,
+            ));
+        }
+    }
+    for (key, mut pts) in demand {
+        let mut cap = serve.remove(&key).unwrap_or_default();
+        for v in [&mut pts, &mut cap] {
+            if let Some(&(t, y)) = v.last() {
+                v.push((t + 30.44, y));
+            }
+        }
+        c.lines.push(Line {
+            label: format!("{} peak demand", key.1),
+            points: pts,
+        });
+        c.lines.push(Line {
+            label: format!("{} capacity", key.1),
+            points: cap,
+        });
+    }
+    for e in &p.events {
+        if let Some(t) = day(&e.start) {
+            c.v_marks.push(Mark {
+                label: format!("{} {}", e.name, date(&e.start)),
+                at: t,
+            });
+        }
+    }
+    c
+}
+
+/// Monthly cost of each scenario's cheapest type.
+fn scenario_cost(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
+    let mut c = Chart::new(
+        canvas.file("scenarios.png"),
+        "Monthly cost per scenario (each scenario's cheapest type)",
+        ("date", Unit::Date),
+        ("cost per month", Unit::Money),
+    );
+    c.steps = true;
+    c.layered = true;
+    for s in &p.scenarios {
+        let mut pts: Vec<(f64, f64)> = s
+            .monthly_cost
+            .iter()
+            .filter_map(|(m, cost)| Some((month_day(m)?, *cost)))
+            .collect();
+        if let Some(&(t, v)) = pts.last() {
+            pts.push((t + 30.44, v));
+        }
+        c.lines.push(Line {
+            label: s.name.clone(),
+            points: pts,
+        });
+    }
+    c
 }
 
 /// The runway and the cost of the first and last month.
 fn cards(p: &PlanDoc, canvas: &mut Canvas) {
+    if let Some(o) = p.plan.orders.iter().find(|o| o.act_by.is_some()) {
+        canvas.card(
+            "act by".into(),
+            date(o.act_by.as_deref().unwrap_or_default()).to_string(),
+            format!(
+                "order {} more {} for {}",
+                o.add,
+                o.type_name,
+                date(&o.need_by)
+            ),
+            "warn",
+        );
+    }
     if let (Some(f), Some(r)) = (&p.fleet, &p.plan.runway) {
         canvas.card(
             "runway".into(),
