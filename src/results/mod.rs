@@ -250,6 +250,18 @@ const ADDED_LATER: &[&str] = &[
     "events",
     "lead_time_days",
     "act_by",
+    // plan.json, headroom.plan/2: the capacity review
+    "scenarios",
+    "autoscaling",
+    "orders",
+    "order",
+    "commitment_mix",
+    "region_commitments",
+    "survive_region_loss",
+    "zones",
+    "loss_rps",
+    "worst_loss",
+    "sized_for",
 ];
 
 /// The first field (as a path, `steps[3].error_share`) that reading back
