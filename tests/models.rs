@@ -513,26 +513,37 @@ fn the_capacity_review_in_one_command() {
             .unwrap()
     };
     let u = v["sizing"]["utilisation"].as_f64().unwrap();
-    // Orders: each act_by is its need_by less the 30 days' lead time, the
-    // first is the runway's end, and every step is above what the fleet
-    // before it serves.
+    // Orders: the regions' counts (2, 2, 2 of the fleet's type) run short
+    // before the fleet of 6 does. Each act_by is its need_by less the lead
+    // time (ap-south's own 60 days, else the plan's 30), each order adds
+    // to what its region had, and the earliest act-by comes first.
+    assert_eq!(v["runway"]["until"], Value::Null, "{}", v["runway"]);
     let orders = v["orders"].as_array().unwrap();
     assert!(!orders.is_empty(), "{v}");
-    assert_eq!(orders[0]["need_by"], v["runway"]["until"]);
-    assert_eq!(orders[0]["act_by"], v["runway"]["act_by"]);
     let t = |s: &Value| chrono::DateTime::parse_from_rfc3339(s.as_str().unwrap()).unwrap();
-    let mut had = 3;
-    for o in orders {
+    let mut had =
+        std::collections::BTreeMap::from([("us-east", 2), ("eu-west", 2), ("ap-south", 2)]);
+    for (i, o) in orders.iter().enumerate() {
+        let region = o["region"]
+            .as_str()
+            .expect("every order here is a region's");
+        let lead = if region == "ap-south" { 60 } else { 30 };
         assert_eq!(
             t(&o["need_by"]) - t(&o["act_by"]),
-            chrono::Duration::days(30),
+            chrono::Duration::days(lead),
             "{o}"
         );
+        let before = had[region];
         assert_eq!(
             o["instances"].as_u64().unwrap(),
-            had + o["add"].as_u64().unwrap()
+            before + o["add"].as_u64().unwrap(),
+            "{o}"
         );
-        had = o["instances"].as_u64().unwrap();
+        had.insert(region, o["instances"].as_u64().unwrap());
+        assert_eq!(o["overdue"], false);
+        if i > 0 {
+            assert!(t(&orders[i - 1]["act_by"]) <= t(&o["act_by"]));
+        }
     }
     // Regions: every month, losing any one region leaves the others able
     // to carry its traffic by weight at the utilisation target, each
@@ -594,6 +605,7 @@ fn the_capacity_review_in_one_command() {
         ]
     );
     assert_eq!(s[0]["runway_until"], v["runway"]["until"]);
+    assert_eq!(s[0]["act_by"], orders[0]["act_by"]);
     assert_eq!(s[0]["total_cost"], v["cheapest"]["total_cost"]);
     let peak = |x: &Value| x["peak_rps"].as_f64().unwrap();
     assert!(
@@ -603,7 +615,7 @@ fn the_capacity_review_in_one_command() {
         peak(&s[3])
     );
     assert!(peak(&s[2]) > peak(&s[0]));
-    assert!(t(&s[1]["runway_until"]) > t(&s[0]["runway_until"]));
+    assert!(t(&s[1]["act_by"]) > t(&s[0]["act_by"]));
     // Autoscaling: 70 % / (1 + 0.4/3600 · 180) on the fleet's type, and the
     // HPA written beside plan.json parses as YAML with those numbers.
     let a = &v["autoscaling"];
@@ -727,6 +739,11 @@ fn plan_errors_point_at_the_line() {
             "[fleet]",
             "[[region]]\nname = \"eu\"\nweight = 1\nzones = 0\n[fleet]",
             "zones must be at least 1",
+        ),
+        (
+            "[fleet]\ntype = \"m6i.large\"\ncount = 3",
+            "[[region]]\nname = \"eu\"\nweight = 1\ncount = 2",
+            "a region's `count` is of the fleet's type",
         ),
     ];
     for (from, to, want) in cases {

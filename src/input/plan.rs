@@ -113,6 +113,9 @@ struct RawRegion {
     redundancy: Option<u32>,
     /// Zones its instances are spread over (2 or more: survive losing one).
     zones: Option<Spanned<u32>>,
+    /// Instances of the fleet's type there now.
+    count: Option<Spanned<u32>>,
+    lead_time: Option<Spanned<String>>,
 }
 
 /// `[[event]]`: inorganic demand on top of the forecast.
@@ -391,11 +394,28 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
             Some(z) => *z.get_ref(),
             None => 1,
         };
+        if let (Some(c), None) = (&v.count, &raw.fleet) {
+            return Err(cx.at(
+                c.span(),
+                "a region's `count` is of the fleet's type: give [fleet] a `type`",
+            ));
+        }
+        let lead_time_days = match &v.lead_time {
+            None => None,
+            Some(l) => Some(
+                crate::units::parse_duration(l.get_ref())
+                    .map_err(|e| cx.at(l.span(), e))?
+                    .as_secs_f64()
+                    / 86_400.0,
+            ),
+        };
         regions.push(Region {
             name: v.name.get_ref().clone(),
             weight,
             redundancy: v.redundancy.unwrap_or(sizing.redundancy),
             zones,
+            count: v.count.as_ref().map(|c| *c.get_ref()),
+            lead_time_days,
         });
     }
     let scenarios = raw

@@ -194,15 +194,18 @@ pub struct Period {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<RegionNeed>,
     /// More instances of the fleet's type needed this month, and when to
-    /// order them (with a fleet only).
+    /// order them: for the fleet, and for each region with a `count`.
     #[serde(default)]
-    pub order: Option<Order>,
+    pub orders: Vec<Order>,
 }
 
 /// Instances to add, the first moment they are needed, and the last day
 /// to order them given the type's lead time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
+    /// The region ordering (`null`: the fleet as a whole).
+    #[serde(default)]
+    pub region: Option<String>,
     #[serde(rename = "type")]
     pub type_name: String,
     /// Instances to add to what is in place by then.
@@ -214,6 +217,9 @@ pub struct Order {
     /// `need_by` less the lead time (`null` without one).
     pub act_by: Option<String>,
     pub lead_time_days: Option<f64>,
+    /// `act_by` is before the forecast's first step: already late.
+    #[serde(default)]
+    pub overdue: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -317,7 +323,7 @@ pub fn plan(
                 options: Vec::new(),
                 fleet_needed: None,
                 regions: Vec::new(),
-                order: None,
+                orders: Vec::new(),
             });
         }
         let p = periods.last_mut().expect("pushed above");
@@ -371,10 +377,35 @@ pub fn plan(
                 .map(|(d, lead)| days_before(d.t, lead)),
         })
     });
-    let orders = fleet.map_or(Vec::new(), |f| orders(demand, candidates, sizing, f));
+    let mut orders = Vec::new();
+    if let Some((f, c)) = fleet.and_then(|f| {
+        Some((
+            f,
+            candidates.iter().find(|c| c.instance.name == f.type_name)?,
+        ))
+    }) {
+        let need = |d: &DemandPoint| instances_for(d.bound, c.capacity_rps, sizing).unwrap_or(0);
+        orders = order_steps(demand, need, f.count, None, c, sizing.lead_time_for(c));
+        for (i, r) in regions.iter().enumerate() {
+            let Some(count) = r.count else { continue };
+            // The region's count for the fleet's type at each step, by
+            // every rule (N+k, zones, a lost region).
+            let need = |d: &DemandPoint| {
+                regional(d.bound, 0.0, regions, std::slice::from_ref(c), sizing)
+                    .get(i)
+                    .map_or(0, |n| n.instances)
+            };
+            let lead = r.lead_time_days.or(sizing.lead_time_for(c));
+            orders.extend(order_steps(demand, need, count, Some(&r.name), c, lead));
+        }
+        orders.sort_by(|a, b| {
+            (a.act_by.as_ref().unwrap_or(&a.need_by), &a.need_by)
+                .cmp(&(b.act_by.as_ref().unwrap_or(&b.need_by), &b.need_by))
+        });
+    }
     for o in &orders {
         if let Some(p) = periods.iter_mut().find(|p| o.need_by.starts_with(&p.month)) {
-            p.order = Some(o.clone());
+            p.orders.push(o.clone());
         }
     }
     let cheapest = candidates
@@ -430,20 +461,18 @@ fn days_before(t: DateTime<FixedOffset>, days: f64) -> String {
     (t - chrono::Duration::seconds((days * 86_400.0).round() as i64)).to_rfc3339()
 }
 
-/// The fleet's type over the horizon: a month needing more than is in
-/// place (the fleet, then each earlier order) orders the month's most,
+/// Orders of type `c` over the horizon: a month needing more than is in
+/// place (`count`, then each earlier order) orders the month's most,
 /// needed from its first step over.
-fn orders(
+fn order_steps(
     demand: &[DemandPoint],
-    candidates: &[Candidate],
-    sizing: &Sizing,
-    f: &Fleet,
+    need: impl Fn(&DemandPoint) -> u32,
+    count: u32,
+    region: Option<&str>,
+    c: &Candidate,
+    lead: Option<f64>,
 ) -> Vec<Order> {
-    let Some(c) = candidates.iter().find(|c| c.instance.name == f.type_name) else {
-        return Vec::new();
-    };
-    let lead = sizing.lead_time_for(c);
-    let mut in_place = f.count;
+    let mut in_place = count;
     let mut out: Vec<Order> = Vec::new();
     let month = |d: &DemandPoint| (d.t.year(), d.t.month());
     let mut i = 0;
@@ -453,20 +482,23 @@ fn orders(
             .iter()
             .position(|d| month(d) != m)
             .map_or(demand.len(), |k| i + k);
-        let need = |d: &DemandPoint| instances_for(d.bound, c.capacity_rps, sizing).unwrap_or(0);
-        let most = demand[i..end].iter().map(need).max().unwrap_or(0);
+        let most = demand[i..end].iter().map(&need).max().unwrap_or(0);
         if most > in_place {
             let first = demand[i..end]
                 .iter()
                 .find(|d| need(d) > in_place)
                 .expect("most > in_place");
+            let act_by =
+                lead.map(|l| first.t - chrono::Duration::seconds((l * 86_400.0).round() as i64));
             out.push(Order {
+                region: region.map(str::to_string),
                 type_name: c.instance.name.clone(),
                 add: most - in_place,
                 instances: most,
                 need_by: first.t.to_rfc3339(),
-                act_by: lead.map(|l| days_before(first.t, l)),
+                act_by: act_by.map(|a| a.to_rfc3339()),
                 lead_time_days: lead,
+                overdue: act_by.is_some_and(|a| a < demand[0].t),
             });
             in_place = most;
         }
@@ -626,15 +658,17 @@ pub(crate) mod tests {
         assert_eq!(
             plan.orders,
             [Order {
+                region: None,
                 type_name: "small".into(),
                 add: 4,
                 instances: 10,
                 need_by: "2025-02-13T00:00:00+00:00".into(),
                 act_by: Some("2025-01-24T00:00:00+00:00".into()),
                 lead_time_days: Some(20.0),
+                overdue: false,
             }]
         );
-        assert_eq!(plan.periods[1].order, Some(plan.orders[0].clone()));
+        assert_eq!(plan.periods[1].orders, plan.orders);
         assert_eq!(r.act_by.as_deref(), Some("2025-01-24T00:00:00+00:00"));
         assert_eq!(plan.cheapest.unwrap().type_name, "small");
         // Requests in January: two days at 100 and 110 rps.
@@ -691,6 +725,73 @@ pub(crate) mod tests {
         let r = p.runway.unwrap();
         assert_eq!(r.until.as_deref(), Some("2025-03-10T00:00:00+00:00"));
         assert_eq!(r.act_by.as_deref(), Some("2025-02-08T00:00:00+00:00"));
+    }
+
+    #[test]
+    fn regions_with_a_fleet_order_on_their_own_lead_times() {
+        // Two equal regions, each able to take the other's traffic: each
+        // needs ⌈D/10⌉ of a 10-rps type. 20 rps for 5 days, then 40: each
+        // region's 2 must become 4 on day 5. us orders 10 days ahead (its
+        // own lead time), eu 5 (the plan's); the fleet of 4 as a whole
+        // needs 4 at 40 rps and has them.
+        let start = t("2025-06-01T00:00:00Z");
+        let demand: Vec<DemandPoint> = (0..10)
+            .map(|i| DemandPoint {
+                t: start + chrono::Duration::days(i),
+                mean: 0.0,
+                bound: if i < 5 { 20.0 } else { 40.0 },
+            })
+            .collect();
+        let sizing = Sizing {
+            utilisation: 1.0,
+            redundancy: 0,
+            min_instances: 1,
+            lead_time_days: Some(5.0),
+            survive_region_loss: true,
+        };
+        let region = |name: &str, lead: Option<f64>| Region {
+            name: name.into(),
+            weight: 1.0,
+            redundancy: 0,
+            zones: 1,
+            count: Some(2),
+            lead_time_days: lead,
+        };
+        let fleet = Fleet {
+            type_name: "a".into(),
+            count: 4,
+        };
+        let p = plan(
+            &demand,
+            86_400.0,
+            &[candidate("a", 10.0, 1.0)],
+            &sizing,
+            Some(&fleet),
+            &[region("us", Some(10.0)), region("eu", None)],
+        );
+        let got: Vec<(Option<&str>, u32, u32, &str, Option<&str>)> = p
+            .orders
+            .iter()
+            .map(|o| {
+                (
+                    o.region.as_deref(),
+                    o.add,
+                    o.instances,
+                    &o.need_by[..10],
+                    o.act_by.as_deref().map(|a| &a[..10]),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("us"), 2, 4, "2025-06-06", Some("2025-05-27")),
+                (Some("eu"), 2, 4, "2025-06-06", Some("2025-06-01")),
+            ]
+        );
+        assert_eq!(p.periods[0].orders.len(), 2);
+        // us's act-by (05-27) is before the forecast starts (06-01): late.
+        assert!(p.orders[0].overdue && !p.orders[1].overdue);
     }
 
     #[test]

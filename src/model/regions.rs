@@ -35,6 +35,12 @@ pub struct Region {
     /// Zones its instances are spread over; 2 or more: sized to lose one.
     #[serde(default = "one")]
     pub zones: u32,
+    /// Instances of the fleet's type there now (for its orders).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Days from ordering to serving there (over the type's and the plan's).
+    #[serde(default)]
+    pub lead_time_days: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -210,6 +216,8 @@ mod tests {
             weight: qps,
             redundancy: k,
             zones: 1,
+            count: None,
+            lead_time_days: None,
         }
     }
 

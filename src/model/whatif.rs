@@ -114,7 +114,9 @@ pub struct Outcome {
     pub region_instances: Option<u32>,
     /// Total cost over the expected requests of the horizon.
     pub cost_per_million: Option<f64>,
+    /// When the fleet as a whole runs out.
     pub runway_until: Option<String>,
+    /// The earliest act-by date of any order (the fleet's or a region's).
     pub act_by: Option<String>,
     pub commitment_mix: Option<CommitmentMix>,
     /// The cheapest type's cost each month: (`YYYY-MM`, cost).
@@ -160,7 +162,7 @@ impl Outcome {
                 .map(|m| m.regions.iter().map(|r| r.instances).sum()),
             cost_per_million: total.and_then(|t| super::cost::cost_per_million(t, requests)),
             runway_until: p.runway.as_ref().and_then(|r| r.until.clone()),
-            act_by: p.runway.as_ref().and_then(|r| r.act_by.clone()),
+            act_by: p.orders.iter().find_map(|o| o.act_by.clone()),
             commitment_mix: p.commitment_mix.clone(),
             monthly_cost: p
                 .periods

@@ -378,13 +378,21 @@ pub fn act_by_lines(d: &PlanDoc) -> Vec<String> {
     let mut out = Vec::new();
     for order in &d.plan.orders {
         let what = format!(
-            "{} more {} ({} in all), needed from {}",
+            "{} more {}{} ({} in all), needed from {}",
             order.add,
             order.type_name,
+            order
+                .region
+                .as_deref()
+                .map_or(String::new(), |r| format!(" in {r}")),
             order.instances,
             day(&order.need_by)
         );
         out.push(match (&order.act_by, order.lead_time_days) {
+            (Some(a), Some(l)) if order.overdue => format!(
+                "ACT NOW: order {what}; with {l:.0} days' lead time it was due by {}",
+                day(a)
+            ),
             (Some(a), Some(l)) => {
                 format!("ACT BY {}: order {what} ({l:.0} days' lead time)", day(a))
             }

@@ -254,7 +254,6 @@ const ADDED_LATER: &[&str] = &[
     "scenarios",
     "autoscaling",
     "orders",
-    "order",
     "commitment_mix",
     "region_commitments",
     "survive_region_loss",
