@@ -769,24 +769,25 @@ pub(crate) mod tests {
             Some(&fleet),
             &[region("us", Some(10.0)), region("eu", None)],
         );
-        let got: Vec<(Option<&str>, u32, u32, &str, Option<&str>)> = p
+        let got: Vec<String> = p
             .orders
             .iter()
             .map(|o| {
-                (
-                    o.region.as_deref(),
+                format!(
+                    "{:?} +{} → {} need {} act {}",
+                    o.region,
                     o.add,
                     o.instances,
                     &o.need_by[..10],
-                    o.act_by.as_deref().map(|a| &a[..10]),
+                    &o.act_by.as_deref().unwrap_or("-")[..10]
                 )
             })
             .collect();
         assert_eq!(
             got,
             [
-                (Some("us"), 2, 4, "2025-06-06", Some("2025-05-27")),
-                (Some("eu"), 2, 4, "2025-06-06", Some("2025-06-01")),
+                "Some(\"us\") +2 → 4 need 2025-06-06 act 2025-05-27",
+                "Some(\"eu\") +2 → 4 need 2025-06-06 act 2025-06-01",
             ]
         );
         assert_eq!(p.periods[0].orders.len(), 2);
