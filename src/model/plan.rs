@@ -665,7 +665,8 @@ pub(crate) mod tests {
                 need_by: "2025-02-13T00:00:00+00:00".into(),
                 act_by: Some("2025-01-24T00:00:00+00:00".into()),
                 lead_time_days: Some(20.0),
-                overdue: false,
+                // The forecast starts on 2025-01-30: six days late already.
+                overdue: true,
             }]
         );
         assert_eq!(plan.periods[1].orders, plan.orders);
