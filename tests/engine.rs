@@ -137,9 +137,16 @@ fn fixed_service_time_shows_as_median_latency() {
     assert!(hold >= 10.0, "the target held requests {hold} ms");
     // Nothing answers faster than the target held it.
     assert!(l.p50 >= hold, "p50 {} ms below the hold {hold} ms", l.p50);
+    // The overhead measured at 50 µs is a noisy yardstick: once (a full
+    // run, 2026-12-04) it came out 0.098 ms, against 0.35–0.39 ms in the 8
+    // runs above, while p50 − hold was 0.266 ms, inside the 0.32–0.55 ms
+    // seen then. So the allowance is twice the measured overhead, but never
+    // less than the largest p50 − hold seen on a quiet machine (0.55 ms):
+    // an extra timer tick (1 ms) or a queued request still fails it.
+    let allowance = (2.0 * overhead).max(0.55);
     assert!(
-        l.p50 <= hold + 2.0 * overhead,
-        "p50 {} ms, hold {hold} ms + 2 × overhead {overhead} ms",
+        l.p50 <= hold + allowance,
+        "p50 {} ms, hold {hold} ms + allowance {allowance} ms (overhead {overhead} ms)",
         l.p50
     );
 }
