@@ -120,6 +120,14 @@ pub enum Command {
     /// Size the fleet month by month from forecast demand and measured
     /// capacity: instances, cost, runway, cheapest instance type.
     Plan(PlanArgs),
+    /// Error budgets from one SLO file (TOML or OpenSLO YAML): `slo report`
+    /// spends the budget over history (Prometheus or a CSV of good and
+    /// total events); `slo rules` writes Prometheus recording and
+    /// multi-window, multi-burn-rate alerting rules.
+    ///
+    /// Exit codes (report): 0 budget left, 1 budget spent, 2 bad input,
+    /// 4 Prometheus unreachable.
+    Slo(SloArgs),
     /// Print a shell completion script, e.g.
     /// `headroom completions bash > ~/.local/share/bash-completion/completions/headroom`.
     Completions(CompletionsArgs),
@@ -271,6 +279,70 @@ pub struct FileArgs {
     /// Replace the results already in --out.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SloArgs {
+    #[command(subcommand)]
+    pub action: SloAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SloAction {
+    /// The SLI per day, the budget allowed, spent and left in the current
+    /// window, burn rates over 5m … 3d, when the budget runs out at the
+    /// last day's burn, and the stretches that burned most.
+    Report(SloReportArgs),
+    /// Prometheus rules: the error ratio recorded over every window the
+    /// alerts need, and the SRE workbook's page and ticket alerts (1h/5m at
+    /// 14.4×, 6h/30m at 6×, 1d/2h at 3×, 3d/6h at 1× for 30 days; scaled
+    /// with the window). Printed, or written to --out.
+    Rules(SloRulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SloReportArgs {
+    /// The SLO file: TOML, or OpenSLO v1 YAML (.yaml).
+    pub file: PathBuf,
+    /// Good (or bad) and total events per step from a CSV or Parquet table:
+    /// a time column, `good` or `bad`, and `total`.
+    #[arg(
+        long,
+        required_unless_present = "prometheus",
+        conflicts_with = "prometheus"
+    )]
+    pub csv: Option<PathBuf>,
+    /// Read the events from this Prometheus server (query_range), e.g.
+    /// http://127.0.0.1:9090.
+    #[arg(long)]
+    pub prometheus: Option<String>,
+    /// The data's step: one row (or one Prometheus evaluation) per step;
+    /// detected from a table's timestamps when omitted; 1h for Prometheus
+    /// (a timeslice SLO's slice when it names one).
+    #[arg(long, value_parser = duration)]
+    pub step: Option<Duration>,
+    /// How much history to read from Prometheus: default the SLO window
+    /// and 3 days more (the longest burn lookback).
+    #[arg(long, value_parser = duration)]
+    pub range: Option<Duration>,
+    /// The moment the report is for (RFC 3339): default the end of the
+    /// data (a table) or now (Prometheus).
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub files: FileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SloRulesArgs {
+    /// The SLO file: TOML, or OpenSLO v1 YAML (.yaml).
+    pub file: PathBuf,
+    /// Write the rules to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

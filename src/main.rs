@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Usl(_)
             | Command::Forecast(_)
             | Command::Plan(_)
+            | Command::Slo(_)
             | Command::Compare(_)
             | Command::K8s(_)
             | Command::Completions(_)
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Usl(args) => app::model::usl(args),
         Command::Forecast(args) => app::model::forecast(args),
         Command::Plan(args) => app::model::plan(args),
+        Command::Slo(args) => app::slo::slo(args),
         Command::Completions(args) => {
             let mut cmd = Cli::command();
             clap_complete::generate(args.shell, &mut cmd, "headroom", &mut std::io::stdout());

@@ -5,6 +5,7 @@ mod chaos;
 pub mod k8s;
 pub mod merge;
 pub mod model;
+pub mod slo;
 pub mod stress;
 
 use std::io::IsTerminal;

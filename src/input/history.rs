@@ -184,7 +184,7 @@ pub struct Options {
     pub aggregate: Option<Aggregate>,
 }
 
-const TIME_NAMES: &[&str] = &[
+pub(crate) const TIME_NAMES: &[&str] = &[
     "timestamp",
     "time",
     "ts",
@@ -242,7 +242,7 @@ pub fn from_table(table: &Table, opts: &Options) -> Result<History, BadInput> {
     .map_err(|e| BadInput(format!("{}: {e}", path.display())))
 }
 
-fn instants(table: &Table, name: &str) -> Result<Vec<DateTime<FixedOffset>>, BadInput> {
+pub(crate) fn instants(table: &Table, name: &str) -> Result<Vec<DateTime<FixedOffset>>, BadInput> {
     let bad = |i: usize, what: &str| {
         BadInput(format!(
             "{}: column `{name}`: {what}, found `{}`",

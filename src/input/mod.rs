@@ -7,6 +7,7 @@ mod error;
 pub mod history;
 pub mod plan;
 pub mod prometheus;
+pub mod slo;
 pub mod table;
 
 pub use error::Error;

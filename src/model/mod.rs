@@ -11,8 +11,10 @@
 //! * [`regions`] — failure domains: N+k, zone loss, region loss.
 //! * [`whatif`] — named scenarios compared side by side.
 //! * [`autoscale`] — autoscaler targets and the HPA manifest.
+//! * [`budget`] — error budgets, burn rates, multi-window alert windows.
 
 pub mod autoscale;
+pub mod budget;
 pub mod cost;
 pub mod forecast;
 pub mod plan;

@@ -5,4 +5,5 @@
 pub mod charts;
 pub mod model;
 pub mod page;
+pub mod slo;
 pub mod text;

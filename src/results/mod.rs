@@ -14,6 +14,7 @@ pub mod find;
 pub mod hlog;
 pub mod plan;
 pub mod scenario;
+pub mod slo;
 pub mod stress;
 pub mod summary;
 pub mod sweep;
@@ -51,6 +52,11 @@ pub const WRITTEN: &[&str] = &[
     "forecast.png",
     "cost-curve.png",
     "monthly-cost.png",
+    "regions.png",
+    "scenarios.png",
+    "hpa.yaml",
+    "slo.json",
+    "budget.png",
     "steps",
     "levels",
 ];
@@ -299,6 +305,7 @@ pub mod files {
     pub const PLAN: &str = "plan.json";
     pub const FORECAST: &str = "forecast.json";
     pub const BACKTEST: &str = "backtest.json";
+    pub const SLO: &str = "slo.json";
     pub const LATENCY_LOG: &str = "latency.hlog";
     pub const DETAIL_LOG: &str = "detail.hlog";
 }

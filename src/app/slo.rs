@@ -1,0 +1,306 @@
+//! `headroom slo report` and `headroom slo rules`: one SLO file, its error
+//! budget over history, and the Prometheus rules that watch it.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::cli::{SloAction, SloArgs, SloReportArgs, SloRulesArgs};
+use crate::exit::{self, BadInput};
+use crate::input::history::{instants, parse_timestamp, TIME_NAMES};
+use crate::input::slo::{self, SloFile};
+use crate::input::table::Table;
+use crate::model::budget::{self, Step};
+use crate::report::slo as out;
+use crate::results::slo::{Day, SloDoc, SCHEMA};
+
+/// `headroom slo`.
+pub fn slo(args: &SloArgs) -> anyhow::Result<exit::Code> {
+    match &args.action {
+        SloAction::Report(a) => report(a),
+        SloAction::Rules(a) => rules(a),
+    }
+}
+
+fn rules(args: &SloRulesArgs) -> anyhow::Result<exit::Code> {
+    let s = slo::load(&args.file)?;
+    let text = out::rules(&s);
+    match &args.out {
+        Some(path) => {
+            crate::results::write_text(path, &text)?;
+            eprintln!("rules: {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(exit::Code::Ok)
+}
+
+fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
+    let s = slo::load(&args.file)?;
+    let now_flag = match &args.now {
+        Some(t) => Some(
+            parse_timestamp(t)
+                .ok_or_else(|| BadInput(format!("--now: expected an RFC 3339 time, found {t:?}")))?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    let (source, steps, step_s, data_end) = match (&args.csv, &args.prometheus) {
+        (Some(path), _) => {
+            let (steps, step_s) = table_steps(path, args.step.map(|d| d.as_secs_f64()))?;
+            let end = steps.last().map(|l| l.t.with_timezone(&Utc) + secs(step_s));
+            (path.display().to_string(), steps, step_s, end)
+        }
+        (None, Some(url)) => {
+            let step_s = args
+                .step
+                .map(|d| d.as_secs_f64())
+                .or(s.slice_s)
+                .unwrap_or(3600.0)
+                .max(1.0);
+            let now = now_flag.unwrap_or_else(Utc::now);
+            let range = args.range.map_or_else(
+                || budget::window_seconds(s.objective.window, now) + 3.0 * 86_400.0,
+                |r| r.as_secs_f64(),
+            );
+            let steps = prometheus_steps(&s, url, step_s, range, now)?;
+            (url.clone(), steps, step_s, Some(now))
+        }
+        (None, None) => return Err(BadInput("give --csv FILE or --prometheus URL".into()).into()),
+    };
+    let Some(now) = now_flag.or(data_end) else {
+        return Err(BadInput(format!("{source}: no events to report on")).into());
+    };
+    let doc = compute(&s, &source, &steps, step_s, now);
+    if let Some(dir) = &args.files.out {
+        let inputs: Vec<&Path> = [Some(args.file.as_path()), args.csv.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        crate::results::claim(dir, args.files.force, &inputs)?;
+        crate::results::write_json(&dir.join(crate::results::files::SLO), &doc)?;
+        let report = super::render_report(dir, args.files.no_report);
+        if !args.json {
+            println!("results: {}", dir.display());
+            if let Some(p) = report {
+                println!("report: {}", p.display());
+            }
+        }
+    }
+    if args.json {
+        println!("{}", crate::results::to_json(&doc)?);
+    } else {
+        print!("{}", out::report_text(&doc));
+    }
+    Ok(if doc.budget.remaining > 0.0 {
+        exit::Code::Ok
+    } else {
+        exit::Code::Failed
+    })
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::milliseconds((s * 1e3).round() as i64)
+}
+
+/// The report of `steps` at `now`.
+pub fn compute(
+    s: &SloFile,
+    source: &str,
+    steps: &[Step],
+    step_s: f64,
+    now: DateTime<Utc>,
+) -> SloDoc {
+    let o = &s.objective;
+    let b = budget::budget(o, steps, step_s, now);
+    let burn = budget::burn_rates(o, steps, step_s, now);
+    // The day's burn, else the longest lookback the data can say.
+    let (lookback, rate) = burn
+        .iter()
+        .rev()
+        .skip(1)
+        .find_map(|x| Some((x.lookback.clone(), x.rate?)))
+        .map_or(("1d".to_string(), None), |(l, r)| (l, Some(r)));
+    let window_s = budget::window_seconds(o.window, now);
+    let exhausted_at = rate
+        .and_then(|r| budget::exhausted_at(b.remaining, r, window_s, now))
+        .map(|t| t.to_rfc3339());
+    let (start, _) = budget::window_bounds(o.window, now);
+    let in_window: Vec<Step> = steps
+        .iter()
+        .filter(|x| x.t >= start && x.t.with_timezone(&Utc) < now)
+        .copied()
+        .collect();
+    let incidents = budget::incidents(o, &in_window, step_s, b.allowed, 5);
+    let daily = budget::daily_sli(o, &in_window)
+        .into_iter()
+        .map(|(day, value)| Day { day, value })
+        .collect();
+    // The budget left at the end of each day of the window (the last: now).
+    let mut burn_down = Vec::new();
+    let mut t = start + Duration::days(1);
+    while t < now + Duration::days(1) {
+        let at = t.min(now);
+        let left = budget::budget(o, steps, step_s, at).remaining;
+        burn_down.push(Day {
+            day: (at - Duration::seconds(1)).format("%Y-%m-%d").to_string(),
+            value: Some(left),
+        });
+        t += Duration::days(1);
+    }
+    let firing = budget::alert_windows(window_s)
+        .iter()
+        .filter(|a| {
+            let over =
+                |w: f64| budget::burn_rate(o, steps, step_s, now, w).is_some_and(|r| r > a.factor);
+            over(a.long_s) && over(a.short_s)
+        })
+        .map(out::alert_label)
+        .collect();
+    SloDoc {
+        schema: SCHEMA.into(),
+        name: s.name.clone(),
+        service: s.service.clone(),
+        objective: o.target,
+        window: o.window,
+        budgeting: o.budgeting,
+        source: source.to_string(),
+        step_s,
+        now: now.to_rfc3339(),
+        budget: b,
+        burn,
+        exhaustion_lookback: lookback,
+        exhaustion_burn: rate,
+        exhausted_at,
+        incidents,
+        daily,
+        burn_down,
+        firing,
+    }
+}
+
+/// Steps from a table: a time column, `good` or `bad`, and `total`.
+fn table_steps(path: &Path, step: Option<f64>) -> Result<(Vec<Step>, f64), BadInput> {
+    let table = Table::read(path)?;
+    let time = table.pick(None, "timestamps", "a column named time", TIME_NAMES)?;
+    let total = table.pick(
+        None,
+        "total events",
+        "a column named total",
+        &["total", "requests", "count"],
+    )?;
+    let good = table.pick(
+        None,
+        "good events",
+        "a column named good",
+        &["good", "ok", "success"],
+    );
+    let bad = table.pick(
+        None,
+        "bad events",
+        "a column named bad",
+        &["bad", "errors", "failed"],
+    );
+    let totals = table.numbers(&total)?;
+    let goods: Vec<f64> = match (good, bad) {
+        (Ok(g), _) => table.numbers(&g)?,
+        (Err(_), Ok(b)) => table
+            .numbers(&b)?
+            .iter()
+            .zip(&totals)
+            .map(|(b, t)| t - b)
+            .collect(),
+        (Err(e), Err(_)) => {
+            return Err(BadInput(format!(
+                "{}; or a column of bad events (bad, errors, failed)",
+                e.0
+            )))
+        }
+    };
+    let times = instants(&table, &time)?;
+    let mut steps: Vec<Step> = Vec::with_capacity(times.len());
+    for (i, ((t, g), n)) in times.iter().zip(&goods).zip(&totals).enumerate() {
+        if !(n.is_finite() && g.is_finite() && *n >= 0.0 && *g >= 0.0 && g <= n) {
+            return Err(BadInput(format!(
+                "{}: expected 0 ≤ good ≤ total, found good {g}, total {n}",
+                table.at(i)
+            )));
+        }
+        if steps.last().is_some_and(|l| l.t >= *t) {
+            return Err(BadInput(format!(
+                "{}: timestamps must rise row by row",
+                table.at(i)
+            )));
+        }
+        steps.push(Step {
+            t: *t,
+            good: *g,
+            total: *n,
+        });
+    }
+    let step = match step {
+        Some(s) => s,
+        None => {
+            let mut gaps: Vec<f64> = steps
+                .windows(2)
+                .map(|w| (w[1].t - w[0].t).num_milliseconds() as f64 / 1e3)
+                .collect();
+            gaps.sort_by(f64::total_cmp);
+            *gaps.get(gaps.len() / 2).ok_or_else(|| {
+                BadInput(format!(
+                    "{}: two rows or more are needed to tell the step (or give --step)",
+                    path.display()
+                ))
+            })?
+        }
+    };
+    Ok((steps, step))
+}
+
+/// Steps from Prometheus: events in each step (t − step, t], as the step
+/// starting at t − step.
+fn prometheus_steps(
+    s: &SloFile,
+    url: &str,
+    step_s: f64,
+    range_s: f64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Step>> {
+    let step = budget::promql_duration(step_s);
+    let fetch = |q: &crate::input::slo::Query| {
+        crate::input::prometheus::fetch(&crate::input::prometheus::Source {
+            url: url.to_string(),
+            query: q.increase(&step, step_s),
+            range: std::time::Duration::from_secs_f64(range_s),
+            step: std::time::Duration::from_secs_f64(step_s),
+            end: Some(now),
+        })
+    };
+    let total = fetch(&s.sli.total)?;
+    let (part, is_good) = match (&s.sli.good, &s.sli.bad) {
+        (Some(g), _) => (fetch(g)?, true),
+        (None, Some(b)) => (fetch(b)?, false),
+        (None, None) => unreachable!("an SLI has good or bad events"),
+    };
+    let by_t: std::collections::BTreeMap<i64, f64> =
+        part.iter().map(|(t, v)| (t.timestamp(), *v)).collect();
+    let back = secs(step_s);
+    // No bad series at a step: no bad events (error counters often appear
+    // with the first error). No good series: no data for that step.
+    Ok(total
+        .iter()
+        .filter(|(_, n)| n.is_finite())
+        .filter_map(|(t, n)| {
+            let p = match (by_t.get(&t.timestamp()), is_good) {
+                (Some(p), _) => p.clamp(0.0, *n),
+                (None, true) => return None,
+                (None, false) => 0.0,
+            };
+            Some(Step {
+                t: *t - back,
+                good: if is_good { p } else { n - p },
+                total: *n,
+            })
+        })
+        .collect())
+}
