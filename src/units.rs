@@ -37,7 +37,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn parse_share(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let value = if let Some(p) = t.strip_suffix('%') {
-        p.trim().parse::<f64>().map(|v| v / 100.0)
+        // Move the decimal point in the text, not by dividing: "99.9%" is
+        // then exactly the float 0.999 reads as (99.9 / 100 is not).
+        let p = p.trim();
+        let (int, frac) = p.split_once('.').unwrap_or((p, ""));
+        if int.chars().all(|c| c.is_ascii_digit()) && frac.chars().all(|c| c.is_ascii_digit()) {
+            let int = format!("{int:0>3}");
+            let (head, tail) = int.split_at(int.len() - 2);
+            format!("{head}.{tail}{frac}").parse::<f64>()
+        } else {
+            p.parse::<f64>().map(|v| v / 100.0)
+        }
     } else {
         t.parse::<f64>()
     }
@@ -130,6 +140,10 @@ mod tests {
     #[test]
     fn shares_parse_as_percent_or_fraction() {
         assert_eq!(parse_share("1%").unwrap(), 0.01);
+        assert_eq!(parse_share("99.9%").unwrap(), 0.999);
+        assert_eq!(parse_share("99.95 %").unwrap(), 0.9995);
+        assert_eq!(parse_share("0.5%").unwrap(), 0.005);
+        assert_eq!(parse_share("100%").unwrap(), 1.0);
         assert_eq!(parse_share("0.25").unwrap(), 0.25);
         assert!(parse_share("150%").is_err());
         assert!(parse_share("x").is_err());

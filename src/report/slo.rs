@@ -93,8 +93,13 @@ pub fn report_text(d: &SloDoc) -> String {
     }
     let _ = writeln!(o);
     match (&d.exhausted_at, d.exhaustion_burn) {
-        (Some(t), _) if b.remaining <= 0.0 => {
-            let _ = writeln!(o, "BUDGET SPENT (as of {})", &t[..10.min(t.len())]);
+        _ if b.remaining <= 0.0 => {
+            let _ = writeln!(
+                o,
+                "BUDGET SPENT: {} of it, with the window running to {}",
+                pct(b.consumed),
+                &b.window_end[..16.min(b.window_end.len())]
+            );
         }
         (Some(t), Some(r)) => {
             let _ = writeln!(

@@ -1,0 +1,339 @@
+//! `headroom slo report` and `headroom slo rules`: budgets computed by hand
+//! from small tables, the OpenSLO and TOML forms of one objective giving
+//! one answer, located errors, and the rules checked and unit-tested by
+//! Prometheus's own `promtool` (skipped loudly without it; `.ci/run`
+//! installs it and sets HEADROOM_REQUIRE_PROMETHEUS=1).
+
+mod common;
+use common::{headroom, text};
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn json(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+/// An hourly table from 2026-01-01T00:00Z: `total` events an hour, `bad(i)`
+/// of them bad in hour i.
+fn table(dir: &Path, hours: usize, total: u64, bad: impl Fn(usize) -> u64) -> PathBuf {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+    let mut csv = String::from("time,good,total\n");
+    for i in 0..hours {
+        let t = t0 + chrono::Duration::hours(i as i64);
+        csv += &format!("{},{},{total}\n", t.to_rfc3339(), total - bad(i));
+    }
+    let path = dir.join("events.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn slo_file(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+const TOML_7D: &str = r#"
+name = "api"
+service = "api"
+objective = "99%"
+window = "7d"
+[sli]
+good = 'req_total{code!~"5.."}'
+total = 'req_total'
+"#;
+
+#[test]
+fn a_budget_computed_by_hand_from_a_table() {
+    // 8 days of 100 events an hour; 99 % over 7 rolling days; now is the
+    // end of the table (2026-01-09T00:00). The window holds hours 24–191:
+    // 16,800 events → 168 may fail. 60 bad in hour 30 and 12 an hour in
+    // hours 188–191 (48); hour 10, all bad, falls outside. Spent 108/168.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 192, 100, |i| match i {
+        10 => 100,
+        30 => 60,
+        188..=191 => 12,
+        _ => 0,
+    });
+    let slo = slo_file(dir.path(), "api.toml", TOML_7D);
+    let o = headroom(&[
+        "slo",
+        "report",
+        slo.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v = json(&o);
+    let b = &v["budget"];
+    assert_eq!(v["now"], "2026-01-09T00:00:00+00:00");
+    assert_eq!(b["window_start"], "2026-01-02T00:00:00+00:00");
+    assert_eq!(b["total"], 16_800.0);
+    assert_eq!(b["bad"], 108.0);
+    assert!((b["allowed"].as_f64().unwrap() - 168.0).abs() < 1e-9);
+    assert!((b["consumed"].as_f64().unwrap() - 108.0 / 168.0).abs() < 1e-12);
+    // Burn: the last hour 12 % bad against a 1 % budget → 12; the last
+    // day 48 of 2,400 → 2; 3 days 48 of 7,200 → 0.667.
+    let burn = |w: &str| {
+        v["burn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["lookback"] == w)
+            .unwrap()["rate"]
+            .as_f64()
+    };
+    assert_eq!(burn("5m"), None);
+    assert!((burn("1h").unwrap() - 12.0).abs() < 1e-9);
+    assert!((burn("1d").unwrap() - 2.0).abs() < 1e-9);
+    assert!((burn("3d").unwrap() - 48.0 / 7200.0 / 0.01).abs() < 1e-9);
+    // At the day's burn of 2, the 60/168 left lasts 60/168 × 7 d / 2 = 1.25 d.
+    assert_eq!(v["exhaustion_lookback"], "1d");
+    assert_eq!(v["exhausted_at"], "2026-01-10T06:00:00+00:00");
+    // The incidents: hour 30 (60 bad) and hours 188–191 (48), largest first.
+    let inc = v["incidents"].as_array().unwrap();
+    assert_eq!(inc.len(), 2);
+    assert_eq!(inc[0]["start"], "2026-01-02T06:00:00+00:00");
+    assert_eq!(inc[0]["bad"], 60.0);
+    assert_eq!(inc[1]["start"], "2026-01-08T20:00:00+00:00");
+    assert_eq!(inc[1]["end"], "2026-01-09T00:00:00+00:00");
+    // Firing now: scaled to 7 days the alert windows are 14m/1m10s,
+    // 1h24m/7m, 5h36m/28m and 16h48m/1h24m; hourly steps say nothing under
+    // an hour, so only the last pair can be judged: 48 bad of 1,600 in the
+    // steps starting within 16h48m (burn 3) and 12 of 100 within 1h24m
+    // (burn 12), both over its factor of 1.
+    assert_eq!(
+        v["firing"],
+        serde_json::json!(["ticket 16h48m/1h24m at 1×"])
+    );
+    // The burn-down ends at what is left now.
+    let down = v["burn_down"].as_array().unwrap();
+    assert_eq!(down.len(), 7);
+    assert!((down[6]["value"].as_f64().unwrap() - 60.0 / 168.0).abs() < 1e-12);
+    assert_eq!(v["daily"].as_array().unwrap().len(), 7);
+
+    // Spent: 200 more bad in hour 100 → 308 of 168; exit 1, said so.
+    let csv = table(dir.path(), 192, 100, |i| match i {
+        30 => 60,
+        100 => 100,
+        101 => 100,
+        188..=191 => 12,
+        _ => 0,
+    });
+    let o = headroom(&[
+        "slo",
+        "report",
+        slo.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("BUDGET SPENT"), "{}", text(&o));
+    // --now picks the moment: at 2026-01-05T00:00 only hour 30 was spent.
+    let o = headroom(&[
+        "slo",
+        "report",
+        slo.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+        "--now",
+        "2026-01-05T00:00:00Z",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert_eq!(v["budget"]["bad"], 60.0);
+    assert_eq!(v["budget"]["total"], 9600.0);
+}
+
+#[test]
+fn openslo_and_toml_forms_of_one_objective_give_one_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(
+        dir.path(),
+        24 * 35,
+        1000,
+        |i| if i % 97 == 0 { 9 } else { 0 },
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("slos");
+    let run = |file: &Path| {
+        let o = headroom(&[
+            "slo",
+            "report",
+            file.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+            "--json",
+        ]);
+        let mut v = json(&o);
+        v.as_object_mut().unwrap().remove("source");
+        v
+    };
+    let a = run(&root.join("checkout-availability.toml"));
+    let b = run(&root.join("checkout-availability.openslo.yaml"));
+    assert_eq!(a, b);
+    assert_eq!(a["objective"], 0.999);
+    // The rules too.
+    let rules = |file: &Path| text(&headroom(&["slo", "rules", file.to_str().unwrap()]));
+    let (ra, rb) = (
+        rules(&root.join("checkout-availability.toml")),
+        rules(&root.join("checkout-availability.openslo.yaml")),
+    );
+    // Only the first comment line (the file's name) differs.
+    assert_eq!(
+        ra.lines().skip(1).collect::<Vec<_>>(),
+        rb.lines().skip(1).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn bad_slo_files_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 48, 100, |_| 0);
+    let cases: &[(&str, &str, &str)] = &[
+        ("a.toml", &TOML_7D.replace("\"99%\"", "\"100%\""), "a.toml:4:"),
+        ("b.toml", &TOML_7D.replace("\"7d\"", "\"a week\""), "expected a rolling window"),
+        (
+            "c.toml",
+            &TOML_7D.replace("'req_total'", "'sum(req_total)'"),
+            "expected a counter selector",
+        ),
+        (
+            "d.yaml",
+            "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: x\nspec:\n  indicatorRef: missing\n",
+            "no `kind: SLI` named `missing`",
+        ),
+        (
+            "e.yaml",
+            "apiVersion: openslo/v1\nkind: SLO\nspec:\n  indicator:\n    spec:\n      thresholdMetric:\n        metricSource: {}\n",
+            "thresholdMetric",
+        ),
+        ("f.yaml", "apiVersion: [openslo\n", "not YAML"),
+    ];
+    for (name, body, want) in cases {
+        let file = slo_file(dir.path(), name, body);
+        let o = headroom(&[
+            "slo",
+            "report",
+            file.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        assert!(
+            text(&o).contains(want) && text(&o).contains(name),
+            "{name}: {}",
+            text(&o)
+        );
+    }
+    // A table with good > total names the row.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "time,good,total\n2026-01-01T00:00:00Z,5,4\n2026-01-01T01:00:00Z,1,1\n",
+    )
+    .unwrap();
+    let slo = slo_file(dir.path(), "ok.toml", TOML_7D);
+    let o = headroom(&[
+        "slo",
+        "report",
+        slo.to_str().unwrap(),
+        "--csv",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("bad.csv:2"), "{}", text(&o));
+}
+
+fn promtool() -> Option<PathBuf> {
+    let out = Command::new("which").arg("promtool").output().ok()?;
+    if out.status.success() {
+        return Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    }
+    assert!(
+        std::env::var_os("HEADROOM_REQUIRE_PROMETHEUS").is_none(),
+        "HEADROOM_REQUIRE_PROMETHEUS is set but promtool is not installed"
+    );
+    eprintln!(
+        "SKIPPED: promtool is not installed (apt-get install prometheus); .ci/run installs it"
+    );
+    None
+}
+
+/// The alert promtool must see: the labels the rule and its series give.
+fn alert(severity: &str, long: &str, short: &str, factor: &str, share: &str) -> String {
+    format!(
+        "          - exp_labels: {{severity: {severity}, slo: api, service: api, long_window: {long}, short_window: {short}}}\n            exp_annotations:\n              summary: \"api is burning its error budget at {factor}× or more ({share} % of it in {long})\"\n"
+    )
+}
+
+#[test]
+fn rules_pass_promtool_and_fire_as_the_workbook_says() {
+    let Some(tool) = promtool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let slo = slo_file(
+        dir.path(),
+        "api.toml",
+        "name = \"api\"\nobjective = \"99.9%\"\nwindow = \"30d\"\n[sli]\ngood = 'req_total{code!~\"5..\"}'\ntotal = 'req_total'\n",
+    );
+    let rules = dir.path().join("rules.yaml");
+    let o = headroom(&[
+        "slo",
+        "rules",
+        slo.to_str().unwrap(),
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let check = Command::new(&tool)
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("SUCCESS: 14 rules found"),
+        "{}",
+        text(&check)
+    );
+    // Four histories, 1,000 requests a minute, judged at 65 minutes:
+    // 2 % errors (20× the budget's rate) fires all four alerts; 0.5 % (5×)
+    // only the tickets (3× and 1×); 0.05 % (0.5×) none; 2 % that stopped
+    // 10 minutes ago fires all but the 1h/5m page (its 5-minute window is
+    // clean: the multi-window rule's reason to exist).
+    let page1 = alert("page", "1h", "5m", "14.4", "2");
+    let page2 = alert("page", "6h", "30m", "6", "5");
+    let ticket1 = alert("ticket", "1d", "2h", "3", "10");
+    let ticket2 = alert("ticket", "3d", "6h", "1", "10");
+    let case = |errors: &str, expect: &[&String]| {
+        let good = "0+980x120";
+        format!(
+            "  - interval: 1m\n    input_series:\n      - series: 'req_total{{code=\"200\"}}'\n        values: '{good}'\n      - series: 'req_total{{code=\"500\"}}'\n        values: '{errors}'\n    alert_rule_test:\n      - eval_time: 65m\n        alertname: ErrorBudgetBurn\n        exp_alerts:\n{}",
+            if expect.is_empty() {
+                "          []\n".to_string()
+            } else {
+                expect.iter().map(|s| s.as_str()).collect::<String>()
+            }
+        )
+    };
+    let tests = format!(
+        "rule_files:\n  - rules.yaml\nevaluation_interval: 1m\ntests:\n{}{}{}{}",
+        case("0+20x120", &[&page1, &page2, &ticket1, &ticket2]),
+        case("0+5x120", &[&ticket1, &ticket2]),
+        case("0+0.5x120", &[]),
+        case("0+20x55 1100+0x65", &[&page2, &ticket1, &ticket2]),
+    );
+    let file = dir.path().join("tests.yaml");
+    std::fs::write(&file, tests).unwrap();
+    let t = Command::new(&tool)
+        .args(["test", "rules"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "promtool test rules:\n{}", text(&t));
+}
