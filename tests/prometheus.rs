@@ -195,9 +195,15 @@ fn synthetic(days: i64, series: &[&str]) -> (String, Vec<(i64, f64)>) {
 }
 
 fn backfilled(days: i64, series: &[&str]) -> (tempfile::TempDir, Prometheus, Vec<(i64, f64)>) {
+    let (om, values) = synthetic(days, series);
+    let (dir, prom) = backfill(&om);
+    (dir, prom, values)
+}
+
+/// A Prometheus serving the OpenMetrics text `om`, backfilled with promtool.
+fn backfill(om: &str) -> (tempfile::TempDir, Prometheus) {
     let (bin, tool) = tools().expect("checked by the caller");
     let dir = tempfile::tempdir().unwrap();
-    let (om, values) = synthetic(days, series);
     let file = dir.path().join("history.om");
     std::fs::write(&file, om).unwrap();
     let o = Command::new(tool)
@@ -212,7 +218,119 @@ fn backfilled(days: i64, series: &[&str]) -> (tempfile::TempDir, Prometheus, Vec
         dir.path(),
         "global:\n  scrape_interval: 1h\nscrape_configs: []\n",
     );
-    (dir, prom, values)
+    (dir, prom)
+}
+
+#[test]
+fn slo_report_reads_backfilled_counters_to_the_budget_a_table_of_the_same_events_gives() {
+    let _g = serial();
+    if tools().is_none() {
+        return;
+    }
+    // 48 hours of request counters sampled every minute, from an hour
+    // boundary three days ago: hour h serves 900 + 10·(h mod 24) good
+    // requests a minute, and bad ones at 10 a minute in hours 30–32 and 8
+    // a minute in hour 40. `increase(…[1h])` at each hour's end then counts
+    // exactly that hour (60 × its rate), so the table below holds the
+    // same events the report reads back.
+    let now = chrono::Utc::now().timestamp();
+    let t0 = now - now % 3600 - 3 * 86_400;
+    let good = |h: i64| 900.0 + 10.0 * (h % 24) as f64;
+    let bad = |h: i64| match h {
+        30..=32 => 10.0,
+        40 => 8.0,
+        _ => 0.0,
+    };
+    let mut om = String::from("# TYPE req counter\n");
+    let (mut g, mut b) = (0.0, 0.0);
+    for m in 0..=48 * 60 {
+        let t = t0 + 60 * m;
+        om += &format!("req_total{{code=\"200\"}} {g} {t}\nreq_total{{code=\"500\"}} {b} {t}\n");
+        g += good(m / 60);
+        b += bad(m / 60);
+    }
+    om += "# EOF\n";
+    let (dir, prom) = backfill(&om);
+    let mut csv = String::from("time,good,total\n");
+    for h in 0..48 {
+        let t = chrono::DateTime::from_timestamp(t0 + 3600 * h, 0).unwrap();
+        csv += &format!(
+            "{},{},{}\n",
+            t.to_rfc3339(),
+            60.0 * good(h),
+            60.0 * (good(h) + bad(h))
+        );
+    }
+    let table = dir.path().join("events.csv");
+    std::fs::write(&table, csv).unwrap();
+    let slo = dir.path().join("slo.toml");
+    std::fs::write(
+        &slo,
+        "name = \"api\"\nobjective = \"99.5%\"\nwindow = \"1d\"\n[sli]\ngood = 'req_total{code!~\"5..\"}'\ntotal = 'req_total'\n",
+    )
+    .unwrap();
+    let at = chrono::DateTime::from_timestamp(t0 + 48 * 3600, 0)
+        .unwrap()
+        .to_rfc3339();
+    let report = |source: &[&str]| {
+        let mut args = vec![
+            "slo",
+            "report",
+            slo.to_str().unwrap(),
+            "--now",
+            &at,
+            "--json",
+        ];
+        args.extend_from_slice(source);
+        let o = headroom(&args);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let url = format!("http://127.0.0.1:{}", prom.port);
+    let from_prom = report(&["--prometheus", &url, "--step", "1h", "--range", "47h"]);
+    let from_table = report(&["--csv", table.to_str().unwrap()]);
+    let num = |v: &Value, path: &[&str]| {
+        path.iter()
+            .fold(v, |v, k| &v[*k])
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    };
+    for path in [
+        &["budget", "total"][..],
+        &["budget", "bad"],
+        &["budget", "allowed"],
+        &["budget", "consumed"],
+    ] {
+        let (a, b) = (num(&from_prom, path), num(&from_table, path));
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "{path:?}: Prometheus {a}, table {b}"
+        );
+    }
+    // By hand: the window (the last day, hours 24–47) holds 3 × 60 × 10 +
+    // 60 × 8 = 2,280 bad events.
+    assert_eq!(num(&from_table, &["budget", "bad"]), 2280.0);
+    for (a, b) in from_prom["burn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(from_table["burn"].as_array().unwrap())
+    {
+        match (a["rate"].as_f64(), b["rate"].as_f64()) {
+            (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{a} {b}"),
+            (x, y) => assert_eq!(x, y, "{a} {b}"),
+        }
+    }
+    let starts = |v: &Value| -> Vec<String> {
+        v["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["start"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(starts(&from_prom), starts(&from_table));
+    assert_eq!(starts(&from_table).len(), 2);
 }
 
 #[test]
