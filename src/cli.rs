@@ -329,6 +329,11 @@ pub struct SloReportArgs {
     /// data (a table) or now (Prometheus).
     #[arg(long)]
     pub now: Option<String>,
+    /// A results directory of a run, fault experiment or stress test:
+    /// what its bad requests would cost this budget if run against
+    /// production (repeatable).
+    #[arg(long = "experiment", value_name = "DIR")]
+    pub experiments: Vec<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -337,3 +337,92 @@ fn rules_pass_promtool_and_fire_as_the_workbook_says() {
         .unwrap();
     assert!(t.status.success(), "promtool test rules:\n{}", text(&t));
 }
+
+#[test]
+fn a_scenario_is_judged_by_the_slo_file_production_uses() {
+    // One objective, two worlds: `[slo] file = …` turns a latency SLI
+    // (99 % within 300 ms) into p99 ≤ 300 ms, and an availability SLI
+    // (99.9 %) into errors ≤ 0.1 %.
+    let dir = tempfile::tempdir().unwrap();
+    let slos = Path::new(env!("CARGO_MANIFEST_DIR")).join("slos");
+    let scenario = |slo: &str| {
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "target = {{ url = \"http://127.0.0.1:1\" }}\n[load]\nrate = 10\nduration = \"1s\"\n[slo]\nfile = {:?}\n",
+                slos.join(slo).display().to_string()
+            ),
+        )
+        .unwrap();
+        headroom::scenario::load(&path)
+    };
+    let latency = scenario("checkout-latency.toml").unwrap().slo;
+    assert_eq!(latency.latency.len(), 1);
+    assert_eq!(latency.latency[0].label, "p99");
+    assert_eq!(latency.latency[0].quantile, 0.99);
+    assert_eq!(
+        latency.latency[0].max,
+        std::time::Duration::from_millis(300)
+    );
+    assert_eq!(latency.error_share, None);
+    for file in [
+        "checkout-availability.toml",
+        "checkout-availability.openslo.yaml",
+    ] {
+        let a = scenario(file).unwrap().slo;
+        assert!(a.latency.is_empty());
+        assert!((a.error_share.unwrap() - 0.001).abs() < 1e-12, "{file}");
+    }
+    let e = scenario("no-such.toml").unwrap_err().to_string();
+    assert!(e.contains("s.toml:6:") && e.contains("no-such.toml"), "{e}");
+}
+
+#[test]
+fn experiments_are_priced_in_the_budget() {
+    // The 7-day, 99 % table above (168 bad allowed, 108 spent): a stress
+    // test's 2,374 bad answers would spend 2374/168 of the budget; a run
+    // with no errors costs an availability SLO nothing, and a latency SLO
+    // every answer slower than its threshold (all 4,061 at 1 µs, none at
+    // an hour).
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 192, 100, |i| match i {
+        30 => 60,
+        188..=191 => 12,
+        _ => 0,
+    });
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
+    let price = |slo: &Path, dir: &str| {
+        let o = headroom(&[
+            "slo",
+            "report",
+            slo.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+            "--experiment",
+            fixtures.join(dir).to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        json(&o)["experiments"][0].clone()
+    };
+    let availability = slo_file(dir.path(), "a.toml", TOML_7D);
+    let stress = price(&availability, "stress");
+    assert_eq!(stress["bad"], 2374);
+    assert!((stress["budget_share"].as_f64().unwrap() - 2374.0 / 168.0).abs() < 1e-9);
+    assert!((stress["remaining_share"].as_f64().unwrap() - 2374.0 / 60.0).abs() < 1e-9);
+    let run = price(&availability, "run");
+    assert_eq!(
+        (run["requests"].as_u64(), run["bad"].as_u64()),
+        (Some(4061), Some(0))
+    );
+    let latency = |threshold: &str| {
+        slo_file(
+            dir.path(),
+            "l.toml",
+            &format!("objective = \"99%\"\nwindow = \"7d\"\n[sli]\nlatency = {{ metric = 'http_request_duration_seconds', threshold = {threshold:?} }}\n"),
+        )
+    };
+    assert_eq!(price(&latency("1us"), "run")["bad"], 4061);
+    assert_eq!(price(&latency("1h"), "run")["bad"], 0);
+}

@@ -12,7 +12,7 @@ use crate::input::slo::{self, SloFile};
 use crate::input::table::Table;
 use crate::model::budget::{self, Step};
 use crate::report::slo as out;
-use crate::results::slo::{Day, SloDoc, SCHEMA};
+use crate::results::slo::{Day, ExperimentCost, SloDoc, SCHEMA};
 
 /// `headroom slo`.
 pub fn slo(args: &SloArgs) -> anyhow::Result<exit::Code> {
@@ -71,26 +71,32 @@ fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
     let Some(now) = now_flag.or(data_end) else {
         return Err(BadInput(format!("{source}: no events to report on")).into());
     };
-    let doc = compute(&s, &source, &steps, step_s, now);
-    if let Some(dir) = &args.files.out {
-        let inputs: Vec<&Path> = [Some(args.file.as_path()), args.csv.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        crate::results::claim(dir, args.files.force, &inputs)?;
-        crate::results::write_json(&dir.join(crate::results::files::SLO), &doc)?;
-        let report = super::render_report(dir, args.files.no_report);
-        if !args.json {
-            println!("results: {}", dir.display());
-            if let Some(p) = report {
-                println!("report: {}", p.display());
-            }
-        }
+    let mut doc = compute(&s, &source, &steps, step_s, now);
+    for dir in &args.experiments {
+        doc.experiments.push(experiment_cost(&s, dir, &doc)?);
     }
+    let written = match &args.files.out {
+        Some(dir) => {
+            let inputs: Vec<&Path> = [Some(args.file.as_path()), args.csv.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            crate::results::claim(dir, args.files.force, &inputs)?;
+            crate::results::write_json(&dir.join(crate::results::files::SLO), &doc)?;
+            Some((dir, super::render_report(dir, args.files.no_report)))
+        }
+        None => None,
+    };
     if args.json {
         println!("{}", crate::results::to_json(&doc)?);
     } else {
         print!("{}", out::report_text(&doc));
+        if let Some((dir, report)) = written {
+            println!("\nresults: {}", dir.display());
+            if let Some(p) = report {
+                println!("report: {}", p.display());
+            }
+        }
     }
     Ok(if doc.budget.remaining > 0.0 {
         exit::Code::Ok
@@ -176,7 +182,61 @@ pub fn compute(
         daily,
         burn_down,
         firing,
+        experiments: Vec::new(),
     }
+}
+
+/// What the bad requests of the run (or stress test) in `dir` would cost
+/// the budget of `doc`: for an occurrences budget their count against
+/// the bad events allowed; a timeslices budget is not priced by requests.
+fn experiment_cost(s: &SloFile, dir: &Path, doc: &SloDoc) -> anyhow::Result<ExperimentCost> {
+    let results = crate::results::ResultsDir::new(dir);
+    let (requests, bad) = if let Some(st) = results.stress()? {
+        // Its own count: errors and answers later than its SLO, and the
+        // share they were of every answer.
+        let answers = if st.bad_share > 0.0 {
+            (st.bad_requests as f64 / st.bad_share).round() as u64
+        } else {
+            0
+        };
+        (answers, st.bad_requests)
+    } else if let Some(sum) = results.summary()? {
+        let slow = match s.latency_threshold_s() {
+            Some(limit) => {
+                let limit_us = (limit * 1e6) as u64;
+                results.latency_of_all()?.map_or(0, |log| {
+                    log.latency
+                        .all
+                        .iter()
+                        .flat_map(|r| r.buckets().iter())
+                        .filter(|(v, _)| *v > limit_us)
+                        .map(|(_, n)| n)
+                        .sum()
+                })
+            }
+            None => 0,
+        };
+        (sum.requests.total, sum.requests.errors.total + slow)
+    } else {
+        return Err(BadInput(format!(
+            "{}: no summary.json or stress.json to price",
+            dir.display()
+        ))
+        .into());
+    };
+    let allowed = doc.budget.allowed;
+    let left = allowed - doc.budget.bad;
+    Ok(ExperimentCost {
+        dir: dir.display().to_string(),
+        requests,
+        bad,
+        budget_share: if allowed > 0.0 {
+            bad as f64 / allowed
+        } else {
+            f64::INFINITY
+        },
+        remaining_share: (left > 0.0).then(|| bad as f64 / left),
+    })
 }
 
 /// Steps from a table: a time column, `good` or `bad`, and `total`.

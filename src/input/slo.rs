@@ -152,6 +152,48 @@ struct RawLatency {
     le: Option<String>,
 }
 
+impl SloFile {
+    /// A latency threshold the SLI counts as good: the `le` of a histogram
+    /// bucket selector (`…_bucket{le="0.3"}`), in seconds.
+    pub fn latency_threshold_s(&self) -> Option<f64> {
+        let Some(Query::Counter(sel)) = &self.sli.good else {
+            return None;
+        };
+        let name = &sel[..sel.find('{')?];
+        if !name.ends_with("_bucket") {
+            return None;
+        }
+        let le = sel.split("le=\"").nth(1)?.split('"').next()?;
+        le.parse().ok()
+    }
+
+    /// What a load test judged by this SLO must meet: a latency SLI's
+    /// objective as that quantile within its threshold (99 % within 300 ms
+    /// → p99 ≤ 300 ms), any other SLI's as the error share (99.9 % →
+    /// errors ≤ 0.1 %).
+    pub fn run_thresholds(&self) -> (Option<crate::scenario::LatencySlo>, Option<f64>) {
+        let q = self.objective.target;
+        match self.latency_threshold_s() {
+            Some(s) => (
+                Some(crate::scenario::LatencySlo {
+                    label: quantile_label(q),
+                    quantile: q,
+                    max: std::time::Duration::from_secs_f64(s),
+                }),
+                None,
+            ),
+            None => (None, Some(1.0 - q)),
+        }
+    }
+}
+
+/// `p99`, `p999`, `p9995`: how a scenario names the quantile `q`.
+fn quantile_label(q: f64) -> String {
+    let pct = format!("{:.6}", 100.0 * q);
+    let pct = pct.trim_end_matches('0').trim_end_matches('.');
+    format!("p{}", pct.replace('.', ""))
+}
+
 /// Reads an SLO file: OpenSLO YAML (`.yaml`, `.yml`) or TOML.
 pub fn load(path: &Path) -> Result<SloFile, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {

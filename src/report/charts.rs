@@ -79,6 +79,8 @@ pub enum Unit {
     Month,
     /// log10(1/(1−q)), shown as percentiles.
     Percentile,
+    /// A share (0.999), shown as a percentage (99.9 %).
+    Share,
 }
 
 fn fmt(unit: Unit, v: f64) -> String {
@@ -92,6 +94,10 @@ fn fmt(unit: Unit, v: f64) -> String {
             .map_or(String::new(), |d| d.format("%Y-%m-%d").to_string()),
         Unit::Month => chrono::DateTime::from_timestamp((v * 86_400.0) as i64, 0)
             .map_or(String::new(), |d| d.format("%Y-%m").to_string()),
+        Unit::Share => {
+            let s = format!("{:.3}", 100.0 * v);
+            format!("{} %", s.trim_end_matches('0').trim_end_matches('.'))
+        }
         Unit::Percentile => {
             let q = 100.0 * (1.0 - 10f64.powf(-v));
             let digits = (v - 2.0).ceil().clamp(0.0, 4.0) as usize;
@@ -124,6 +130,9 @@ pub struct Chart<'a> {
     pub paired: bool,
     /// Earlier lines drawn wider, so lines that coincide stay visible.
     pub layered: bool,
+    /// The y axis spans the data (and marks), not 0 to the top: for
+    /// shares near 1, or values that go below 0.
+    pub y_from_data: bool,
 }
 
 impl<'a> Chart<'a> {
@@ -144,6 +153,7 @@ impl<'a> Chart<'a> {
             steps: false,
             paired: false,
             layered: false,
+            y_from_data: false,
         }
     }
 
@@ -187,9 +197,13 @@ impl<'a> Chart<'a> {
             return None;
         }
         let (x0, mut x1) = lo_hi(&xs);
-        let (_, y1) = lo_hi(&ys);
+        let (ylo, y1) = lo_hi(&ys);
         if x1 <= x0 {
             x1 = x0 + 1.0;
+        }
+        if self.y_from_data {
+            let pad = ((y1 - ylo) * 0.08).max(1e-6);
+            return Some(((x0, x1), (ylo - pad, y1 + pad)));
         }
         let y1 = if y1 > 0.0 { y1 * 1.08 } else { 1.0 };
         Some(((x0, x1), (0.0, y1)))

@@ -116,6 +116,21 @@ pub fn report_text(d: &SloDoc) -> String {
     if !d.firing.is_empty() {
         let _ = writeln!(o, "alerts that would fire now: {}", d.firing.join("; "));
     }
+    for e in &d.experiments {
+        let _ = writeln!(
+            o,
+            "experiment {}: {} bad of {} requests would spend {} of this window's budget{}",
+            e.dir,
+            fmt_count(e.bad as f64),
+            fmt_count(e.requests as f64),
+            pct(e.budget_share),
+            e.remaining_share
+                .map_or(" (none is left)".into(), |r| format!(
+                    ", {} of what is left",
+                    pct(r)
+                ))
+        );
+    }
     if !d.incidents.is_empty() {
         let _ = writeln!(o, "stretches that burned most:");
         for i in &d.incidents {

@@ -416,6 +416,10 @@ impl ResultsDir {
         self.doc(files::FORECAST, "a headroom forecast (forecast.json)")
     }
 
+    pub fn slo(&self) -> Result<Option<slo::SloDoc>, BadInput> {
+        self.doc(files::SLO, "a headroom SLO report (slo.json)")
+    }
+
     pub fn backtest(&self) -> Result<Option<plan::BacktestDoc>, BadInput> {
         self.doc(
             files::BACKTEST,

@@ -37,6 +37,23 @@ pub struct SloDoc {
     pub burn_down: Vec<Day>,
     /// The alerts of `headroom slo rules` that would fire now.
     pub firing: Vec<String>,
+    /// What experiments' bad requests would cost this budget.
+    #[serde(default)]
+    pub experiments: Vec<ExperimentCost>,
+}
+
+/// A load test, fault experiment or stress test priced in this budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentCost {
+    /// Its results directory.
+    pub dir: String,
+    /// Requests it made with an outcome, and the bad ones by this SLO
+    /// (errors; for a latency SLO also answers slower than its threshold).
+    pub requests: u64,
+    pub bad: u64,
+    /// Shares of the window's budget and of what is left of it.
+    pub budget_share: f64,
+    pub remaining_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

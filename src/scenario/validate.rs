@@ -1180,6 +1180,25 @@ fn slo(
     let mut out = Slo::default();
     for (key, v) in s.get_ref() {
         match key.as_str() {
+            "file" => {
+                // The SLO file production uses: its objective judges the run.
+                let toml::Value::String(f) = v.get_ref() else {
+                    return cx.err(
+                        v.span(),
+                        "expected the path of an SLO file (slos/NAME.toml)",
+                    );
+                };
+                let path = cx.path.parent().unwrap_or(Path::new(".")).join(f);
+                let file = crate::input::slo::load(&path)
+                    .or_else(|e| cx.err(v.span(), format!("in the SLO file this names: {e}")))?;
+                let (latency, errors) = file.run_thresholds();
+                if let Some(l) = latency {
+                    out.latency.push(l);
+                }
+                if let Some(e) = errors {
+                    out.error_share = Some(e);
+                }
+            }
             "min_rate" => {
                 let r = match v.get_ref() {
                     toml::Value::String(t) => MinRate::parse(t),

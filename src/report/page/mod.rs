@@ -9,6 +9,7 @@
 //! (`results`): a file that lacks a field stops the report with the file
 //! and the field named, never a zero on the page.
 
+mod budget;
 mod find;
 mod plan;
 mod run;
@@ -59,6 +60,7 @@ struct Page {
     stresses: Vec<stress::Section>,
     plans: Vec<plan::Section>,
     forecasts: Vec<plan::ForecastSection>,
+    slos: Vec<budget::Section>,
 }
 
 /// Where a section draws its charts, and the headline cards it adds to.
@@ -122,6 +124,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
             crate::results::files::SWEEP,
             crate::results::files::STRESS,
             crate::results::files::PLAN,
+            crate::results::files::SLO,
         ]
         .iter()
         .filter(|f| d.has(f))
@@ -134,7 +137,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     let count: usize = parts.iter().map(reportable).sum();
     if count == 0 {
         return Err(crate::exit::BadInput(format!(
-            "{}: no summary.json, find.json, sweep.json, stress.json, plan.json or forecast.json here or one level down",
+            "{}: no summary.json, find.json, sweep.json, stress.json, plan.json, forecast.json or slo.json here or one level down",
             dir.display()
         ))
         .into());
@@ -151,6 +154,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
         stresses: Vec::new(),
         plans: Vec::new(),
         forecasts: Vec::new(),
+        slos: Vec::new(),
     };
     // Sections by kind (runs, searches, sweeps, stress tests, plans), each
     // kind in directory order.
@@ -203,6 +207,15 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
                 page.title = format!("Demand forecast: {}", fc.source);
             }
             page.forecasts.push(section);
+        }
+    }
+    for part in &parts {
+        let mut canvas = canvas(dir, part, count > 1, &mut page.cards);
+        if let Some(s) = part.slo()? {
+            if page.title.is_empty() {
+                page.title = format!("Error budget: {}", s.name);
+            }
+            page.slos.push(budget::section(&s, &mut canvas)?);
         }
     }
     if page.title.is_empty() {
