@@ -61,7 +61,7 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
         },
     );
     let summary = format!(
-        "{} ({}): {:.3} % good over {} from {}. Window {} to {} (now {}): SLI {}; {} of the budget spent. {}{}",
+        "{} ({}): {:.3} % good over {} from {}. Window {} to {} (now {}): SLI {}; {:.1} % of the budget spent. {}{}",
         s.name,
         s.service,
         100.0 * s.objective,
@@ -71,7 +71,7 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
         short(&b.window_end),
         short(&s.now),
         b.sli.map_or("—".into(), |v| format!("{:.4} %", 100.0 * v)),
-        format!("{:.1} %", 100.0 * b.consumed),
+        100.0 * b.consumed,
         match (&s.exhausted_at, s.exhaustion_burn) {
             _ if spent => "The budget is spent.".to_string(),
             (Some(t), Some(r)) => format!(
