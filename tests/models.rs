@@ -418,6 +418,7 @@ fn a_launch_on_a_flat_history_ends_the_runway_on_its_date_and_act_by_is_a_lead_t
     let plan = format!(
         r#"
 catalog = {:?}
+slo = {:?}
 horizon = "60d"
 bound = "mean"
 [demand]
@@ -437,7 +438,8 @@ name = "launch"
 start = "2026-03-20"
 add = "30%"
 "#,
-        models.join("catalog.toml")
+        models.join("catalog.toml"),
+        models.join("../slos/checkout-availability.toml")
     );
     std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
     let out = headroom(&[
@@ -451,6 +453,15 @@ add = "30%"
     assert_eq!(r["until"], "2026-03-20T00:00:00+00:00", "{r}");
     assert_eq!(r["act_by"], "2026-02-18T00:00:00+00:00", "{r}");
     assert_eq!(v["events"][0]["add_share"], 0.3);
+    // With the SLO file: 12 × 10 rps is also the fleet's SLO-safe rate
+    // (every instance up), so the budget starts to burn on the launch day;
+    // a 30-day window at the horizon's mean demand (18 days at 100 rps,
+    // 42 at 130: 121) allows 0.1 % × 121 × 2,592,000 s = 313,632 bad requests.
+    let slo = &v["slo"];
+    assert_eq!(slo["fleet_slo_rps"], 120.0, "{slo}");
+    assert_eq!(slo["burns_from"], "2026-03-20T00:00:00+00:00");
+    let allowed = slo["allowed_per_window"].as_f64().unwrap();
+    assert!((allowed - 313_632.0).abs() < 1e-6 * 313_632.0, "{allowed}");
     assert_eq!(v["sizing"]["lead_time_days"], 30.0);
 }
 

@@ -117,6 +117,25 @@ fn a_budget_computed_by_hand_from_a_table() {
     assert!((down[6]["value"].as_f64().unwrap() - 60.0 / 168.0).abs() < 1e-12);
     assert_eq!(v["daily"].as_array().unwrap().len(), 7);
 
+    // --out: slo.json as printed, and a report section with its charts.
+    let out = dir.path().join("out");
+    let o = headroom(&[
+        "slo",
+        "report",
+        slo.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("slo.json")).unwrap()).unwrap();
+    assert_eq!(written, v);
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Error budget: api") && page.contains("What burned most"));
+    assert!(out.join("budget.png").exists() && out.join("sli.png").exists());
+
     // Spent: 200 more bad in hour 100 → 308 of 168; exit 1, said so.
     let csv = table(dir.path(), 192, 100, |i| match i {
         30 => 60,

@@ -234,6 +234,9 @@ pub fn plan_from(
             doc.scenarios.push(Outcome::of(s, &run(s).1));
         }
     }
+    if let Some(s) = &pf.slo {
+        doc.slo = Some(plan_slo(s, &pf, &candidates, &demand));
+    }
     if let Some((policy, type_name)) = &pf.autoscaling {
         // The named type, else the fleet's, else the cheapest.
         let name = type_name
@@ -280,6 +283,33 @@ pub fn plan_from(
         }
     }
     Ok(exit::Code::Ok)
+}
+
+/// When the fleet's SLO-safe rate (every instance up, at its measured
+/// capacity) is first passed: the budget burns from then.
+fn plan_slo(
+    s: &crate::input::slo::SloFile,
+    pf: &PlanFile,
+    candidates: &[Candidate],
+    demand: &[DemandPoint],
+) -> crate::results::plan::PlanSlo {
+    let fleet_slo_rps = pf.fleet.as_ref().and_then(|f| {
+        let c = candidates.iter().find(|c| c.instance.name == f.type_name)?;
+        Some(f64::from(f.count) * c.capacity_rps)
+    });
+    let over = fleet_slo_rps.and_then(|cap| demand.iter().find(|d| d.bound > cap));
+    let mean = demand.iter().map(|d| d.mean).sum::<f64>() / demand.len().max(1) as f64;
+    let now = chrono::Utc::now();
+    let window_s = crate::model::budget::window_seconds(s.objective.window, now);
+    crate::results::plan::PlanSlo {
+        name: s.name.clone(),
+        objective: s.objective.target,
+        window: crate::report::slo::window_text(&s.objective.window),
+        fleet_slo_rps,
+        burns_from: over.map(|d| d.t.to_rfc3339()),
+        demand_at_burn_rps: over.map(|d| d.bound),
+        allowed_per_window: (1.0 - s.objective.target) * mean * window_s,
+    }
 }
 
 /// Every instance type with a known capacity, priced for the plan's

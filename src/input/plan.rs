@@ -71,6 +71,8 @@ struct RawPlan {
     #[serde(default, rename = "scenario")]
     scenarios: Vec<Spanned<RawScenario>>,
     autoscaling: Option<RawAutoscaling>,
+    /// An SLO file (`slos/NAME.toml`): when the fleet starts to spend it.
+    slo: Option<Spanned<String>>,
 }
 
 /// `[[scenario]]`: a what-if on the plan's demand.
@@ -269,6 +271,7 @@ pub struct PlanFile {
     pub scenarios: Vec<Scenario>,
     /// The policy and the type it is for (`None`: the fleet's or the cheapest).
     pub autoscaling: Option<(Policy, Option<String>)>,
+    pub slo: Option<crate::input::slo::SloFile>,
 }
 
 fn read(path: &Path) -> Result<String, Error> {
@@ -436,6 +439,13 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
     }
     let capacity = capacity(&cx, &raw, &catalog, dir)?;
     let fleet = fleet(&cx, &raw, &capacity)?;
+    let slo = match &raw.slo {
+        None => None,
+        Some(s) => Some(
+            crate::input::slo::load(&dir.join(s.get_ref()))
+                .map_err(|e| cx.at(s.span(), format!("in the SLO file this names: {e}")))?,
+        ),
+    };
     let autoscaling = raw
         .autoscaling
         .as_ref()
@@ -460,6 +470,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         regions,
         scenarios,
         autoscaling,
+        slo,
     })
 }
 

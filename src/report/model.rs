@@ -304,6 +304,29 @@ pub fn plan_text(d: &PlanDoc) -> String {
         );
     }
     regions_text(&mut o, d);
+    if let Some(s) = &d.slo {
+        let _ = writeln!(
+            o,
+            "\nSLO `{}` ({:.3} % over {}): {}; a window allows about {} bad requests at the forecast's mean demand",
+            s.name,
+            100.0 * s.objective,
+            s.window,
+            match (s.fleet_slo_rps, &s.burns_from, s.demand_at_burn_rps) {
+                (Some(cap), Some(t), Some(x)) => format!(
+                    "demand passes the fleet's SLO-safe {} rps on {} ({} rps): the budget burns from then",
+                    fmt_count(cap),
+                    day(t),
+                    fmt_count(x)
+                ),
+                (Some(cap), _, _) => format!(
+                    "demand stays within the fleet's SLO-safe {} rps over the horizon",
+                    fmt_count(cap)
+                ),
+                _ => "no [fleet] to judge".into(),
+            },
+            fmt_count(s.allowed_per_window)
+        );
+    }
     if let (Some(r), Some(f)) = (&p.runway, &d.fleet) {
         let _ = writeln!(
             o,

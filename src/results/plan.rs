@@ -143,6 +143,24 @@ impl ForecastDoc {
     }
 }
 
+/// A plan read beside its SLO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSlo {
+    pub name: String,
+    pub objective: f64,
+    /// The window in words (`30d rolling`, `calendar month`).
+    pub window: String,
+    /// The rate the current fleet sustains within the SLO, every instance
+    /// up (count × measured capacity; `null` without a fleet).
+    pub fleet_slo_rps: Option<f64>,
+    /// First forecast step whose sized-for demand passes it: from then,
+    /// requests beyond what the fleet can serve well spend the budget.
+    pub burns_from: Option<String>,
+    pub demand_at_burn_rps: Option<f64>,
+    /// Bad requests one window allows at the horizon's mean demand.
+    pub allowed_per_window: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityLine {
     #[serde(rename = "type")]
@@ -180,6 +198,9 @@ pub struct PlanDoc {
     /// `[autoscaling]`: the autoscaler's target and the HPA manifest.
     #[serde(default)]
     pub autoscaling: Option<Recommendation>,
+    /// `slo = "…"`: when the fleet starts to spend that SLO's budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<PlanSlo>,
     #[serde(flatten)]
     pub plan: plan::Plan,
 }
@@ -217,6 +238,7 @@ impl PlanDoc {
             events: pf.events.iter().map(plan::EventDoc::of).collect(),
             scenarios: Vec::new(),
             autoscaling: None,
+            slo: None,
             plan: result,
         }
     }
