@@ -445,3 +445,136 @@ fn experiments_are_priced_in_the_budget() {
     assert_eq!(price(&latency("1us"), "run")["bad"], 4061);
     assert_eq!(price(&latency("1h"), "run")["bad"], 0);
 }
+
+const THRESHOLD_TOML: &str = r#"
+name = "p99"
+service = "api"
+objective = "99%"
+window = "7d"
+budgeting = "timeslices"
+slice_target = "99.99%"
+slice = "1h"
+[sli]
+threshold = { query = 'max(latency_p99_seconds)', op = "<=", value = 0.3 }
+"#;
+
+#[test]
+fn threshold_slis_count_good_slices() {
+    // Hourly p99 values for 8 days: 0.2 s, but 0.5 s in hours 30 and
+    // 188–191 and no value in hour 50. The 7-day window (hours 24–191)
+    // has 167 slices with a value, 5 bad; 1 % of its 168 slices may be:
+    // 1.68. Spent 5 / 1.68.
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+    let mut csv = String::from("time,value\n");
+    for i in 0..192 {
+        let t = t0 + chrono::Duration::hours(i);
+        let v = match i {
+            30 | 188..=191 => "0.5",
+            50 => "",
+            _ => "0.2",
+        };
+        csv += &format!("{},{v}\n", t.to_rfc3339());
+    }
+    let table = dir.path().join("p99.csv");
+    std::fs::write(&table, csv).unwrap();
+    let slo = slo_file(dir.path(), "p99.toml", THRESHOLD_TOML);
+    let o = headroom(&[
+        "slo",
+        "report",
+        slo.to_str().unwrap(),
+        "--csv",
+        table.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v = json(&o);
+    let b = &v["budget"];
+    assert_eq!(
+        (
+            b["total"].as_f64(),
+            b["bad"].as_f64(),
+            b["no_data"].as_u64()
+        ),
+        (Some(167.0), Some(5.0), Some(1))
+    );
+    assert!((b["allowed"].as_f64().unwrap() - 1.68).abs() < 1e-9);
+    assert!((b["consumed"].as_f64().unwrap() - 5.0 / 1.68).abs() < 1e-9);
+    // A scenario naming the OpenSLO threshold file is judged by p99 ≤ 300 ms.
+    let scenario = dir.path().join("s.toml");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("slos/checkout-latency-p99.openslo.yaml");
+    std::fs::write(
+        &scenario,
+        format!("target = {{ url = \"http://127.0.0.1:1\" }}\n[load]\nrate = 10\nduration = \"1s\"\n[slo]\nfile = {:?}\n", file.display().to_string()),
+    )
+    .unwrap();
+    let plan = headroom::scenario::load(&scenario).unwrap();
+    assert_eq!(plan.slo.latency[0].label, "p99");
+    assert_eq!(
+        plan.slo.latency[0].max,
+        std::time::Duration::from_millis(300)
+    );
+    // Its rules: the share of bad minutes, by subquery.
+    let rules = text(&headroom(&["slo", "rules", file.to_str().unwrap()]));
+    for line in [
+        "    interval: 1m",
+        r#"        expr: "(histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"checkout\"}[1m])))) <= bool 0.3""#,
+        r#"        expr: "1 - avg_over_time(slo:slice_good{slo=\"checkout-latency-p99\"}[1h])""#,
+    ] {
+        assert!(rules.lines().any(|l| l == line), "{line}\n{rules}");
+    }
+}
+
+#[test]
+fn threshold_rules_pass_promtool_and_fire_on_bad_slices() {
+    let Some(tool) = promtool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let slo = slo_file(
+        dir.path(),
+        "api.toml",
+        "name = \"api\"\nobjective = \"99.9%\"\nwindow = \"30d\"\nbudgeting = \"timeslices\"\nslice_target = \"100%\"\n[sli]\nthreshold = { query = 'max(latency_p99_seconds)', op = \"<=\", value = 0.3 }\n",
+    );
+    let rules = dir.path().join("rules.yaml");
+    let o = headroom(&[
+        "slo",
+        "rules",
+        slo.to_str().unwrap(),
+        "--out",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let check = Command::new(&tool)
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    // Every minute bad (p99 0.5 s > 0.3 s) for 70 minutes: all four
+    // alerts; every minute good: none.
+    let case = |value: &str, expect: &[String]| {
+        format!(
+            "  - interval: 1m\n    input_series:\n      - series: 'latency_p99_seconds'\n        values: '{value}+0x80'\n    alert_rule_test:\n      - eval_time: 70m\n        alertname: ErrorBudgetBurn\n        exp_alerts:\n{}",
+            if expect.is_empty() { "          []\n".to_string() } else { expect.concat() }
+        )
+    };
+    let all = [
+        alert("page", "1h", "5m", "14.4", "2"),
+        alert("page", "6h", "30m", "6", "5"),
+        alert("ticket", "1d", "2h", "3", "10"),
+        alert("ticket", "3d", "6h", "1", "10"),
+    ];
+    let tests = format!(
+        "rule_files:\n  - rules.yaml\nevaluation_interval: 1m\ntests:\n{}{}",
+        case("0.5", &all),
+        case("0.1", &[]),
+    );
+    let file = dir.path().join("tests.yaml");
+    std::fs::write(&file, tests).unwrap();
+    let t = Command::new(&tool)
+        .args(["test", "rules"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "promtool test rules:\n{}", text(&t));
+}

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::cli::{SloAction, SloArgs, SloReportArgs, SloRulesArgs};
 use crate::exit::{self, BadInput};
 use crate::input::history::{instants, parse_timestamp, TIME_NAMES};
-use crate::input::slo::{self, SloFile};
+use crate::input::slo::{self, Indicator, SloFile};
 use crate::input::table::Table;
 use crate::model::budget::{self, Step};
 use crate::report::slo as out;
@@ -47,7 +47,7 @@ fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
     };
     let (source, steps, step_s, data_end) = match (&args.csv, &args.prometheus) {
         (Some(path), _) => {
-            let (steps, step_s) = table_steps(path, args.step.map(|d| d.as_secs_f64()))?;
+            let (steps, step_s) = table_steps(&s, path, args.step.map(|d| d.as_secs_f64()))?;
             let end = steps.last().map(|l| l.t.with_timezone(&Utc) + secs(step_s));
             (path.display().to_string(), steps, step_s, end)
         }
@@ -190,6 +190,13 @@ pub fn compute(
 /// the budget of `doc`: for an occurrences budget their count against
 /// the bad events allowed; a timeslices budget is not priced by requests.
 fn experiment_cost(s: &SloFile, dir: &Path, doc: &SloDoc) -> anyhow::Result<ExperimentCost> {
+    if let Indicator::Threshold(_) = s.sli {
+        return Err(BadInput(format!(
+            "{}: a threshold SLI counts slices, not requests: an experiment is priced by a ratio SLI",
+            s.path.display()
+        ))
+        .into());
+    }
     let results = crate::results::ResultsDir::new(dir);
     let (requests, bad) = if let Some(st) = results.stress()? {
         // Its own count: errors and answers later than its SLO, and the
@@ -239,10 +246,40 @@ fn experiment_cost(s: &SloFile, dir: &Path, doc: &SloDoc) -> anyhow::Result<Expe
     })
 }
 
-/// Steps from a table: a time column, `good` or `bad`, and `total`.
-fn table_steps(path: &Path, step: Option<f64>) -> Result<(Vec<Step>, f64), BadInput> {
+/// Steps from a table: a time column, `good` or `bad`, and `total`; for a
+/// threshold SLI, a time column and a `value` column (one slice a row).
+fn table_steps(s: &SloFile, path: &Path, step: Option<f64>) -> Result<(Vec<Step>, f64), BadInput> {
     let table = Table::read(path)?;
     let time = table.pick(None, "timestamps", "a column named time", TIME_NAMES)?;
+    if let Indicator::Threshold(th) = &s.sli {
+        let value = table.pick(
+            None,
+            "values",
+            "a column named value",
+            &["value", "v", "p99", "latency"],
+        )?;
+        let times = instants(&table, &time)?;
+        let values = table.optional_numbers(&value)?;
+        let steps: Vec<Step> = times
+            .iter()
+            .zip(values)
+            .filter_map(|(t, v)| {
+                Some(Step {
+                    t: *t,
+                    good: f64::from(u8::from(th.op.holds(v?, th.value))),
+                    total: 1.0,
+                })
+            })
+            .collect();
+        let step = step.unwrap_or_else(|| median_gap(&steps));
+        if step.is_nan() {
+            return Err(BadInput(format!(
+                "{}: two rows or more are needed to tell the step (or give --step)",
+                path.display()
+            )));
+        }
+        return Ok((steps, step));
+    }
     let total = table.pick(
         None,
         "total events",
@@ -300,21 +337,25 @@ fn table_steps(path: &Path, step: Option<f64>) -> Result<(Vec<Step>, f64), BadIn
     }
     let step = match step {
         Some(s) => s,
-        None => {
-            let mut gaps: Vec<f64> = steps
-                .windows(2)
-                .map(|w| (w[1].t - w[0].t).num_milliseconds() as f64 / 1e3)
-                .collect();
-            gaps.sort_by(f64::total_cmp);
-            *gaps.get(gaps.len() / 2).ok_or_else(|| {
-                BadInput(format!(
-                    "{}: two rows or more are needed to tell the step (or give --step)",
-                    path.display()
-                ))
-            })?
-        }
+        None => median_gap(&steps),
     };
+    if step.is_nan() {
+        return Err(BadInput(format!(
+            "{}: two rows or more are needed to tell the step (or give --step)",
+            path.display()
+        )));
+    }
     Ok((steps, step))
+}
+
+/// The median time between rows (NaN with fewer than two).
+fn median_gap(steps: &[Step]) -> f64 {
+    let mut gaps: Vec<f64> = steps
+        .windows(2)
+        .map(|w| (w[1].t - w[0].t).num_milliseconds() as f64 / 1e3)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    gaps.get(gaps.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Steps from Prometheus: events in each step (t − step, t], as the step
@@ -327,24 +368,40 @@ fn prometheus_steps(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Step>> {
     let step = budget::promql_duration(step_s);
-    let fetch = |q: &crate::input::slo::Query| {
+    let get = |query: String| {
         crate::input::prometheus::fetch(&crate::input::prometheus::Source {
             url: url.to_string(),
-            query: q.increase(&step, step_s),
+            query,
             range: std::time::Duration::from_secs_f64(range_s),
             step: std::time::Duration::from_secs_f64(step_s),
             end: Some(now),
         })
     };
-    let total = fetch(&s.sli.total)?;
-    let (part, is_good) = match (&s.sli.good, &s.sli.bad) {
+    let back = secs(step_s);
+    let sli = match &s.sli {
+        Indicator::Ratio(r) => r,
+        Indicator::Threshold(th) => {
+            // One slice per step: good when its value meets the threshold.
+            return Ok(get(th.query.clone())?
+                .iter()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(t, v)| Step {
+                    t: *t - back,
+                    good: f64::from(u8::from(th.op.holds(*v, th.value))),
+                    total: 1.0,
+                })
+                .collect());
+        }
+    };
+    let fetch = |q: &crate::input::slo::Query| get(q.increase(&step, step_s));
+    let total = fetch(&sli.total)?;
+    let (part, is_good) = match (&sli.good, &sli.bad) {
         (Some(g), _) => (fetch(g)?, true),
         (None, Some(b)) => (fetch(b)?, false),
         (None, None) => unreachable!("an SLI has good or bad events"),
     };
     let by_t: std::collections::BTreeMap<i64, f64> =
         part.iter().map(|(t, v)| (t.timestamp(), *v)).collect();
-    let back = secs(step_s);
     // No bad series at a step: no bad events (error counters often appear
     // with the first error). No good series: no data for that step.
     Ok(total

@@ -2,7 +2,8 @@
 //! `headroom slo rules` and `headroom plan` all read. TOML
 //! (`slos/*.toml`), or OpenSLO v1 YAML read as it is written (`kind: SLO`
 //! with an inline `indicator` or an `indicatorRef` to a `kind: SLI` in the
-//! same file; a `ratioMetric` with Prometheus queries; `Occurrences` or
+//! same file; a `ratioMetric` with Prometheus queries, or a `thresholdMetric`
+//! judged by the objective's `op` and `value`; `Occurrences` or
 //! `Timeslices` budgeting; a rolling or calendar `timeWindow`).
 //!
 //! ```toml
@@ -16,6 +17,7 @@
 //! good = 'http_requests_total{job="checkout",code!~"5.."}'   # or bad = '…'
 //! total = 'http_requests_total{job="checkout"}'
 //! # latency = { metric = 'http_request_duration_seconds{job="checkout"}', threshold = "300ms" }
+//! # threshold = { query = 'histogram_quantile(0.99, …)', op = "<=", value = 0.3 }  # slices
 //! ```
 
 use std::ops::Range;
@@ -106,6 +108,64 @@ impl Sli {
     }
 }
 
+/// A value compared with a threshold at each slice: a slice is good when
+/// `query op value` holds (`p99 latency <= 0.3`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// PromQL giving one series (e.g. a `histogram_quantile`).
+    pub query: String,
+    pub op: Op,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    fn parse(t: &str) -> Result<Op, String> {
+        match t.trim() {
+            "<" | "lt" => Ok(Op::Lt),
+            "<=" | "lte" => Ok(Op::Le),
+            ">" | "gt" => Ok(Op::Gt),
+            ">=" | "gte" => Ok(Op::Ge),
+            other => Err(format!(
+                "expected an operator <, <=, > or >= (lt, lte, gt, gte), found {other:?}"
+            )),
+        }
+    }
+
+    pub fn promql(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+
+    pub fn holds(self, x: f64, v: f64) -> bool {
+        match self {
+            Op::Lt => x < v,
+            Op::Le => x <= v,
+            Op::Gt => x > v,
+            Op::Ge => x >= v,
+        }
+    }
+}
+
+/// What the SLO counts: good (or bad) among all events, or slices whose
+/// value meets a threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Indicator {
+    Ratio(Sli),
+    Threshold(Threshold),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SloFile {
     pub path: PathBuf,
@@ -113,7 +173,7 @@ pub struct SloFile {
     pub service: String,
     pub description: String,
     pub objective: Objective,
-    pub sli: Sli,
+    pub sli: Indicator,
     /// Timeslices: the slice length in seconds.
     pub slice_s: Option<f64>,
 }
@@ -139,6 +199,16 @@ struct RawSli {
     bad: Option<Spanned<String>>,
     total: Option<Spanned<String>>,
     latency: Option<Spanned<RawLatency>>,
+    threshold: Option<Spanned<RawThreshold>>,
+}
+
+/// `threshold = { query = '…', op = "<=", value = 0.3 }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThreshold {
+    query: String,
+    op: String,
+    value: f64,
 }
 
 #[derive(Deserialize)]
@@ -156,7 +226,11 @@ impl SloFile {
     /// A latency threshold the SLI counts as good: the `le` of a histogram
     /// bucket selector (`…_bucket{le="0.3"}`), in seconds.
     pub fn latency_threshold_s(&self) -> Option<f64> {
-        let Some(Query::Counter(sel)) = &self.sli.good else {
+        let Indicator::Ratio(Sli {
+            good: Some(Query::Counter(sel)),
+            ..
+        }) = &self.sli
+        else {
             return None;
         };
         let name = &sel[..sel.find('{')?];
@@ -172,6 +246,24 @@ impl SloFile {
     /// → p99 ≤ 300 ms), any other SLI's as the error share (99.9 % →
     /// errors ≤ 0.1 %).
     pub fn run_thresholds(&self) -> (Option<crate::scenario::LatencySlo>, Option<f64>) {
+        if let Indicator::Threshold(t) = &self.sli {
+            // histogram_quantile(0.99, …) <= 0.3: p99 ≤ 300 ms.
+            let q = t
+                .query
+                .trim()
+                .strip_prefix("histogram_quantile(")
+                .and_then(|r| r.split(',').next())
+                .and_then(|q| q.trim().parse::<f64>().ok())
+                .filter(|q| *q > 0.0 && *q <= 1.0 && matches!(t.op, Op::Le | Op::Lt));
+            return (
+                q.map(|q| crate::scenario::LatencySlo {
+                    label: quantile_label(q),
+                    quantile: q,
+                    max: std::time::Duration::from_secs_f64(t.value.max(0.0)),
+                }),
+                None,
+            );
+        }
         let q = self.objective.target;
         match self.latency_threshold_s() {
             Some(s) => (
@@ -232,6 +324,28 @@ fn share(v: &toml::Value) -> Result<f64, String> {
     }
 }
 
+/// A slice's target share: more than 0, up to and including 100 %.
+fn slice_share(v: &toml::Value) -> Result<f64, String> {
+    let s = match v {
+        toml::Value::String(s) => crate::units::parse_share(s)?,
+        toml::Value::Float(f) => *f,
+        toml::Value::Integer(i) => *i as f64,
+        other => {
+            return Err(format!(
+                "expected a share like \"95%\", found {}",
+                other.type_str()
+            ))
+        }
+    };
+    if s > 0.0 && s <= 1.0 {
+        Ok(s)
+    } else {
+        Err(format!(
+            "expected a share above 0 and up to 100 %, found {s}"
+        ))
+    }
+}
+
 /// `30d`, `4w` (rolling); `calendar month`, `month` … (calendar).
 fn window(text: &str) -> Result<Window, String> {
     let t = text.trim().to_ascii_lowercase();
@@ -274,7 +388,7 @@ fn toml_slo(path: &Path, text: &str) -> Result<SloFile, Error> {
                 return Err(at(span, "timeslices budgeting needs slice_target = \"95%\" (a slice is good at that share of good events)".into()));
             };
             Budgeting::Timeslices {
-                slice_target: share(st.get_ref()).map_err(|m| at(st.span(), m))?,
+                slice_target: slice_share(st.get_ref()).map_err(|m| at(st.span(), m))?,
             }
         }
         Some((b, span)) => {
@@ -294,22 +408,35 @@ fn toml_slo(path: &Path, text: &str) -> Result<SloFile, Error> {
     };
     let r = raw.sli.get_ref();
     let q = |v: &Spanned<String>| Query::parse(v.get_ref()).map_err(|m| at(v.span(), m));
-    let sli = match (&r.good, &r.bad, &r.total, &r.latency) {
-        (Some(g), None, Some(t), None) => Sli {
+    let sli = match (&r.good, &r.bad, &r.total, &r.latency, &r.threshold) {
+        (Some(g), None, Some(t), None, None) => Indicator::Ratio(Sli {
             good: Some(q(g)?),
             bad: None,
             total: q(t)?,
-        },
-        (None, Some(b), Some(t), None) => Sli {
+        }),
+        (None, Some(b), Some(t), None, None) => Indicator::Ratio(Sli {
             good: None,
             bad: Some(q(b)?),
             total: q(t)?,
-        },
-        (None, None, None, Some(l)) => latency(l.get_ref()).map_err(|m| at(l.span(), m))?,
+        }),
+        (None, None, None, Some(l), None) => {
+            Indicator::Ratio(latency(l.get_ref()).map_err(|m| at(l.span(), m))?)
+        }
+        (None, None, None, None, Some(t)) => {
+            let v = t.get_ref();
+            if !v.value.is_finite() || v.query.trim().is_empty() {
+                return Err(at(t.span(), "a threshold needs a query and a finite value".into()));
+            }
+            Indicator::Threshold(Threshold {
+                query: v.query.trim().to_string(),
+                op: Op::parse(&v.op).map_err(|m| at(t.span(), m))?,
+                value: v.value,
+            })
+        }
         _ => {
             return Err(at(
                 raw.sli.span(),
-                "[sli] takes `good` or `bad` with `total` (Prometheus counters), or `latency = { metric, threshold }`".into(),
+                "[sli] takes `good` or `bad` with `total` (Prometheus counters), `latency = { metric, threshold }`, or `threshold = { query, op, value }`".into(),
             ))
         }
     };
@@ -437,49 +564,75 @@ fn openslo(path: &Path, text: &str) -> Result<SloFile, Error> {
         }
     };
     let ratio = &indicator["spec"]["ratioMetric"];
-    if ratio.is_badvalue() {
-        let m = if indicator["spec"]["thresholdMetric"].is_badvalue() {
-            "the indicator needs a `ratioMetric`"
-        } else {
-            "a `thresholdMetric` indicator is not read yet: give a `ratioMetric` of good (or bad) and total events"
-        };
-        return Err(bad(&["indicator", "spec"], m.into()));
-    }
-    let query = |part: &str| -> Result<Option<Query>, Error> {
-        let src = &ratio[part]["metricSource"];
-        if src.is_badvalue() {
-            return Ok(None);
-        }
+    let threshold = &indicator["spec"]["thresholdMetric"];
+    let objective = &spec["objectives"][0];
+    let source = |src: &Yaml, keys: &[&str]| -> Result<String, Error> {
         if let Some(t) = src["type"].as_str() {
             if !t.eq_ignore_ascii_case("prometheus") {
                 return Err(bad(
-                    &[part, "type"],
+                    keys,
                     format!("metric source `{t}`: only Prometheus is read"),
                 ));
             }
         }
-        let q = src["spec"]["query"]
+        src["spec"]["query"]
             .as_str()
             .or_else(|| src["spec"]["promql"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| bad(keys, "the metric source needs spec.query".into()))
+    };
+    let sli = if !ratio.is_badvalue() {
+        let query = |part: &str| -> Result<Option<Query>, Error> {
+            let src = &ratio[part]["metricSource"];
+            if src.is_badvalue() {
+                return Ok(None);
+            }
+            let q = source(src, &[part, "metricSource"])?;
+            Query::parse(&q)
+                .map(Some)
+                .map_err(|m| bad(&[part, "query"], m))
+        };
+        let total = query("total")?
+            .ok_or_else(|| bad(&["ratioMetric"], "the ratioMetric needs `total`".into()))?;
+        let (good, badq) = (query("good")?, query("bad")?);
+        if good.is_some() == badq.is_some() {
+            return Err(bad(
+                &["ratioMetric"],
+                "the ratioMetric needs one of `good` or `bad`".into(),
+            ));
+        }
+        Indicator::Ratio(Sli {
+            good,
+            bad: badq,
+            total,
+        })
+    } else if !threshold.is_badvalue() {
+        let query = source(&threshold["metricSource"], &["thresholdMetric"])?;
+        let op = objective["op"]
+            .as_str()
             .ok_or_else(|| {
                 bad(
-                    &[part, "metricSource"],
-                    format!("`{part}` needs metricSource.spec.query"),
+                    &["objectives"],
+                    "a thresholdMetric SLO needs objectives: [{ op, value, target }]".into(),
+                )
+            })
+            .and_then(|o| Op::parse(o).map_err(|m| bad(&["objectives", "op"], m)))?;
+        let value = objective["value"]
+            .as_f64()
+            .or_else(|| objective["value"].as_i64().map(|i| i as f64))
+            .ok_or_else(|| {
+                bad(
+                    &["objectives"],
+                    "a thresholdMetric SLO needs objectives: [{ op, value, target }]".into(),
                 )
             })?;
-        Query::parse(q)
-            .map(Some)
-            .map_err(|m| bad(&[part, "query"], m))
-    };
-    let total = query("total")?
-        .ok_or_else(|| bad(&["ratioMetric"], "the ratioMetric needs `total`".into()))?;
-    let (good, badq) = (query("good")?, query("bad")?);
-    if good.is_some() == badq.is_some() {
+        Indicator::Threshold(Threshold { query, op, value })
+    } else {
         return Err(bad(
-            &["ratioMetric"],
-            "the ratioMetric needs one of `good` or `bad`".into(),
+            &["indicator", "spec"],
+            "the indicator needs a `ratioMetric` or a `thresholdMetric`".into(),
         ));
-    }
+    };
     let tw = &spec["timeWindow"][0];
     let duration = tw["duration"].as_str().ok_or_else(|| {
         bad(
@@ -508,7 +661,6 @@ fn openslo(path: &Path, text: &str) -> Result<SloFile, Error> {
             }
         })
     };
-    let objective = &spec["objectives"][0];
     let target = objective["target"]
         .as_f64()
         .or_else(|| objective["target"].as_i64().map(|i| i as f64))
@@ -528,12 +680,20 @@ fn openslo(path: &Path, text: &str) -> Result<SloFile, Error> {
     let (budgeting, slice_s) = match method {
         "Occurrences" => (Budgeting::Occurrences, None),
         "Timeslices" => {
-            let st = objective["timeSliceTarget"].as_f64().ok_or_else(|| {
-                bad(
-                    &["objectives"],
-                    "Timeslices budgeting needs timeSliceTarget".into(),
-                )
-            })?;
+            let st = objective["timeSliceTarget"]
+                .as_f64()
+                .or_else(|| objective["timeSliceTarget"].as_i64().map(|i| i as f64));
+            // A threshold slice is good or bad as a whole: no target needed.
+            let st = match (st, &sli) {
+                (Some(t), _) if t > 0.0 && t <= 1.0 => t,
+                (None, Indicator::Threshold(_)) => 1.0,
+                _ => {
+                    return Err(bad(
+                        &["objectives"],
+                        "Timeslices budgeting needs a timeSliceTarget in (0, 1]".into(),
+                    ))
+                }
+            };
             let w = objective["timeSliceWindow"]
                 .as_str()
                 .map(|w| crate::units::parse_duration(w).map(|d| d.as_secs_f64()))
@@ -560,11 +720,7 @@ fn openslo(path: &Path, text: &str) -> Result<SloFile, Error> {
             window: win,
             budgeting,
         },
-        sli: Sli {
-            good,
-            bad: badq,
-            total,
-        },
+        sli,
         slice_s,
     })
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::input::slo::SloFile;
+use crate::input::slo::{Indicator, SloFile};
 use crate::model::budget::{self, promql_duration, AlertWindow, Budgeting, Window};
 use crate::results::slo::SloDoc;
 use crate::units::fmt_count;
@@ -196,16 +196,20 @@ pub fn rules(s: &SloFile) -> String {
     windows.sort_by(f64::total_cmp);
     windows.dedup();
     let error = 1.0 - s.objective.target;
+    // A threshold SLI is judged slice by slice: its subqueries step by the
+    // slice (default 1m).
+    let slice = promql_duration(s.slice_s.unwrap_or(60.0));
     let mut y = String::new();
     let _ = writeln!(
         y,
-        "# headroom slo rules {}: {} good over {} ({} budget: {} of events may fail)",
+        "# headroom slo rules {}: {} good over {} ({} budget: {} of them may be bad)",
         s.path.display(),
         trim(100.0 * s.objective.target) + " %",
         window_text(&s.objective.window),
-        match s.objective.budgeting {
-            Budgeting::Occurrences => "occurrences",
-            Budgeting::Timeslices { .. } => "timeslices; the alerts watch events",
+        match (&s.sli, s.objective.budgeting) {
+            (Indicator::Threshold(_), _) => "slices meeting the threshold",
+            (_, Budgeting::Occurrences) => "occurrences",
+            (_, Budgeting::Timeslices { .. }) => "timeslices; the alerts watch events",
         },
         trim(error)
     );
@@ -216,16 +220,38 @@ pub fn rules(s: &SloFile) -> String {
         "  - name: {}",
         quoted(&format!("slo:{}:recordings", s.name))
     );
+    if let Indicator::Threshold(_) = s.sli {
+        // Each evaluation records one slice: the group runs once a slice.
+        let _ = writeln!(y, "    interval: {slice}");
+    }
     let _ = writeln!(y, "    rules:");
     let labels = |y: &mut String| {
         let _ = writeln!(y, "        labels:");
         let _ = writeln!(y, "          slo: {}", quoted(&s.name));
         let _ = writeln!(y, "          service: {}", quoted(&s.service));
     };
+    // A threshold SLI: whether each slice was good (1) or bad (0), recorded
+    // first, then averaged over each window.
+    if let Indicator::Threshold(t) = &s.sli {
+        let _ = writeln!(y, "      - record: slo:slice_good");
+        let _ = writeln!(
+            y,
+            "        expr: {}",
+            quoted(&format!("({}) {} bool {}", t.query, t.op.promql(), t.value))
+        );
+        labels(&mut y);
+    }
     for w in &windows {
         let d = promql_duration(*w);
+        let expr = match &s.sli {
+            Indicator::Ratio(r) => r.error_ratio(&d),
+            Indicator::Threshold(_) => format!(
+                "1 - avg_over_time(slo:slice_good{{slo={}}}[{d}])",
+                matcher(&s.name)
+            ),
+        };
         let _ = writeln!(y, "      - record: slo:sli_error:ratio_rate{d}");
-        let _ = writeln!(y, "        expr: {}", quoted(&s.sli.error_ratio(&d)));
+        let _ = writeln!(y, "        expr: {}", quoted(&expr));
         labels(&mut y);
     }
     let _ = writeln!(y, "      - record: slo:objective:ratio");
