@@ -68,6 +68,8 @@ pub fn check_share(value: f64) -> Result<f64, String> {
 
 /// Formats a count for people: 950, 1.2k, 3.4M.
 pub fn fmt_count(v: f64) -> String {
+    // An empty sum is −0.0: print it as 0.
+    let v = v + 0.0;
     let a = v.abs();
     if a >= 1e6 {
         format!("{:.1}M", v / 1e6)
@@ -152,6 +154,7 @@ mod tests {
     #[test]
     fn numbers_format_for_people() {
         assert_eq!(fmt_count(950.0), "950");
+        assert_eq!(fmt_count(-0.0), "0");
         assert_eq!(fmt_count(12_345.0), "12.3k");
         assert_eq!(fmt_ms(0.412), "0.41 ms");
         assert_eq!(fmt_ms(1250.0), "1.25 s");

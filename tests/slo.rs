@@ -36,6 +36,19 @@ fn slo_file(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// `headroom slo report SLO --csv TABLE` and `extra` flags.
+fn report(slo: &Path, table: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "slo",
+        "report",
+        slo.to_str().unwrap(),
+        "--csv",
+        table.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    headroom(&args)
+}
+
 const TOML_7D: &str = r#"
 name = "api"
 service = "api"
@@ -60,14 +73,7 @@ fn a_budget_computed_by_hand_from_a_table() {
         _ => 0,
     });
     let slo = slo_file(dir.path(), "api.toml", TOML_7D);
-    let o = headroom(&[
-        "slo",
-        "report",
-        slo.to_str().unwrap(),
-        "--csv",
-        csv.to_str().unwrap(),
-        "--json",
-    ]);
+    let o = report(&slo, &csv, &["--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v = json(&o);
     let b = &v["budget"];
@@ -119,15 +125,7 @@ fn a_budget_computed_by_hand_from_a_table() {
 
     // --out: slo.json as printed, and a report section with its charts.
     let out = dir.path().join("out");
-    let o = headroom(&[
-        "slo",
-        "report",
-        slo.to_str().unwrap(),
-        "--csv",
-        csv.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = report(&slo, &csv, &["--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("slo.json")).unwrap()).unwrap();
@@ -144,26 +142,11 @@ fn a_budget_computed_by_hand_from_a_table() {
         188..=191 => 12,
         _ => 0,
     });
-    let o = headroom(&[
-        "slo",
-        "report",
-        slo.to_str().unwrap(),
-        "--csv",
-        csv.to_str().unwrap(),
-    ]);
+    let o = report(&slo, &csv, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("BUDGET SPENT"), "{}", text(&o));
     // --now picks the moment: at 2026-01-05T00:00 only hour 30 was spent.
-    let o = headroom(&[
-        "slo",
-        "report",
-        slo.to_str().unwrap(),
-        "--csv",
-        csv.to_str().unwrap(),
-        "--now",
-        "2026-01-05T00:00:00Z",
-        "--json",
-    ]);
+    let o = report(&slo, &csv, &["--now", "2026-01-05T00:00:00Z", "--json"]);
     let v = json(&o);
     assert_eq!(v["budget"]["bad"], 60.0);
     assert_eq!(v["budget"]["total"], 9600.0);
@@ -180,14 +163,7 @@ fn openslo_and_toml_forms_of_one_objective_give_one_report() {
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("slos");
     let run = |file: &Path| {
-        let o = headroom(&[
-            "slo",
-            "report",
-            file.to_str().unwrap(),
-            "--csv",
-            csv.to_str().unwrap(),
-            "--json",
-        ]);
+        let o = report(&file, &csv, &["--json"]);
         let mut v = json(&o);
         v.as_object_mut().unwrap().remove("source");
         v
@@ -235,13 +211,7 @@ fn bad_slo_files_are_located() {
     ];
     for (name, body, want) in cases {
         let file = slo_file(dir.path(), name, body);
-        let o = headroom(&[
-            "slo",
-            "report",
-            file.to_str().unwrap(),
-            "--csv",
-            csv.to_str().unwrap(),
-        ]);
+        let o = report(&file, &csv, &[]);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
         assert!(
             text(&o).contains(want) && text(&o).contains(name),
@@ -257,13 +227,7 @@ fn bad_slo_files_are_located() {
     )
     .unwrap();
     let slo = slo_file(dir.path(), "ok.toml", TOML_7D);
-    let o = headroom(&[
-        "slo",
-        "report",
-        slo.to_str().unwrap(),
-        "--csv",
-        bad.to_str().unwrap(),
-    ]);
+    let o = report(&slo, &bad, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("bad.csv:2"), "{}", text(&o));
 }
@@ -412,16 +376,15 @@ fn experiments_are_priced_in_the_budget() {
     });
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
     let price = |slo: &Path, dir: &str| {
-        let o = headroom(&[
-            "slo",
-            "report",
-            slo.to_str().unwrap(),
-            "--csv",
-            csv.to_str().unwrap(),
-            "--experiment",
-            fixtures.join(dir).to_str().unwrap(),
-            "--json",
-        ]);
+        let o = report(
+            &slo,
+            &csv,
+            &[
+                "--experiment",
+                fixtures.join(dir).to_str().unwrap(),
+                "--json",
+            ],
+        );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         json(&o)["experiments"][0].clone()
     };
@@ -479,14 +442,7 @@ fn threshold_slis_count_good_slices() {
     let table = dir.path().join("p99.csv");
     std::fs::write(&table, csv).unwrap();
     let slo = slo_file(dir.path(), "p99.toml", THRESHOLD_TOML);
-    let o = headroom(&[
-        "slo",
-        "report",
-        slo.to_str().unwrap(),
-        "--csv",
-        table.to_str().unwrap(),
-        "--json",
-    ]);
+    let o = report(&slo, &table, &["--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let v = json(&o);
     let b = &v["budget"];
@@ -577,4 +533,33 @@ fn threshold_rules_pass_promtool_and_fire_on_bad_slices() {
         .output()
         .unwrap();
     assert!(t.status.success(), "promtool test rules:\n{}", text(&t));
+}
+
+#[test]
+fn a_calendar_month_of_data_is_reported_on_that_month() {
+    // January 2026, hourly, 100 events an hour, 1 bad in every 10th hour;
+    // 99 % per calendar month. The data ends on February's first instant:
+    // the report is on January (744 h, 74,400 events, 744 allowed, 75
+    // bad), not on an empty February.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 744, 100, |i| u64::from(i % 10 == 0));
+    let slo = slo_file(
+        dir.path(),
+        "m.toml",
+        "objective = \"99%\"\nwindow = \"calendar month\"\n[sli]\ngood = 'ok_total'\ntotal = 'all_total'\n",
+    );
+    let o = report(&slo, &csv, &["--json"]);
+    let v = json(&o);
+    let b = &v["budget"];
+    assert_eq!(b["window_start"], "2026-01-01T00:00:00+00:00");
+    assert_eq!(b["window_end"], "2026-02-01T00:00:00+00:00");
+    assert_eq!(
+        (b["total"].as_f64(), b["bad"].as_f64()),
+        (Some(74_400.0), Some(75.0))
+    );
+    assert!((b["allowed"].as_f64().unwrap() - 744.0).abs() < 1e-9);
+    // Burning at 0.1× (1 % of hours … 1 bad per 1,000), the month's budget
+    // outlasts the month: no exhaustion date.
+    assert_eq!(v["exhausted_at"], Value::Null);
+    assert!(text(&report(&slo, &csv, &[])).contains("outlasts the window"));
 }

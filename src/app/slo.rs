@@ -68,9 +68,17 @@ fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
         }
         (None, None) => return Err(BadInput("give --csv FILE or --prometheus URL".into()).into()),
     };
-    let Some(now) = now_flag.or(data_end) else {
+    let Some(mut now) = now_flag.or(data_end) else {
         return Err(BadInput(format!("{source}: no events to report on")).into());
     };
+    // Data that ends on a calendar period's boundary is a report on the
+    // period it completes, not on the empty one it opens.
+    if now_flag.is_none() && matches!(s.objective.window, budget::Window::Calendar(_)) {
+        let (start, _) = budget::window_bounds(s.objective.window, now);
+        if start == now {
+            now -= Duration::milliseconds(1);
+        }
+    }
     let mut doc = compute(&s, &source, &steps, step_s, now);
     for dir in &args.experiments {
         doc.experiments.push(experiment_cost(&s, dir, &doc)?);
@@ -128,8 +136,17 @@ pub fn compute(
         .find_map(|x| Some((x.lookback.clone(), x.rate?)))
         .map_or(("1d".to_string(), None), |(l, r)| (l, Some(r)));
     let window_s = budget::window_seconds(o.window, now);
+    // Only within the window's reach: past a calendar period's end the
+    // budget starts afresh, and a rolling budget spent no faster than it
+    // refills lasts.
+    let (_, window_end) = budget::window_bounds(o.window, now);
+    let reach = match o.window {
+        budget::Window::Rolling(_) => now + secs(window_s),
+        budget::Window::Calendar(_) => window_end,
+    };
     let exhausted_at = rate
         .and_then(|r| budget::exhausted_at(b.remaining, r, window_s, now))
+        .filter(|t| *t <= reach)
         .map(|t| t.to_rfc3339());
     let (start, _) = budget::window_bounds(o.window, now);
     let in_window: Vec<Step> = steps

@@ -109,6 +109,13 @@ pub fn report_text(d: &SloDoc) -> String {
                 &t[..16.min(t.len())]
             );
         }
+        (None, Some(r)) if r > 0.0 => {
+            let _ = writeln!(
+                o,
+                "at the last {}'s burn of {r:.2}, the budget outlasts the window",
+                d.exhaustion_lookback
+            );
+        }
         _ => {
             let _ = writeln!(o, "nothing is burning the budget");
         }

@@ -79,6 +79,10 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
                 s.exhaustion_lookback,
                 short(t)
             ),
+            (None, Some(r)) if r > 0.0 => format!(
+                "At the last {}'s burn rate of {r:.2} it outlasts the window.",
+                s.exhaustion_lookback
+            ),
             _ => "Nothing is burning it.".into(),
         },
         if s.firing.is_empty() {
