@@ -163,7 +163,7 @@ fn openslo_and_toml_forms_of_one_objective_give_one_report() {
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("slos");
     let run = |file: &Path| {
-        let o = report(&file, &csv, &["--json"]);
+        let o = report(file, &csv, &["--json"]);
         let mut v = json(&o);
         v.as_object_mut().unwrap().remove("source");
         v
@@ -377,7 +377,7 @@ fn experiments_are_priced_in_the_budget() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
     let price = |slo: &Path, dir: &str| {
         let o = report(
-            &slo,
+            slo,
             &csv,
             &[
                 "--experiment",
