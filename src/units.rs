@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+/// The longest duration accepted anywhere: 100 years.
+pub const MAX_DURATION_S: f64 = 100.0 * 365.25 * 86_400.0;
+
 /// Parses a duration such as `250ms`, `1.5s`, `2m`, `100us`, `1h`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -30,6 +33,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     let secs = value * seconds_per_unit;
+    // Longer than any horizon, window or lead time means a typo; it would
+    // also overflow date arithmetic further on.
+    if secs > MAX_DURATION_S {
+        return Err(format!("duration {text:?} is longer than 100 years"));
+    }
     Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {text:?} is out of range"))
 }
 
@@ -133,6 +141,7 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("100us").unwrap(), Duration::from_micros(100));
         assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
+        assert!(parse_duration("36600d").unwrap_err().contains("100 years"));
         assert!(parse_duration("10 parsecs")
             .unwrap_err()
             .contains("unknown duration unit"));

@@ -255,11 +255,12 @@ impl SloFile {
                 .and_then(|r| r.split(',').next())
                 .and_then(|q| q.trim().parse::<f64>().ok())
                 .filter(|q| *q > 0.0 && *q <= 1.0 && matches!(t.op, Op::Le | Op::Lt));
+            let max = std::time::Duration::try_from_secs_f64(t.value.max(0.0)).ok();
             return (
-                q.map(|q| crate::scenario::LatencySlo {
+                q.zip(max).map(|(q, max)| crate::scenario::LatencySlo {
                     label: quantile_label(q),
                     quantile: q,
-                    max: std::time::Duration::from_secs_f64(t.value.max(0.0)),
+                    max,
                 }),
                 None,
             );

@@ -268,7 +268,9 @@ pub fn exhausted_at(
     if remaining <= 0.0 {
         return Some(now);
     }
-    (burn > 0.0).then(|| now + secs(remaining * window_s / burn))
+    let s = remaining * window_s / burn;
+    // Nothing burning, or so slowly it would outlast any horizon.
+    (burn > 0.0 && s <= crate::units::MAX_DURATION_S).then(|| now + secs(s))
 }
 
 /// A stretch of steps each burning faster than 1.
@@ -587,6 +589,7 @@ mod tests {
         assert_eq!(when, now + Duration::minutes((2.625 * 1440.0) as i64));
         assert_eq!(exhausted_at(-0.1, 5.0, 30.0 * DAY, now), Some(now));
         assert_eq!(exhausted_at(0.5, 0.0, 30.0 * DAY, now), None);
+        assert_eq!(exhausted_at(0.5, 1e-15, 30.0 * DAY, now), None);
         let inc = incidents(&o, &steps, 3600.0, b.allowed, 5);
         assert_eq!(inc.len(), 2);
         assert_eq!(inc[0].start, "2026-01-10T18:00:00+00:00");
