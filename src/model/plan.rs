@@ -354,13 +354,45 @@ pub fn plan(
             .collect();
         p.options
             .sort_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost));
-        p.regions = regional(p.peak_rps, month_requests, regions, candidates, sizing);
         p.fleet_needed = fleet.and_then(|f| {
             p.options
                 .iter()
                 .find(|o| o.type_name == f.type_name)
                 .map(|o| o.instances)
         });
+    }
+    // One type per region for the whole horizon: the one whose months
+    // cost least in all (a region does not switch types month by month).
+    let month_requests = |p: &Period| p.mean_rps * super::cost::HOURS_PER_MONTH * 3600.0;
+    for i in 0..regions.len() {
+        let best = candidates
+            .iter()
+            .filter_map(|c| {
+                let one = std::slice::from_ref(c);
+                periods
+                    .iter()
+                    .map(|p| {
+                        regional(p.peak_rps, month_requests(p), regions, one, sizing)
+                            .get(i)
+                            .map(|r| r.monthly_cost)
+                    })
+                    .sum::<Option<f64>>()
+                    .map(|total| (c, total))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let Some((c, _)) = best else { continue };
+        for p in periods.iter_mut() {
+            let need = regional(
+                p.peak_rps,
+                month_requests(p),
+                regions,
+                std::slice::from_ref(c),
+                sizing,
+            );
+            if let Some(r) = need.into_iter().nth(i) {
+                p.regions.push(r);
+            }
+        }
     }
     let runway = fleet.and_then(|f| {
         let c = candidates.iter().find(|c| c.instance.name == f.type_name)?;
@@ -444,7 +476,7 @@ pub fn plan(
             .collect();
         best_commitment(&counts, &c.instance)
     });
-    let region_commitments = region_commitments(&periods, regions, candidates, sizing);
+    let region_commitments = region_commitments(&periods, candidates);
     Plan {
         periods,
         runway,
@@ -507,22 +539,13 @@ fn order_steps(
     out
 }
 
-/// Per region, the commitment mix of the type it runs in its peak month,
-/// with that type's count each month.
-fn region_commitments(
-    periods: &[Period],
-    regions: &[Region],
-    candidates: &[Candidate],
-    sizing: &Sizing,
-) -> Vec<RegionCommitment> {
-    let Some(peak) = periods
-        .iter()
-        .filter(|p| !p.regions.is_empty())
-        .max_by(|a, b| a.peak_rps.total_cmp(&b.peak_rps))
-    else {
+/// Per region, the commitment mix of its type, with its count each month.
+fn region_commitments(periods: &[Period], candidates: &[Candidate]) -> Vec<RegionCommitment> {
+    let Some(first) = periods.first() else {
         return Vec::new();
     };
-    peak.regions
+    first
+        .regions
         .iter()
         .enumerate()
         .filter_map(|(i, need)| {
@@ -531,11 +554,7 @@ fn region_commitments(
                 .find(|c| c.instance.name == need.type_name)?;
             let counts: Vec<u32> = periods
                 .iter()
-                .filter_map(|p| {
-                    regional(p.peak_rps, 0.0, regions, std::slice::from_ref(c), sizing)
-                        .get(i)
-                        .map(|r| r.instances)
-                })
+                .filter_map(|p| p.regions.get(i).map(|r| r.instances))
                 .collect();
             Some(RegionCommitment {
                 region: need.name.clone(),

@@ -65,7 +65,7 @@ pub struct RegionNeed {
     /// The rule that set the count: `N+k`, `zone loss` or `region loss`.
     #[serde(default)]
     pub sized_for: String,
-    /// The cheapest type for this region's demand.
+    /// Its type: in a plan, the one cheapest over the whole horizon.
     #[serde(rename = "type")]
     pub type_name: String,
     pub instances: u32,
