@@ -390,6 +390,24 @@ fn experiments_are_priced_in_the_budget() {
     };
     let availability = slo_file(dir.path(), "a.toml", TOML_7D);
     let stress = price(&availability, "stress");
+    let out = dir.path().join("priced");
+    let o = report(
+        &availability,
+        &csv,
+        &[
+            "--experiment",
+            fixtures.join("stress").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        page.contains("Experiments priced in this budget")
+            && page.contains("2374 bad of 3298 requests"),
+        "{page}"
+    );
     assert_eq!(stress["bad"], 2374);
     assert!((stress["budget_share"].as_f64().unwrap() - 2374.0 / 168.0).abs() < 1e-9);
     assert!((stress["remaining_share"].as_f64().unwrap() - 2374.0 / 60.0).abs() < 1e-9);
@@ -474,7 +492,7 @@ fn threshold_slis_count_good_slices() {
     let rules = text(&headroom(&["slo", "rules", file.to_str().unwrap()]));
     for line in [
         "    interval: 1m",
-        r#"        expr: "(histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"checkout\"}[1m])))) <= bool 0.3""#,
+        r#"        expr: "(histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"checkout\"}[1m])))\n) <= bool 0.3""#,
         r#"        expr: "1 - avg_over_time(slo:slice_good{slo=\"checkout-latency-p99\"}[1h])""#,
     ] {
         assert!(rules.lines().any(|l| l == line), "{line}\n{rules}");

@@ -45,6 +45,12 @@ fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
         ),
         None => None,
     };
+    if let Some(st) = args.step.filter(|d| d.as_secs_f64() < 1.0) {
+        return Err(BadInput(format!(
+            "--step {st:?}: a step shorter than 1 s says nothing"
+        ))
+        .into());
+    }
     let (source, steps, step_s, data_end) = match (&args.csv, &args.prometheus) {
         (Some(path), _) => {
             let (steps, step_s) = table_steps(&s, path, args.step.map(|d| d.as_secs_f64()))?;
@@ -58,7 +64,12 @@ fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
                 .or(s.slice_s)
                 .unwrap_or(3600.0)
                 .max(1.0);
+            // The model's now is the last evaluation (on a multiple of the
+            // step, where `fetch` puts it), so every window holds whole steps.
+            let s_i = step_s as i64;
             let now = now_flag.unwrap_or_else(Utc::now);
+            let now =
+                DateTime::from_timestamp(now.timestamp().div_euclid(s_i) * s_i, 0).unwrap_or(now);
             let range = args.range.map_or_else(
                 || budget::window_seconds(s.objective.window, now) + 3.0 * 86_400.0,
                 |r| r.as_secs_f64(),
@@ -171,8 +182,9 @@ pub fn compute(
         });
         t += Duration::days(1);
     }
-    let firing = budget::alert_windows(window_s)
+    let firing = budget::alert_windows(budget::nominal_seconds(o.window))
         .iter()
+        .filter(|a| budget::alert_left_out(a, o.target).is_none())
         .filter(|a| {
             let over =
                 |w: f64| budget::burn_rate(o, steps, step_s, now, w).is_some_and(|r| r > a.factor);
@@ -207,9 +219,11 @@ pub fn compute(
 /// the budget of `doc`: for an occurrences budget their count against
 /// the bad events allowed; a timeslices budget is not priced by requests.
 fn experiment_cost(s: &SloFile, dir: &Path, doc: &SloDoc) -> anyhow::Result<ExperimentCost> {
-    if let Indicator::Threshold(_) = s.sli {
+    if matches!(s.sli, Indicator::Threshold(_))
+        || matches!(s.objective.budgeting, budget::Budgeting::Timeslices { .. })
+    {
         return Err(BadInput(format!(
-            "{}: a threshold SLI counts slices, not requests: an experiment is priced by a ratio SLI",
+            "{}: this SLO's budget is in slices, not requests: an experiment is priced by an occurrences budget",
             s.path.display()
         ))
         .into());
@@ -277,13 +291,22 @@ fn table_steps(s: &SloFile, path: &Path, step: Option<f64>) -> Result<(Vec<Step>
         )?;
         let times = instants(&table, &time)?;
         let values = table.optional_numbers(&value)?;
+        if let Some(i) = times.windows(2).position(|w| w[1] <= w[0]) {
+            return Err(BadInput(format!(
+                "{}: timestamps must rise row by row",
+                table.at(i + 1)
+            )));
+        }
+        // An empty or non-finite value (a quantile of a quiet minute is
+        // NaN) is a slice without data, as from Prometheus.
         let steps: Vec<Step> = times
             .iter()
             .zip(values)
             .filter_map(|(t, v)| {
+                let v = v.filter(|v| v.is_finite())?;
                 Some(Step {
                     t: *t,
-                    good: f64::from(u8::from(th.op.holds(v?, th.value))),
+                    good: f64::from(u8::from(th.op.holds(v, th.value))),
                     total: 1.0,
                 })
             })
@@ -385,15 +408,14 @@ fn prometheus_steps(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Step>> {
     let step = budget::promql_duration(step_s);
-    let get = |query: String| {
-        crate::input::prometheus::fetch(&crate::input::prometheus::Source {
-            url: url.to_string(),
-            query,
-            range: std::time::Duration::from_secs_f64(range_s),
-            step: std::time::Duration::from_secs_f64(step_s),
-            end: Some(now),
-        })
+    let source = |query: String| crate::input::prometheus::Source {
+        url: url.to_string(),
+        query,
+        range: std::time::Duration::from_secs_f64(range_s),
+        step: std::time::Duration::from_secs_f64(step_s),
+        end: Some(now),
     };
+    let get = |query: String| crate::input::prometheus::fetch(&source(query));
     let back = secs(step_s);
     let sli = match &s.sli {
         Indicator::Ratio(r) => r,
@@ -414,7 +436,11 @@ fn prometheus_steps(
     let total = fetch(&sli.total)?;
     let (part, is_good) = match (&sli.good, &sli.bad) {
         (Some(g), _) => (fetch(g)?, true),
-        (None, Some(b)) => (fetch(b)?, false),
+        // A service without errors may have no error series at all.
+        (None, Some(b)) => (
+            crate::input::prometheus::fetch_or_none(&source(b.increase(&step, step_s)))?,
+            false,
+        ),
         (None, None) => unreachable!("an SLI has good or bad events"),
     };
     let by_t: std::collections::BTreeMap<i64, f64> =
@@ -423,10 +449,10 @@ fn prometheus_steps(
     // with the first error). No good series: no data for that step.
     Ok(total
         .iter()
-        .filter(|(_, n)| n.is_finite())
+        .filter(|(_, n)| n.is_finite() && *n >= 0.0)
         .filter_map(|(t, n)| {
             let p = match (by_t.get(&t.timestamp()), is_good) {
-                (Some(p), _) => p.clamp(0.0, *n),
+                (Some(p), _) => p.max(0.0).min(*n),
                 (None, true) => return None,
                 (None, false) => 0.0,
             };

@@ -52,8 +52,18 @@ struct Series {
     values: Vec<(f64, String)>,
 }
 
-/// The series' points, oldest first.
+/// The series' points, oldest first; no data at all is an error.
 pub fn fetch(src: &Source) -> anyhow::Result<Vec<(DateTime<FixedOffset>, f64)>> {
+    fetch_inner(src, false)
+}
+
+/// The series' points, oldest first; none when the query matched nothing
+/// (an error counter that has not appeared yet).
+pub fn fetch_or_none(src: &Source) -> anyhow::Result<Vec<(DateTime<FixedOffset>, f64)>> {
+    fetch_inner(src, true)
+}
+
+fn fetch_inner(src: &Source, empty_ok: bool) -> anyhow::Result<Vec<(DateTime<FixedOffset>, f64)>> {
     let base = BaseUrl::parse(&src.url).map_err(|e| BadInput(format!("--prometheus: {e}")))?;
     if base.scheme != http::uri::Scheme::HTTP {
         return Err(BadInput("--prometheus: only http:// URLs are supported".into()).into());
@@ -148,7 +158,7 @@ pub fn fetch(src: &Source) -> anyhow::Result<Vec<(DateTime<FixedOffset>, f64)>> 
         }
         from = to + step as i64;
     }
-    if points.is_empty() {
+    if points.is_empty() && !empty_ok {
         return Err(BadInput(format!(
             "the query {:?} returned no data between {} and {}",
             src.query,

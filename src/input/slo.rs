@@ -58,10 +58,14 @@ impl Query {
     pub fn rate(&self, window: &str) -> String {
         match self {
             Query::Counter(s) => format!("sum(rate({s}[{window}]))"),
-            Query::Rate(e) => e
-                .replace("{{ .window }}", window)
-                .replace("{{.window}}", window)
-                .replace("{{window}}", window),
+            // Wrapped, with a newline before the closing paren: a `#
+            // comment` at the expression's end ends there.
+            Query::Rate(e) => format!(
+                "({}\n)",
+                e.replace("{{ .window }}", window)
+                    .replace("{{.window}}", window)
+                    .replace("{{window}}", window)
+            ),
         }
     }
 
@@ -85,7 +89,10 @@ fn is_selector(t: &str) -> bool {
     }
     let rest = &t[name_end..];
     rest.is_empty()
-        || (rest.starts_with('{') && rest.ends_with('}') && rest.matches('{').count() == 1)
+        || (rest.starts_with('{')
+            && rest.ends_with('}')
+            && rest.matches('{').count() == 1
+            && !rest.contains('\n'))
 }
 
 /// Good (or bad) and total events.
@@ -233,12 +240,23 @@ impl SloFile {
         else {
             return None;
         };
-        let name = &sel[..sel.find('{')?];
-        if !name.ends_with("_bucket") {
+        let open = sel.find('{')?;
+        if !sel[..open].ends_with("_bucket") {
             return None;
         }
-        let le = sel.split("le=\"").nth(1)?.split('"').next()?;
-        le.parse().ok()
+        // The `le` matcher itself (not `role="…"`): `le="0.3"`, or the
+        // first alternative of `le=~"1|1.0"`.
+        let inner = &sel[open + 1..sel.len().checked_sub(1)?];
+        let value = inner.split(',').find_map(|m| {
+            let m = m.trim();
+            m.strip_prefix("le=~\"")
+                .or_else(|| m.strip_prefix("le=\""))
+                .map(|v| v.trim_end_matches('"').split('|').next().unwrap_or(""))
+        })?;
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
     }
 
     /// What a load test judged by this SLO must meet: a latency SLI's
@@ -465,7 +483,13 @@ fn stem(path: &Path) -> String {
 /// A latency SLI: good events are the histogram's bucket at the threshold.
 fn latency(l: &RawLatency) -> Result<Sli, String> {
     let secs = crate::units::parse_duration(&l.threshold)?.as_secs_f64();
-    let le = l.le.clone().unwrap_or_else(|| format!("{secs}"));
+    // Clients write a whole second as "1" (Go) or "1.0" (Python, and
+    // Prometheus 3 stores it so): match either unless told which.
+    let le = match &l.le {
+        Some(le) => format!("le=\"{le}\""),
+        None if secs.fract() == 0.0 => format!("le=~\"{secs}|{secs}.0\""),
+        None => format!("le=\"{secs}\""),
+    };
     let m = l.metric.trim();
     if !is_selector(m) {
         return Err(format!(
@@ -483,10 +507,7 @@ fn latency(l: &RawLatency) -> Result<Sli, String> {
         (false, false) => format!("{{{labels},{extra}}}"),
     };
     Ok(Sli {
-        good: Some(Query::Counter(format!(
-            "{name}_bucket{}",
-            with(&format!("le=\"{le}\""))
-        ))),
+        good: Some(Query::Counter(format!("{name}_bucket{}", with(&le)))),
         bad: None,
         total: Query::Counter(format!("{name}_count{}", with(""))),
     })
@@ -742,8 +763,11 @@ mod tests {
             r#"sum(increase(http_requests_total{code!~"5.."}[1h]))"#
         );
         let r = Query::parse("sum(rate(x_total[{{.window}}]))").unwrap();
-        assert_eq!(r.rate("30m"), "sum(rate(x_total[30m]))");
-        assert_eq!(r.increase("1h", 3600.0), "(sum(rate(x_total[1h]))) * 3600");
+        assert_eq!(r.rate("30m"), "(sum(rate(x_total[30m]))\n)");
+        assert_eq!(
+            r.increase("1h", 3600.0),
+            "((sum(rate(x_total[1h]))\n)) * 3600"
+        );
         assert!(Query::parse("sum(x_total)").is_err());
         assert!(Query::parse("x{a=\"1\"} + y").is_err());
         let l = latency(&RawLatency {
@@ -760,6 +784,35 @@ mod tests {
             l.total.rate("5m"),
             r#"sum(rate(http_request_duration_seconds_count{job="api"}[5m]))"#
         );
+        // A whole second matches "1" and "1.0"; `role="…"` is not `le`.
+        let one = latency(&RawLatency {
+            metric: r#"h{role="api"}"#.into(),
+            threshold: "1s".into(),
+            le: None,
+        })
+        .unwrap();
+        let good = one.good.clone().unwrap().rate("5m");
+        assert_eq!(good, r#"sum(rate(h_bucket{role="api",le=~"1|1.0"}[5m]))"#);
+        let file = |sli: Sli| SloFile {
+            path: "x.toml".into(),
+            name: "x".into(),
+            service: "x".into(),
+            description: String::new(),
+            objective: Objective {
+                target: 0.99,
+                window: Window::Rolling(86_400.0),
+                budgeting: Budgeting::Occurrences,
+            },
+            sli: Indicator::Ratio(sli),
+            slice_s: None,
+        };
+        assert_eq!(file(one).latency_threshold_s(), Some(1.0));
+        let odd = Sli {
+            good: Some(Query::Counter(r#"h_bucket{scale="2",le="+Inf"}"#.into())),
+            bad: None,
+            total: Query::Counter("h_count".into()),
+        };
+        assert_eq!(file(odd).latency_threshold_s(), None);
         assert_eq!(
             window("calendar month"),
             Ok(Window::Calendar(Calendar::Month))

@@ -117,6 +117,24 @@ fn secs(s: f64) -> Duration {
     Duration::milliseconds((s * 1e3).round() as i64)
 }
 
+/// A window's nominal length: a calendar month as 30 days, a quarter 91,
+/// a year 365. Alert windows scale with it, so rules (and what a report
+/// says would fire) do not change with the month they are made in.
+pub fn nominal_seconds(w: Window) -> f64 {
+    match w {
+        Window::Rolling(s) => s,
+        Window::Calendar(c) => {
+            DAY * match c {
+                Calendar::Day => 1.0,
+                Calendar::Week => 7.0,
+                Calendar::Month => 30.0,
+                Calendar::Quarter => 91.0,
+                Calendar::Year => 365.0,
+            }
+        }
+    }
+}
+
 /// The window's length in seconds (a calendar window: the current period's).
 pub fn window_seconds(w: Window, now: DateTime<Utc>) -> f64 {
     let (a, b) = window_bounds(w, now);
@@ -163,7 +181,7 @@ pub fn budget(o: &Objective, steps: &[Step], step_s: f64, now: DateTime<Utc>) ->
             let with_data: Vec<&&Step> = inside.iter().filter(|s| s.total > 0.0).collect();
             let bad = with_data
                 .iter()
-                .filter(|s| s.good / s.total < slice_target)
+                .filter(|s| s.good / s.total < slice_target - 1e-9)
                 .count() as f64;
             let so_far = ((now - start).num_milliseconds() as f64 / 1e3 / step_s).round();
             // A calendar budget covers the whole period; a rolling one, the window.
@@ -236,7 +254,7 @@ pub fn burn_rate(
                 .filter(|s| s.total > 0.0)
                 .fold((0.0, 0.0), |(b, n), s| {
                     (
-                        b + f64::from(u8::from(s.good / s.total < slice_target)),
+                        b + f64::from(u8::from(s.good / s.total < slice_target - 1e-9)),
                         n + 1.0,
                     )
                 });
@@ -299,7 +317,7 @@ pub fn incidents(
         _ if s.total <= 0.0 => 0.0,
         Budgeting::Occurrences => s.bad() / s.total / (1.0 - o.target),
         Budgeting::Timeslices { slice_target } => {
-            f64::from(u8::from(s.good / s.total < slice_target)) / (1.0 - o.target)
+            f64::from(u8::from(s.good / s.total < slice_target - 1e-9)) / (1.0 - o.target)
         }
     };
     let spent = |s: &Step| match o.budgeting {
@@ -359,6 +377,25 @@ pub struct AlertWindow {
     pub budget_share: f64,
 }
 
+/// Why an alert window is left out for `target`, if it is: one that fires
+/// below the budget's own rate (a short SLO window, its windows held at
+/// 1h/5m), or one that can never fire (factor × (1 − target) ≥ 1).
+pub fn alert_left_out(a: &AlertWindow, target: f64) -> Option<String> {
+    if a.factor < 1.0 - 1e-9 {
+        Some(format!(
+            "its {:.2}× would fire below the budget's own rate",
+            a.factor
+        ))
+    } else if a.factor * (1.0 - target) >= 1.0 {
+        Some(format!(
+            "{:.2}× the allowed error share is more than every request failing",
+            a.factor
+        ))
+    } else {
+        None
+    }
+}
+
 /// The workbook's four alerts for a window of `window_s` seconds.
 pub fn alert_windows(window_s: f64) -> Vec<AlertWindow> {
     let scale = window_s / (30.0 * DAY);
@@ -370,9 +407,10 @@ pub fn alert_windows(window_s: f64) -> Vec<AlertWindow> {
     ]
     .into_iter()
     .map(|(severity, long, share)| {
-        // Whole seconds: PromQL ranges are written in them.
-        let long_s = (long * scale).round().max(12.0);
-        let short_s = (long_s / 12.0).round().max(1.0);
+        // Whole seconds (PromQL ranges are written in them), and never
+        // under 1h/5m: a shorter window holds too few scrapes for rate().
+        let long_s = (long * scale).round().max(3600.0);
+        let short_s = (long_s / 12.0).round();
         AlertWindow {
             severity: severity.into(),
             long_s,
@@ -391,9 +429,10 @@ pub fn daily_sli(o: &Objective, steps: &[Step]) -> Vec<(String, Option<f64>)> {
         let day = s.t.with_timezone(&Utc).format("%Y-%m-%d").to_string();
         let (good, total) = match o.budgeting {
             Budgeting::Occurrences => (s.good, s.total),
-            Budgeting::Timeslices { slice_target } if s.total > 0.0 => {
-                (f64::from(u8::from(s.good / s.total >= slice_target)), 1.0)
-            }
+            Budgeting::Timeslices { slice_target } if s.total > 0.0 => (
+                f64::from(u8::from(s.good / s.total >= slice_target - 1e-9)),
+                1.0,
+            ),
             Budgeting::Timeslices { .. } => (0.0, 0.0),
         };
         match out.last_mut() {
@@ -631,22 +670,35 @@ mod tests {
                 ("ticket", "3d".into(), "6h".into(), 1.0),
             ]
         );
-        // 28 days: every window × 28/30, the same burn factors.
+        // 28 days: every window × 28/30 and the same burn factors, but the
+        // fast page held at 1h/5m (56m it would be): 2 % of 672 h in 1 h.
         let w28 = alert_windows(28.0 * DAY);
-        assert_eq!(promql_duration(w28[0].long_s), "56m");
-        assert_eq!(promql_duration(w28[0].short_s), "4m40s");
+        let span = |a: &AlertWindow| {
+            format!(
+                "{}/{}",
+                promql_duration(a.long_s),
+                promql_duration(a.short_s)
+            )
+        };
+        assert_eq!(span(&w28[0]), "1h/5m");
+        assert!((w28[0].factor - 13.44).abs() < 1e-9);
+        assert_eq!(span(&w28[1]), "5h36m/28m");
         assert_eq!(promql_duration(w28[3].long_s), "2d19h12m");
-        for (a, b) in w28.iter().zip(&w) {
+        for (a, b) in w28.iter().zip(&w).skip(1) {
             assert!((a.factor - b.factor).abs() < 1e-9, "{a:?}");
         }
-        // 7 days: 14 min / 70 s for the fast page.
+        // 7 days: 1h/5m at 3.36×, 1h24m/7m at 6×.
         let w7 = alert_windows(7.0 * DAY);
-        assert_eq!(
-            (
-                promql_duration(w7[0].long_s),
-                promql_duration(w7[0].short_s)
-            ),
-            ("14m".into(), "1m10s".into())
-        );
+        assert!((w7[0].factor - 3.36).abs() < 1e-9);
+        assert_eq!(span(&w7[1]), "1h24m/7m");
+        // A calendar day: the pages would fire below 1×, left out.
+        let d1 = alert_windows(DAY);
+        assert!(alert_left_out(&d1[0], 0.999).is_some());
+        assert_eq!(alert_left_out(&w[0], 0.999), None);
+        // At 90 %, 14.4 × 10 % is more than all: that page can never fire.
+        assert!(alert_left_out(&w[0], 0.90)
+            .unwrap()
+            .contains("every request failing"));
+        assert_eq!(alert_left_out(&w[1], 0.90), None);
     }
 }

@@ -167,7 +167,13 @@ pub fn report_text(d: &SloDoc) -> String {
 
 /// A YAML double-quoted string.
 fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+        .replace('\t', "\\t");
+    format!("\"{escaped}\"")
 }
 
 /// A PromQL label matcher value.
@@ -179,22 +185,7 @@ fn matcher(s: &str) -> String {
 /// over every window the alerts use (and the SLO's own rolling window),
 /// and the four multi-window, multi-burn-rate alerts.
 pub fn rules(s: &SloFile) -> String {
-    // A calendar window's alerts are scaled by its nominal length (a month
-    // as 30 days), so the rules do not change with the month they are
-    // written in.
-    let window_s = match s.objective.window {
-        Window::Rolling(w) => w,
-        Window::Calendar(c) => {
-            86_400.0
-                * match c {
-                    budget::Calendar::Day => 1.0,
-                    budget::Calendar::Week => 7.0,
-                    budget::Calendar::Month => 30.0,
-                    budget::Calendar::Quarter => 91.0,
-                    budget::Calendar::Year => 365.0,
-                }
-        }
-    };
+    let window_s = budget::nominal_seconds(s.objective.window);
     let alerts = budget::alert_windows(window_s);
     let mut windows: Vec<f64> = alerts.iter().flat_map(|a| [a.short_s, a.long_s]).collect();
     if let Window::Rolling(w) = s.objective.window {
@@ -244,7 +235,13 @@ pub fn rules(s: &SloFile) -> String {
         let _ = writeln!(
             y,
             "        expr: {}",
-            quoted(&format!("({}) {} bool {}", t.query, t.op.promql(), t.value))
+            // The newline ends a `# comment` the query may close with.
+            quoted(&format!(
+                "({}\n) {} bool {}",
+                t.query,
+                t.op.promql(),
+                t.value
+            ))
         );
         labels(&mut y);
     }
@@ -281,6 +278,10 @@ pub fn rules(s: &SloFile) -> String {
     let _ = writeln!(y, "  - name: {}", quoted(&format!("slo:{}:alerts", s.name)));
     let _ = writeln!(y, "    rules:");
     for a in &alerts {
+        if let Some(why) = budget::alert_left_out(a, s.objective.target) {
+            let _ = writeln!(y, "      # left out: {}: {why}", alert_label(a));
+            continue;
+        }
         let (long, short) = (promql_duration(a.long_s), promql_duration(a.short_s));
         let threshold = format!("({} * {})", trim(a.factor), trim(error));
         let sel = format!("{{slo={}}}", matcher(&s.name));

@@ -19,6 +19,8 @@ pub(super) struct Section {
     summary: String,
     burn: Vec<BTreeMap<&'static str, String>>,
     incidents: Vec<BTreeMap<&'static str, String>>,
+    /// What experiments would cost the budget, one sentence each.
+    experiments: Vec<String>,
     charts: Vec<Img>,
 }
 
@@ -163,6 +165,24 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
         summary,
         burn,
         incidents,
+        experiments: s
+            .experiments
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {} bad of {} requests would spend {:.1} % of this window's budget{}.",
+                    e.dir,
+                    fmt_count(e.bad as f64),
+                    fmt_count(e.requests as f64),
+                    100.0 * e.budget_share,
+                    e.remaining_share
+                        .map_or(" (none is left)".into(), |r| format!(
+                            ", {:.1} % of what is left",
+                            100.0 * r
+                        ))
+                )
+            })
+            .collect(),
         charts: vec![canvas.img(&down)?, canvas.img(&daily)?],
     })
 }
