@@ -756,6 +756,36 @@ fn plan_errors_point_at_the_line() {
             "[[region]]\nname = \"eu\"\nweight = 1\ncount = 2",
             "a region's `count` is of the fleet's type",
         ),
+        (
+            "[fleet]\ntype = \"m6i.large\"\ncount = 3",
+            "[[region]]\nname = \"eu\"\nweight = 1\ncount = 2\n[fleet]\ntype = \"m6i.large\"\ncount = 3",
+            "the regions' counts add up to 2",
+        ),
+        (
+            "[fleet]",
+            "[[region]]\nname = \"a\"\nweight = \"55%\"\n[[region]]\nname = \"b\"\nweight = 1430\n[fleet]",
+            "all shares",
+        ),
+        (
+            "[fleet]",
+            "[[event]]\nname = \"launch\"\nstart = \"2027-03-01\"\nadd = 30\n[fleet]",
+            "write \"30%\"",
+        ),
+        (
+            "[fleet]",
+            "[[event]]\nname = \"x\"\nstart = \"2027-03-01\"\nrps = 1\n[[event]]\nname = \"x\"\nstart = \"2027-04-01\"\nrps = 2\n[fleet]",
+            "another [[event]] has this name",
+        ),
+        (
+            "[fleet]",
+            "[[region]]\nname = \"eu\"\nweight = 1\nlead_time = \"60d\"\n[fleet]",
+            "give it a `count`",
+        ),
+        (
+            "[fleet]",
+            "[autoscaling]\nscale_up_delay = \"3m\"\ncpu_at_capacity = 0.0\n[fleet]",
+            "cpu_at_capacity must be more than 0",
+        ),
     ];
     for (from, to, want) in cases {
         assert!(text.contains(from), "{from}");

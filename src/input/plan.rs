@@ -373,9 +373,36 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         .iter()
         .map(|e| event(&cx, e))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(e) = raw.events.iter().enumerate().find_map(|(k, e)| {
+        raw.events[..k]
+            .iter()
+            .any(|o| o.get_ref().name.get_ref() == e.get_ref().name.get_ref())
+            .then_some(e)
+    }) {
+        return Err(cx.at(e.get_ref().name.span(), "another [[event]] has this name"));
+    }
+    // Weights are all rates or all shares: "55%" beside 1430 would be read
+    // as 0.55 against 1430.
+    let is_share = |r: &Spanned<RawRegion>| matches!(r.get_ref().weight.get_ref(), toml::Value::String(s) if s.trim().ends_with('%'));
+    if let (Some(a), Some(b)) = (
+        raw.regions.iter().find(|r| is_share(r)),
+        raw.regions.iter().find(|r| !is_share(r)),
+    ) {
+        let _ = a;
+        return Err(cx.at(
+            b.get_ref().weight.span(),
+            "give every region's weight the same way: all shares (\"55%\") or all rates",
+        ));
+    }
     let mut regions: Vec<Region> = Vec::new();
     for r in &raw.regions {
         let v = r.get_ref();
+        if let (Some(l), None) = (&v.lead_time, &v.count) {
+            return Err(cx.at(
+                l.span(),
+                "a region's lead_time applies to its orders: give it a `count` (its instances today)",
+            ));
+        }
         let weight = match v.weight.get_ref() {
             toml::Value::String(s) => crate::units::parse_share(s),
             toml::Value::Float(f) => Ok(*f),
@@ -420,6 +447,19 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
             count: v.count.as_ref().map(|c| *c.get_ref()),
             lead_time_days,
         });
+    }
+    // Regions' counts are the fleet, split: they must add up to it.
+    if let (Some(f), true) = (&raw.fleet, regions.iter().any(|r| r.count.is_some())) {
+        let sum: u32 = regions.iter().filter_map(|r| r.count).sum();
+        if regions.iter().any(|r| r.count.is_none()) || sum != *f.count.get_ref() {
+            return Err(cx.at(
+                f.count.span(),
+                format!(
+                    "the regions' counts add up to {sum} (every [[region]] needs one), the fleet's to {}",
+                    f.count.get_ref()
+                ),
+            ));
+        }
     }
     let scenarios = raw
         .scenarios
@@ -554,7 +594,14 @@ fn autoscaling(
                     other.type_str()
                 )),
             }
-            .map_err(|m| cx.at(v.span(), m))?,
+            .map_err(|m| cx.at(v.span(), m))
+            .and_then(|c| {
+                if c > 0.0 {
+                    Ok(c)
+                } else {
+                    Err(cx.at(v.span(), "cpu_at_capacity must be more than 0"))
+                }
+            })?,
         ),
     };
     if let Some(t) = &a.type_name {
@@ -634,10 +681,22 @@ fn event(cx: &Cx, e: &Spanned<RawEvent>) -> Result<Event, Error> {
     }
     let add = match (&r.add, &r.rps) {
         (Some(a), None) => {
+            // "30%" or 0.3; a launch may more than double demand ("150%").
+            // A bare 30 is a typo for "30%", not +3,000 %.
             let share = match a.get_ref() {
-                toml::Value::String(s) => crate::units::parse_share(s),
-                toml::Value::Float(f) => Ok(*f),
-                toml::Value::Integer(i) => Ok(*i as f64),
+                toml::Value::String(s) => match s.trim().strip_suffix('%') {
+                    Some(p) => p
+                        .trim()
+                        .parse::<f64>()
+                        .map(|v| v / 100.0)
+                        .map_err(|_| format!("expected a share like \"30%\", found {s:?}")),
+                    None => crate::units::parse_share(s),
+                },
+                toml::Value::Float(f) if f.abs() <= 10.0 => Ok(*f),
+                toml::Value::Integer(n) if n.abs() <= 10 => Ok(*n as f64),
+                toml::Value::Float(_) | toml::Value::Integer(_) => Err(
+                    "a share as a number is a fraction (0.3 for 30 %): write \"30%\"".to_string(),
+                ),
                 other => Err(format!("expected a share like \"30%\", found {}", other.type_str())),
             }
             .map_err(|m| cx.at(a.span(), m))?;

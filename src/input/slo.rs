@@ -402,6 +402,14 @@ fn toml_slo(path: &Path, text: &str) -> Result<SloFile, Error> {
     {
         None => Budgeting::Occurrences,
         Some((b, _)) if b == "occurrences" => Budgeting::Occurrences,
+        Some((b, _))
+            if b == "timeslices"
+                && raw.slice_target.is_none()
+                && raw.sli.get_ref().threshold.is_some() =>
+        {
+            // A threshold slice is good or bad as a whole.
+            Budgeting::Timeslices { slice_target: 1.0 }
+        }
         Some((b, span)) if b == "timeslices" => {
             let Some(st) = &raw.slice_target else {
                 return Err(at(span, "timeslices budgeting needs slice_target = \"95%\" (a slice is good at that share of good events)".into()));
@@ -642,10 +650,11 @@ fn openslo(path: &Path, text: &str) -> Result<SloFile, Error> {
         let value = objective["value"]
             .as_f64()
             .or_else(|| objective["value"].as_i64().map(|i| i as f64))
+            .filter(|v| v.is_finite())
             .ok_or_else(|| {
                 bad(
                     &["objectives"],
-                    "a thresholdMetric SLO needs objectives: [{ op, value, target }]".into(),
+                    "a thresholdMetric SLO needs objectives: [{ op, value, target }], the value a finite number".into(),
                 )
             })?;
         Indicator::Threshold(Threshold { query, op, value })
@@ -683,6 +692,12 @@ fn openslo(path: &Path, text: &str) -> Result<SloFile, Error> {
             }
         })
     };
+    if spec["objectives"].as_vec().is_some_and(|v| v.len() > 1) {
+        eprintln!(
+            "warning: {}: only the first of the SLO's objectives is read",
+            path.display()
+        );
+    }
     let target = objective["target"]
         .as_f64()
         .or_else(|| objective["target"].as_i64().map(|i| i as f64))

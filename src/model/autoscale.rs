@@ -105,8 +105,11 @@ pub fn recommend(
     if !trough.is_finite() {
         return None;
     }
-    let replicas =
-        |rps: f64| (rps / per_instance - 1e-9).ceil().max(0.0) as u32 + sizing.redundancy;
+    // Counts past a million are no plan: held there, not overflowed.
+    let replicas = |rps: f64| {
+        ((rps / per_instance - 1e-9).ceil().clamp(0.0, 1e6) as u32)
+            .saturating_add(sizing.redundancy)
+    };
     let min_replicas = replicas(trough).max(sizing.min_instances).max(1);
     let max_replicas = replicas(peak).max(min_replicas);
     let target_cpu_percent = policy
@@ -154,9 +157,9 @@ fn hpa(policy: &Policy, r: &Recommendation) -> String {
         r.peak_rps,
         r.min_replicas,
         r.max_replicas,
-        policy.metric,
+        quoted(&policy.metric),
         quantity(r.target_rps),
-        name = policy.deployment,
+        name = quoted(&policy.deployment),
     );
     if let Some(cpu) = r.target_cpu_percent {
         y += &format!(
@@ -172,8 +175,14 @@ fn quantity(v: f64) -> String {
     if v >= 10.0 {
         format!("{}", v.floor() as u64)
     } else {
-        format!("{}m", (v * 1000.0).floor() as u64)
+        // At least 1m: a zero target is not one.
+        format!("{}m", ((v * 1000.0).floor() as u64).max(1))
     }
+}
+
+/// A YAML double-quoted string.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 #[cfg(test)]
@@ -234,7 +243,7 @@ mod tests {
             "kind: HorizontalPodAutoscaler",
             "  minReplicas: 14",
             "  maxReplicas: 232",
-            "        name: http_requests_per_second",
+            "        name: \"http_requests_per_second\"",
             "        averageValue: \"77\"",
             "        averageUtilization: 69",
         ] {
@@ -249,5 +258,6 @@ mod tests {
         assert_eq!(r2.ramp_source, "given");
         assert!((r2.target_utilisation - 0.8 / 1.06).abs() < 1e-12);
         assert_eq!(quantity(7.5), "7500m");
+        assert_eq!(quantity(0.0001), "1m");
     }
 }

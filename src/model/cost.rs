@@ -100,7 +100,11 @@ pub fn best_commitment(counts: &[u32], t: &InstanceType) -> Option<CommitmentMix
     let mut all_committed = on_demand;
     let mut longer = Vec::new();
     for (name, d) in &t.discounts {
-        if term_months(name).is_some_and(|m| m > counts.len() as f64) {
+        // Only terms (1y, 6mo) are commitments; `spot` and the like are not.
+        let Some(term) = term_months(name) else {
+            continue;
+        };
+        if term > counts.len() as f64 {
             longer.push(name.clone());
             continue;
         }
@@ -200,5 +204,11 @@ mod tests {
         assert_eq!(mix.longer_than_horizon, ["3y"]);
         assert_eq!(term_months("6mo"), Some(6.0));
         assert_eq!(term_months("spot"), None);
+        // A spot price is not a commitment: never in the mix.
+        let spot = InstanceType {
+            discounts: [("spot".to_string(), 0.7)].into(),
+            ..t.clone()
+        };
+        assert_eq!(best_commitment(&counts, &spot).unwrap().commitment, None);
     }
 }

@@ -416,8 +416,13 @@ pub fn plan(
             candidates.iter().find(|c| c.instance.name == f.type_name)?,
         ))
     }) {
-        let need = |d: &DemandPoint| instances_for(d.bound, c.capacity_rps, sizing).unwrap_or(0);
-        orders = order_steps(demand, need, f.count, None, c, sizing.lead_time_for(c));
+        // Regions with their own counts order for themselves (by every
+        // rule of theirs); the fleet as a whole orders only without them.
+        if !regions.iter().any(|r| r.count.is_some()) {
+            let need =
+                |d: &DemandPoint| instances_for(d.bound, c.capacity_rps, sizing).unwrap_or(0);
+            orders = order_steps(demand, need, f.count, None, c, sizing.lead_time_for(c));
+        }
         for (i, r) in regions.iter().enumerate() {
             let Some(count) = r.count else { continue };
             // The region's count for the fleet's type at each step, by

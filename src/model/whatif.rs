@@ -147,7 +147,13 @@ impl Outcome {
                 .and_then(|t| m.options.iter().find(|o| &o.type_name == t))
                 .cloned()
         };
-        let requests: f64 = p.periods.iter().map(|m| m.requests).sum();
+        // Each month is priced whole (730 h), so it is set against a whole
+        // month of requests at its mean rate, as the monthly table does.
+        let requests: f64 = p
+            .periods
+            .iter()
+            .map(|m| m.mean_rps * super::cost::HOURS_PER_MONTH * 3600.0)
+            .sum();
         let total = p.cheapest.as_ref().map(|c| c.total_cost);
         Outcome {
             name: s.name.clone(),
