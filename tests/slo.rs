@@ -254,16 +254,11 @@ fn alert(severity: &str, long: &str, short: &str, factor: &str, share: &str) -> 
     )
 }
 
-#[test]
-fn rules_pass_promtool_and_fire_as_the_workbook_says() {
-    let Some(tool) = promtool() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let slo = slo_file(
-        dir.path(),
-        "api.toml",
-        "name = \"api\"\nobjective = \"99.9%\"\nwindow = \"30d\"\n[sli]\ngood = 'req_total{code!~\"5..\"}'\ntotal = 'req_total'\n",
-    );
-    let rules = dir.path().join("rules.yaml");
+/// Writes the SLO, its rules (`slo rules --out`), and checks them with
+/// `promtool check rules`: its output.
+fn checked_rules(tool: &Path, dir: &Path, slo: &str) -> String {
+    let slo = slo_file(dir, "api.toml", slo);
+    let rules = dir.join("rules.yaml");
     let o = headroom(&[
         "slo",
         "rules",
@@ -272,17 +267,55 @@ fn rules_pass_promtool_and_fire_as_the_workbook_says() {
         rules.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let check = Command::new(&tool)
+    let check = Command::new(tool)
         .args(["check", "rules"])
         .arg(&rules)
         .output()
         .unwrap();
     assert!(check.status.success(), "{}", text(&check));
-    assert!(
-        text(&check).contains("SUCCESS: 14 rules found"),
-        "{}",
-        text(&check)
+    text(&check)
+}
+
+/// `promtool test rules` on the rules in `dir` with these test groups;
+/// `expect` (the alerts due) empty means none may fire.
+fn promtool_test(tool: &Path, dir: &Path, groups: &[String]) {
+    let file = dir.join("tests.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "rule_files:\n  - rules.yaml\nevaluation_interval: 1m\ntests:\n{}",
+            groups.concat()
+        ),
+    )
+    .unwrap();
+    let t = Command::new(tool)
+        .args(["test", "rules"])
+        .arg(&file)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "promtool test rules:\n{}", text(&t));
+}
+
+/// The `exp_alerts` of a test case: these alerts, or none.
+fn expected(alerts: &[&String]) -> String {
+    if alerts.is_empty() {
+        "          []\n".to_string()
+    } else {
+        alerts.iter().map(|s| s.as_str()).collect()
+    }
+}
+
+#[test]
+fn rules_pass_promtool_and_fire_as_the_workbook_says() {
+    let Some(tool) = promtool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let check = checked_rules(
+        &tool,
+        dir.path(),
+        "name = \"api\"\nobjective = \"99.9%\"\nwindow = \"30d\"\n[sli]\ngood = 'req_total{code!~\"5..\"}'\ntotal = 'req_total'\n",
     );
+    assert!(check.contains("SUCCESS: 14 rules found"), "{check}");
     // Four histories, 1,000 requests a minute, judged at 65 minutes:
     // 2 % errors (20× the budget's rate) fires all four alerts; 0.5 % (5×)
     // only the tickets (3× and 1×); 0.05 % (0.5×) none; 2 % that stopped
@@ -293,32 +326,21 @@ fn rules_pass_promtool_and_fire_as_the_workbook_says() {
     let ticket1 = alert("ticket", "1d", "2h", "3", "10");
     let ticket2 = alert("ticket", "3d", "6h", "1", "10");
     let case = |errors: &str, expect: &[&String]| {
-        let good = "0+980x120";
         format!(
-            "  - interval: 1m\n    input_series:\n      - series: 'req_total{{code=\"200\"}}'\n        values: '{good}'\n      - series: 'req_total{{code=\"500\"}}'\n        values: '{errors}'\n    alert_rule_test:\n      - eval_time: 65m\n        alertname: ErrorBudgetBurn\n        exp_alerts:\n{}",
-            if expect.is_empty() {
-                "          []\n".to_string()
-            } else {
-                expect.iter().map(|s| s.as_str()).collect::<String>()
-            }
+            "  - interval: 1m\n    input_series:\n      - series: 'req_total{{code=\"200\"}}'\n        values: '0+980x120'\n      - series: 'req_total{{code=\"500\"}}'\n        values: '{errors}'\n    alert_rule_test:\n      - eval_time: 65m\n        alertname: ErrorBudgetBurn\n        exp_alerts:\n{}",
+            expected(expect)
         )
     };
-    let tests = format!(
-        "rule_files:\n  - rules.yaml\nevaluation_interval: 1m\ntests:\n{}{}{}{}",
-        case("0+20x120", &[&page1, &page2, &ticket1, &ticket2]),
-        case("0+5x120", &[&ticket1, &ticket2]),
-        case("0+0.5x120", &[]),
-        case("0+20x55 1100+0x65", &[&page2, &ticket1, &ticket2]),
+    promtool_test(
+        &tool,
+        dir.path(),
+        &[
+            case("0+20x120", &[&page1, &page2, &ticket1, &ticket2]),
+            case("0+5x120", &[&ticket1, &ticket2]),
+            case("0+0.5x120", &[]),
+            case("0+20x55 1100+0x65", &[&page2, &ticket1, &ticket2]),
+        ],
     );
-    let file = dir.path().join("tests.yaml");
-    std::fs::write(&file, tests).unwrap();
-    let t = Command::new(&tool)
-        .args(["test", "rules"])
-        .arg(&file)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(t.status.success(), "promtool test rules:\n{}", text(&t));
 }
 
 #[test]
@@ -503,54 +525,35 @@ fn threshold_slis_count_good_slices() {
 fn threshold_rules_pass_promtool_and_fire_on_bad_slices() {
     let Some(tool) = promtool() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let slo = slo_file(
+    let check = checked_rules(
+        &tool,
         dir.path(),
-        "api.toml",
         "name = \"api\"\nobjective = \"99.9%\"\nwindow = \"30d\"\nbudgeting = \"timeslices\"\nslice_target = \"100%\"\n[sli]\nthreshold = { query = 'max(latency_p99_seconds)', op = \"<=\", value = 0.3 }\n",
     );
-    let rules = dir.path().join("rules.yaml");
-    let o = headroom(&[
-        "slo",
-        "rules",
-        slo.to_str().unwrap(),
-        "--out",
-        rules.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let check = Command::new(&tool)
-        .args(["check", "rules"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{}", text(&check));
+    // The slice record, 8 windows, the objective, the budget, 4 alerts.
+    assert!(check.contains("SUCCESS: 15 rules found"), "{check}");
     // Every minute bad (p99 0.5 s > 0.3 s) for 70 minutes: all four
     // alerts; every minute good: none.
-    let case = |value: &str, expect: &[String]| {
-        format!(
-            "  - interval: 1m\n    input_series:\n      - series: 'latency_p99_seconds'\n        values: '{value}+0x80'\n    alert_rule_test:\n      - eval_time: 70m\n        alertname: ErrorBudgetBurn\n        exp_alerts:\n{}",
-            if expect.is_empty() { "          []\n".to_string() } else { expect.concat() }
-        )
-    };
     let all = [
         alert("page", "1h", "5m", "14.4", "2"),
         alert("page", "6h", "30m", "6", "5"),
         alert("ticket", "1d", "2h", "3", "10"),
         alert("ticket", "3d", "6h", "1", "10"),
     ];
-    let tests = format!(
-        "rule_files:\n  - rules.yaml\nevaluation_interval: 1m\ntests:\n{}{}",
-        case("0.5", &all),
-        case("0.1", &[]),
+    let case = |value: &str, expect: &[&String]| {
+        format!(
+            "  - interval: 1m\n    input_series:\n      - series: 'latency_p99_seconds'\n        values: '{value}+0x80'\n    alert_rule_test:\n      - eval_time: 70m\n        alertname: ErrorBudgetBurn\n        exp_alerts:\n{}",
+            expected(expect)
+        )
+    };
+    promtool_test(
+        &tool,
+        dir.path(),
+        &[
+            case("0.5", &all.iter().collect::<Vec<_>>()),
+            case("0.1", &[]),
+        ],
     );
-    let file = dir.path().join("tests.yaml");
-    std::fs::write(&file, tests).unwrap();
-    let t = Command::new(&tool)
-        .args(["test", "rules"])
-        .arg(&file)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(t.status.success(), "promtool test rules:\n{}", text(&t));
 }
 
 #[test]

@@ -323,15 +323,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
             ))
         }
     })?;
-    let lead_time_days = match &raw.sizing.lead_time {
-        None => None,
-        Some(l) => Some(
-            crate::units::parse_duration(l.get_ref())
-                .map_err(|e| cx.at(l.span(), e))?
-                .as_secs_f64()
-                / 86_400.0,
-        ),
-    };
+    let lead_time_days = cx.days_opt(&raw.sizing.lead_time)?;
     let survive_region_loss = match raw
         .sizing
         .survive
@@ -430,15 +422,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
                 "a region's `count` is of the fleet's type: give [fleet] a `type`",
             ));
         }
-        let lead_time_days = match &v.lead_time {
-            None => None,
-            Some(l) => Some(
-                crate::units::parse_duration(l.get_ref())
-                    .map_err(|e| cx.at(l.span(), e))?
-                    .as_secs_f64()
-                    / 86_400.0,
-            ),
-        };
+        let lead_time_days = cx.days_opt(&v.lead_time)?;
         regions.push(Region {
             name: v.name.get_ref().clone(),
             weight,
@@ -549,10 +533,7 @@ fn scenario(cx: &Cx, s: &Spanned<RawScenario>, events: &[Event]) -> Result<Scena
         if !events.iter().any(|e| &e.name == name) {
             return Err(cx.at(d.span(), format!("no [[event]] is named `{name}`")));
         }
-        let days = crate::units::parse_duration(d.get_ref())
-            .map_err(|m| cx.at(d.span(), m))?
-            .as_secs_f64()
-            / 86_400.0;
+        let days = cx.days(d)?;
         delays.push((name.clone(), days));
     }
     Ok(Scenario {
@@ -714,15 +695,7 @@ fn event(cx: &Cx, e: &Spanned<RawEvent>) -> Result<Event, Error> {
             ))
         }
     };
-    let ramp_days = match &r.ramp {
-        None => 0.0,
-        Some(v) => {
-            crate::units::parse_duration(v.get_ref())
-                .map_err(|m| cx.at(v.span(), m))?
-                .as_secs_f64()
-                / 86_400.0
-        }
-    };
+    let ramp_days = cx.days_opt(&r.ramp)?.unwrap_or(0.0);
     Ok(Event {
         name: r.name.get_ref().clone(),
         start,
@@ -741,6 +714,17 @@ struct Cx<'a> {
 impl Cx<'_> {
     fn at(&self, span: Range<usize>, msg: impl Into<String>) -> Error {
         Error::at(self.path, self.text, Some(span), msg)
+    }
+
+    /// A duration written in the file (`"30d"`), in days.
+    fn days(&self, v: &Spanned<String>) -> Result<f64, Error> {
+        crate::units::parse_duration(v.get_ref())
+            .map(|d| d.as_secs_f64() / 86_400.0)
+            .map_err(|e| self.at(v.span(), e))
+    }
+
+    fn days_opt(&self, v: &Option<Spanned<String>>) -> Result<Option<f64>, Error> {
+        v.as_ref().map(|v| self.days(v)).transpose()
     }
 }
 

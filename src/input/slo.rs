@@ -321,8 +321,9 @@ pub fn load(path: &Path) -> Result<SloFile, Error> {
     }
 }
 
-/// A share written `99.9%` or 0.999, strictly between 0 and 1.
-fn share(v: &toml::Value) -> Result<f64, String> {
+/// A share written `99.9%` or 0.999: above 0, and below 1 (an objective)
+/// or up to 1 (`up_to_all`: a slice's target).
+fn share(v: &toml::Value, up_to_all: bool) -> Result<f64, String> {
     let s = match v {
         toml::Value::String(s) => crate::units::parse_share(s)?,
         toml::Value::Float(f) => *f,
@@ -334,34 +335,14 @@ fn share(v: &toml::Value) -> Result<f64, String> {
             ))
         }
     };
-    if s > 0.0 && s < 1.0 {
-        Ok(s)
-    } else {
-        Err(format!(
-            "expected a share between 0 and 100 % (not either), found {s}"
-        ))
-    }
-}
-
-/// A slice's target share: more than 0, up to and including 100 %.
-fn slice_share(v: &toml::Value) -> Result<f64, String> {
-    let s = match v {
-        toml::Value::String(s) => crate::units::parse_share(s)?,
-        toml::Value::Float(f) => *f,
-        toml::Value::Integer(i) => *i as f64,
-        other => {
-            return Err(format!(
-                "expected a share like \"95%\", found {}",
-                other.type_str()
-            ))
-        }
-    };
-    if s > 0.0 && s <= 1.0 {
-        Ok(s)
-    } else {
-        Err(format!(
+    match (s > 0.0 && s < 1.0) || (up_to_all && s == 1.0) {
+        true => Ok(s),
+        false if up_to_all => Err(format!(
             "expected a share above 0 and up to 100 %, found {s}"
-        ))
+        )),
+        false => Err(format!(
+            "expected a share between 0 and 100 % (not either), found {s}"
+        )),
     }
 }
 
@@ -393,7 +374,7 @@ fn toml_slo(path: &Path, text: &str) -> Result<SloFile, Error> {
     let at = |span: Range<usize>, m: String| Error::at(path, text, Some(span), m);
     let raw: RawSlo = toml::from_str(text)
         .map_err(|e| Error::at(path, text, e.span(), e.message().trim_end().to_string()))?;
-    let target = share(raw.objective.get_ref()).map_err(|m| at(raw.objective.span(), m))?;
+    let target = share(raw.objective.get_ref(), false).map_err(|m| at(raw.objective.span(), m))?;
     let win = window(raw.window.get_ref()).map_err(|m| at(raw.window.span(), m))?;
     let budgeting = match raw
         .budgeting
@@ -415,7 +396,7 @@ fn toml_slo(path: &Path, text: &str) -> Result<SloFile, Error> {
                 return Err(at(span, "timeslices budgeting needs slice_target = \"95%\" (a slice is good at that share of good events)".into()));
             };
             Budgeting::Timeslices {
-                slice_target: slice_share(st.get_ref()).map_err(|m| at(st.span(), m))?,
+                slice_target: share(st.get_ref(), true).map_err(|m| at(st.span(), m))?,
             }
         }
         Some((b, span)) => {

@@ -487,13 +487,9 @@ pub fn mix_line(m: &crate::model::cost::CommitmentMix) -> String {
 /// Each region month by month: instances and the utilisation at its peak
 /// against the target.
 fn regions_text(o: &mut String, d: &PlanDoc) {
-    let periods: Vec<_> = d
-        .plan
-        .periods
-        .iter()
-        .filter(|m| !m.regions.is_empty())
-        .collect();
-    let Some(first) = periods.first() else {
+    // Every month has the regions, or none does.
+    let periods = &d.plan.periods;
+    let Some(first) = periods.first().filter(|m| !m.regions.is_empty()) else {
         return;
     };
     let _ = writeln!(
@@ -511,7 +507,7 @@ fn regions_text(o: &mut String, d: &PlanDoc) {
         let _ = write!(o, " {:>18}", r.name);
     }
     let _ = writeln!(o, " {:>8}", "all");
-    for m in &periods {
+    for m in periods {
         let _ = write!(o, "  {:<8}", m.month);
         for r in &m.regions {
             let _ = write!(

@@ -207,13 +207,9 @@ pub(super) fn section(
 
 /// Regions month by month: instances and utilisation at the peak.
 fn regions_table(p: &PlanDoc) -> (Vec<String>, Vec<Vec<String>>, Vec<String>) {
-    let periods: Vec<&Period> = p
-        .plan
-        .periods
-        .iter()
-        .filter(|m| !m.regions.is_empty())
-        .collect();
-    let Some(first) = periods.first() else {
+    // Every month has the regions, or none does.
+    let periods = &p.plan.periods;
+    let Some(first) = periods.first().filter(|m| !m.regions.is_empty()) else {
         return (Vec::new(), Vec::new(), Vec::new());
     };
     let names = first.regions.iter().map(|r| r.name.clone()).collect();
