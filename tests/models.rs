@@ -552,6 +552,15 @@ fn the_capacity_review_in_one_command() {
         );
         had.insert(region, o["instances"].as_u64().unwrap());
         assert_eq!(o["overdue"], false);
+        // And in the month that needs it (the monthly table's act-by column).
+        let month = &o["need_by"].as_str().unwrap()[..7];
+        let period = v["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["month"] == month)
+            .unwrap();
+        assert!(period["orders"].as_array().unwrap().contains(o), "{period}");
         if i > 0 {
             assert!(t(&orders[i - 1]["act_by"]) <= t(&o["act_by"]));
         }
@@ -627,6 +636,11 @@ fn the_capacity_review_in_one_command() {
     );
     assert!(peak(&s[2]) > peak(&s[0]));
     assert!(t(&s[1]["act_by"]) > t(&s[0]["act_by"]));
+    // Commitments per scenario and per region.
+    for x in s {
+        assert_eq!(x["region_commitments"].as_array().unwrap().len(), 3, "{x}");
+    }
+    assert_eq!(s[0]["region_commitments"], v["region_commitments"]);
     // Autoscaling: 70 % / (1 + 0.4/3600 · 180) on the fleet's type, and the
     // HPA written beside plan.json parses as YAML with those numbers.
     let a = &v["autoscaling"];

@@ -119,6 +119,9 @@ pub struct Outcome {
     /// The earliest act-by date of any order (the fleet's or a region's).
     pub act_by: Option<String>,
     pub commitment_mix: Option<CommitmentMix>,
+    /// The same per region, for this scenario's demand.
+    #[serde(default)]
+    pub region_commitments: Vec<super::plan::RegionCommitment>,
     /// The cheapest type's cost each month: (`YYYY-MM`, cost).
     pub monthly_cost: Vec<(String, f64)>,
 }
@@ -170,6 +173,7 @@ impl Outcome {
             runway_until: p.runway.as_ref().and_then(|r| r.until.clone()),
             act_by: p.orders.iter().find_map(|o| o.act_by.clone()),
             commitment_mix: p.commitment_mix.clone(),
+            region_commitments: p.region_commitments.clone(),
             monthly_cost: p
                 .periods
                 .iter()

@@ -266,7 +266,7 @@ pub fn plan_text(d: &PlanDoc) -> String {
     let fleet_type = d.fleet.as_ref().map(|f| f.type_name.as_str());
     let _ = writeln!(
         o,
-        "\n  {:<8} {:>10} {:>10}  {:<28} {:<30} {:>9}",
+        "\n  {:<8} {:>10} {:>10}  {:<28} {:<30} {:>9}  act by",
         "month",
         "peak rps",
         "mean rps",
@@ -288,7 +288,7 @@ pub fn plan_text(d: &PlanDoc) -> String {
         let best = m.options.first();
         let _ = writeln!(
             o,
-            "  {:<8} {:>10} {:>10}  {:<28} {:<30} {:>9}",
+            "  {:<8} {:>10} {:>10}  {:<28} {:<30} {:>9}  {}",
             m.month,
             fmt_count(m.peak_rps),
             fmt_count(m.mean_rps),
@@ -300,7 +300,8 @@ pub fn plan_text(d: &PlanDoc) -> String {
                 fmt_money(b.monthly_cost)
             )),
             best.and_then(|b| b.cost_per_million)
-                .map_or("—".into(), |c| format!("{c:.4}"))
+                .map_or("—".into(), |c| format!("{c:.4}")),
+            month_act_by(m)
         );
     }
     regions_text(&mut o, d);
@@ -389,6 +390,27 @@ pub fn plan_text(d: &PlanDoc) -> String {
         }
     }
     o
+}
+
+/// The month's orders by their act-by dates: `2027-02-08 +1 us-east`.
+pub fn month_act_by(m: &crate::model::plan::Period) -> String {
+    if m.orders.is_empty() {
+        return "—".into();
+    }
+    m.orders
+        .iter()
+        .map(|o| {
+            format!(
+                "{} +{}{}",
+                o.act_by.as_deref().map_or("(no lead time)", day),
+                o.add,
+                o.region
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" {r}"))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `YYYY-MM-DD` of an RFC 3339 time.

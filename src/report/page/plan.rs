@@ -426,6 +426,7 @@ fn month_row(m: &Period, fleet_type: Option<&str>) -> BTreeMap<&'static str, Str
         ("peak", format!("{} rps", fmt_count(m.peak_rps))),
         ("mean", format!("{} rps", fmt_count(m.mean_rps))),
         ("fleet", fleet),
+        ("act_by", crate::report::model::month_act_by(m)),
         ("cheapest", m.options.first().map_or("—".into(), option)),
         (
             "per_million",
