@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// The reason is in the message, not a `source`: error chains would
+    /// print it twice.
+    #[error("cannot read {}: {io}", path.display())]
+    Read { path: PathBuf, io: std::io::Error },
     #[error("{}:{line}:{column}: {message}\n{excerpt}", path.display())]
     Invalid {
         path: PathBuf,

@@ -275,9 +275,9 @@ pub struct PlanFile {
 }
 
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read {
+    std::fs::read_to_string(path).map_err(|io| Error::Read {
         path: path.to_path_buf(),
-        source,
+        io,
     })
 }
 

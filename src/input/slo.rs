@@ -307,9 +307,9 @@ fn quantile_label(q: f64) -> String {
 
 /// Reads an SLO file: OpenSLO YAML (`.yaml`, `.yml`) or TOML.
 pub fn load(path: &Path) -> Result<SloFile, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+    let text = std::fs::read_to_string(path).map_err(|io| Error::Read {
         path: path.to_path_buf(),
-        source,
+        io,
     })?;
     let yaml = path
         .extension()

@@ -787,9 +787,9 @@ pub struct Overrides {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Plan, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+    let text = std::fs::read_to_string(path).map_err(|io| Error::Read {
         path: path.to_path_buf(),
-        source,
+        io,
     })?;
     parse(path, &text)
 }
