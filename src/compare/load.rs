@@ -22,6 +22,11 @@ pub struct RunData {
     /// request records its lag), or for all requests the time series when
     /// an older run has no detail log.
     pub rates: BTreeMap<Key, Vec<f64>>,
+    /// The generator's own send lag (µs), one histogram per second as
+    /// `latency` has them (with the row after the last whole second, where
+    /// sends a stall held past the end landed); empty without
+    /// `detail.hlog`.
+    pub lag: Vec<Recorded>,
 }
 
 /// Files a results directory holds that `compare` reads (and a saved
@@ -68,10 +73,12 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
         ivs.iter().take(whole).map(|h| h.len() as f64).collect()
     };
     let mut rates: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
+    let mut lag_seconds = Vec::new();
     if let Some(detail) = dir.detail()? {
         let lag = &detail.lag;
         if !lag.all.is_empty() {
             rates.insert(Key::All, counts(&lag.all));
+            lag_seconds = lag.all.clone();
         }
         for (name, ivs) in &lag.by_request {
             rates.insert(Key::Request(name.clone()), counts(ivs));
@@ -86,6 +93,7 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
         summary,
         latency,
         rates,
+        lag: lag_seconds,
     })
 }
 

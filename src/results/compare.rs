@@ -142,6 +142,10 @@ pub struct RunInfo {
     pub duration_s: f64,
     pub requests: u64,
     pub target_rate: Option<f64>,
+    /// Seconds (from the start, 0-based) left out of the latency and rate
+    /// comparisons: the generator itself sent late in them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out_s: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -136,6 +136,27 @@ impl Recorded {
         self.0.is_empty()
     }
 
+    /// The mean of its values in milliseconds (each bucket at its highest
+    /// equivalent value); `None` when empty.
+    pub fn mean_ms(&self) -> Option<f64> {
+        let n = self.len();
+        (n > 0).then(|| {
+            self.0
+                .iter()
+                .map(|&(v, c)| v as f64 * c as f64)
+                .sum::<f64>()
+                / n as f64
+                / 1000.0
+        })
+    }
+
+    /// The value at quantile `q` in milliseconds, by HdrHistogram's rule
+    /// (the first bucket whose cumulative count reaches ⌈q·n⌉); `None`
+    /// when empty.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        quantile_ms(&self.0, q)
+    }
+
     /// (value, count) of each recorded bucket, lowest first.
     pub fn buckets(&self) -> &[(u64, u64)] {
         &self.0
@@ -145,6 +166,21 @@ impl Recorded {
     pub fn add_to(&self, h: &mut Histogram<u64>) -> Result<(), hdrhistogram::RecordError> {
         self.0.iter().try_for_each(|&(v, n)| h.record_n(v, n))
     }
+}
+
+/// The value at quantile `q` of (value µs, count) buckets sorted by value,
+/// in milliseconds: the first whose cumulative count reaches ⌈q·n⌉.
+pub fn quantile_ms(buckets: &[(u64, u64)], q: f64) -> Option<f64> {
+    let total: u64 = buckets.iter().map(|&(_, n)| n).sum();
+    let rank = ((q * total as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    buckets
+        .iter()
+        .find(|&&(_, n)| {
+            seen += n;
+            seen >= rank
+        })
+        .map(|&(v, _)| v as f64 / 1000.0)
 }
 
 /// One kind of series of a log, second by second: all requests, and each
