@@ -271,22 +271,25 @@ fn quiet_run(dir: &Path, name: &str, toml: &str, reference: &Path) -> std::path:
 }
 
 /// Runs a scenario until a run has no second stalled by the machine (at
-/// most three times; compared with itself, none is left out): for tests
-/// of what compare reports, not of how it copes with stalls.
+/// most five tries; not generator-limited, and compared with itself,
+/// none is left out): for tests of what compare reports, not of how it
+/// copes with stalls.
 fn undisturbed_run(dir: &Path, name: &str, toml: &str) -> PathBuf {
-    for attempt in 0..3 {
+    for attempt in 0..5 {
         let (o, out) = run_scenario(dir, &format!("{name}{attempt}"), toml, &[]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        // A stall long enough makes a short run generator-limited (exit 3).
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{}", text(&o));
         let (_, v) = compare(&out, &out, &[]);
-        if v["current"]["left_out_s"]
-            .as_array()
-            .is_none_or(Vec::is_empty)
+        if o.status.code() == Some(0)
+            && v["current"]["left_out_s"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
         {
             return out;
         }
         println!("{name}: the machine stalled: {}", v["warnings"]);
     }
-    panic!("{name}: three runs in a row stalled by the machine");
+    panic!("{name}: five runs in a row stalled by the machine");
 }
 
 fn compare(base: &Path, cur: &Path, extra: &[&str]) -> (Output, Value) {
@@ -580,8 +583,10 @@ fn run_stopped(dir: &Path, name: &str, toml: &str, at: &[Duration], pause: Durat
 fn seconds_the_machine_stalled_are_left_out_not_judged() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
+    // (A stall of the machine itself may land in any of these runs too:
+    // its seconds are left out as well, and nothing here depends on it.)
     let (o, base) = run_scenario(dir.path(), "base", &service(10.0, 1, 10), &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", text(&o));
     // One 80 ms stop: 160 sends of the 2,000 in that second go out 40 ms
     // late on average, a mean lag of 3 ms there against a limit of
     // about 1.1 ms (0.1 ms steady lag + 10 % of the 10 ms mean latency).
@@ -603,11 +608,12 @@ fn seconds_the_machine_stalled_are_left_out_not_judged() {
         "left out of the stalled run: {out:?}; warnings {}",
         v["warnings"]
     );
-    // The stop lands about 3–4 s into the run (the rest is start-up); its
-    // second and the one after are left out, and nothing else of that run.
+    // The stop lands about 3–4 s into the run (the rest is start-up): its
+    // second, and the one after, are left out.
+    assert!(out.iter().any(|s| (2..=5).contains(s)), "{out:?}: {v:#}");
     assert!(
-        (2..=4).contains(&out.len()) && out.iter().all(|s| (2..=6).contains(s)),
-        "{out:?}: {v:#}"
+        out.windows(2).any(|w| w[1] == w[0] + 1),
+        "a stalled second and the one after: {out:?}"
     );
     assert!(
         v["warnings"].to_string().contains("the machine stalled"),
