@@ -551,7 +551,8 @@ fn a_saved_baseline_compares_like_its_directory() {
 }
 
 /// Runs a scenario while the whole process is stopped (SIGSTOP) for
-/// `pause` at each of `at` (from the spawn), as a VM's host steals it.
+/// `pause` at each of `at` (from the end of the run's first second), as a
+/// VM's host steals it.
 fn run_stopped(dir: &Path, name: &str, toml: &str, at: &[Duration], pause: Duration) -> PathBuf {
     let scenario = dir.join(format!("{name}.toml"));
     std::fs::write(&scenario, toml).unwrap();
@@ -563,6 +564,17 @@ fn run_stopped(dir: &Path, name: &str, toml: &str, at: &[Duration], pause: Durat
         .spawn()
         .unwrap();
     let pid = child.id() as libc::pid_t;
+    // Times count from the first second's row in detail.hlog (the run is
+    // 1 s in), not from the spawn: start-up takes what it takes.
+    let detail = out.join("detail.hlog");
+    let waiting = Instant::now();
+    while !std::fs::read_to_string(&detail).is_ok_and(|t| t.contains("Tag=lag")) {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "no first second"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let start = Instant::now();
     for &t in at {
         std::thread::sleep(t.saturating_sub(start.elapsed()));
@@ -592,39 +604,50 @@ fn seconds_the_machine_stalled_are_left_out_not_judged() {
     // about 1.1 ms (0.1 ms steady lag + 10 % of the 10 ms mean latency).
     // Under 1 % of the run's sends: its send lag p99 stays low, so the run
     // is not generator-limited.
-    let stalled = run_stopped(
-        dir.path(),
-        "stalled",
-        &service(10.0, 2, 10),
-        &[Duration::from_secs(4)],
-        Duration::from_millis(80),
-    );
-    let (_, v) = compare(&base, &stalled, &[]);
-    let out: Vec<u64> = v["current"]["left_out_s"]
-        .as_array()
-        .map(|a| a.iter().map(|s| s.as_u64().unwrap()).collect())
-        .unwrap_or_default();
-    println!(
-        "left out of the stalled run: {out:?}; warnings {}",
-        v["warnings"]
-    );
-    // The stop lands about 3–4 s into the run (the rest is start-up): its
-    // second, and the one after, are left out.
-    assert!(out.iter().any(|s| (2..=5).contains(s)), "{out:?}: {v:#}");
-    assert!(
-        out.windows(2).any(|w| w[1] == w[0] + 1),
-        "a stalled second and the one after: {out:?}"
-    );
-    assert!(
-        v["warnings"].to_string().contains("the machine stalled"),
-        "{v:#}"
-    );
+    // Our stop is always found; a stall of the machine itself may leave
+    // out more, and when it leaves out more than half the run (compare
+    // then says so), that run is done again, three times at the most.
+    let mut judged = None;
+    for attempt in 0..3 {
+        let stalled = run_stopped(
+            dir.path(),
+            &format!("stalled{attempt}"),
+            &service(10.0, 2, 10),
+            &[Duration::from_millis(2500)],
+            Duration::from_millis(80),
+        );
+        let (_, v) = compare(&base, &stalled, &[]);
+        let out: Vec<u64> = v["current"]["left_out_s"]
+            .as_array()
+            .map(|a| a.iter().map(|s| s.as_u64().unwrap()).collect())
+            .unwrap_or_default();
+        println!(
+            "left out of the stalled run: {out:?}; warnings {}",
+            v["warnings"]
+        );
+        // The stop lands about 3.5 s into the run: its second, and the
+        // one after, are left out.
+        assert!(
+            out.windows(2)
+                .any(|w| w[1] == w[0] + 1 && (2..=4).contains(&w[0])),
+            "{out:?}: {v:#}"
+        );
+        assert!(
+            v["warnings"].to_string().contains("the machine stalled"),
+            "{v:#}"
+        );
+        if !v["warnings"].to_string().contains("were quiet") {
+            judged = Some(v);
+            break;
+        }
+    }
+    let v = judged.expect("three runs in a row stalled through more than half");
     for metric in ["p50", "p90"] {
         assert_ne!(verdict(&v, metric), "regression", "{v:#}");
     }
     // 30 ms stops every 100 ms through most of a run: too few quiet
     // seconds to judge it at all.
-    let at: Vec<Duration> = (10..60).map(|i| Duration::from_millis(100 * i)).collect();
+    let at: Vec<Duration> = (0..50).map(|i| Duration::from_millis(100 * i)).collect();
     let throttled = run_stopped(
         dir.path(),
         "throttled",
