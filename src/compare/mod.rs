@@ -372,11 +372,14 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
         let out_of_seconds = out.iter().filter(|&&i| !r.lag[i].is_empty()).count();
         let worst =
             |f: fn(&Recorded) -> Option<f64>| r.lag.iter().filter_map(f).fold(0.0, f64::max);
-        let mut late = vec![format!(
-            "up to {} on average, limit {}",
-            crate::units::fmt_ms(worst(Recorded::mean_ms)),
-            crate::units::fmt_ms(limit.mean_ms)
-        )];
+        let mut late = Vec::new();
+        if limit.mean_ms.is_finite() {
+            late.push(format!(
+                "up to {} on average, limit {}",
+                crate::units::fmt_ms(worst(Recorded::mean_ms)),
+                crate::units::fmt_ms(limit.mean_ms)
+            ));
+        }
         if limit.p99_ms.is_finite() {
             late.push(format!(
                 "{} at p99, limit {}",
