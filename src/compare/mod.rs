@@ -18,7 +18,7 @@
 //! of the mean latency (the smaller median second) on average — or, where
 //! p99 is compared and the second has at least 100 sends, of the p99
 //! latency at p99: lateness that alone moves that second's mean, or its
-//! tail, by the minimum effect. It and the second after it are left out of
+//! tail, by the minimum effect — and by more than one pacing tick. It and the second after it are left out of
 //! that run's latency and rate comparisons (the bootstrap's blocks then
 //! join the seconds on either side), and named. Not in a run where
 //! arrivals waited for a free connection: send lag includes that wait, and
@@ -324,11 +324,15 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
     // The latency the limits scale with: each run's median second (a
     // stall inflates the whole run's p99 and mean, not its median second).
     let latency = |p99: bool| least(&|r: &RunData| median_second(&r.latency.all, p99));
-    // Lateness over the steady lag by more than `margin` (none when the
-    // margin is zero — a minimum effect of 0 — or unknown).
+    // Lateness over the steady lag by more than `margin`, and by more than
+    // one pacing tick (lateness the send grid adds by design: a 0.07 ms
+    // nginx page's 10 % is 7 µs, under the jitter of a quiet second's
+    // mean lag, 30–60 µs); none when the margin is zero — a minimum effect
+    // of 0 — or unknown.
+    let tick_ms = crate::load::PACING_TICK.as_secs_f64() * 1000.0;
     let over = |steady: f64, margin: f64| {
         if margin > 0.0 && (steady + margin).is_finite() {
-            steady + margin
+            steady + margin.max(tick_ms)
         } else {
             f64::INFINITY
         }
@@ -398,7 +402,15 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
                 "only {quiet_seconds} of {seconds} seconds of the {which} run were quiet: in the others {why}; run it again on a quieter machine"
             ));
         } else {
-            let list: Vec<String> = out.iter().map(|i| format!("{i} s")).collect();
+            // The row after the schedule (answers, no sends) is named as such.
+            let mut list: Vec<String> = out
+                .iter()
+                .filter(|&&i| !r.lag[i].is_empty())
+                .map(|i| format!("{i} s"))
+                .collect();
+            if out_of_seconds < out.len() {
+                list.push("the answers after the schedule".into());
+            }
             warnings.push(format!(
                 "left out {out_of_seconds} of {seconds} seconds of the {which} run (those starting at {}) from latency and rate: {why}",
                 list.join(", ")

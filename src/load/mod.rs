@@ -18,6 +18,7 @@ pub use http::answer_to;
 mod pool;
 pub mod schedule;
 mod shard;
+pub(crate) use shard::PACING_TICK;
 pub mod tls;
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};

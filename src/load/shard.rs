@@ -35,7 +35,7 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// headroom's batching); one wake-up per arrival (50 µs) doubled the CPU
 /// per request. 300 µs keeps send lag p99 under 0.2 ms at 20,000/s for
 /// 1.3× the CPU of a 1 ms grid (benches/vs_peers.sh, README).
-const PACING_TICK: Duration = Duration::from_micros(300);
+pub(crate) const PACING_TICK: Duration = Duration::from_micros(300);
 /// A wake-up releases every arrival due before the next half tick: an
 /// arrival may leave up to this much early, and its latency then counts
 /// from the send (never less than its service time), so the arrival
