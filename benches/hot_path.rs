@@ -13,7 +13,7 @@ use headroom::scenario::{Arrivals, BaseUrl, Profile, RequestSpec};
 fn recording(c: &mut Criterion) {
     let mut g = c.benchmark_group("record");
     g.throughput(Throughput::Elements(1));
-    let mut rec = Recorder::new(1);
+    let mut rec = Recorder::new(1, 1);
     let mut i = 0u64;
     g.bench_function("sent+ok", |b| {
         b.iter(|| {
@@ -104,7 +104,7 @@ fn merging(c: &mut Criterion) {
     let snaps = || {
         (0..2)
             .map(|_| {
-                let mut r = Recorder::new(1);
+                let mut r = Recorder::new(1, 1);
                 for i in 0..5_000u64 {
                     r.sent(0, Duration::from_micros(i % 200));
                     r.ok(

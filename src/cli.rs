@@ -102,6 +102,17 @@ pub enum Command {
     /// Exit codes: 0 no regression, 1 a regression, 2 bad input,
     /// 3 inconclusive (too few samples, generator-limited or interrupted run).
     Compare(CompareArgs),
+    /// A paired A/B run: both versions up at once, one schedule whose
+    /// arrivals go to either at random, judged on the paired differences
+    /// (every stall of the machine hits both alike).
+    ///
+    /// `ab BASE_URL CANDIDATE_URL --rate R --duration D`, or
+    /// `ab SCENARIO --base URL --candidate URL`. The same URL twice is an
+    /// A/A run: the gate's own noise. Writes DIR/base/ and
+    /// DIR/candidate/ (each a run's results) and DIR/compare.json.
+    /// Exit codes: 0 no regression, 1 a regression, 2 bad input,
+    /// 3 inconclusive, 4 a target unreachable.
+    Ab(AbArgs),
     /// Combine the segments of one run (`run --segment i/N`) exactly into
     /// one results directory, with the SLOs judged on the merged data.
     Merge(MergeArgs),
@@ -158,6 +169,16 @@ pub struct CompareArgs {
     /// Where named baselines live.
     #[arg(long, default_value = ".headroom/baselines")]
     pub baseline_dir: PathBuf,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+    pub format: CompareFormat,
+    #[command(flatten)]
+    pub verdict: VerdictOpts,
+}
+
+/// How a comparison is judged and what it writes (compare, ab).
+#[derive(Debug, Args)]
+pub struct VerdictOpts {
     /// Minimum effect that counts: `10%` for every latency and rate metric,
     /// or per metric (`p99=15%`, `errors=0.5%` for percentage points);
     /// repeatable.
@@ -169,9 +190,6 @@ pub struct CompareArgs {
     /// Bootstrap resamples.
     #[arg(long, default_value_t = 2000)]
     pub resamples: usize,
-    /// What to print.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
-    pub format: CompareFormat,
     /// Also write Markdown (for a pull-request comment) to this file.
     #[arg(long)]
     pub markdown: Option<PathBuf>,
@@ -181,6 +199,42 @@ pub struct CompareArgs {
     /// Also write JUnit XML to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// BASE_URL CANDIDATE_URL, or a scenario file (TOML) with --base and
+    /// --candidate.
+    #[arg(num_args = 1..=2, required = true)]
+    pub targets: Vec<String>,
+    /// The version compared against (with a scenario).
+    #[arg(long)]
+    pub base: Option<String>,
+    /// The version judged (with a scenario).
+    #[arg(long)]
+    pub candidate: Option<String>,
+    #[command(flatten)]
+    pub model: ModelOpts,
+    /// Shard threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Open model: this many lanes, each with a connection to each
+    /// version, all opened before the first arrival.
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Request timeout, e.g. 5s.
+    #[arg(long, value_parser = duration)]
+    pub timeout: Option<Duration>,
+    /// HTTP version: auto, 1.1 or 2.
+    #[arg(long, value_parser = http_version)]
+    pub http: Option<crate::scenario::HttpVersion>,
+    /// What to print of the comparison (--format sets the time series').
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text)]
+    pub print: CompareFormat,
+    #[command(flatten)]
+    pub verdict: VerdictOpts,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -414,15 +468,8 @@ pub struct ReportArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetOpts,
-    /// Open model: arrivals per second (constant).
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Closed model: virtual users, each waiting for its answer before the next request.
-    #[arg(long)]
-    pub concurrency: Option<u32>,
-    /// Length of the run, e.g. 30s, 2m.
-    #[arg(long, value_parser = duration)]
-    pub duration: Option<Duration>,
+    #[command(flatten)]
+    pub model: ModelOpts,
     /// Play segment i of N equal parts of the schedule (open model: every
     /// N-th arrival from i; closed model: an even share of the users), for
     /// `headroom merge`.
@@ -441,14 +488,44 @@ pub struct RunArgs {
     /// its window); the results so far are written and the exit code is 1.
     #[arg(long)]
     pub abort_on_fail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The load model from flags (run, ab).
+#[derive(Debug, Args)]
+pub struct ModelOpts {
+    /// Open model: arrivals per second (constant; ab: both versions
+    /// together).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Closed model: virtual users, each waiting for its answer before the
+    /// next request.
+    #[arg(long)]
+    pub concurrency: Option<u32>,
+    /// Length of the run, e.g. 30s, 2m.
+    #[arg(long, value_parser = duration)]
+    pub duration: Option<Duration>,
     /// Stop after this many requests.
     #[arg(long)]
     pub requests: Option<u64>,
     /// Poisson arrivals instead of evenly spaced ones (open model).
     #[arg(long)]
     pub poisson: bool,
-    #[command(flatten)]
-    pub output: OutputArgs,
+}
+
+impl ModelOpts {
+    /// The flags as overrides of a scenario (or a plan of flags alone).
+    pub fn overrides(&self) -> crate::scenario::Overrides {
+        crate::scenario::Overrides {
+            rate: self.rate,
+            concurrency: self.concurrency,
+            duration: self.duration,
+            requests: self.requests,
+            poisson: self.poisson,
+            ..crate::scenario::Overrides::default()
+        }
+    }
 }
 
 /// The scenario, the target and connection options (run, find, sweep).

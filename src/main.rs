@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Proxy(args) => app::serve_proxy(args, &stop),
         Command::Demo(args) => app::demo(args, &stop),
         Command::Compare(args) => app::compare(args),
+        Command::Ab(args) => app::ab::ab(args, &stop),
         Command::Report(args) => app::report(args),
         Command::Merge(args) => app::merge::merge(args),
         Command::K8s(args) => app::k8s::manifests(args),

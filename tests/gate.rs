@@ -625,15 +625,18 @@ fn seconds_the_machine_stalled_are_left_out_not_judged() {
             "left out of the stalled run: {out:?}; warnings {}",
             v["warnings"]
         );
-        // The stop lands about 3.5 s into the run: its second, and the
-        // one after, are left out.
+        // The stop lands about 3.5 s into the run. The generator sent late
+        // there, and no arrival waited for a connection: both runs are
+        // judged on service time, and the stall's second (the answers in
+        // flight were read 80 ms late, and the sends held back went out in
+        // a burst) is left out, perhaps with the one after.
+        assert_eq!(v["judged_on"], "service_time", "{v:#}");
         assert!(
-            out.windows(2)
-                .any(|w| w[1] == w[0] + 1 && (2..=4).contains(&w[0])),
+            out.iter().any(|s| (2..=4).contains(s)) && out.len() <= 3,
             "{out:?}: {v:#}"
         );
         assert!(
-            v["warnings"].to_string().contains("the machine stalled"),
+            v["warnings"].to_string().contains("the generator stalled"),
             "{v:#}"
         );
         if !v["warnings"].to_string().contains("were quiet") {
@@ -755,4 +758,99 @@ fn compare_covers_each_request_name() {
     assert!((rate("all") - 100.0).abs() < 1.0, "{}", rate("all"));
     assert!((rate("home") + rate("search") - rate("all")).abs() < 1e-9);
     assert!((rate("home") - 50.0).abs() < 10.0, "{}", rate("home"));
+}
+
+/// `ab` against a server headroom did not write (tests/servers/fixed.py:
+/// a fixed service time, 64 at once), at 600 arrivals/s for 6 s: about
+/// 1,800 answers an arm. Paired, the same seconds of both arms are
+/// resampled together, so the noise both share (the Python server's
+/// event loop, the machine) cancels: measured here, A/A changes of p50,
+/// p90 and mean stay within ±1.5 % (intervals within ±2 %), and the
+/// 5 ms → 6 ms step (+20 % of the service time, about +18 % of what is
+/// measured with the fixed overhead) sits eight or more interval
+/// half-widths above the 10 % minimum effect, so neither assertion below
+/// can flip on noise. p99 (18 samples beyond it per arm) is not asserted.
+#[test]
+fn ab_pairs_two_live_versions_and_finds_the_slower_one() {
+    let _g = serial();
+    let (Some(a), Some(b)) = (
+        common::python_server("fixed.py", &["5", "64"]),
+        common::python_server("fixed.py", &["6", "64"]),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = |p: &common::Py| format!("http://127.0.0.1:{}/", p.port);
+    let ab = |name: &str, base: &str, cand: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "ab",
+            base,
+            cand,
+            "--rate",
+            "600",
+            "--duration",
+            "6s",
+            "--quiet",
+            "--no-report",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = headroom(&args);
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("compare.json"))
+                .unwrap_or_else(|e| panic!("{name}: no compare.json ({e}): {}", text(&o))),
+        )
+        .unwrap();
+        (o, v, out)
+    };
+    let (o, v, out) = ab("slower", &url(&a), &url(&b), &[]);
+    assert_eq!(o.status.code(), Some(1), "{v:#}");
+    assert_eq!(v["verdict"], "regression");
+    assert_eq!(v["design"], "paired");
+    for metric in ["p50", "mean"] {
+        assert_eq!(verdict(&v, metric), "regression", "{metric}: {v:#}");
+    }
+    // Each arm is a run's own results, about half the arrivals each.
+    for arm in ["base", "candidate"] {
+        let s = summary(&out.join(arm));
+        let n = s["requests"]["total"].as_u64().unwrap();
+        // Binomial: 3,600 arrivals split at random, σ = 30.
+        assert!((1650..=1950).contains(&n), "{arm}: {n}");
+        assert!(out.join(arm).join("detail.hlog").exists());
+    }
+    let (o, v, _) = ab("faster", &url(&b), &url(&a), &[]);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["verdict"], "improvement");
+    // The same URL twice: A/A, allowed and said.
+    let (o, v, _) = ab("same", &url(&a), &url(&a), &[]);
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
+    assert_eq!(v["verdict"], "no_significant_change", "{v:#}");
+    assert!(v["warnings"].to_string().contains("A/A run"), "{v:#}");
+    // A scenario, with the versions named by flag.
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"checkout\"\n[target]\nurl = \"http://127.0.0.1:1/\"\n[load]\nrate = 600\nduration = \"6s\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("scenario");
+    let o = headroom(&[
+        "ab",
+        scenario.to_str().unwrap(),
+        "--base",
+        &url(&a),
+        "--candidate",
+        &url(&b),
+        "--quiet",
+        "--no-report",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(summary(&out.join("candidate"))["scenario"], "checkout");
+    // Bad input: one URL alone.
+    let o = headroom(&["ab", &url(&a), "--rate", "10", "--duration", "1s"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

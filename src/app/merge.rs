@@ -274,6 +274,7 @@ fn write_seconds(
     let mut iv = Interval {
         index: 0,
         scheduled: 0,
+        scheduled_arms: Vec::new(),
         load: Default::default(),
         per_request: fresh(),
         all: Stats::default(),

@@ -1,6 +1,7 @@
 //! One function per subcommand: read input, wire the parts, write results,
 //! and say which exit code the outcome deserves.
 
+pub mod ab;
 mod chaos;
 pub mod k8s;
 pub mod merge;
@@ -101,15 +102,7 @@ pub struct RunReport {
 
 /// `headroom run`.
 pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
-    let model = Overrides {
-        rate: args.rate,
-        concurrency: args.concurrency,
-        duration: args.duration,
-        requests: args.requests,
-        poisson: args.poisson,
-        ..Overrides::default()
-    };
-    let mut plan = plan_for(&args.target, model)?;
+    let mut plan = plan_for(&args.target, args.model.overrides())?;
     if let Some(seg) = args.segment {
         plan.load.segment = seg;
     }
@@ -555,6 +548,7 @@ impl SoFar {
             totals: std::mem::take(&mut self.totals),
             scheduled: matches!(self.plan.load.model, LoadModel::Open { .. })
                 .then_some(self.scheduled),
+            scheduled_arms: Vec::new(),
             started_at: self.started_at,
             duration: Duration::from_secs(seconds),
             elapsed: Duration::from_secs(seconds),
@@ -739,8 +733,7 @@ pub fn report(args: &crate::cli::ReportArgs) -> anyhow::Result<exit::Code> {
 
 /// `headroom compare`.
 pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
-    use crate::cli::CompareFormat;
-    use crate::compare::{self, load, render};
+    use crate::compare::{self, load};
     let named = |name: &str| -> anyhow::Result<PathBuf> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
             return Err(exit::BadInput(format!(
@@ -781,43 +774,9 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
     let mut code = exit::Code::Ok;
     if let Some(base_path) = base_path {
         let baseline = load::load(&base_path)?;
-        let mut opts = compare::Options {
-            confidence: args.confidence,
-            resamples: args.resamples.max(100),
-            ..compare::Options::default()
-        };
-        if !(0.5..1.0).contains(&opts.confidence) {
-            return Err(exit::BadInput(format!(
-                "--confidence {}: expected between 50 % and 99.9 %",
-                opts.confidence
-            ))
-            .into());
-        }
-        for (metric, v) in &args.thresholds {
-            match metric {
-                None => opts.min_effect = *v,
-                Some(m) => {
-                    opts.per_metric.insert(*m, *v);
-                }
-            }
-        }
+        let opts = verdict_options(&args.verdict)?;
         let c = compare::compare(&baseline, &current, &opts);
-        match args.format {
-            CompareFormat::Text => print!("{}", render::text(&c)),
-            CompareFormat::Markdown => print!("{}", render::markdown(&c)),
-            CompareFormat::Json => println!("{}", crate::results::to_json(&c)?),
-        }
-        if let Some(p) = &args.markdown {
-            std::fs::write(p, render::markdown(&c))
-                .with_context(|| format!("writing {}", p.display()))?;
-        }
-        if let Some(p) = &args.json {
-            write_json(p, &c)?;
-        }
-        if let Some(p) = &args.junit {
-            let xml = render::junit(&c).context("formatting JUnit XML")?;
-            std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
-        }
+        emit_comparison(&c, args.format, &args.verdict)?;
         code = exit::of_comparison(&c);
     }
     if let Some(name) = &args.save_baseline {
@@ -831,6 +790,59 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
         );
     }
     Ok(code)
+}
+
+/// The comparison's settings from the flags (compare, ab).
+fn verdict_options(v: &crate::cli::VerdictOpts) -> anyhow::Result<crate::compare::Options> {
+    let mut opts = crate::compare::Options {
+        confidence: v.confidence,
+        resamples: v.resamples.max(100),
+        ..crate::compare::Options::default()
+    };
+    if !(0.5..1.0).contains(&opts.confidence) {
+        return Err(exit::BadInput(format!(
+            "--confidence {}: expected between 50 % and 99.9 %",
+            opts.confidence
+        ))
+        .into());
+    }
+    for (metric, value) in &v.thresholds {
+        match metric {
+            None => opts.min_effect = *value,
+            Some(m) => {
+                opts.per_metric.insert(*m, *value);
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// Prints a comparison in the format asked for and writes the files asked
+/// for (compare, ab).
+fn emit_comparison(
+    c: &crate::results::compare::Comparison,
+    format: crate::cli::CompareFormat,
+    v: &crate::cli::VerdictOpts,
+) -> anyhow::Result<()> {
+    use crate::cli::CompareFormat;
+    use crate::compare::render;
+    match format {
+        CompareFormat::Text => print!("{}", render::text(c)),
+        CompareFormat::Markdown => print!("{}", render::markdown(c)),
+        CompareFormat::Json => println!("{}", crate::results::to_json(c)?),
+    }
+    if let Some(p) = &v.markdown {
+        std::fs::write(p, render::markdown(c))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = &v.json {
+        write_json(p, c)?;
+    }
+    if let Some(p) = &v.junit {
+        let xml = render::junit(c).context("formatting JUnit XML")?;
+        std::fs::write(p, xml).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
 }
 
 /// The plan of a command whose steps or phases each set their own rate

@@ -27,6 +27,10 @@ pub struct RunData {
     /// sends a stall held past the end landed); empty without
     /// `detail.hlog`.
     pub lag: Vec<Recorded>,
+    /// Service time (µs, from the actual send), as `latency` has it: what
+    /// the generator's own lateness does not move. Empty without
+    /// `detail.hlog`.
+    pub service: Series,
 }
 
 /// Files a results directory holds that `compare` reads (and a saved
@@ -74,7 +78,9 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
     };
     let mut rates: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
     let mut lag_seconds = Vec::new();
+    let mut service = Series::default();
     if let Some(detail) = dir.detail()? {
+        service = detail.service.clone();
         let lag = &detail.lag;
         if !lag.all.is_empty() {
             rates.insert(Key::All, counts(&lag.all));
@@ -94,6 +100,7 @@ pub fn load(path: &Path) -> Result<RunData, BadInput> {
         latency,
         rates,
         lag: lag_seconds,
+        service,
     })
 }
 

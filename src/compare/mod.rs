@@ -11,35 +11,50 @@
 //! samples for it. This is criterion's rule (significance plus a noise
 //! threshold), applied to load-test intervals.
 //!
-//! Latency counts from each request's intended send, so the generator's own
-//! lateness (send lag) adds to it. A second measured a stall of the
-//! machine, not the service, when its send lag exceeds the steady lag (the
-//! smaller of the two runs' median seconds) by more than the minimum effect
-//! of the mean latency (the smaller median second) on average — or, where
-//! p99 is compared and the second has at least 100 sends, of the p99
-//! latency at p99: lateness that alone moves that second's mean, or its
-//! tail, by the minimum effect — and by more than one pacing tick. It and the second after it are left out of
-//! that run's latency and rate comparisons (the bootstrap's blocks then
-//! join the seconds on either side), and named. Not in a run where
-//! arrivals waited for a free connection: send lag includes that wait, and
-//! a late second may be the service's backpressure. (Measured here, 6 s at
-//! 2,000/s of a 10 ms service in a debug build: clean seconds lag
-//! 0.10–0.13 ms on average, 0.7–1.0 ms at p99; two busy loops beside the
-//! run 0.24–0.29 ms and 3.4–3.8 ms, which moved no latency metric but
-//! passed p99's limit (3.6 ms) in three seconds: cautious; a 50 ms stop
-//! 1.6 ms and 41 ms; 20 ms stops every 120 ms 1.4–2.3 ms and 20–22 ms, p50
-//! +12 % and p99 +35 % when kept.)
+//! **What the generator's lateness cannot move.** Latency counts from each
+//! request's intended send, so the generator's own lateness (send lag)
+//! adds to it. A second's send lag is past its limit when it exceeds the
+//! steady lag (the smaller of the two runs' median seconds) by more than
+//! the minimum effect of the mean latency (the smaller median second) on
+//! average — or, where p99 is compared and the second has at least 100
+//! sends, of the p99 latency at p99 — and by more than one pacing tick.
+//! * Where some second passed it and no arrival in either run waited for a
+//!   free connection, latency − service time is the generator's lateness
+//!   alone: both runs are **judged on service time** (from the actual
+//!   send, recorded for every request in `detail.hlog`). A second is then
+//!   left out only when the generator stalled through too much of it: more
+//!   than half the tail of the highest quantile compared (0.5 % of its
+//!   sends where p99 is compared, else 5 %, and at least 3) left later
+//!   than the minimum effect of the median service time (and one pacing
+//!   tick) over the steady lag. A stall delays the answers in flight
+//!   (read late) and sends a burst after it; a few sends late by a hiccup
+//!   cannot move the judged quantiles, a stop through a third of every
+//!   second can. (Measured on this 2-core VM: the generator's hiccups of
+//!   0.5–3 ms, which a timer-only program sees as often, had left out 8 of
+//!   10 seconds of a clear +21 % change.)
+//! * Otherwise (a run where arrivals waited for a connection: a late
+//!   second may be the service's backpressure; or an older run without
+//!   service times) latency is judged, and a second past the limit is left
+//!   out with the second after it (the backlog drains).
 //!
-//! The whole comparison is inconclusive if either run was generator-limited
-//! or interrupted (its latencies describe the generator, not the service),
-//! or fewer than half of a run's seconds with sends (at least 2) were
-//! quiet. A run generator-limited only by the stalls left out — the send
-//! lag grew while connections were free, no arrival waited for a
-//! connection, 98 % of the schedule was sent, no stretch left out is longer
-//! than 3 seconds, and without them its send lag p99 is within 25 ms — is
-//! compared on its quiet seconds. Otherwise the comparison is a
-//! regression if any metric is, inconclusive if any metric is,
-//! an improvement if any metric is, and no significant change else.
+//! Left-out seconds are named in a warning and in `left_out_s`.
+//!
+//! The whole comparison is inconclusive if either run was interrupted or
+//! generator-limited (its latencies describe the generator, not the
+//! service), or fewer than half of a run's seconds with sends (at least 2)
+//! were quiet. A generator-limited run is still compared when judged on
+//! service time with no arrival waiting for a connection and 98 % of its
+//! schedule sent; or, judged on latency, when it fell behind only in the
+//! stalls left out (the send lag grew while connections were free, no
+//! arrival waited for a connection, 98 % of the schedule was sent, no
+//! stretch left out is longer than 3 seconds, and without them its send
+//! lag p99 is within 25 ms). Otherwise the comparison is a regression if
+//! any metric is, inconclusive if any metric is, an improvement if any
+//! metric is, and no significant change else.
+//!
+//! **Paired runs** (`ab`: one schedule whose arrivals go to either
+//! version at random) are judged the same way, with each resample taking
+//! the same seconds from both arms, so noise that hits a second hits both.
 
 pub mod load;
 pub mod render;
@@ -47,8 +62,11 @@ pub mod stats;
 
 use std::collections::BTreeMap;
 
-use crate::results::compare::{Comparison, Metric, MetricChange, RunInfo, Scope, Verdict, SCHEMA};
+use crate::results::compare::{
+    Comparison, Design, Measure, Metric, MetricChange, RunInfo, Scope, Verdict, SCHEMA,
+};
 use crate::results::hlog::{Key, Recorded, Series};
+use crate::results::summary::Summary;
 use load::RunData;
 use stats::Change;
 
@@ -180,9 +198,9 @@ fn behind_only_in(r: &RunData, out: &[usize]) -> Option<f64> {
     lag_p99_without(r, out).filter(|&l| l <= LAG_P99_LIMIT_MS)
 }
 
-/// `r`'s latency histograms and per-second rates without the seconds in
-/// `out`.
-fn quiet(r: &RunData, out: &[usize]) -> (Series, BTreeMap<Key, Vec<f64>>) {
+/// `r`'s latency (or service-time) histograms and per-second rates without
+/// the seconds in `out`.
+fn quiet(r: &RunData, out: &[usize], measure: Measure) -> (Series, BTreeMap<Key, Vec<f64>>) {
     fn keep<T: Clone>(v: &[T], out: &[usize]) -> Vec<T> {
         v.iter()
             .enumerate()
@@ -190,10 +208,13 @@ fn quiet(r: &RunData, out: &[usize]) -> (Series, BTreeMap<Key, Vec<f64>>) {
             .map(|(_, x)| x.clone())
             .collect()
     }
+    let series = match measure {
+        Measure::Latency => &r.latency,
+        Measure::ServiceTime => &r.service,
+    };
     let latency = Series {
-        all: keep(&r.latency.all, out),
-        by_request: r
-            .latency
+        all: keep(&series.all, out),
+        by_request: series
             .by_request
             .iter()
             .map(|(k, v)| (k.clone(), keep(v, out)))
@@ -283,121 +304,229 @@ fn model(m: crate::results::summary::LoadKind) -> &'static str {
     }
 }
 
-/// Compares `current` against `baseline`.
+/// Compares `current` against `baseline`: two runs, one after the other.
 pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Comparison {
-    let mut warnings = Vec::new();
-    let (bs, cs) = (&baseline.summary, &current.summary);
+    judge_runs(baseline, current, opts, Design::Separate)
+}
+
+/// Compares the two arms of one paired run (`ab`): the same seconds of
+/// both are taken together in every resample.
+pub fn compare_paired(baseline: &RunData, current: &RunData, opts: &Options) -> Comparison {
+    judge_runs(baseline, current, opts, Design::Paired)
+}
+
+/// Warnings about what differs between the runs besides the service; true
+/// when the two cannot be compared at all (different load models). The
+/// arms of a paired run differ in target by design, and in rate by the
+/// random split of one schedule.
+fn differences(bs: &Summary, cs: &Summary, design: Design, warnings: &mut Vec<String>) -> bool {
     if bs.scenario != cs.scenario {
         warnings.push(format!(
             "different scenarios: `{}` vs `{}`",
             bs.scenario, cs.scenario
         ));
     }
-    if bs.target != cs.target {
+    if bs.target != cs.target && design == Design::Separate {
         warnings.push(format!("different targets: {} vs {}", bs.target, cs.target));
     }
-    if let (Some(a), Some(b)) = (bs.target_rate, cs.target_rate) {
+    if let (Some(a), Some(b), Design::Separate) = (bs.target_rate, cs.target_rate, design) {
         if (a - b).abs() > 0.01 * a {
             warnings.push(format!(
                 "different target rates: {a:.1} vs {b:.1} requests/s"
             ));
         }
     }
-    let mut unsound = false;
     // An open-model latency counts the wait for a connection, a closed
     // model's does not: the two measure different things.
     if bs.model != cs.model {
-        unsound = true;
         warnings.push(format!(
             "different load models: {} vs {} (their latencies measure different things)",
             model(bs.model),
             model(cs.model)
         ));
+        return true;
     }
-    // Seconds in which the machine, not the service, was measured.
-    let least = |f: &dyn Fn(&RunData) -> Option<f64>| {
-        [baseline, current]
-            .into_iter()
-            .filter_map(f)
-            .fold(f64::INFINITY, f64::min)
-    };
+    false
+}
+
+/// The smallest of `f` over both runs (infinite when neither has it).
+fn least(runs: [&RunData; 2], f: impl Fn(&RunData) -> Option<f64>) -> f64 {
+    runs.into_iter().filter_map(f).fold(f64::INFINITY, f64::min)
+}
+
+/// The send-lag limits past which a second measured the machine (see the
+/// module's documentation).
+fn lag_limit(runs: [&RunData; 2], opts: &Options) -> LagLimit {
     // The latency the limits scale with: each run's median second (a
     // stall inflates the whole run's p99 and mean, not its median second).
-    let latency = |p99: bool| least(&|r: &RunData| median_second(&r.latency.all, p99));
+    let latency = |p99: bool| least(runs, |r| median_second(&r.latency.all, p99));
     // Lateness over the steady lag by more than `margin`, and by more than
     // one pacing tick (lateness the send grid adds by design: a 0.07 ms
     // nginx page's 10 % is 7 µs, under the jitter of a quiet second's
     // mean lag, 30–60 µs); none when the margin is zero — a minimum effect
     // of 0 — or unknown.
-    let tick_ms = crate::load::PACING_TICK.as_secs_f64() * 1000.0;
     let over = |steady: f64, margin: f64| {
         if margin > 0.0 && (steady + margin).is_finite() {
-            steady + margin.max(tick_ms)
+            steady + margin.max(tick_ms())
         } else {
             f64::INFINITY
         }
     };
-    // p99's rule only where p99 is compared at all.
-    let p99_compared = [baseline, current].iter().all(|r| {
-        r.latency.all.iter().map(Recorded::len).sum::<u64>()
-            >= stats::min_samples(Metric::P99.quantile())
-    });
-    let limit = LagLimit {
+    LagLimit {
         mean_ms: over(
-            least(&|r| median_second(&r.lag, false)),
+            least(runs, |r| median_second(&r.lag, false)),
             opts.threshold(Metric::Mean) * latency(false),
         ),
-        p99_ms: if p99_compared {
+        p99_ms: if p99_compared(runs) {
             over(
-                least(&|r| median_second(&r.lag, true)),
+                least(runs, |r| median_second(&r.lag, true)),
                 opts.threshold(Metric::P99) * latency(true),
             )
         } else {
             f64::INFINITY
         },
-    };
-    let mut left_out = [Vec::new(), Vec::new()];
-    for (slot, (which, r)) in left_out
-        .iter_mut()
-        .zip([("baseline", baseline), ("current", current)])
-    {
-        // Send lag includes the wait for a free connection: when arrivals
-        // waited for one, a late second may be the service's backpressure,
-        // and nothing is left out.
+    }
+}
+
+/// One pacing tick, ms: the lateness the send grid adds by design.
+fn tick_ms() -> f64 {
+    crate::load::PACING_TICK.as_secs_f64() * 1000.0
+}
+
+/// p99 is compared at all: both runs have the samples for it.
+fn p99_compared(runs: [&RunData; 2]) -> bool {
+    runs.iter().all(|r| {
+        r.latency.all.iter().map(Recorded::len).sum::<u64>()
+            >= stats::min_samples(Metric::P99.quantile())
+    })
+}
+
+/// Seconds of `r` in which the generator stalled through too much of the
+/// second for its service time to be judged: the share of its sends that
+/// left more than `late_ms` late (an estimate of the share of the second
+/// the generator was stopped; the answers in flight then were read late,
+/// and the sends held back went out in a burst after it) is over half the
+/// tail of the highest quantile compared (0.5 % where p99 is, else 5 %),
+/// and at least 3 sends. A few sends late by a hiccup of a millisecond or
+/// two stay judged; 30 ms stops every 100 ms (30 % of the second) do not.
+fn service_disturbed(r: &RunData, late_ms: f64, p99: bool) -> Vec<usize> {
+    let share_max = if p99 { 0.005 } else { 0.05 };
+    let late_us = (late_ms * 1000.0) as u64;
+    (0..r.lag.len())
+        .filter(|&i| {
+            let h = &r.lag[i];
+            let late: u64 = h
+                .buckets()
+                .iter()
+                .filter(|&&(v, _)| v > late_us)
+                .map(|&(_, n)| n)
+                .sum();
+            late >= 3 && late as f64 > share_max * h.len() as f64
+        })
+        .collect()
+}
+
+/// What the latency metrics are judged on, and the seconds of each run
+/// left out, with the warnings that say so; true when a run is too
+/// disturbed to judge.
+struct Chosen {
+    measure: Measure,
+    left_out: [Vec<usize>; 2],
+    unsound: bool,
+}
+
+/// Leaves out the seconds the machine, not the service, was measured in.
+/// Where the generator sent late and no arrival waited for a connection
+/// (so latency − service time is the generator's own lateness), the
+/// runs are judged on service time, and only the seconds whose service
+/// time a stall disturbed are left out; otherwise on latency, without
+/// the seconds whose send lag passed its limit.
+fn choose(runs: [&RunData; 2], opts: &Options, warnings: &mut Vec<String>) -> Chosen {
+    let limit = lag_limit(runs, opts);
+    // Send lag includes the wait for a free connection: when arrivals
+    // waited for one, a late second may be the service's backpressure,
+    // and nothing is left out.
+    let late = runs.map(|r| {
         if r.summary.no_free_connection > 0 {
-            continue;
+            Vec::new()
+        } else {
+            disturbed(&r.lag, limit)
         }
-        let out = disturbed(&r.lag, limit);
+    });
+    let by_service = late.iter().any(|l| !l.is_empty())
+        && runs.iter().all(|r| {
+            r.summary.no_free_connection == 0
+                && !r.service.all.is_empty()
+                && r.service.all.len() >= r.latency.all.len().min(r.lag.len())
+        });
+    let measure = if by_service {
+        Measure::ServiceTime
+    } else {
+        Measure::Latency
+    };
+    let p99 = p99_compared(runs);
+    let steady = least(runs, |r| median_second(&r.lag, false));
+    let mut chosen = Chosen {
+        measure,
+        left_out: [Vec::new(), Vec::new()],
+        unsound: false,
+    };
+    for (k, (which, r)) in ["baseline", "current"].into_iter().zip(runs).enumerate() {
+        let worst =
+            |f: fn(&Recorded) -> Option<f64>| r.lag.iter().filter_map(f).fold(0.0, f64::max);
+        let out = if by_service {
+            // Lateness that could move a median answer by the minimum
+            // effect, and more than one pacing tick.
+            let median = least(runs, |r| median_second(&r.service.all, false));
+            let late_ms = steady + (opts.threshold(Metric::P50) * median).max(tick_ms());
+            if !late[k].is_empty() {
+                warnings.push(format!(
+                    "the generator itself sent late in {} of the {which} run's seconds (send lag up to {} at its worst): judged on service time, from the actual send, which its lateness does not move",
+                    late[k].len(),
+                    crate::units::fmt_ms(worst(Recorded::max_ms)),
+                ));
+            }
+            service_disturbed(r, late_ms, p99)
+        } else {
+            late[k].clone()
+        };
         if out.is_empty() {
             continue;
         }
-        // Seconds with sends (not the rows of answers after the schedule).
         let seconds = r.lag.iter().filter(|h| !h.is_empty()).count();
-        let out_of_seconds = out.iter().filter(|&&i| !r.lag[i].is_empty()).count();
-        let worst =
-            |f: fn(&Recorded) -> Option<f64>| r.lag.iter().filter_map(f).fold(0.0, f64::max);
-        let mut late = Vec::new();
-        if limit.mean_ms.is_finite() {
-            late.push(format!(
-                "up to {} on average, limit {}",
-                crate::units::fmt_ms(worst(Recorded::mean_ms)),
-                crate::units::fmt_ms(limit.mean_ms)
-            ));
-        }
-        if limit.p99_ms.is_finite() {
-            late.push(format!(
-                "{} at p99, limit {}",
-                crate::units::fmt_ms(worst(|h| h.quantile_ms(0.99))),
-                crate::units::fmt_ms(limit.p99_ms)
-            ));
-        }
-        let why = format!(
-            "the generator itself sent late (a second's send lag {}): the machine stalled, not the service",
-            late.join("; ")
-        );
+        let out_of_seconds = out
+            .iter()
+            .filter(|&&i| r.lag.get(i).is_some_and(|h| !h.is_empty()))
+            .count();
+        let why = if by_service {
+            format!(
+                "the generator stalled through more than {} of the second (its sends that left late), too long for the service time to be judged",
+                if p99 { "0.5 %" } else { "5 %" }
+            )
+        } else {
+            let mut late = Vec::new();
+            if limit.mean_ms.is_finite() {
+                late.push(format!(
+                    "up to {} on average, limit {}",
+                    crate::units::fmt_ms(worst(Recorded::mean_ms)),
+                    crate::units::fmt_ms(limit.mean_ms)
+                ));
+            }
+            if limit.p99_ms.is_finite() {
+                late.push(format!(
+                    "{} at p99, limit {}",
+                    crate::units::fmt_ms(worst(|h| h.quantile_ms(0.99))),
+                    crate::units::fmt_ms(limit.p99_ms)
+                ));
+            }
+            format!(
+                "the generator itself sent late (a second's send lag {}): the machine stalled, not the service",
+                late.join("; ")
+            )
+        };
         let quiet_seconds = seconds.saturating_sub(out_of_seconds);
         if quiet_seconds < seconds.div_ceil(2).max(2) {
-            unsound = true;
+            chosen.unsound = true;
             warnings.push(format!(
                 "only {quiet_seconds} of {seconds} seconds of the {which} run were quiet: in the others {why}; run it again on a quieter machine"
             ));
@@ -405,37 +534,73 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
             // The row after the schedule (answers, no sends) is named as such.
             let mut list: Vec<String> = out
                 .iter()
-                .filter(|&&i| !r.lag[i].is_empty())
+                .filter(|&&i| r.lag.get(i).is_some_and(|h| !h.is_empty()))
                 .map(|i| format!("{i} s"))
                 .collect();
             if out_of_seconds < out.len() {
                 list.push("the answers after the schedule".into());
             }
             warnings.push(format!(
-                "left out {out_of_seconds} of {seconds} seconds of the {which} run (those starting at {}) from latency and rate: {why}",
-                list.join(", ")
+                "left out {out_of_seconds} of {seconds} seconds of the {which} run (those starting at {}) from {} and rate: {why}",
+                list.join(", "),
+                measure.label()
             ));
         }
-        *slot = out;
+        chosen.left_out[k] = out;
     }
+    chosen
+}
+
+/// Whether a generator-limited run may still be judged: judged on service
+/// time, it may when no arrival waited for a connection and 98 % of its
+/// schedule was sent (what the service did is in its service time);
+/// judged on latency, when it fell behind only in the seconds left out.
+fn still_judged(which: &str, r: &RunData, out: &[usize], measure: Measure) -> Option<String> {
+    use crate::metrics::limits::ACHIEVED_SHARE_MIN;
+    let s = &r.summary;
+    let notes = s.generator_notes.join("; ");
+    match measure {
+        Measure::ServiceTime => {
+            let sent_enough = s
+                .target_rate
+                .is_none_or(|want| s.achieved_rate >= ACHIEVED_SHARE_MIN * want);
+            (s.no_free_connection == 0 && sent_enough).then(|| {
+                format!(
+                    "the {which} run fell behind its schedule ({notes}), with connections free and 98 % sent: its service times are judged"
+                )
+            })
+        }
+        Measure::Latency => behind_only_in(r, out).map(|p99| {
+            format!(
+                "the {which} run fell behind its schedule only in the seconds left out ({notes}; {} without them)",
+                crate::units::fmt_ms(p99)
+            )
+        }),
+    }
+}
+
+/// Compares two runs: apart, or as the arms of one paired run.
+fn judge_runs(baseline: &RunData, current: &RunData, opts: &Options, design: Design) -> Comparison {
+    let mut warnings = Vec::new();
+    let (bs, cs) = (&baseline.summary, &current.summary);
+    let mut unsound = differences(bs, cs, design, &mut warnings);
+    let chosen = choose([baseline, current], opts, &mut warnings);
+    unsound |= chosen.unsound;
     for ((which, r), out) in [("baseline", baseline), ("current", current)]
         .into_iter()
-        .zip(&left_out)
+        .zip(&chosen.left_out)
     {
         let s = &r.summary;
         if s.generator_limited {
-            if let Some(p99) = behind_only_in(r, out) {
-                warnings.push(format!(
-                    "the {which} run fell behind its schedule only in the seconds left out ({}; {} without them)",
-                    s.generator_notes.join("; "),
-                    crate::units::fmt_ms(p99)
-                ));
-            } else {
-                unsound = true;
-                warnings.push(format!(
-                    "the {which} run was generator-limited ({}): its latencies describe the generator",
-                    s.generator_notes.join("; ")
-                ));
+            match still_judged(which, r, out, chosen.measure) {
+                Some(why) => warnings.push(why),
+                None => {
+                    unsound = true;
+                    warnings.push(format!(
+                        "the {which} run was generator-limited ({}): its latencies describe the generator",
+                        s.generator_notes.join("; ")
+                    ));
+                }
             }
         }
         if s.interrupted {
@@ -443,8 +608,61 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
             warnings.push(format!("the {which} run was interrupted"));
         }
     }
-    let (b_latency, b_rates) = quiet(baseline, &left_out[0]);
-    let (c_latency, c_rates) = quiet(current, &left_out[1]);
+    let metrics = changes(baseline, current, &chosen, opts, design);
+    let any = |v: Verdict| metrics.iter().any(|m| m.verdict == v);
+    let verdict = if unsound {
+        Verdict::Inconclusive
+    } else if any(Verdict::Regression) {
+        Verdict::Regression
+    } else if any(Verdict::Inconclusive) {
+        Verdict::Inconclusive
+    } else if any(Verdict::Improvement) {
+        Verdict::Improvement
+    } else {
+        Verdict::NoSignificantChange
+    };
+    let [b_out, c_out] = chosen.left_out;
+    let paired = match design {
+        Design::Paired => "; paired: the same seconds of both versions in every resample",
+        Design::Separate => "",
+    };
+    Comparison {
+        schema: SCHEMA.into(),
+        verdict,
+        judged_on: chosen.measure,
+        design,
+        baseline: RunInfo {
+            left_out_s: b_out,
+            ..info(baseline)
+        },
+        current: RunInfo {
+            left_out_s: c_out,
+            ..info(current)
+        },
+        confidence: opts.confidence,
+        method: format!(
+            "moving-block bootstrap over 1-second intervals ({} resamples) for {} and rate{paired}; \
+             two-proportion z-test for error share; a change counts when its {:.0} % interval \
+             excludes zero and it exceeds the minimum effect",
+            opts.resamples,
+            chosen.measure.label(),
+            opts.confidence * 100.0
+        ),
+        warnings,
+        metrics,
+    }
+}
+
+/// Every metric's change, for all requests and each name both runs have.
+fn changes(
+    baseline: &RunData,
+    current: &RunData,
+    chosen: &Chosen,
+    opts: &Options,
+    design: Design,
+) -> Vec<MetricChange> {
+    let (b_latency, b_rates) = quiet(baseline, &chosen.left_out[0], chosen.measure);
+    let (c_latency, c_rates) = quiet(current, &chosen.left_out[1], chosen.measure);
     let mut metrics = Vec::new();
     // All requests first, then each name both runs have.
     let mut keys = vec![Key::All];
@@ -458,15 +676,14 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
     );
     let empty = Vec::new();
     for (i, key) in keys.iter().enumerate() {
-        let seed = opts.seed.wrapping_add(i as u64);
+        let resampling = stats::Resampling {
+            resamples: opts.resamples,
+            confidence: opts.confidence,
+            seed: opts.seed.wrapping_add(i as u64),
+            paired: design == Design::Paired,
+        };
         let series = |s: &Series| s.get(key).cloned().unwrap_or_default();
-        let changes = stats::latency_changes(
-            &series(&b_latency),
-            &series(&c_latency),
-            opts.resamples,
-            opts.confidence,
-            seed,
-        );
+        let changes = stats::latency_changes(&series(&b_latency), &series(&c_latency), resampling);
         for (metric, c) in stats::LATENCY_METRICS.into_iter().zip(changes) {
             let missing = format!(
                 "fewer than {} latency samples in a run",
@@ -477,9 +694,7 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
         let rate = stats::mean_change(
             b_rates.get(key).unwrap_or(&empty),
             c_rates.get(key).unwrap_or(&empty),
-            opts.resamples,
-            opts.confidence,
-            seed,
+            resampling,
         );
         metrics.push(judge(
             key,
@@ -488,7 +703,7 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
             opts.threshold(Metric::Rate),
             "no per-second send counts (detail.hlog or the time series) in a run",
         ));
-        let counts = |s: &crate::results::summary::Summary| match key {
+        let counts = |s: &Summary| match key {
             Key::All => Some((s.requests.errors.total, s.requests.total)),
             Key::Request(name) => s
                 .per_request
@@ -496,7 +711,7 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
                 .find(|p| &p.name == name)
                 .map(|p| (p.requests.errors.total, p.requests.total)),
         };
-        let errors = match (counts(bs), counts(cs)) {
+        let errors = match (counts(&baseline.summary), counts(&current.summary)) {
             (Some((e1, n1)), Some((e2, n2))) => {
                 stats::share_change(e1, n1, e2, n2, opts.confidence)
             }
@@ -510,41 +725,7 @@ pub fn compare(baseline: &RunData, current: &RunData, opts: &Options) -> Compari
             "no completed requests in a run",
         ));
     }
-    let any = |v: Verdict| metrics.iter().any(|m| m.verdict == v);
-    let verdict = if unsound {
-        Verdict::Inconclusive
-    } else if any(Verdict::Regression) {
-        Verdict::Regression
-    } else if any(Verdict::Inconclusive) {
-        Verdict::Inconclusive
-    } else if any(Verdict::Improvement) {
-        Verdict::Improvement
-    } else {
-        Verdict::NoSignificantChange
-    };
-    let [b_out, c_out] = left_out;
-    Comparison {
-        schema: SCHEMA.into(),
-        verdict,
-        baseline: RunInfo {
-            left_out_s: b_out,
-            ..info(baseline)
-        },
-        current: RunInfo {
-            left_out_s: c_out,
-            ..info(current)
-        },
-        confidence: opts.confidence,
-        method: format!(
-            "moving-block bootstrap over 1-second intervals ({} resamples) for latency and rate; \
-             two-proportion z-test for error share; a change counts when its {:.0} % interval \
-             excludes zero and it exceeds the minimum effect",
-            opts.resamples,
-            opts.confidence * 100.0
-        ),
-        warnings,
-        metrics,
-    }
+    metrics
 }
 
 #[cfg(test)]

@@ -8,6 +8,10 @@
 //!   current/baseline − 1 over the resamples is the confidence interval.
 //!   Blocks keep the second-to-second correlation (a queue that builds over
 //!   several seconds) that resampling single seconds would wash out.
+//! * Paired runs (`ab`: both versions in the same seconds): each resample
+//!   draws one set of blocks and takes the same seconds from both, so a
+//!   second the machine disturbed weighs on both sides of the ratio alike
+//!   (the paired bootstrap; duet benchmarking, Bulej et al., ICPE 2020).
 //! * Error share: the two-proportion z-test on whole-run counts, with a
 //!   Wald interval for the difference in shares.
 //!
@@ -152,17 +156,28 @@ fn percentile_interval(mut draws: Vec<f64>, confidence: f64) -> (f64, f64) {
     (at(alpha / 2.0), at(1.0 - alpha / 2.0))
 }
 
+/// How a comparison resamples: the bootstrap's settings, and whether the
+/// two runs' seconds are pairs (the same seconds of one paired run).
+#[derive(Debug, Clone, Copy)]
+pub struct Resampling {
+    pub resamples: usize,
+    pub confidence: f64,
+    pub seed: u64,
+    pub paired: bool,
+}
+
 /// p50, p90, p99 and mean latency of two runs, each with the bootstrap
 /// interval of its relative change. `None` for a metric with too few
-/// samples in either run, or fewer than 2 seconds.
-pub fn latency_changes(
-    base: &[Recorded],
-    cur: &[Recorded],
-    resamples: usize,
-    confidence: f64,
-    seed: u64,
-) -> [Option<Change>; 4] {
-    if base.len() < 2 || cur.len() < 2 {
+/// samples in either run, or fewer than 2 seconds (or, paired, seconds
+/// that do not pair up).
+pub fn latency_changes(base: &[Recorded], cur: &[Recorded], r: Resampling) -> [Option<Change>; 4] {
+    let Resampling {
+        resamples,
+        confidence,
+        seed,
+        paired,
+    } = r;
+    if base.len() < 2 || cur.len() < 2 || (paired && base.len() != cur.len()) {
         return [None; 4];
     }
     let c = compact(base, cur);
@@ -184,9 +199,14 @@ pub fn latency_changes(
     let mut counts_b = vec![0u64; k];
     let mut counts_c = vec![0u64; k];
     for _ in 0..resamples {
+        if paired {
+            resample_indices(c.base.len(), &mut rng, &mut idx);
+        }
         for (counts, intervals) in [(&mut counts_b, &c.base), (&mut counts_c, &c.cur)] {
             counts.iter_mut().for_each(|x| *x = 0);
-            resample_indices(intervals.len(), &mut rng, &mut idx);
+            if !paired {
+                resample_indices(intervals.len(), &mut rng, &mut idx);
+            }
             for &j in &idx {
                 for &(i, n) in &intervals[j] {
                     counts[i as usize] += n;
@@ -217,14 +237,14 @@ pub fn latency_changes(
 
 /// Mean of per-second values (the achieved rate), with the bootstrap
 /// interval of the relative change.
-pub fn mean_change(
-    base: &[f64],
-    cur: &[f64],
-    resamples: usize,
-    confidence: f64,
-    seed: u64,
-) -> Option<Change> {
-    if base.len() < 2 || cur.len() < 2 {
+pub fn mean_change(base: &[f64], cur: &[f64], r: Resampling) -> Option<Change> {
+    let Resampling {
+        resamples,
+        confidence,
+        seed,
+        paired,
+    } = r;
+    if base.len() < 2 || cur.len() < 2 || (paired && base.len() != cur.len()) {
         return None;
     }
     let mean = |v: &[f64], idx: &[usize]| idx.iter().map(|&i| v[i]).sum::<f64>() / idx.len() as f64;
@@ -238,7 +258,11 @@ pub fn mean_change(
     let draws = (0..resamples)
         .map(|_| {
             resample_indices(base.len(), &mut rng, &mut ib);
-            resample_indices(cur.len(), &mut rng, &mut ic);
+            if paired {
+                ic.clone_from(&ib);
+            } else {
+                resample_indices(cur.len(), &mut rng, &mut ic);
+            }
             mean(cur, &ic) / mean(base, &ib) - 1.0
         })
         .collect();
@@ -296,6 +320,15 @@ pub fn share_change(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rs(resamples: usize, seed: u64) -> Resampling {
+        Resampling {
+            resamples,
+            confidence: 0.95,
+            seed,
+            paired: false,
+        }
+    }
     use hdrhistogram::Histogram;
 
     /// `seconds` histograms of `per_second` log-normal latencies (µs) with
@@ -324,7 +357,7 @@ mod tests {
         for h in &r {
             h.add_to(&mut all).unwrap();
         }
-        let ch = latency_changes(&r, &r, 10, 0.95, 1);
+        let ch = latency_changes(&r, &r, rs(10, 1));
         for (metric, c) in LATENCY_METRICS.iter().zip(ch) {
             let (q, c) = (metric.quantile(), c.unwrap());
             let want = match q {
@@ -349,14 +382,14 @@ mod tests {
         for i in 0..40 {
             let a = run(20, 200, 10.0, 1000 + i);
             let b = run(20, 200, 10.0, 2000 + i);
-            let c = latency_changes(&a, &b, 200, 0.95, i)[0].unwrap();
+            let c = latency_changes(&a, &b, rs(200, i))[0].unwrap();
             false_alarms += usize::from(c.significant());
         }
         assert!(false_alarms <= 6, "{false_alarms} of 40");
         // +20 % is found, with the interval around it.
         let a = run(20, 200, 10.0, 7);
         let b = run(20, 200, 12.0, 8);
-        for c in latency_changes(&a, &b, 400, 0.95, 3).iter().flatten() {
+        for c in latency_changes(&a, &b, rs(400, 3)).iter().flatten() {
             assert!(
                 c.significant() && c.ci.0 > 0.05 && (c.change - 0.2).abs() < 0.08,
                 "{c:?}"
@@ -368,7 +401,7 @@ mod tests {
     fn quantiles_without_enough_samples_are_not_compared() {
         // 2 × 40 samples: p50 and mean yes, p90 (needs 100) and p99 not.
         let a = run(2, 40, 10.0, 1);
-        let c = latency_changes(&a, &a, 10, 0.95, 1);
+        let c = latency_changes(&a, &a, rs(10, 1));
         assert!(c[0].is_some() && c[3].is_some());
         assert!(c[1].is_none() && c[2].is_none());
     }
@@ -390,7 +423,7 @@ mod tests {
     fn rates_by_bootstrap() {
         let a: Vec<f64> = (0..30).map(|i| 1000.0 + (i % 3) as f64).collect();
         let b: Vec<f64> = (0..30).map(|i| 800.0 + (i % 3) as f64).collect();
-        let c = mean_change(&a, &b, 500, 0.95, 1).unwrap();
+        let c = mean_change(&a, &b, rs(500, 1)).unwrap();
         assert!(c.significant() && (c.change + 0.2).abs() < 0.01, "{c:?}");
     }
 }

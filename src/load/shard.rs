@@ -61,9 +61,13 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
 /// What every shard needs, shared read-only.
 pub(super) struct Job {
-    pub addr: SocketAddr,
-    /// Every request and flow step, by recorder index.
+    /// Each arm's target: one, or (a paired run) the two versions compared.
+    pub addrs: Vec<SocketAddr>,
+    /// Every request and flow step, by recorder index: arm k's request r
+    /// at `k · names + r`.
     pub templates: Vec<Template>,
+    /// Request names in one arm.
+    pub names: usize,
     pub flows: Vec<FlowSpec>,
     /// Cumulative flow weights, for choosing a flow.
     pub cum_weights: Vec<u32>,
@@ -83,8 +87,23 @@ pub(super) struct Job {
     pub segment: crate::scenario::Segment,
     /// False: a new connection for every request.
     pub keep_alive: bool,
-    /// https:// targets.
-    pub tls: Option<super::tls::Tls>,
+    /// https:// targets, by arm.
+    pub tls: Vec<Option<super::tls::Tls>>,
+}
+
+impl Job {
+    /// The arm arrival (or flow run) `index` goes to: at random, seeded,
+    /// a function of the index alone (so any split into shards and
+    /// segments sends the same arrival to the same version).
+    pub fn arm_of(&self, index: u64) -> usize {
+        match self.addrs.len() {
+            0 | 1 => 0,
+            n => {
+                (splitmix64(self.seed ^ index.rotate_left(17) ^ 0x00ab_00ab_a4b1) % n as u64)
+                    as usize
+            }
+        }
+    }
 }
 
 pub(super) enum Work {
@@ -141,8 +160,8 @@ struct Shard {
     users: u64,
     /// This shard's share of the connection limit.
     conn_cap: usize,
-    /// HTTP/2 connections shared by this shard's lanes.
-    pool: H2Pool,
+    /// HTTP/2 connections shared by this shard's lanes, by arm.
+    pools: Vec<H2Pool>,
 }
 
 /// How a flow run ended.
@@ -224,9 +243,16 @@ impl Shard {
         w.partition_point(|&c| c <= x)
     }
 
-    /// Requests share pooled HTTP/2 connections (not with keep-alive off).
-    fn pooling(&self) -> bool {
-        self.pool.speaks_h2() && self.job.keep_alive
+    /// The first step of arrival `index`'s flow, by recorder index.
+    fn first_step(&self, index: u64) -> usize {
+        let arm = self.job.arm_of(index);
+        self.job.flows[self.pick_for(index)].steps.start + arm * self.job.names
+    }
+
+    /// Arm `arm`'s requests share pooled HTTP/2 connections (not with
+    /// keep-alive off).
+    fn pooling(&self, arm: usize) -> bool {
+        self.pools[arm].speaks_h2() && self.job.keep_alive
     }
 
     /// The connections' state at the end of an interval.
@@ -241,7 +267,7 @@ impl Shard {
 
     /// Most lanes (requests in flight at once) this shard runs.
     fn lane_cap(&self) -> usize {
-        if self.pooling() {
+        if self.pooling(0) {
             self.conn_cap.saturating_mul(self.job.streams)
         } else {
             self.conn_cap
@@ -250,7 +276,15 @@ impl Shard {
 
     async fn open(&self, req: usize) -> Option<Sender> {
         let t = &self.job;
-        match http::connect(t.addr, t.timeouts.connect, t.tls.as_ref(), t.http).await {
+        let arm = req / t.names;
+        match http::connect(
+            t.addrs[arm],
+            t.timeouts.connect,
+            t.tls[arm].as_ref(),
+            t.http,
+        )
+        .await
+        {
             Ok((s, setup)) => {
                 self.opened.set(self.opened.get() + 1);
                 self.rec.borrow_mut().connected(req, setup);
@@ -266,14 +300,15 @@ impl Shard {
     /// A stream on a pooled HTTP/2 connection (see [`H2Pool::next`]),
     /// opening a connection when the pool says so.
     async fn lease(&self, req: usize) -> Option<Lease<'_>> {
+        let pool = &self.pools[req / self.job.names];
         loop {
-            match self.pool.next() {
+            match pool.next() {
                 Next::Leased(l) => return Some(l),
                 Next::Open(opening) => {
                     let opened = self.open(req).await;
                     drop(opening);
                     return match opened {
-                        Some(s @ Sender::H2(..)) => self.pool.add(s),
+                        Some(s @ Sender::H2(..)) => pool.add(s),
                         Some(Sender::H1(_)) => {
                             // The server stopped offering h2: not poolable.
                             self.rec.borrow_mut().error(req, ErrorKind::Other);
@@ -282,7 +317,7 @@ impl Shard {
                         None => None,
                     };
                 }
-                Next::Wait => self.pool.changed().await,
+                Next::Wait => pool.changed().await,
             }
         }
     }
@@ -299,6 +334,7 @@ impl Shard {
     ) -> Result<(), Ended> {
         let job = &self.job;
         let tpl = &job.templates[req];
+        let arm = req / job.names;
         // Send lag runs to when a connection took the request, so that
         // connection setup (in `connect`) is not counted as the
         // generator's own lateness: that moment is read before a step may
@@ -312,7 +348,7 @@ impl Shard {
         let mut retried = false;
         let answer = loop {
             let mut lease = None;
-            if self.pooling() {
+            if self.pooling(arm) {
                 picked.get_or_insert_with(Instant::now);
                 lease = Some(self.lease(req).await.ok_or(Ended::NoConnection)?);
             } else if lane.as_ref().is_none_or(Sender::is_closed) {
@@ -320,7 +356,7 @@ impl Shard {
                 *lane = None;
                 let s = self.open(req).await.ok_or(Ended::NoConnection)?;
                 if s.is_h2() && job.keep_alive {
-                    lease = self.pool.add(s);
+                    lease = self.pools[arm].add(s);
                 } else {
                     *lane = Some(s);
                 }
@@ -411,22 +447,27 @@ impl Shard {
         Ok(())
     }
 
-    /// Flow run `index`: its steps in order on `lane`, each after the last
-    /// one's answer and think time, stopping at the first failed step (a
-    /// user who cannot log in does not check out). The first step's
-    /// latency counts from `due`, the arrival's intended time.
-    async fn run_flow(&self, lane: &mut Option<Sender>, index: u64, due: Instant) -> Ended {
+    /// Flow run `index`: its steps in order on its arm's lane (of
+    /// `lanes`, one per arm), each after the last one's answer and think
+    /// time, stopping at the first failed step (a user who cannot log in
+    /// does not check out). The first step's latency counts from `due`, the
+    /// arrival's intended time.
+    async fn run_flow(&self, lanes: &mut [Option<Sender>], index: u64, due: Instant) -> Ended {
         let flow = &self.job.flows[self.pick_for(index)];
+        let arm = self.job.arm_of(index);
+        let lane = &mut lanes[arm];
         let Some(mut vars) = Vars::new(&self.job, index, flow.slots) else {
             return Ended::Exhausted;
         };
+        let shift = arm * self.job.names;
+        let steps = flow.steps.start + shift..flow.steps.end + shift;
         let mut due = due;
-        for req in flow.steps.clone() {
+        for req in steps.clone() {
             if let Err(end) = self.step(lane, req, due, &mut vars).await {
                 return end;
             }
             let think = self.job.templates[req].think;
-            if req + 1 < flow.steps.end {
+            if req + 1 < steps.end {
                 if self.job.stop.is_set() {
                     break;
                 }
@@ -459,12 +500,12 @@ pub(super) fn run(
             return;
         }
     };
-    let names = job.templates.len();
+    let names = job.names;
     let sh = Rc::new(Shard {
         index: part.index,
         of: part.of,
         recycled,
-        rec: RefCell::new(Recorder::new(names)),
+        rec: RefCell::new(Recorder::new(names, job.addrs.len())),
         queue: RefCell::new(VecDeque::new()),
         notify: Notify::new(),
         idle: Cell::new(0),
@@ -477,11 +518,15 @@ pub(super) fn run(
         runs: Cell::new(0),
         users: u64::from(part.users),
         conn_cap: job.max_connections.div_ceil(part.of).max(1),
-        pool: H2Pool::new(
-            job.streams,
-            job.max_connections.div_ceil(part.of).max(1),
-            job.http == HttpVersion::Http2,
-        ),
+        pools: (0..job.addrs.len())
+            .map(|_| {
+                H2Pool::new(
+                    job.streams,
+                    job.max_connections.div_ceil(part.of).max(1),
+                    job.http == HttpVersion::Http2,
+                )
+            })
+            .collect(),
         job,
     });
     let local = tokio::task::LocalSet::new();
@@ -589,11 +634,14 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
             if queue.len() < QUEUE_MAX {
                 queue.push_back(a);
             } else {
-                let first = sh.job.flows[sh.pick_for(a.index)].steps.start;
+                let first = sh.first_step(a.index);
                 sh.rec
                     .borrow_mut()
                     .error(first, ErrorKind::DroppedNoConnection);
                 dropped += 1;
+            }
+            if sh.job.addrs.len() > 1 {
+                sh.rec.borrow_mut().scheduled_arm(sh.job.arm_of(a.index));
             }
             released += 1;
             if released == RELEASE_BATCH {
@@ -615,7 +663,7 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
         for _ in 0..pending.saturating_sub(spare).min(room) {
             sh.live.set(sh.live.get() + 1);
             sh.starting.set(sh.starting.get() + 1);
-            tokio::task::spawn_local(connection(sh.clone(), None));
+            tokio::task::spawn_local(connection(sh.clone(), Vec::new()));
         }
         for _ in 0..released.min(sh.idle.get() as u64) {
             sh.notify.notify_one();
@@ -630,11 +678,16 @@ async fn pace(sh: &Rc<Shard>, schedule: &Schedule, index: usize, of: usize) {
 
 /// Opens `n` connections before the first arrival, so that the pool (and
 /// the memory it holds) is at its full size from the start.
+/// Opens `n` lanes before the first arrival (a connection to each arm's
+/// target in every lane), so that the pool (and the memory it holds) is at
+/// its full size from the start.
 async fn warm_up(sh: &Rc<Shard>, n: usize) {
-    let mut opened = Vec::with_capacity(n);
-    for _ in 0..n {
-        let (addr, timeout, version) = (sh.job.addr, sh.job.timeouts.connect, sh.job.http);
-        let tls = sh.job.tls.clone();
+    let arms = sh.job.addrs.len();
+    let mut opened = Vec::with_capacity(n * arms);
+    for i in 0..n * arms {
+        let arm = i % arms;
+        let (addr, timeout, version) = (sh.job.addrs[arm], sh.job.timeouts.connect, sh.job.http);
+        let tls = sh.job.tls[arm].clone();
         opened.push(tokio::task::spawn_local(async move {
             http::connect(addr, timeout, tls.as_ref(), version)
                 .await
@@ -642,24 +695,30 @@ async fn warm_up(sh: &Rc<Shard>, n: usize) {
                 .map(|(s, _)| s)
         }));
     }
-    for handle in opened {
+    let mut lanes = Vec::with_capacity(arms);
+    for (i, handle) in opened.into_iter().enumerate() {
         let mut sender = handle.await.ok().flatten();
         if sender.is_some() {
             sh.opened.set(sh.opened.get() + 1);
         }
         if let Some(s) = sender.take_if(|s| s.is_h2() && sh.job.keep_alive) {
             // Pooled for every lane; this lease is given back at once.
-            drop(sh.pool.add(s));
+            drop(sh.pools[i % arms].add(s));
         }
-        sh.live.set(sh.live.get() + 1);
-        sh.starting.set(sh.starting.get() + 1);
-        tokio::task::spawn_local(connection(sh.clone(), sender));
+        lanes.push(sender);
+        if lanes.len() == arms {
+            sh.live.set(sh.live.get() + 1);
+            sh.starting.set(sh.starting.get() + 1);
+            tokio::task::spawn_local(connection(sh.clone(), std::mem::take(&mut lanes)));
+        }
     }
 }
 
-/// Open model: one connection taking due arrivals in order.
-async fn connection(sh: Rc<Shard>, sender: Option<Sender>) {
-    let mut sender = sender;
+/// Open model: one lane (a connection to each arm's target, opened when
+/// first needed) taking due arrivals in order.
+async fn connection(sh: Rc<Shard>, lanes: Vec<Option<Sender>>) {
+    let mut lanes = lanes;
+    lanes.resize_with(sh.job.addrs.len(), || None);
     let mut starting = true;
     loop {
         let popped = sh.queue.borrow_mut().pop_front();
@@ -677,13 +736,13 @@ async fn connection(sh: Rc<Shard>, sender: Option<Sender>) {
         };
         let due = sh.job.start + a.at;
         if due.elapsed() > sh.job.timeouts.request {
-            let first = sh.job.flows[sh.pick_for(a.index)].steps.start;
+            let first = sh.first_step(a.index);
             sh.rec
                 .borrow_mut()
                 .error(first, ErrorKind::DroppedNoConnection);
             continue;
         }
-        sh.run_flow(&mut sender, a.index, due).await;
+        sh.run_flow(&mut lanes, a.index, due).await;
     }
     sh.live.set(sh.live.get() - 1);
 }
@@ -691,7 +750,7 @@ async fn connection(sh: Rc<Shard>, sender: Option<Sender>) {
 /// Closed model: send, wait for the answer, think, repeat.
 async fn virtual_user(sh: Rc<Shard>, think: Duration) {
     let end = sh.job.start + sh.job.duration;
-    let mut sender = None;
+    let mut lanes: Vec<Option<Sender>> = (0..sh.job.addrs.len()).map(|_| None).collect();
     loop {
         let now = Instant::now();
         if now >= end || sh.job.stop.is_set() {
@@ -710,7 +769,7 @@ async fn virtual_user(sh: Rc<Shard>, think: Duration) {
         let seg = sh.job.segment;
         let index =
             u64::from(seg.index) + u64::from(seg.count) * (sh.index as u64 + sh.of as u64 * c);
-        match sh.run_flow(&mut sender, index, now).await {
+        match sh.run_flow(&mut lanes, index, now).await {
             // Failed to connect: do not spin.
             Ended::NoConnection => tokio::time::sleep(Duration::from_millis(10)).await,
             Ended::Exhausted => break,

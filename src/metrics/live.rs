@@ -382,6 +382,7 @@ mod tests {
             load: Default::default(),
             index: 0,
             scheduled: 7,
+            scheduled_arms: Vec::new(),
             per_request: vec![s.clone()],
             all: s,
         };
@@ -420,6 +421,7 @@ mod tests {
             load: Default::default(),
             index: 0,
             scheduled: 1,
+            scheduled_arms: Vec::new(),
             per_request: vec![s.clone()],
             all: s,
         });

@@ -250,6 +250,9 @@ pub struct IntervalSnapshot {
     pub index: u64,
     /// Arrivals whose intended time fell in this interval.
     pub scheduled: u64,
+    /// Of them, those each arm was sent (a paired run's two versions;
+    /// empty with one target).
+    pub scheduled_arms: Vec<u64>,
     pub load: LoadState,
     pub per_request: Vec<Stats>,
 }
@@ -285,15 +288,21 @@ impl LoadState {
 pub struct Recorder {
     current: Vec<Stats>,
     scheduled: u64,
+    scheduled_arms: Vec<u64>,
     no_free_connection: u64,
     index: u64,
 }
 
 impl Recorder {
-    pub fn new(request_names: usize) -> Recorder {
+    /// Stats for `request_names` names in each of `arms` arms (one target,
+    /// or the two versions of a paired run), by index `arm · names + name`.
+    pub fn new(request_names: usize, arms: usize) -> Recorder {
         Recorder {
-            current: (0..request_names).map(|_| Stats::default()).collect(),
+            current: (0..request_names * arms.max(1))
+                .map(|_| Stats::default())
+                .collect(),
             scheduled: 0,
+            scheduled_arms: if arms > 1 { vec![0; arms] } else { Vec::new() },
             no_free_connection: 0,
             index: 0,
         }
@@ -302,6 +311,15 @@ impl Recorder {
     #[inline]
     pub fn scheduled(&mut self, n: u64) {
         self.scheduled += n;
+    }
+
+    /// One of the arrivals counted by [`scheduled`](Self::scheduled) goes
+    /// to arm `arm`.
+    #[inline]
+    pub fn scheduled_arm(&mut self, arm: usize) {
+        if let Some(n) = self.scheduled_arms.get_mut(arm) {
+            *n += 1;
+        }
     }
 
     /// `n` arrivals found every connection busy at the limit.
@@ -360,6 +378,7 @@ impl Recorder {
         let snap = IntervalSnapshot {
             index: self.index,
             scheduled: std::mem::take(&mut self.scheduled),
+            scheduled_arms: self.scheduled_arms.iter_mut().map(std::mem::take).collect(),
             load: LoadState {
                 no_free_connection: std::mem::take(&mut self.no_free_connection),
                 ..LoadState::default()
@@ -376,6 +395,8 @@ impl Recorder {
 pub struct Interval {
     pub index: u64,
     pub scheduled: u64,
+    /// Arrivals scheduled for each arm (a paired run; else empty).
+    pub scheduled_arms: Vec<u64>,
     /// The connections' state, all shards together.
     pub load: LoadState,
     pub per_request: Vec<Stats>,
@@ -388,6 +409,7 @@ pub struct Interval {
 struct Pending {
     shards: usize,
     scheduled: u64,
+    scheduled_arms: Vec<u64>,
     load: LoadState,
     stats: Vec<Stats>,
 }
@@ -403,6 +425,8 @@ pub struct Aggregator {
     /// Whole-run totals per request name.
     pub totals: Vec<Stats>,
     pub scheduled: u64,
+    /// Arrivals scheduled for each arm, whole run (a paired run).
+    pub scheduled_arms: Vec<u64>,
     /// Arrivals that found no free connection, whole run.
     pub no_free_connection: u64,
     /// Emptied stats from finished intervals, reused for new ones.
@@ -418,6 +442,7 @@ impl Aggregator {
             next: 0,
             totals: (0..names).map(|_| Stats::default()).collect(),
             scheduled: 0,
+            scheduled_arms: Vec::new(),
             no_free_connection: 0,
             pool: Vec::new(),
         }
@@ -450,6 +475,12 @@ impl Aggregator {
         if let Some(entry) = self.pending.get_mut(&snap.index) {
             entry.shards += 1;
             entry.scheduled += snap.scheduled;
+            if entry.scheduled_arms.len() < snap.scheduled_arms.len() {
+                entry.scheduled_arms.resize(snap.scheduled_arms.len(), 0);
+            }
+            for (a, n) in entry.scheduled_arms.iter_mut().zip(&snap.scheduled_arms) {
+                *a += n;
+            }
             entry.load.add(&snap.load);
             for (acc, s) in entry.stats.iter_mut().zip(&snap.per_request) {
                 acc.merge(s);
@@ -484,11 +515,18 @@ impl Aggregator {
             all.merge(s);
         }
         self.scheduled += p.scheduled;
+        if self.scheduled_arms.len() < p.scheduled_arms.len() {
+            self.scheduled_arms.resize(p.scheduled_arms.len(), 0);
+        }
+        for (a, n) in self.scheduled_arms.iter_mut().zip(&p.scheduled_arms) {
+            *a += n;
+        }
         self.no_free_connection += p.load.no_free_connection;
         self.next = index + 1;
         Interval {
             index,
             scheduled: p.scheduled,
+            scheduled_arms: p.scheduled_arms,
             load: p.load,
             per_request: p.stats,
             all,
@@ -535,7 +573,7 @@ mod tests {
 
     #[test]
     fn aggregator_merges_shards_exactly_and_in_order() {
-        let mut shards: Vec<Recorder> = (0..2).map(|_| Recorder::new(1)).collect();
+        let mut shards: Vec<Recorder> = (0..2).map(|_| Recorder::new(1, 1)).collect();
         let mut agg = Aggregator::new(2, 1);
         for (i, r) in shards.iter_mut().enumerate() {
             r.scheduled(10);

@@ -148,10 +148,49 @@ pub struct RunInfo {
     pub left_out_s: Vec<usize>,
 }
 
+/// What the latency metrics (p50, p90, p99, mean) were computed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// From each request's intended send (the default).
+    #[default]
+    Latency,
+    /// From the actual send: chosen when the generator itself sent late,
+    /// since its lateness does not move service time.
+    ServiceTime,
+}
+
+impl Measure {
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::Latency => "latency",
+            Measure::ServiceTime => "service time",
+        }
+    }
+}
+
+/// How the two runs were paired, if they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// Two runs one after the other (a stored baseline).
+    #[default]
+    Separate,
+    /// One run whose arrivals went to either version at random (`ab`):
+    /// the same seconds of both are compared as pairs.
+    Paired,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub schema: String,
     pub verdict: Verdict,
+    /// What the latency metrics were computed from (absent in older files:
+    /// latency).
+    #[serde(default)]
+    pub judged_on: Measure,
+    #[serde(default)]
+    pub design: Design,
     pub baseline: RunInfo,
     pub current: RunInfo,
     pub confidence: f64,

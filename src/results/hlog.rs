@@ -157,6 +157,11 @@ impl Recorded {
         quantile_ms(&self.0, q)
     }
 
+    /// Its largest value in milliseconds; `None` when empty.
+    pub fn max_ms(&self) -> Option<f64> {
+        self.0.last().map(|&(v, _)| v as f64 / 1000.0)
+    }
+
     /// (value, count) of each recorded bucket, lowest first.
     pub fn buckets(&self) -> &[(u64, u64)] {
         &self.0
@@ -444,6 +449,7 @@ mod tests {
                 w.write(&Interval {
                     index,
                     scheduled: 0,
+                    scheduled_arms: Vec::new(),
                     load: LoadState::default(),
                     per_request: per_request.clone(),
                     all: all.clone(),
@@ -490,6 +496,7 @@ mod tests {
         w.write(&Interval {
             index: 0,
             scheduled: 0,
+            scheduled_arms: Vec::new(),
             load: LoadState::default(),
             per_request: vec![all.clone()],
             all,

@@ -26,12 +26,18 @@ pub struct Row {
     pub max_ms: Option<f64>,
     /// `[[fault]]`s in effect at some time in this second.
     pub faults: u32,
+    /// The generator's own lateness (actual send − intended send) at p99
+    /// and at its worst in this second: where it is high, the generator,
+    /// not the target, was late (absent from files written before them).
+    pub lag_p99_ms: Option<f64>,
+    pub lag_max_ms: Option<f64>,
 }
 
 impl Row {
     pub fn from_interval(iv: &Interval) -> Row {
         let h = &iv.all.latency;
         let q = |q: f64| (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0);
+        let lag = &iv.all.lag;
         Row {
             second: iv.index,
             target_rate: iv.scheduled as f64,
@@ -43,6 +49,8 @@ impl Row {
             p99_ms: q(0.99),
             max_ms: (!h.is_empty()).then(|| h.max() as f64 / 1000.0),
             faults: 0,
+            lag_p99_ms: (!lag.is_empty()).then(|| lag.value_at_quantile(0.99) as f64 / 1000.0),
+            lag_max_ms: (!lag.is_empty()).then(|| lag.max() as f64 / 1000.0),
         }
     }
 }
@@ -92,8 +100,8 @@ pub fn find(dir: &std::path::Path) -> Option<std::path::PathBuf> {
 }
 
 /// The columns, in file order (`faults` is absent from files written
-/// before it, and read as 0).
-pub const COLUMNS: [&str; 10] = [
+/// before it, and read as 0; the send-lag columns likewise, read as empty).
+pub const COLUMNS: [&str; 12] = [
     "second",
     "target_rate",
     "achieved_rate",
@@ -104,6 +112,8 @@ pub const COLUMNS: [&str; 10] = [
     "p99_ms",
     "max_ms",
     "faults",
+    "lag_p99_ms",
+    "lag_max_ms",
 ];
 
 /// Reads a time series back (CSV or Parquet, by its extension); a missing
@@ -122,7 +132,8 @@ pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
     } else {
         Table::read_any(path)?
     };
-    let [second, target, achieved, ok, errors, p50, p90, p99, max, faults] = COLUMNS;
+    let [second, target, achieved, ok, errors, p50, p90, p99, max, faults, lag_p99, lag_max] =
+        COLUMNS;
     let count = |name| -> Result<Vec<u64>, crate::exit::BadInput> {
         Ok(t.numbers(name)?.into_iter().map(|v| v as u64).collect())
     };
@@ -131,6 +142,14 @@ pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
     } else {
         vec![0; t.len()]
     };
+    let lag = |name| -> Result<Vec<Option<f64>>, crate::exit::BadInput> {
+        if t.columns().iter().any(|c| c == name) {
+            t.optional_numbers(name)
+        } else {
+            Ok(vec![None; t.len()])
+        }
+    };
+    let (lag_p99, lag_max) = (lag(lag_p99)?, lag(lag_max)?);
     let (second, ok, errors) = (count(second)?, count(ok)?, count(errors)?);
     let (target, achieved) = (t.numbers(target)?, t.numbers(achieved)?);
     let (p50, p90, p99, max) = (
@@ -151,6 +170,8 @@ pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
             p99_ms: p99[i],
             max_ms: max[i],
             faults: faults[i] as u32,
+            lag_p99_ms: lag_p99[i],
+            lag_max_ms: lag_max[i],
         })
         .collect())
 }
@@ -165,7 +186,8 @@ pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
     let col_o = |name: &str, f: fn(&Row) -> Option<f64>| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
-    let [second, target, achieved, ok, errors, p50, p90, p99, max, faults] = COLUMNS;
+    let [second, target, achieved, ok, errors, p50, p90, p99, max, faults, lag_p99, lag_max] =
+        COLUMNS;
     DataFrame::new(
         rows.len(),
         vec![
@@ -179,6 +201,8 @@ pub fn frame(rows: &[Row]) -> PolarsResult<DataFrame> {
             col_o(p99, |r| r.p99_ms),
             col_o(max, |r| r.max_ms),
             col_u(faults, |r| u64::from(r.faults)),
+            col_o(lag_p99, |r| r.lag_p99_ms),
+            col_o(lag_max, |r| r.lag_max_ms),
         ],
     )
 }
@@ -203,7 +227,7 @@ impl Appender {
         let o = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
         writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             r.second,
             r.target_rate,
             r.achieved_rate,
@@ -213,7 +237,9 @@ impl Appender {
             o(r.p90_ms),
             o(r.p99_ms),
             o(r.max_ms),
-            r.faults
+            r.faults,
+            o(r.lag_p99_ms),
+            o(r.lag_max_ms)
         )?;
         self.out.flush()
     }

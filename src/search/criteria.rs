@@ -582,6 +582,7 @@ mod tests {
         Interval {
             index: 0,
             scheduled: ok + errors,
+            scheduled_arms: Vec::new(),
             load: LoadState::default(),
             per_request: vec![s.clone()],
             all: s,

@@ -31,7 +31,7 @@ pub trait Probe {
     fn profile(
         &mut self,
         _profile: Profile,
-        _on_second: &mut dyn FnMut(&Interval, u64) -> bool,
+        _on_second: &mut (dyn FnMut(&Interval, u64) -> bool + Send),
     ) -> anyhow::Result<bool> {
         anyhow::bail!("this probe does not run profiles")
     }
@@ -186,7 +186,7 @@ impl Probe for EngineProbe {
     fn profile(
         &mut self,
         profile: Profile,
-        on_second: &mut dyn FnMut(&Interval, u64) -> bool,
+        on_second: &mut (dyn FnMut(&Interval, u64) -> bool + Send),
     ) -> anyhow::Result<bool> {
         let mut plan = self.plan.clone();
         plan.load.model = self.open_model(profile);

@@ -181,7 +181,7 @@ pub struct Setup<'a> {
 pub fn stress(
     probe: &mut dyn Probe,
     setup: &Setup,
-    on_second: &mut dyn FnMut(&Second),
+    on_second: &mut (dyn FnMut(&Second) + Send),
 ) -> anyhow::Result<StressResult> {
     let (spec, slo, r) = (setup.spec, setup.slo, setup.sustainable);
     let tl = Timeline::new(spec);
@@ -424,7 +424,7 @@ mod tests {
         fn profile(
             &mut self,
             profile: Profile,
-            on_second: &mut dyn FnMut(&Interval, u64) -> bool,
+            on_second: &mut (dyn FnMut(&Interval, u64) -> bool + Send),
         ) -> anyhow::Result<bool> {
             let mut backlog = 0.0;
             let mut t = 0;
@@ -464,6 +464,7 @@ mod tests {
                     let iv = Interval {
                         index: t,
                         scheduled: rate as u64,
+                        scheduled_arms: Vec::new(),
                         load: LoadState {
                             lanes: 1024,
                             ..LoadState::default()

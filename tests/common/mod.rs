@@ -79,8 +79,14 @@ impl Drop for Py {
 /// Starts `misbehave.py ARGS`; `None` (said loudly) without python3,
 /// unless `.ci/run` requires it.
 pub fn python(args: &[&str]) -> Option<Py> {
+    python_server("misbehave.py", args)
+}
+
+/// Starts `tests/servers/SCRIPT ARGS` (a server that prints its port
+/// first), likewise.
+pub fn python_server(script: &str, args: &[&str]) -> Option<Py> {
     use std::io::BufRead;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/misbehave.py");
+    let script = format!("{}/tests/servers/{script}", env!("CARGO_MANIFEST_DIR"));
     let child = Command::new("python3")
         .arg(script)
         .args(args)
