@@ -15,8 +15,13 @@
 #            CI ran the base earlier, on main), then `headroom compare BASE
 #            CUR --format json`; each run sends RATE requests/s to one server
 #   ab       paired: one `headroom ab BASE CAND` run whose arrivals go to
-#            either at random (RATE in all, about half to each); its
-#            compare.json
+#            either at random (2 × RATE in all: about RATE to each, the
+#            samples a stored-baseline run has); its compare.json
+#
+# Both judge with a minimum effect of THRESHOLD (5 %): a gate meant to
+# catch a 10 % slowdown needs its minimum effect below 10 %, or half of
+# the true 10 % changes (9.6 % measured, with the fixed overhead) fall
+# under it by sampling alone.
 #
 # and two conditions (CONDITIONS): quiet, and neighbour, where
 # benches/servers/neighbour.py 20 100 1 5 busy-spins on every core for
@@ -44,7 +49,8 @@
 #   HEADROOM=/tmp/old/headroom benches/gate_rates.sh                   another build
 #
 # Env: PAIRS (50), RATE (300), SECS (10), MODES ("compare ab"), CONDITIONS
-# ("quiet neighbour"), KINDS ("aa slower faster"), NEIGHBOUR ("20 100 1 5").
+# ("quiet neighbour"), KINDS ("aa slower faster"), NEIGHBOUR ("20 100 1 5"),
+# THRESHOLD ("5%").
 # Prints a table and the commonest reasons for inconclusives (numbers shown
 # as #); appends the table to benches/results/gate_rates.csv. Needs python3.
 set -euo pipefail
@@ -57,6 +63,7 @@ MODES=${MODES:-compare ab}
 CONDITIONS=${CONDITIONS:-quiet neighbour}
 KINDS=${KINDS:-aa slower faster}
 NEIGHBOUR=${NEIGHBOUR:-20 100 1 5}
+THRESHOLD=${THRESHOLD:-5%}
 WORKERS=64
 
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -164,11 +171,12 @@ gate() {
       ok_rc || { keep_err "$tag-base"; return 0; }
       hr run --url "$cand" "${args[@]}" --out "$dir/cand" >"$work/out"
       ok_rc || { keep_err "$tag-cand"; return 0; }
-      hr compare "$dir/base" "$dir/cand" --format json >"$dir/compare.json"
+      hr compare "$dir/base" "$dir/cand" --threshold "$THRESHOLD" --format json >"$dir/compare.json"
       ok_rc || { keep_err "$tag-compare"; return 0; }
       read_verdict "$dir/compare.json" "$tag" ;;
     ab)
-      hr ab "$base" "$cand" "${args[@]}" --out "$dir/ab" >"$work/out"
+      hr ab "$base" "$cand" --rate $((RATE * 2)) --duration "${SECS}s" --quiet --no-report \
+        --threshold "$THRESHOLD" --out "$dir/ab" >"$work/out"
       ok_rc || { keep_err "$tag-ab"; return 0; }
       read_verdict "$dir/ab/compare.json" "$tag" ;;
   esac

@@ -820,6 +820,16 @@ fn ab_pairs_two_live_versions_and_finds_the_slower_one() {
         assert!((1650..=1950).contains(&n), "{arm}: {n}");
         assert!(out.join(arm).join("detail.hlog").exists());
     }
+    // One page: both versions' runs and the comparison.
+    let o = headroom(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        page.contains("Comparison <span class=\"fail\">regression</span>")
+            && page.contains("paired run"),
+        "{}",
+        &page[..page.len().min(2000)]
+    );
     let (o, v, _) = ab("faster", &url(&b), &url(&a), &[]);
     assert_eq!(o.status.code(), Some(0), "{v:#}");
     assert_eq!(v["verdict"], "improvement");
@@ -850,6 +860,21 @@ fn ab_pairs_two_live_versions_and_finds_the_slower_one() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!(summary(&out.join("candidate"))["scenario"], "checkout");
+    // Its results are not overwritten without --force.
+    let again = dir.path().join("same");
+    let o = headroom(&[
+        "ab",
+        &url(&a),
+        &url(&a),
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("compare.json"), "{}", text(&o));
     // Bad input: one URL alone.
     let o = headroom(&["ab", &url(&a), "--rate", "10", "--duration", "1s"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

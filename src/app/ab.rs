@@ -87,7 +87,6 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         let summary = summarize(&plan, &bases[k], &arm_outcome(&outcome, k, names));
         write_json(&arm_dir.join("summary.json"), &summary)?;
         rec.finish(&arm_dir, output.format)?;
-        write_report(&arm_dir, &output);
     }
     outcome
         .check()
@@ -106,6 +105,8 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     }
     write_json(&dir.join("compare.json"), &c)?;
     emit_comparison(&c, args.print, &args.verdict)?;
+    // One page: both versions' runs and the comparison.
+    write_report(&dir, &output);
     if !output.quiet {
         println!("\n  results: {}", dir.display());
     }

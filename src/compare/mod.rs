@@ -441,7 +441,12 @@ struct Chosen {
 /// runs are judged on service time, and only the seconds whose service
 /// time a stall disturbed are left out; otherwise on latency, without
 /// the seconds whose send lag passed its limit.
-fn choose(runs: [&RunData; 2], opts: &Options, warnings: &mut Vec<String>) -> Chosen {
+fn choose(
+    runs: [&RunData; 2],
+    opts: &Options,
+    design: Design,
+    warnings: &mut Vec<String>,
+) -> Chosen {
     let limit = lag_limit(runs, opts);
     // Send lag includes the wait for a free connection: when arrivals
     // waited for one, a late second may be the service's backpressure,
@@ -548,6 +553,13 @@ fn choose(runs: [&RunData; 2], opts: &Options, warnings: &mut Vec<String>) -> Ch
         }
         chosen.left_out[k] = out;
     }
+    if design == Design::Paired {
+        // Pairs stay pairs: a second left out of one arm goes from both.
+        let mut both: Vec<usize> = chosen.left_out.concat();
+        both.sort_unstable();
+        both.dedup();
+        chosen.left_out = [both.clone(), both];
+    }
     chosen
 }
 
@@ -584,7 +596,7 @@ fn judge_runs(baseline: &RunData, current: &RunData, opts: &Options, design: Des
     let mut warnings = Vec::new();
     let (bs, cs) = (&baseline.summary, &current.summary);
     let mut unsound = differences(bs, cs, design, &mut warnings);
-    let chosen = choose([baseline, current], opts, &mut warnings);
+    let chosen = choose([baseline, current], opts, design, &mut warnings);
     unsound |= chosen.unsound;
     for ((which, r), out) in [("baseline", baseline), ("current", current)]
         .into_iter()
@@ -682,8 +694,18 @@ fn changes(
             seed: opts.seed.wrapping_add(i as u64),
             paired: design == Design::Paired,
         };
-        let series = |s: &Series| s.get(key).cloned().unwrap_or_default();
-        let changes = stats::latency_changes(&series(&b_latency), &series(&c_latency), resampling);
+        let (mut b, mut c) = (
+            b_latency.get(key).cloned().unwrap_or_default(),
+            c_latency.get(key).cloned().unwrap_or_default(),
+        );
+        if design == Design::Paired {
+            // The arms of one run have the same seconds (an arm's last
+            // row may be missing where it had no answers after the end).
+            let n = b.len().min(c.len());
+            b.truncate(n);
+            c.truncate(n);
+        }
+        let changes = stats::latency_changes(&b, &c, resampling);
         for (metric, c) in stats::LATENCY_METRICS.into_iter().zip(changes) {
             let missing = format!(
                 "fewer than {} latency samples in a run",

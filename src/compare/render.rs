@@ -73,6 +73,11 @@ fn cells(m: &MetricChange, markdown: bool) -> [String; 7] {
     ]
 }
 
+/// A metric's cells as the terminal shows them (the report's table).
+pub fn row(m: &MetricChange) -> [String; 7] {
+    cells(m, false)
+}
+
 fn headline(c: &Comparison) -> String {
     let n = c.regressions().count();
     match c.verdict {

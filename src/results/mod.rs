@@ -57,9 +57,19 @@ pub const WRITTEN: &[&str] = &[
     "hpa.yaml",
     "slo.json",
     "budget.png",
+    "sli.png",
+    "backtest.json",
+    "compare.json",
     "steps",
     "levels",
+    // `ab`'s two arms: only when they hold a run's results (see `claim`).
+    "base",
+    "candidate",
 ];
+
+/// Folders of [`WRITTEN`] that are headroom's only when they hold a run's
+/// `summary.json` (a user's own `base/` is left alone, `--force` or not).
+const RUN_FOLDERS: &[&str] = &["base", "candidate"];
 
 /// Makes `dir` ready for a command's results. A directory holding results
 /// already (any of [`WRITTEN`]) is refused unless `force`, which removes
@@ -89,7 +99,13 @@ pub fn claim(dir: &Path, force: bool, inputs: &[&Path]) -> Result<(), BadInput> 
     let present: Vec<&str> = WRITTEN
         .iter()
         .copied()
-        .filter(|w| dir.join(w).exists())
+        .filter(|w| {
+            if RUN_FOLDERS.contains(w) {
+                dir.join(w).join(files::SUMMARY).exists()
+            } else {
+                dir.join(w).exists()
+            }
+        })
         .collect();
     if !present.is_empty() {
         if !force {
@@ -306,6 +322,7 @@ pub mod files {
     pub const FORECAST: &str = "forecast.json";
     pub const BACKTEST: &str = "backtest.json";
     pub const SLO: &str = "slo.json";
+    pub const COMPARE: &str = "compare.json";
     pub const LATENCY_LOG: &str = "latency.hlog";
     pub const DETAIL_LOG: &str = "detail.hlog";
 }
@@ -418,6 +435,10 @@ impl ResultsDir {
 
     pub fn slo(&self) -> Result<Option<slo::SloDoc>, BadInput> {
         self.doc(files::SLO, "a headroom SLO report (slo.json)")
+    }
+
+    pub fn comparison(&self) -> Result<Option<compare::Comparison>, BadInput> {
+        self.doc(files::COMPARE, "a headroom comparison (compare.json)")
     }
 
     pub fn backtest(&self) -> Result<Option<plan::BacktestDoc>, BadInput> {

@@ -3,13 +3,15 @@
 //! alone, plus each chart as a PNG beside it.
 //!
 //! A directory holding `summary.json` (run), `find.json`, `sweep.json`,
-//! `stress.json` or `plan.json` gets a section for each; its immediate
+//! `stress.json`, `plan.json`, `slo.json` or `compare.json` gets a section
+//! for each; its immediate
 //! subdirectories are searched too, so `reports/demo/` (run/, find/,
 //! sweep/, plan/ …) becomes one page. Every file is read through its type
 //! (`results`): a file that lacks a field stops the report with the file
 //! and the field named, never a zero on the page.
 
 mod budget;
+mod compare;
 mod find;
 mod plan;
 mod run;
@@ -61,6 +63,7 @@ struct Page {
     plans: Vec<plan::Section>,
     forecasts: Vec<plan::ForecastSection>,
     slos: Vec<budget::Section>,
+    comparisons: Vec<compare::Section>,
 }
 
 /// Where a section draws its charts, and the headline cards it adds to.
@@ -125,6 +128,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
             crate::results::files::STRESS,
             crate::results::files::PLAN,
             crate::results::files::SLO,
+            crate::results::files::COMPARE,
         ]
         .iter()
         .filter(|f| d.has(f))
@@ -137,7 +141,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     let count: usize = parts.iter().map(reportable).sum();
     if count == 0 {
         return Err(crate::exit::BadInput(format!(
-            "{}: no summary.json, find.json, sweep.json, stress.json, plan.json, forecast.json or slo.json here or one level down",
+            "{}: no summary.json, find.json, sweep.json, stress.json, plan.json, forecast.json, slo.json or compare.json here or one level down",
             dir.display()
         ))
         .into());
@@ -155,6 +159,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
         plans: Vec::new(),
         forecasts: Vec::new(),
         slos: Vec::new(),
+        comparisons: Vec::new(),
     };
     // Sections by kind (runs, searches, sweeps, stress tests, plans), each
     // kind in directory order.
@@ -216,6 +221,12 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
                 page.title = format!("Error budget: {}", s.name);
             }
             page.slos.push(budget::section(&s, &mut canvas)?);
+        }
+    }
+    for part in &parts {
+        let mut canvas = canvas(dir, part, count > 1, &mut page.cards);
+        if let Some(c) = part.comparison()? {
+            page.comparisons.push(compare::section(&c, &mut canvas));
         }
     }
     if page.title.is_empty() {
