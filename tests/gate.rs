@@ -838,11 +838,29 @@ fn ab_pairs_two_live_versions_and_finds_the_slower_one() {
     assert_eq!(o.status.code(), Some(0), "{v:#}");
     assert_eq!(v["verdict"], "no_significant_change", "{v:#}");
     assert!(v["warnings"].to_string().contains("A/A run"), "{v:#}");
-    // A scenario, with the versions named by flag.
+    // A scenario with a two-step flow, the versions named by flag: each
+    // flow run goes to one version, both its steps with it.
     let scenario = dir.path().join("s.toml");
     std::fs::write(
         &scenario,
-        "name = \"checkout\"\n[target]\nurl = \"http://127.0.0.1:1/\"\n[load]\nrate = 600\nduration = \"6s\"\n",
+        r#"
+name = "checkout"
+[target]
+url = "http://127.0.0.1:1/"
+[load]
+rate = 300
+duration = "6s"
+[[flow]]
+name = "buy"
+[[flow.step]]
+name = "cart"
+path = "/cart"
+[[flow.step]]
+name = "pay"
+method = "POST"
+path = "/pay"
+body = "card=4242"
+"#,
     )
     .unwrap();
     let out = dir.path().join("scenario");
@@ -859,7 +877,21 @@ fn ab_pairs_two_live_versions_and_finds_the_slower_one() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert_eq!(summary(&out.join("candidate"))["scenario"], "checkout");
+    let s = summary(&out.join("candidate"));
+    assert_eq!(s["scenario"], "checkout");
+    let steps: Vec<(String, u64)> = s["per_request"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let n = p["requests"]["total"].as_u64().unwrap();
+            (p["name"].as_str().unwrap().to_string(), n)
+        })
+        .collect();
+    // Every flow run that went to the candidate made both its steps there.
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert_eq!(steps[0].1, steps[1].1, "{steps:?}");
+    assert!((800..=1000).contains(&steps[0].1), "{steps:?}");
     // Its results are not overwritten without --force.
     let again = dir.path().join("same");
     let o = headroom(&[
