@@ -780,7 +780,10 @@ fn ab_pairs_two_live_versions_and_finds_the_slower_one() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let url = |p: &common::Py| format!("http://127.0.0.1:{}/", p.port);
+    // A quick run's URL names its request's path; fixed.py answers 404
+    // below a top-level path, so a path joined twice (/ok/ok) would show.
+    let url = |p: &common::Py| format!("http://127.0.0.1:{}/ok", p.port);
+    let root = |p: &common::Py| format!("http://127.0.0.1:{}/", p.port);
     let ab = |name: &str, base: &str, cand: &str, extra: &[&str]| {
         let out = dir.path().join(name);
         let mut args = vec![
@@ -818,6 +821,7 @@ fn ab_pairs_two_live_versions_and_finds_the_slower_one() {
         let n = s["requests"]["total"].as_u64().unwrap();
         // Binomial: 3,600 arrivals split at random, σ = 30.
         assert!((1650..=1950).contains(&n), "{arm}: {n}");
+        assert_eq!(s["requests"]["errors"]["total"], 0, "{arm}: {s:#}");
         assert!(out.join(arm).join("detail.hlog").exists());
     }
     // One page: both versions' runs and the comparison.
@@ -868,9 +872,9 @@ body = "card=4242"
         "ab",
         scenario.to_str().unwrap(),
         "--base",
-        &url(&a),
+        &root(&a),
         "--candidate",
-        &url(&b),
+        &root(&b),
         "--quiet",
         "--no-report",
         "--out",
@@ -890,6 +894,7 @@ body = "card=4242"
         .collect();
     // Every flow run that went to the candidate made both its steps there.
     assert_eq!(steps.len(), 2, "{steps:?}");
+    assert_eq!(s["requests"]["errors"]["total"], 0, "{s:#}");
     assert_eq!(steps[0].1, steps[1].1, "{steps:?}");
     assert!((800..=1000).contains(&steps[0].1), "{steps:?}");
     // Its results are not overwritten without --force.
@@ -907,7 +912,41 @@ body = "card=4242"
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("compare.json"), "{}", text(&o));
-    // Bad input: one URL alone.
+    // Bad input: one URL alone; versions at different paths; the embedded
+    // target; live metrics it does not serve.
+    let o = headroom(&[
+        "ab",
+        &url(&a),
+        &root(&b),
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("differ in path"), "{}", text(&o));
+    let o = headroom(&[
+        "ab",
+        "embedded",
+        &url(&b),
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = headroom(&[
+        "ab",
+        &url(&a),
+        &url(&b),
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let o = headroom(&["ab", &url(&a), "--rate", "10", "--duration", "1s"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

@@ -21,7 +21,7 @@ use crate::exit;
 use crate::load::{self, Observer, RunOutcome, StopFlag};
 use crate::metrics::{Interval, Stats};
 use crate::results::write_json;
-use crate::scenario::{BaseUrl, TargetSpec};
+use crate::scenario::{Plan, TargetSpec};
 
 /// The arms, in the order the engine numbers them.
 const ARMS: [&str; 2] = ["base", "candidate"];
@@ -29,17 +29,51 @@ const ARMS: [&str; 2] = ["base", "candidate"];
 /// `headroom ab`.
 pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let (scenario, urls) = targets(args)?;
-    let target = TargetOpts {
-        scenario,
-        url: Some(urls[0].clone()),
-        slo: Vec::new(),
-        threads: args.threads,
-        connections: args.connections,
-        timeout: args.timeout,
-        no_keep_alive: false,
-        http: args.http,
-    };
-    let mut plan = plan_for(&target, args.model.overrides())?;
+    if args.output.metrics_listen.is_some() {
+        return Err(exit::BadInput(
+            "ab serves no live metrics (--metrics-listen is for run, find, sweep and stress)"
+                .into(),
+        )
+        .into());
+    }
+    // Each URL read as `run` reads it (a quick run's path is its request's
+    // path; a scenario's URL is the base its paths go under).
+    let plans = urls
+        .iter()
+        .map(|u| {
+            let target = TargetOpts {
+                scenario: scenario.clone(),
+                url: Some(u.clone()),
+                slo: Vec::new(),
+                threads: args.threads,
+                connections: args.connections,
+                timeout: args.timeout,
+                no_keep_alive: false,
+                http: args.http,
+            };
+            plan_for(&target, args.model.overrides())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bases = plans
+        .iter()
+        .zip(&urls)
+        .map(|(p, u)| match &p.target {
+            TargetSpec::Url(base) => Ok(base.clone()),
+            TargetSpec::Embedded(_) => Err(exit::BadInput(format!(
+                "{u}: ab compares two running services: give both their URLs (the embedded target is for run)"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let paths =
+        |p: &Plan| -> Vec<String> { p.requests.iter().map(|r| r.path.source.clone()).collect() };
+    if paths(&plans[0]) != paths(&plans[1]) {
+        return Err(exit::BadInput(format!(
+            "{} and {} differ in path: ab sends the same requests to both versions (give the same path, or a scenario with --base and --candidate)",
+            urls[0], urls[1]
+        ))
+        .into());
+    }
+    let plan = plans.into_iter().next().expect("two plans");
     if !plan.chaos.faults.is_empty() || !plan.chaos.proxies.is_empty() {
         return Err(exit::BadInput(
             "ab compares two versions under the same load: a scenario's proxies and faults are for `run`".into(),
@@ -47,11 +81,6 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         .into());
     }
     let opts = verdict_options(&args.verdict)?;
-    let bases = urls
-        .iter()
-        .map(|u| BaseUrl::parse(u).map_err(|e| exit::BadInput(format!("{u}: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    plan.target = TargetSpec::Url(bases[0].clone());
     let output = Output::from(&args.output);
     let dir = output
         .out

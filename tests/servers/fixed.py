@@ -3,8 +3,8 @@
 
     fixed.py SERVICE_MS WORKERS [PORT]
 
-Answers every request "200 ok\\n" (with Content-Length, keep-alive) after
-SERVICE_MS milliseconds, serving at most WORKERS requests at once (an
+Answers every request for a top-level path (/, /cart) "200 ok\\n" (with
+Content-Length, keep-alive; 404 below one) after SERVICE_MS milliseconds, serving at most WORKERS requests at once (an
 asyncio.Semaphore); the others queue. Binds 127.0.0.1 only; PORT 0 or absent
 picks a free port. The port is printed on the first line of stdout. Runs
 until killed; SIGTERM and SIGINT exit cleanly.
@@ -24,6 +24,9 @@ import signal
 import sys
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n"
+# Only top-level paths (/, /cart) are found: a client that joins a base
+# path to a request path twice (/cart/cart) gets 404s, not silent 200s.
+MISSING = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nno!\n"
 
 
 async def serve(service_s, sem, reader, writer):
@@ -33,6 +36,9 @@ async def serve(service_s, sem, reader, writer):
             if not line.strip():
                 break  # EOF (or a stray blank line: treat as the end)
             length, close = 0, line.rstrip().endswith(b"HTTP/1.0")
+            parts = line.split()
+            path = parts[1].split(b"?")[0] if len(parts) > 1 else b"/"
+            answer = RESPONSE if path.count(b"/") <= 1 else MISSING
             while (h := await reader.readline()) not in (b"\r\n", b"\n", b""):
                 name, _, value = h.partition(b":")
                 name, value = name.strip().lower(), value.strip().lower()
@@ -44,7 +50,7 @@ async def serve(service_s, sem, reader, writer):
                 await reader.readexactly(length)
             async with sem:
                 await asyncio.sleep(service_s)
-            writer.write(RESPONSE if not close else RESPONSE.replace(
+            writer.write(answer if not close else answer.replace(
                 b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
             await writer.drain()
             if close:
