@@ -301,18 +301,29 @@ for = "5s"
     let dir = dir.path().join("r");
     assert_eq!(code, Some(0), "{out}");
     let rows = series(&dir);
+    // A shard closes a second when it next wakes, a scheduling delay after
+    // the second's edge: what ended in that delay counts in the second
+    // before. At 100/s a delay of 20 ms (a stall on a busy 2-core machine)
+    // holds 2 arrivals, so second 2 may carry up to 2 of the window's
+    // resets; no other second outside it any.
     let outside: f64 = rows
         .iter()
         .enumerate()
-        .filter(|(t, _)| !(3..=8).contains(t))
+        .filter(|(t, _)| !(2..=8).contains(t))
         .map(|(_, r)| r.n("errors"))
         .sum();
     assert_eq!(outside, 0.0, "errors outside the fault's window\n{out}");
+    assert!(
+        rows[2].n("errors") <= 2.0,
+        "{} errors in the second before the window\n{out}",
+        rows[2].n("errors")
+    );
     let window: Vec<&Second> = rows[3..8].iter().collect();
     let n: f64 = window.iter().map(|r| r.n("ok") + r.n("errors")).sum();
-    let errors: f64 = rows[3..=8].iter().map(|r| r.n("errors")).sum();
+    let errors: f64 = rows[2..=8].iter().map(|r| r.n("errors")).sum();
     // Binomial(n, 0.3): 4.5 standard deviations (a false alarm once in
-    // 150,000 runs), and 2 for arrivals within a millisecond of the edges.
+    // 150,000 runs), and 2 for arrivals within a scheduling delay of the
+    // edges.
     let (mean, sd) = (0.3 * n, (n * 0.3 * 0.7).sqrt());
     assert!(
         (errors - mean).abs() <= 4.5 * sd + 2.0,

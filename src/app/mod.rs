@@ -465,13 +465,15 @@ impl Recording {
                 row.errors
             ));
         }
+        // The summary first, the time series' row last: a second in
+        // timeseries.csv is a second every other file holds as well.
+        if let Err(e) = self.so_far.second(iv) {
+            self.write_error.get_or_insert(e);
+        }
         if let Err(e) = self.series.push(&row).context("writing timeseries.csv") {
             self.write_error.get_or_insert(e);
         }
         self.rows.push(row);
-        if let Err(e) = self.so_far.second(iv) {
-            self.write_error.get_or_insert(e);
-        }
         let planned = self.so_far.plan.load.model.duration().as_secs();
         if !self.waiting_said && iv.index >= planned && iv.load.in_flight > 0 {
             self.waiting_said = true;
