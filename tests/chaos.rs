@@ -312,7 +312,11 @@ for = "5s"
         .filter(|(t, _)| !(2..=8).contains(t))
         .map(|(_, r)| r.n("errors"))
         .sum();
-    assert_eq!(outside, 0.0, "errors outside the fault's window\n{out}");
+    let per_second: Vec<(f64, f64)> = rows.iter().map(|r| (r.n("ok"), r.n("errors"))).collect();
+    assert_eq!(
+        outside, 0.0,
+        "errors outside the fault's window; (ok, errors) by second {per_second:?}\n{out}"
+    );
     assert!(
         rows[2].n("errors") <= 2.0,
         "{} errors in the second before the window\n{out}",

@@ -95,6 +95,10 @@ struct Pump<'a> {
     seen: HashMap<String, Seen>,
     /// The toxics of this direction that apply to this connection.
     active: Vec<Toxic>,
+    /// When a `reset_peer` that took data and was removed before its
+    /// countdown ended resets the connection: as in Toxiproxy, whose
+    /// reset waits out its timeout once data came, removed or not.
+    doomed: Option<Instant>,
     passed: u64,
 }
 
@@ -109,6 +113,7 @@ impl<'a> Pump<'a> {
             rng: SmallRng::from_rng(&mut rand::rng()),
             seen: HashMap::new(),
             active: Vec::new(),
+            doomed: None,
             passed: 0,
         }
     }
@@ -124,6 +129,15 @@ impl<'a> Pump<'a> {
         let lost_timeout = self.active.iter().any(|t| {
             matches!(t.effect, Effect::Timeout { .. }) && !mine.iter().any(|m| m.name == t.name)
         });
+        for t in &self.active {
+            if let Effect::ResetPeer { timeout } = t.effect {
+                let armed = self.seen.get(&t.name).and_then(|s| s.armed);
+                if let Some(at) = armed.filter(|_| !mine.iter().any(|m| m.name == t.name)) {
+                    let at = at + timeout;
+                    self.doomed = Some(self.doomed.map_or(at, |d| d.min(at)));
+                }
+            }
+        }
         self.seen
             .retain(|name, _| mine.iter().any(|t| &t.name == name));
         self.active.clear();
@@ -162,6 +176,7 @@ impl<'a> Pump<'a> {
 
     /// The earliest instant a `timeout` or `reset_peer` ends the connection.
     fn deadline(&self) -> Option<(Instant, End)> {
+        let doomed = self.doomed.map(|at| (at, End::Reset));
         self.active
             .iter()
             .filter_map(|t| {
@@ -174,14 +189,17 @@ impl<'a> Pump<'a> {
                     _ => None,
                 }
             })
+            .chain(doomed)
             .min_by_key(|(at, _)| *at)
     }
 
     /// While a `timeout` or `reset_peer` applies, data is dropped.
     fn black_hole(&self) -> bool {
-        self.active
-            .iter()
-            .any(|t| matches!(t.effect, Effect::Timeout { .. } | Effect::ResetPeer { .. }))
+        self.doomed.is_some()
+            || self
+                .active
+                .iter()
+                .any(|t| matches!(t.effect, Effect::Timeout { .. } | Effect::ResetPeer { .. }))
     }
 
     fn delay(&mut self) -> Duration {
@@ -363,4 +381,53 @@ impl<'a> Pump<'a> {
 async fn read_chunk(rd: &mut OwnedReadHalf, buf: &mut [u8]) -> io::Result<Option<Bytes>> {
     let n = rd.read(buf).await?;
     Ok((n > 0).then(|| Bytes::copy_from_slice(&buf[..n])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `reset_peer` that took data and is removed before its countdown
+    /// ends still resets the connection: its data was dropped, and a
+    /// connection left open would leave the client waiting for an answer
+    /// to a request that never arrived (a request timeout, once in a few
+    /// runs of a fault window's end on a busy machine).
+    #[tokio::test]
+    async fn a_reset_peer_removed_after_it_took_data_still_resets() {
+        let reset = Toxic {
+            name: "resets".into(),
+            stream: Stream::Upstream,
+            toxicity: 1.0,
+            effect: Effect::ResetPeer {
+                timeout: Duration::from_millis(50),
+            },
+        };
+        let (set, toxics) = watch::channel(Arc::new(vec![reset.clone()]));
+        let (_close, closed) = watch::channel(false);
+        let w = Watches {
+            toxics,
+            closed,
+            stats: Arc::default(),
+        };
+        let (end, _) = watch::channel(End::Open);
+        let mut pump = Pump::new(Stream::Upstream, &w, &end);
+        pump.refresh().unwrap();
+        assert!(pump.deadline().is_none(), "no data yet, no countdown");
+        pump.arm();
+        let (at, how) = pump.deadline().unwrap();
+        assert_eq!(how, End::Reset);
+        set.send_replace(Arc::new(Vec::new()));
+        pump.refresh().unwrap();
+        assert_eq!(pump.deadline(), Some((at, End::Reset)));
+        assert!(pump.black_hole(), "what follows is dropped as well");
+
+        // Removed before any data came: the connection goes on untouched.
+        set.send_replace(Arc::new(vec![reset]));
+        let mut pump = Pump::new(Stream::Upstream, &w, &end);
+        pump.refresh().unwrap();
+        set.send_replace(Arc::new(Vec::new()));
+        pump.refresh().unwrap();
+        pump.arm();
+        assert!(pump.deadline().is_none() && !pump.black_hole());
+    }
 }
