@@ -1,6 +1,7 @@
 //! Process exit codes, one per outcome a CI job branches on, and the one
 //! mapping from every command's outcome to its code.
 
+use crate::error::{BadInput, Unreachable};
 use crate::results::compare::{self, Comparison};
 use crate::results::find::Outcome;
 use crate::results::stress::StressVerdict;
@@ -126,14 +127,3 @@ pub fn of_error(err: &anyhow::Error) -> Code {
         _ => Code::Internal,
     }
 }
-
-/// An error that is the user's input, not the tool: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
-
-/// A server headroom must talk to (a target, Prometheus) did not answer:
-/// exit code 4.
-#[derive(Debug, thiserror::Error)]
-#[error("unreachable: {0}")]
-pub struct Unreachable(pub String);

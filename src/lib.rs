@@ -8,12 +8,12 @@
 //!   HTTP/2 connections (and their pool), TLS. The only module that drives
 //!   traffic.
 //! * [`metrics`] — HdrHistogram recorders, per-second interval snapshots
-//!   and their exact merge, and who limited the load (`limits`: the
-//!   target or the generator).
-//! * [`search`] — what a run of steps answers: the breaking-point search,
-//!   the concurrency sweep, the stress test past the breaking point, and
-//!   the criteria that judge a step — all behind a `Probe`.
-//! * [`target`] — the embedded synthetic service whose capacity is known in
+//!   and their exact merge.
+//! * [`search`] — judging what was measured: a run's summary (its SLOs,
+//!   who limited the load), the breaking-point search, the concurrency
+//!   sweep, the stress test past the breaking point, and the criteria that
+//!   judge a step — all behind a `Probe`.
+//! * [`embedded`] — the embedded synthetic service whose capacity is known in
 //!   closed form (c workers / mean service time): demo, default target and
 //!   test oracle.
 //! * [`proxy`] — the fault-injecting TCP proxy (`headroom proxy`, and the
@@ -32,6 +32,8 @@
 //!   the text printed in the terminal.
 //! * [`compare`] — a run against a baseline: statistical verdicts per
 //!   metric, Markdown and JUnit for CI.
+//! * [`error`] — the errors every layer ends with, by kind (bad input, a
+//!   server that did not answer).
 //! * [`app`] — one function per subcommand wiring the parts together;
 //!   [`cli`] holds the clap definitions; [`exit`] the exit codes and the
 //!   one mapping from outcomes to them.
@@ -43,6 +45,8 @@
 pub mod app;
 pub mod cli;
 pub mod compare;
+pub mod embedded;
+pub mod error;
 pub mod exit;
 pub mod hash;
 pub mod input;
@@ -54,7 +58,6 @@ pub mod report;
 pub mod results;
 pub mod scenario;
 pub mod search;
-pub mod target;
 pub mod timer;
 pub mod units;
 

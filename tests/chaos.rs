@@ -76,18 +76,18 @@ fn plain(port: u16, rate: u32, secs: u32) -> String {
 }
 
 /// An embedded target of the test's own: 16 workers, 1 ms fixed.
-fn fast_config() -> headroom::target::TargetConfig {
-    headroom::target::TargetConfig {
+fn fast_config() -> headroom::embedded::TargetConfig {
+    headroom::embedded::TargetConfig {
         workers: 16,
-        service_time: headroom::target::ServiceTime::Fixed {
+        service_time: headroom::embedded::ServiceTime::Fixed {
             mean: std::time::Duration::from_millis(1),
         },
         ..Default::default()
     }
 }
 
-fn fast_target() -> headroom::target::TargetHandle {
-    headroom::target::spawn(fast_config(), "127.0.0.1:0".parse().unwrap()).unwrap()
+fn fast_target() -> headroom::embedded::TargetHandle {
+    headroom::embedded::spawn(fast_config(), "127.0.0.1:0".parse().unwrap()).unwrap()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -724,10 +724,10 @@ fn retries_multiply_the_calls_a_failing_dependency_gets() {
     let Some(py) = common::python(&["forbidden"]) else {
         return;
     };
-    let target = headroom::target::spawn(
-        headroom::target::TargetConfig {
+    let target = headroom::embedded::spawn(
+        headroom::embedded::TargetConfig {
             dependency: Some(
-                headroom::target::rules::dependency(
+                headroom::embedded::rules::dependency(
                     &format!("http://127.0.0.1:{}/", py.port),
                     std::time::Duration::from_secs(1),
                     2,

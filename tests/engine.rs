@@ -11,11 +11,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use base64::Engine as _;
+use headroom::embedded::{self, ServiceTime, Stall, TargetConfig, TargetHandle};
 use headroom::load::{self, StopFlag};
 use headroom::metrics::Interval;
 use headroom::results::summary::Summary;
 use headroom::scenario::{BaseUrl, Overrides, Plan};
-use headroom::target::{self, ServiceTime, Stall, TargetConfig, TargetHandle};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -24,7 +24,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn start(cfg: TargetConfig) -> TargetHandle {
-    target::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap()
+    embedded::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap()
 }
 
 /// The mean time the target held a request (its workers' measured service).
@@ -68,7 +68,7 @@ fn run(plan: &Plan, t: &TargetHandle) -> (Summary, Vec<(u64, u64)>) {
         .map(|r| (r.name.clone(), "GET".into(), r.path.source.clone()))
         .collect();
     let summary = Summary::build(
-        headroom::results::summary::RunFacts {
+        headroom::search::summary::RunFacts {
             scenario: &plan.name,
             target: t.url(),
             started_at: outcome.started_at,

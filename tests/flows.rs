@@ -15,12 +15,12 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use headroom::embedded::{self, ServiceTime, TargetConfig, TargetHandle};
 use headroom::load::{self, RunOutcome, StopFlag};
 use headroom::metrics::{ErrorKind, Interval};
-use headroom::results::summary::RunFacts;
 use headroom::results::summary::Summary;
 use headroom::scenario::{BaseUrl, Plan};
-use headroom::target::{self, ServiceTime, TargetConfig, TargetHandle};
+use headroom::search::summary::RunFacts;
 
 fn start(workers: u32, ms: u64, streams: Option<u32>) -> TargetHandle {
     let cfg = TargetConfig {
@@ -31,7 +31,7 @@ fn start(workers: u32, ms: u64, streams: Option<u32>) -> TargetHandle {
         max_concurrent_streams: streams,
         ..TargetConfig::default()
     };
-    target::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap()
+    embedded::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap()
 }
 
 /// Parses `body` as a scenario in `dir` (data files are relative to it)
@@ -410,7 +410,7 @@ fn requests_cancelled_in_the_targets_queue_leave_no_trace() {
         },
         ..TargetConfig::default()
     };
-    let t = target::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let t = embedded::spawn(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
     let plan = scenario(
         dir.path(),
         &t,

@@ -15,13 +15,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use headroom::app::stress::run_stress;
+use headroom::embedded::{self, ServiceTime, TargetConfig, TargetHandle};
 use headroom::load::StopFlag;
 use headroom::results::find::Outcome;
 use headroom::results::stress::{PhaseName, StressResult, StressVerdict};
 use headroom::results::verdict::Attribution;
 use headroom::results::verdict::Verdict;
 use headroom::scenario::{Overrides, Plan, SearchSpec, StressSpec};
-use headroom::target::{self, ServiceTime, TargetConfig, TargetHandle};
 
 fn plan(url: &str, slo: &[(&str, &str)]) -> Plan {
     let url = Some(url.to_string());
@@ -35,7 +35,7 @@ fn plan(url: &str, slo: &[(&str, &str)]) -> Plan {
 }
 
 fn embedded(workers: u32, service_ms: u64, queue_limit: Option<u64>) -> TargetHandle {
-    target::spawn(
+    embedded::spawn(
         TargetConfig {
             workers,
             service_time: ServiceTime::Fixed {

@@ -9,11 +9,11 @@ use common::{plan_from, quiet, serial};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use headroom::embedded::{self, ServiceTime, TargetConfig};
 use headroom::load::StopFlag;
 use headroom::model::queueing::erlang_b;
 use headroom::results::find::Outcome;
 use headroom::scenario::{Overrides, Plan, SearchSpec};
-use headroom::target::{self, ServiceTime, TargetConfig};
 
 fn plan(url: &str, slo: &[(&str, &str)], poisson: bool, connections: Option<usize>) -> Plan {
     let o = Overrides {
@@ -57,7 +57,7 @@ fn find_meets_erlang_b_on_an_error_share_slo() {
     // i.e. 887.5 requests/s. Tolerance ±5 %: the bisection stops within 3 %,
     // and a 4 s step near 890 rps refuses ~36 requests, whose Poisson noise
     // (±17 %) moves the crossing by ±17 % / (d ln B / d ln λ ≈ 7.2) ≈ ±2.4 %.
-    let t = target::spawn(
+    let t = embedded::spawn(
         TargetConfig {
             workers: 16,
             service_time: ServiceTime::Fixed {
@@ -138,7 +138,7 @@ fn a_starved_generator_is_never_a_breaking_point() {
     // 32 workers × 20 ms = 1 600 rps of capacity, but only 2 connections:
     // at most 2 / 20 ms = 100 requests/s can be in flight. The search must
     // say the generator could not drive the load — not that the target broke.
-    let t = target::spawn(
+    let t = embedded::spawn(
         TargetConfig {
             workers: 32,
             service_time: ServiceTime::Fixed {

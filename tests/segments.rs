@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use headroom::target::{self, ServiceTime, TargetConfig};
+use headroom::embedded::{self, ServiceTime, TargetConfig};
 use serde_json::Value;
 
 fn json(path: &Path) -> Value {
@@ -101,7 +101,7 @@ fn run_segments(s: &Path, dir: &Path, run_id: &str, n: u32) -> Vec<PathBuf> {
 fn three_segments_merge_into_the_single_run() {
     let _g = serial();
     // One server for everyone: 64 workers × 5 ms = 12,800 requests/s.
-    let t = target::spawn(
+    let t = embedded::spawn(
         TargetConfig {
             workers: 64,
             service_time: ServiceTime::Fixed {

@@ -30,7 +30,7 @@ const ARMS: [&str; 2] = ["base", "candidate"];
 pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let (scenario, urls) = targets(args)?;
     if args.output.metrics_listen.is_some() {
-        return Err(exit::BadInput(
+        return Err(crate::error::BadInput(
             "ab serves no live metrics (--metrics-listen is for run, find, sweep and stress)"
                 .into(),
         )
@@ -59,7 +59,7 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         .zip(&urls)
         .map(|(p, u)| match &p.target {
             TargetSpec::Url(base) => Ok(base.clone()),
-            TargetSpec::Embedded(_) => Err(exit::BadInput(format!(
+            TargetSpec::Embedded(_) => Err(crate::error::BadInput(format!(
                 "{u}: ab compares two running services: give both their URLs (the embedded target is for run)"
             ))),
         })
@@ -67,7 +67,7 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let paths =
         |p: &Plan| -> Vec<String> { p.requests.iter().map(|r| r.path.source.clone()).collect() };
     if paths(&plans[0]) != paths(&plans[1]) {
-        return Err(exit::BadInput(format!(
+        return Err(crate::error::BadInput(format!(
             "{} and {} differ in path: ab sends the same requests to both versions (give the same path, or a scenario with --base and --candidate)",
             urls[0], urls[1]
         ))
@@ -75,7 +75,7 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     }
     let plan = plans.into_iter().next().expect("two plans");
     if !plan.chaos.faults.is_empty() || !plan.chaos.proxies.is_empty() {
-        return Err(exit::BadInput(
+        return Err(crate::error::BadInput(
             "ab compares two versions under the same load: a scenario's proxies and faults are for `run`".into(),
         )
         .into());
@@ -150,13 +150,14 @@ fn targets(args: &AbArgs) -> anyhow::Result<(Option<std::path::PathBuf>, [String
         ([b, c], None, None) => Ok((None, [b.clone(), c.clone()])),
         ([scenario], Some(b), Some(c)) => {
             if !Path::new(scenario).is_file() {
-                return Err(
-                    exit::BadInput(format!("{scenario}: no such scenario file ({usage})")).into(),
-                );
+                return Err(crate::error::BadInput(format!(
+                    "{scenario}: no such scenario file ({usage})"
+                ))
+                .into());
             }
             Ok((Some(scenario.into()), [b.clone(), c.clone()]))
         }
-        _ => Err(exit::BadInput(usage.into()).into()),
+        _ => Err(crate::error::BadInput(usage.into()).into()),
     }
 }
 

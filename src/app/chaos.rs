@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::exit;
+use crate::embedded::{self, Dependency, TargetHandle};
 use crate::metrics::live::Live;
 use crate::proxy::{ProxySpec, Server};
 use crate::scenario::chaos::{Fault, DEPENDENCY_PROXY};
 use crate::scenario::{Plan, TargetSpec};
 use crate::search::experiment::Applied;
-use crate::target::{self, Dependency, TargetHandle};
 
 /// What a run with faults keeps running beside the load.
 pub struct Running {
@@ -40,7 +39,7 @@ pub fn start(plan: &mut Plan) -> anyhow::Result<Running> {
     for p in &chaos.proxies {
         let upstream = if p.name == DEPENDENCY_PROXY {
             if let Some(d) = &chaos.dependency {
-                let h = target::spawn(d.service.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+                let h = embedded::spawn(d.service.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
                     .context("starting the embedded dependency")?;
                 let addr = h.addr.to_string();
                 dependency = Some(h);
@@ -59,7 +58,7 @@ pub fn start(plan: &mut Plan) -> anyhow::Result<Running> {
                 upstream: Some(upstream),
                 enabled: None,
             })
-            .map_err(|e| exit::BadInput(format!("[[proxy]] {}: {e}", p.name)))?;
+            .map_err(|e| crate::error::BadInput(format!("[[proxy]] {}: {e}", p.name)))?;
         if let (Some(d), true, TargetSpec::Embedded(cfg)) = (
             &chaos.dependency,
             p.name == DEPENDENCY_PROXY,

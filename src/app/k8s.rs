@@ -8,7 +8,8 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::K8sArgs;
-use crate::exit::{self, BadInput};
+use crate::error::BadInput;
+use crate::exit;
 
 const TEMPLATE: &str = include_str!("k8s.yaml");
 

@@ -10,14 +10,16 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 
 use crate::cli::MergeArgs;
-use crate::exit::{self, BadInput};
+use crate::error::BadInput;
+use crate::exit;
 use crate::metrics::{ErrorKind, Interval, Stats};
 use crate::results::hlog::{HlogWriter, Log, Recorded};
 use crate::results::scenario::ScenarioInfo;
-use crate::results::summary::{RunFacts, SegmentInfo, SloName, Summary};
+use crate::results::summary::{SegmentInfo, SloName, Summary};
 use crate::results::timeseries::{self, Row};
 use crate::results::{files, ResultsDir};
 use crate::scenario::{LatencySlo, MinRate, RequestSlo, Slo};
+use crate::search::summary::RunFacts;
 
 struct Seg {
     dir: PathBuf,

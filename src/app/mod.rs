@@ -20,18 +20,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{
     DemoArgs, Dist, FindArgs, OutputArgs, ProxyArgs, RunArgs, SweepArgs, TargetArgs, TargetOpts,
 };
+use crate::embedded::{self, rules, ServiceTime, TargetConfig};
 use crate::exit;
 use crate::load::{self, StopFlag};
 use crate::metrics::Interval;
 use crate::report;
 use crate::results::hlog::HlogWriter;
+use crate::results::summary::LoadKind;
 use crate::results::summary::Summary;
-use crate::results::summary::{LoadKind, RunFacts};
 use crate::results::timeseries;
 use crate::results::write_json;
 use crate::scenario::{self, BaseUrl, LoadModel, Overrides, Plan, TargetSpec};
 use crate::search;
-use crate::target::{self, rules, ServiceTime, TargetConfig};
+use crate::search::summary::RunFacts;
 use crate::units::{fmt_count, fmt_ms};
 
 /// The demo scenario, also shipped as `scenarios/demo.toml`.
@@ -109,7 +110,7 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     if let Some(t) = args.start_at {
         // Refused before a results directory is made.
         let at = std::time::SystemTime::from(t);
-        scenario::start_delay(at).map_err(exit::BadInput)?;
+        scenario::start_delay(at).map_err(crate::error::BadInput)?;
         plan.load.start_at = Some(at);
     }
     let segment = (args.segment.is_some() || args.run_id.is_some()).then(|| {
@@ -127,7 +128,7 @@ pub fn run(args: &RunArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         }
     });
     if args.abort_on_fail && plan.slo.latency.is_empty() && plan.slo.error_share.is_none() {
-        return Err(exit::BadInput(
+        return Err(crate::error::BadInput(
             "--abort-on-fail needs a latency or error SLO ([slo] in the scenario or --slo)".into(),
         )
         .into());
@@ -174,7 +175,7 @@ fn execute_segment(
 ) -> anyhow::Result<RunReport> {
     let run_for = plan.load.model.duration();
     if let Some(f) = plan.chaos.faults.iter().find(|f| f.at >= run_for) {
-        return Err(exit::BadInput(format!(
+        return Err(crate::error::BadInput(format!(
             "fault {:?} starts at {} s, after the run's {} s of load",
             f.name,
             f.at.as_secs_f64(),
@@ -621,7 +622,7 @@ fn summarize(plan: &Plan, base: &BaseUrl, outcome: &load::RunOutcome) -> Summary
 /// run's proxies (with an embedded dependency behind one). Dropped in this
 /// order: the target before what it calls.
 pub(crate) struct Started {
-    _target: Option<target::TargetHandle>,
+    _target: Option<embedded::TargetHandle>,
     chaos: chaos::Running,
 }
 
@@ -638,7 +639,7 @@ fn start_target(plan: &Plan) -> anyhow::Result<(Started, BaseUrl)> {
             base.clone(),
         )),
         TargetSpec::Embedded(cfg) => {
-            let handle = target::spawn(cfg.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+            let handle = embedded::spawn(cfg.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
                 .context("starting the embedded target")?;
             let base = BaseUrl::parse(&handle.url()).map_err(anyhow::Error::msg)?;
             Ok((
@@ -738,7 +739,7 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
     use crate::compare::{self, load};
     let named = |name: &str| -> anyhow::Result<PathBuf> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(exit::BadInput(format!(
+            return Err(crate::error::BadInput(format!(
                 "baseline name {name:?}: use letters, digits, '-' and '_'"
             ))
             .into());
@@ -750,7 +751,7 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
         ([c], Some(name)) => {
             let dir = named(name)?;
             if !dir.join("summary.json").exists() {
-                return Err(exit::BadInput(format!(
+                return Err(crate::error::BadInput(format!(
                     "no baseline named {name:?} in {} (save one with --save-baseline {name} RUN)",
                     args.baseline_dir.display()
                 ))
@@ -760,15 +761,16 @@ pub fn compare(args: &crate::cli::CompareArgs) -> anyhow::Result<exit::Code> {
         }
         ([c], None) if args.save_baseline.is_some() => (None, c.clone()),
         ([_], None) => {
-            return Err(exit::BadInput(
+            return Err(crate::error::BadInput(
                 "compare needs BASELINE CURRENT, or CURRENT with --baseline NAME".into(),
             )
             .into())
         }
         (_, Some(_)) => {
-            return Err(
-                exit::BadInput("with --baseline NAME, give only the CURRENT run".into()).into(),
+            return Err(crate::error::BadInput(
+                "with --baseline NAME, give only the CURRENT run".into(),
             )
+            .into())
         }
         _ => unreachable!("clap takes one or two runs"),
     };
@@ -802,7 +804,7 @@ fn verdict_options(v: &crate::cli::VerdictOpts) -> anyhow::Result<crate::compare
         ..crate::compare::Options::default()
     };
     if !(0.5..1.0).contains(&opts.confidence) {
-        return Err(exit::BadInput(format!(
+        return Err(crate::error::BadInput(format!(
             "--confidence {}: expected between 50 % and 99.9 %",
             opts.confidence
         ))
@@ -873,9 +875,9 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     set(&mut sp.warmup, args.warmup);
     set(&mut sp.confirm, args.confirm);
     set(&mut sp.max_time, args.max_time);
-    sp.check().map_err(exit::BadInput)?;
+    sp.check().map_err(crate::error::BadInput)?;
     if plan.slo.is_empty() {
-        return Err(exit::BadInput(
+        return Err(crate::error::BadInput(
             "find needs an SLO: [slo] in the scenario or --slo p99=250ms (repeatable)".into(),
         )
         .into());
@@ -902,7 +904,7 @@ pub(crate) fn probe_for(
     logs: &str,
 ) -> anyhow::Result<(Started, BaseUrl, PathBuf, search::EngineProbe)> {
     if let Some(f) = plan.chaos.faults.first() {
-        return Err(exit::BadInput(format!(
+        return Err(crate::error::BadInput(format!(
             "[[fault]] {:?}: faults apply to `headroom run` (a {kind} changes the load under them); \
              the scenario's proxies and dependency serve any command",
             f.name
@@ -1004,7 +1006,7 @@ pub fn sweep(args: &SweepArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     set(&mut plan.sweep.warmup, args.warmup);
     plan.sweep
         .check()
-        .map_err(|m| exit::BadInput(format!("sweep settings: {m}")))?;
+        .map_err(|m| crate::error::BadInput(format!("sweep settings: {m}")))?;
     let result = run_sweep(&plan, &Output::from(&args.output), stop)?;
     Ok(exit::of_sweep(&result))
 }
@@ -1088,8 +1090,8 @@ fn progress_bar(plan: &Plan, quiet: bool) -> Option<ProgressBar> {
 
 /// `headroom target`.
 pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
-    fn flag(name: &'static str) -> impl Fn(String) -> exit::BadInput {
-        move |m| exit::BadInput(format!("{name}: {m}"))
+    fn flag(name: &'static str) -> impl Fn(String) -> crate::error::BadInput {
+        move |m| crate::error::BadInput(format!("{name}: {m}"))
     }
     let mean = rules::mean(args.mean).map_err(flag("--mean"))?;
     let service_time = match args.service {
@@ -1126,8 +1128,8 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
         seed: 1,
     };
     // An address in use is the flag's fault: bad input (2), like the rest.
-    let handle = target::spawn(cfg.clone(), args.listen)
-        .map_err(|e| exit::BadInput(format!("--listen {}: {e}", args.listen)))?;
+    let handle = embedded::spawn(cfg.clone(), args.listen)
+        .map_err(|e| crate::error::BadInput(format!("--listen {}: {e}", args.listen)))?;
     println!(
         "embedded target on {}: {} workers, {} service time (mean {}) → capacity {} requests/s",
         handle.url(),
@@ -1154,10 +1156,10 @@ pub fn serve_target(args: &TargetArgs, stop: &StopFlag) -> anyhow::Result<exit::
 
 pub fn serve_proxy(args: &ProxyArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     let server = crate::proxy::Server::start(Some(args.api))
-        .map_err(|e| exit::BadInput(format!("--api {}: {e}", args.api)))?;
+        .map_err(|e| crate::error::BadInput(format!("--api {}: {e}", args.api)))?;
     for spec in &args.proxies {
         let p = server.proxies.create(spec.clone()).map_err(|e| {
-            exit::BadInput(format!(
+            crate::error::BadInput(format!(
                 "--proxy {}: {e}",
                 spec.name.as_deref().unwrap_or("")
             ))

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use crate::cli::{ForecastArgs, PlanArgs, UslArgs};
-use crate::exit::{self, BadInput};
+use crate::error::BadInput;
+use crate::exit;
 use crate::input::history::{self, Aggregate, History, Step};
 use crate::input::plan::{self as plan_file, Bound, CapacitySource, DemandSource, PlanFile};
 use crate::input::table::Table;

@@ -6,7 +6,8 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::cli::{SloAction, SloArgs, SloReportArgs, SloRulesArgs};
-use crate::exit::{self, BadInput};
+use crate::error::BadInput;
+use crate::exit;
 use crate::input::history::{instants, parse_timestamp, TIME_NAMES};
 use crate::input::slo::{self, Indicator, SloFile};
 use crate::input::table::Table;

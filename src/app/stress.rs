@@ -29,9 +29,9 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
     set(&mut sp.settle, args.settle);
     set(&mut sp.recovery, args.recovery);
     set(&mut sp.recovered, args.recovered);
-    sp.check().map_err(exit::BadInput)?;
+    sp.check().map_err(crate::error::BadInput)?;
     if plan.slo.latency.is_empty() && plan.slo.error_share.is_none() {
-        return Err(exit::BadInput(
+        return Err(crate::error::BadInput(
             "stress needs a latency or error SLO: [slo] in the scenario or --slo p99=250ms (repeatable)"
                 .into(),
         )
@@ -55,7 +55,7 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
             path.display().to_string(),
         ),
         Capacity::Find => {
-            plan.search.check().map_err(exit::BadInput)?;
+            plan.search.check().map_err(crate::error::BadInput)?;
             let out = Output {
                 out: Some(dir.join("find")),
                 no_report: true,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::exit::BadInput;
+use crate::error::BadInput;
 use crate::results::hlog::{Key, Recorded, Series};
 use crate::results::summary::Summary;
 use crate::results::{files, ResultsDir};

@@ -176,7 +176,7 @@ const STALL_SECONDS_MAX: usize = 3;
 /// without those seconds the send lag p99 is within the limit. Its other
 /// seconds measured the service.
 fn behind_only_in(r: &RunData, out: &[usize]) -> Option<f64> {
-    use crate::metrics::limits::{ACHIEVED_SHARE_MIN, LAG_P99_LIMIT_MS};
+    use crate::search::limits::{ACHIEVED_SHARE_MIN, LAG_P99_LIMIT_MS};
     let s = &r.summary;
     let sent_enough = s
         .target_rate
@@ -579,7 +579,7 @@ fn choose(
 /// schedule was sent (what the service did is in its service time);
 /// judged on latency, when it fell behind only in the seconds left out.
 fn still_judged(which: &str, r: &RunData, out: &[usize], measure: Measure) -> Option<String> {
-    use crate::metrics::limits::ACHIEVED_SHARE_MIN;
+    use crate::search::limits::ACHIEVED_SHARE_MIN;
     let s = &r.summary;
     let notes = s.generator_notes.join("; ");
     match measure {

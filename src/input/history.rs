@@ -16,7 +16,7 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use super::table::{Cells, Table};
-use crate::exit::BadInput;
+use crate::error::BadInput;
 use crate::model::forecast;
 
 /// The regular step of a resampled history.

@@ -9,5 +9,6 @@ pub mod plan;
 pub mod prometheus;
 pub mod slo;
 pub mod table;
+pub mod url;
 
 pub use error::Error;

@@ -10,8 +10,8 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 
-use crate::exit::{BadInput, Unreachable};
-use crate::scenario::BaseUrl;
+use crate::error::{BadInput, Unreachable};
+use crate::input::url::BaseUrl;
 
 /// Steps per request; Prometheus allows 11,000 points per series.
 const WINDOW_STEPS: u64 = 10_000;

@@ -263,7 +263,7 @@ impl SloFile {
     /// objective as that quantile within its threshold (99 % within 300 ms
     /// → p99 ≤ 300 ms), any other SLI's as the error share (99.9 % →
     /// errors ≤ 0.1 %).
-    pub fn run_thresholds(&self) -> (Option<crate::scenario::LatencySlo>, Option<f64>) {
+    pub fn run_thresholds(&self) -> (Option<LatencySlo>, Option<f64>) {
         if let Indicator::Threshold(t) = &self.sli {
             // histogram_quantile(0.99, …) <= 0.3: p99 ≤ 300 ms.
             let q = t
@@ -275,7 +275,7 @@ impl SloFile {
                 .filter(|q| *q > 0.0 && *q <= 1.0 && matches!(t.op, Op::Le | Op::Lt));
             let max = std::time::Duration::try_from_secs_f64(t.value.max(0.0)).ok();
             return (
-                q.zip(max).map(|(q, max)| crate::scenario::LatencySlo {
+                q.zip(max).map(|(q, max)| LatencySlo {
                     label: quantile_label(q),
                     quantile: q,
                     max,
@@ -286,7 +286,7 @@ impl SloFile {
         let q = self.objective.target;
         match self.latency_threshold_s() {
             Some(s) => (
-                Some(crate::scenario::LatencySlo {
+                Some(LatencySlo {
                     label: quantile_label(q),
                     quantile: q,
                     max: std::time::Duration::from_secs_f64(s),
@@ -296,6 +296,16 @@ impl SloFile {
             None => (None, Some(1.0 - q)),
         }
     }
+}
+
+/// A latency objective: the quantile within its maximum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencySlo {
+    /// As written: "p99", "p999", "max".
+    pub label: String,
+    /// 0.99, 0.999, 1.0.
+    pub quantile: f64,
+    pub max: std::time::Duration,
 }
 
 /// `p99`, `p999`, `p9995`: how a scenario names the quantile `q`.

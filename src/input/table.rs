@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::exit::BadInput;
+use crate::error::BadInput;
 
 /// One column's cells, as found in the file.
 pub enum Cells {

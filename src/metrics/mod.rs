@@ -1,12 +1,11 @@
 //! Measurements: HdrHistogram recorders, per-second interval snapshots and
-//! their exact merge, and who limited the load (`limits`). The files they
-//! end up in are `results`' business.
+//! their exact merge. Who limited the load is judged in `search::limits`;
+//! the files they end up in are `results`' business.
 //!
 //! All latencies are recorded in microseconds (1 µs … 1 h, 3 significant
 //! digits). Percentiles come from histograms, never from stored samples, so
 //! memory does not grow with the length of a run.
 
-pub mod limits;
 pub mod live;
 mod stats;
 

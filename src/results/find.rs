@@ -157,10 +157,10 @@ pub struct FindResult {
 
 /// The sustainable rate a `find.json` found; when it found none, an error
 /// that says the search's outcome and why.
-pub fn read_sustainable(path: &std::path::Path) -> Result<f64, crate::exit::BadInput> {
+pub fn read_sustainable(path: &std::path::Path) -> Result<f64, crate::error::BadInput> {
     let f: FindResult = super::read_json(path, "a headroom find result (find.json)")?;
     f.sustainable_rps.filter(|r| *r > 0.0).ok_or_else(|| {
-        crate::exit::BadInput(format!(
+        crate::error::BadInput(format!(
             "{}: the search found no sustainable rate (outcome {}: {})",
             path.display(),
             f.outcome.label(),

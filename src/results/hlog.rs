@@ -281,7 +281,7 @@ pub fn read_only(bytes: &[u8], want: impl Fn(Kind, &Key) -> bool) -> Result<Log,
 }
 
 /// Reads an interval log file, errors naming the file.
-pub fn read_file(path: &Path) -> Result<Log, crate::exit::BadInput> {
+pub fn read_file(path: &Path) -> Result<Log, crate::error::BadInput> {
     read_file_only(path, |_, _| true)
 }
 
@@ -289,10 +289,10 @@ pub fn read_file(path: &Path) -> Result<Log, crate::exit::BadInput> {
 pub fn read_file_only(
     path: &Path,
     want: impl Fn(Kind, &Key) -> bool,
-) -> Result<Log, crate::exit::BadInput> {
+) -> Result<Log, crate::error::BadInput> {
     let bytes = std::fs::read(path)
-        .map_err(|e| crate::exit::BadInput(format!("{}: {e}", path.display())))?;
-    read_only(&bytes, want).map_err(|e| crate::exit::BadInput(format!("{}: {e}", path.display())))
+        .map_err(|e| crate::error::BadInput(format!("{}: {e}", path.display())))?;
+    read_only(&bytes, want).map_err(|e| crate::error::BadInput(format!("{}: {e}", path.display())))
 }
 
 /// Writes `latency.hlog` or `detail.hlog` interval by interval.

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::exit::BadInput;
+use crate::error::BadInput;
 
 /// What headroom writes into a results directory: the files and folders
 /// [`claim`] looks for, and removes with `--force`.

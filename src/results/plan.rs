@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exit::BadInput;
+use crate::error::BadInput;
 use crate::input::history::{parse_timestamp, History};
 use crate::input::plan::{Bound, PlanFile};
 use crate::model::autoscale::Recommendation;

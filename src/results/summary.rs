@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::limits::{attribute, not_a_capacity_limit, Evidence, Tally};
-use crate::metrics::{flow_starts, flows_sent, ErrorKind, Stats};
+use crate::metrics::Stats;
 use crate::results::verdict::Attribution;
-use crate::scenario::{Arrivals, Slo};
+use crate::scenario::Arrivals;
 
 pub const SCHEMA: &str = "headroom.summary/1";
 
@@ -17,7 +16,7 @@ pub const SCHEMA: &str = "headroom.summary/1";
 pub const JSON_SCHEMA: &str = include_str!("summary.schema.json");
 
 /// Reads a `summary.json`.
-pub fn read(path: &std::path::Path) -> Result<Summary, crate::exit::BadInput> {
+pub fn read(path: &std::path::Path) -> Result<Summary, crate::error::BadInput> {
     super::read_json(path, "a headroom run summary (summary.json)")
 }
 
@@ -79,7 +78,7 @@ pub struct Requests {
 }
 
 impl Requests {
-    fn from_stats(s: &Stats) -> Requests {
+    pub fn from_stats(s: &Stats) -> Requests {
         Requests {
             total: s.completed(),
             sent: s.sent,
@@ -290,144 +289,7 @@ pub struct SegmentInfo {
     pub plan_digest: String,
 }
 
-/// What a run measured, as the summary builder needs it.
-pub struct RunFacts<'a> {
-    pub scenario: &'a str,
-    pub target: String,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub model: LoadKind,
-    pub arrivals: Option<Arrivals>,
-    pub concurrency: Option<u32>,
-    pub threads: usize,
-    pub duration_s: f64,
-    /// From the start until the last answer was in (or given up on): the
-    /// duration and the wait for answers after it.
-    pub elapsed_s: f64,
-    /// Arrivals the schedule released (open model).
-    pub scheduled: Option<u64>,
-    pub totals: &'a [Stats],
-    pub names: Vec<(String, String, String)>,
-    pub in_flight_at_end: u64,
-    /// Arrivals that found every connection busy when due.
-    pub no_free_connection: u64,
-    /// Requests the connections could carry at once.
-    pub lanes: u64,
-    /// The request timeout (answers near it count as slow).
-    pub timeout: std::time::Duration,
-    pub connections_opened: u64,
-    pub interrupted: bool,
-}
-
 impl Summary {
-    pub fn build(f: RunFacts<'_>, slo: &Slo) -> Summary {
-        let mut all = Stats::default();
-        for t in f.totals {
-            all.merge(t);
-        }
-        let d = f.duration_s.max(1e-9);
-        let target_rate = f.scheduled.map(|n| n as f64 / d);
-        // Arrivals start flows: the achieved rate counts first steps only.
-        let starts = flow_starts(f.names.iter().map(|(n, _, _)| n.as_str()));
-        let started = flows_sent(f.totals, &starts);
-        let achieved_rate = started as f64 / d;
-        let send_lag_ms = LatencySummary::from_histogram(&all.lag);
-        let kind = |k| all.errors.get(&k).copied().unwrap_or(0);
-        let limit = attribute(
-            &Evidence {
-                open_model: f.scheduled.is_some(),
-                scheduled: f.scheduled.unwrap_or(0),
-                sent: started + all.connect_failures(),
-                no_free_connection: f.no_free_connection,
-                dropped: kind(ErrorKind::DroppedNoConnection),
-                local_errors: kind(ErrorKind::LocalResources),
-                timeouts: kind(ErrorKind::ConnectTimeout) + kind(ErrorKind::RequestTimeout),
-                lanes: f.lanes,
-                lag: &all.lag,
-                service: &all.service,
-                timeout: f.timeout,
-            },
-            slo,
-        );
-        let mut notes = limit.behind.clone();
-        if !notes.is_empty() {
-            notes.push(limit.why.clone());
-        }
-        let (tallies, per_request): (Vec<Tally>, Vec<PerRequest>) = f
-            .totals
-            .iter()
-            .zip(&f.names)
-            .map(|(s, (name, method, path))| {
-                let tally = Tally {
-                    path: path.clone(),
-                    completed: s.completed(),
-                    errors: s.errors.clone(),
-                };
-                let per_request = PerRequest {
-                    name: name.clone(),
-                    method: method.clone(),
-                    path: path.clone(),
-                    requests: Requests::from_stats(s),
-                    latency_ms: LatencySummary::from_histogram(&s.latency),
-                    service_time_ms: LatencySummary::from_histogram(&s.service),
-                };
-                (tally, per_request)
-            })
-            .unzip();
-        let target_unusable = not_a_capacity_limit(&tallies, target_rate, slo.error_share);
-        Summary {
-            schema: SCHEMA.into(),
-            tool: Tool {
-                name: "headroom".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
-            scenario: f.scenario.into(),
-            target: f.target,
-            started_at: f
-                .started_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            model: f.model,
-            arrivals: f.arrivals,
-            concurrency: f.concurrency,
-            threads: f.threads,
-            duration_s: f.duration_s,
-            target_rate,
-            achieved_rate,
-            // Answers, over the time it took to get them: a timeout is no
-            // answer, and answers that came after the end took that long.
-            throughput: all.answered() as f64 / f.elapsed_s.max(d),
-            requests: Requests::from_stats(&all),
-            in_flight_at_end: f.in_flight_at_end,
-            no_free_connection: f.no_free_connection,
-            connections_opened: f.connections_opened,
-            latency_ms: LatencySummary::from_histogram(&all.latency),
-            service_time_ms: LatencySummary::from_histogram(&all.service),
-            send_lag_ms,
-            connect_ms: LatencySummary::from_histogram(&all.connect),
-            per_request,
-            slo: judge(
-                slo,
-                &all,
-                &f.totals
-                    .iter()
-                    .zip(&f.names)
-                    .map(|(s, (n, _, _))| (n.as_str(), s))
-                    .collect::<Vec<_>>(),
-                achieved_rate,
-                target_rate,
-            ),
-            attribution: limit.attribution,
-            generator_limited: limit.attribution.is_generator(),
-            generator_notes: notes,
-            target_unusable,
-            interrupted: f.interrupted,
-            aborted: None,
-            warnings: Vec::new(),
-            segment: None,
-            faults: Vec::new(),
-            experiment: None,
-        }
-    }
-
     /// True when an SLO was judged and failed, or the target could not
     /// carry the offered load at all (it held every connection).
     pub fn slo_failed(&self) -> bool {
@@ -435,73 +297,6 @@ impl Summary {
             || self.attribution == Attribution::TargetSaturated
             || self.slo.iter().any(|v| v.pass == Some(false))
     }
-}
-
-/// Judges every SLO on whole-run totals: global thresholds on all
-/// requests, `[slo.requests.NAME]` on that name's own, the minimum rate on
-/// the achieved (sent) rate.
-pub fn judge(
-    slo: &Slo,
-    all: &Stats,
-    per_request: &[(&str, &Stats)],
-    achieved_rate: f64,
-    target_rate: Option<f64>,
-) -> Vec<SloVerdict> {
-    let mut out = judge_stats(&slo.latency, slo.error_share, all, None);
-    if let Some(min) = &slo.min_rate {
-        let threshold = min.rps(target_rate);
-        out.push(SloVerdict {
-            name: SloName::MinRate,
-            request: None,
-            threshold: threshold.unwrap_or(f64::NAN),
-            measured: Some(achieved_rate),
-            pass: threshold.map(|t| achieved_rate >= t),
-        });
-    }
-    for r in &slo.requests {
-        if let Some((_, s)) = per_request.iter().find(|(n, _)| *n == r.name) {
-            out.extend(judge_stats(&r.latency, r.error_share, s, Some(&r.name)));
-        }
-    }
-    out
-}
-
-fn judge_stats(
-    latency: &[crate::scenario::LatencySlo],
-    error_share: Option<f64>,
-    s: &Stats,
-    request: Option<&str>,
-) -> Vec<SloVerdict> {
-    let mut out: Vec<SloVerdict> = latency
-        .iter()
-        .map(|l| {
-            let threshold = l.max.as_secs_f64() * 1000.0;
-            let measured = (!s.latency.is_empty())
-                .then(|| s.latency.value_at_quantile(l.quantile) as f64 / 1000.0);
-            SloVerdict {
-                name: SloName::Latency {
-                    label: l.label.clone(),
-                    quantile: l.quantile,
-                },
-                request: request.map(str::to_string),
-                threshold,
-                measured,
-                pass: measured.map(|m| m <= threshold),
-            }
-        })
-        .collect();
-    if let Some(max) = error_share {
-        let total = s.completed();
-        let measured = (total > 0).then(|| s.error_count() as f64 / total as f64);
-        out.push(SloVerdict {
-            name: SloName::Errors,
-            request: request.map(str::to_string),
-            threshold: max,
-            measured,
-            pass: measured.map(|m| m <= max),
-        });
-    }
-    out
 }
 
 /// `threshold` is written as null when it cannot be known (NaN).

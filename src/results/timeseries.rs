@@ -118,13 +118,13 @@ pub const COLUMNS: [&str; 12] = [
 
 /// Reads a time series back (CSV or Parquet, by its extension); a missing
 /// column or a bad cell is an error naming the file, the line and the column.
-pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
+pub fn read(path: &Path) -> Result<Vec<Row>, crate::error::BadInput> {
     use crate::input::table::Table;
     let t = if Format::of(path) == Format::Csv {
         // A series cut mid-row (its run killed while appending) ends at its
         // last whole row.
         let mut bytes = std::fs::read(path)
-            .map_err(|e| crate::exit::BadInput(format!("{}: {e}", path.display())))?;
+            .map_err(|e| crate::error::BadInput(format!("{}: {e}", path.display())))?;
         if let Some(i) = bytes.iter().rposition(|&b| b == b'\n') {
             bytes.truncate(i + 1);
         }
@@ -134,7 +134,7 @@ pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
     };
     let [second, target, achieved, ok, errors, p50, p90, p99, max, faults, lag_p99, lag_max] =
         COLUMNS;
-    let count = |name| -> Result<Vec<u64>, crate::exit::BadInput> {
+    let count = |name| -> Result<Vec<u64>, crate::error::BadInput> {
         Ok(t.numbers(name)?.into_iter().map(|v| v as u64).collect())
     };
     let faults = if t.columns().iter().any(|c| c == faults) {
@@ -142,7 +142,7 @@ pub fn read(path: &Path) -> Result<Vec<Row>, crate::exit::BadInput> {
     } else {
         vec![0; t.len()]
     };
-    let lag = |name| -> Result<Vec<Option<f64>>, crate::exit::BadInput> {
+    let lag = |name| -> Result<Vec<Option<f64>>, crate::error::BadInput> {
         if t.columns().iter().any(|c| c == name) {
             t.optional_numbers(name)
         } else {

@@ -1,5 +1,5 @@
 //! The words results judge with: a step's verdict, and who held the load
-//! back (the rule that decides it is `metrics::limits`).
+//! back (the rule that decides it is `search::limits`).
 
 use serde::{Deserialize, Serialize};
 

@@ -9,8 +9,8 @@ use toml::Spanned;
 use super::raw;
 use super::validate::{self, Ctx};
 use super::{Error, Slo};
+use crate::embedded::TargetConfig;
 use crate::proxy::toxic::{Toxic, ToxicSpec};
-use crate::target::TargetConfig;
 
 /// The name of the in-process proxy in front of an embedded dependency.
 pub const DEPENDENCY_PROXY: &str = "dependency";
@@ -152,13 +152,13 @@ fn dependency(
                 "workers and service_time describe an embedded dependency: give them or url, not both",
             );
         }
-        let dep = crate::target::rules::dependency(url.get_ref(), timeout, retries)
+        let dep = crate::embedded::rules::dependency(url.get_ref(), timeout, retries)
             .or_else(|m| cx.err(url.span(), m))?;
         cfg.dependency = Some(dep);
         return Ok(());
     }
     // Checked now; the URL (the proxy's address) is known once it runs.
-    crate::target::rules::dependency("http://127.0.0.1:1/", timeout, retries)
+    crate::embedded::rules::dependency("http://127.0.0.1:1/", timeout, retries)
         .or_else(|m| cx.err(d.span(), m))?;
     let mut service = TargetConfig {
         workers: 1000,
@@ -167,7 +167,7 @@ fn dependency(
         ..TargetConfig::default()
     };
     if let Some(w) = &r.workers {
-        service.workers = crate::target::rules::at_least_one(*w.get_ref(), "workers")
+        service.workers = crate::embedded::rules::at_least_one(*w.get_ref(), "workers")
             .or_else(|m| cx.err(w.span(), m))?;
     }
     if let Some(st) = &r.service_time {

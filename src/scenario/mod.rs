@@ -16,12 +16,14 @@ use std::time::Duration;
 
 use http::{HeaderName, Method};
 
+pub use crate::input::slo::LatencySlo;
+pub use crate::input::url::BaseUrl;
 pub use crate::input::Error;
 pub use flow::{DataOrder, DataSource, Expect, Extraction, FlowSpec};
 pub use template::Text;
 pub use validate::parse_quantile_label;
 
-use crate::target::TargetConfig;
+use crate::embedded::TargetConfig;
 
 /// A validated scenario: what to send, where, how fast, and what counts as good.
 #[derive(Debug, Clone)]
@@ -58,70 +60,6 @@ pub enum TargetSpec {
     Url(BaseUrl),
     /// The embedded synthetic service, started in-process.
     Embedded(TargetConfig),
-}
-
-/// `http://host:port[/base]` — the scheme, authority and path prefix.
-#[derive(Debug, Clone)]
-pub struct BaseUrl {
-    pub scheme: http::uri::Scheme,
-    pub authority: http::uri::Authority,
-    pub host: String,
-    pub port: u16,
-    /// Path prefix without a trailing slash ("" for the root).
-    pub base_path: String,
-}
-
-impl BaseUrl {
-    pub fn parse(text: &str) -> Result<BaseUrl, String> {
-        if !text.contains("://") && !text.is_empty() {
-            return Err(format!(
-                "{text:?} has no scheme: did you mean \"http://{text}\" (or https://)?"
-            ));
-        }
-        let uri: http::Uri = text
-            .parse()
-            .map_err(|e| format!("expected a URL like \"http://127.0.0.1:8080\": {e}"))?;
-        let scheme = uri
-            .scheme()
-            .cloned()
-            .ok_or_else(|| format!("URL {text:?} needs a scheme (http://)"))?;
-        let https = scheme == http::uri::Scheme::HTTPS;
-        if scheme != http::uri::Scheme::HTTP && !https {
-            return Err(format!(
-                "expected an http:// or https:// URL, found {scheme}://"
-            ));
-        }
-        let authority = uri
-            .authority()
-            .cloned()
-            .ok_or_else(|| format!("URL {text:?} needs a host"))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let base_path = uri.path().trim_end_matches('/').to_string();
-        Ok(BaseUrl {
-            scheme,
-            authority,
-            host,
-            port,
-            base_path,
-        })
-    }
-}
-
-impl std::fmt::Display for BaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}://{}{}", self.scheme, self.authority, self.base_path)
-    }
-}
-
-impl BaseUrl {
-    pub fn is_https(&self) -> bool {
-        self.scheme == http::uri::Scheme::HTTPS
-    }
 }
 
 /// `[target.tls]`: how to trust (or present) certificates on https://.
@@ -505,15 +443,6 @@ pub struct RequestSlo {
     pub name: String,
     pub latency: Vec<LatencySlo>,
     pub error_share: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LatencySlo {
-    /// As written: "p99", "p999", "max".
-    pub label: String,
-    /// 0.99, 0.999, 1.0.
-    pub quantile: f64,
-    pub max: Duration,
 }
 
 impl Slo {

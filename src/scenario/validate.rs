@@ -13,7 +13,7 @@ use super::{
     HttpVersion, LatencySlo, LoadModel, LoadSpec, MinRate, Plan, Profile, RequestSlo, RequestSpec,
     SearchSpec, Slo, Stage, StressSpec, SweepSpec, TargetSpec, Text, Timeouts,
 };
-use crate::target::{rules, ServiceTime, TargetConfig};
+use crate::embedded::{rules, ServiceTime, TargetConfig};
 use crate::units::{check_share, parse_duration, parse_share};
 use toml::Spanned;
 

@@ -1,16 +1,16 @@
 //! Judging one step: did every SLO hold, and if the generator fell behind
-//! its schedule, whose doing was that (`metrics::limits`)?
+//! its schedule, whose doing was that (`search::limits`)?
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::metrics::limits::LAG_P99_LIMIT_MS;
-use crate::metrics::limits::{self, Evidence, Limit, Tally};
 use crate::metrics::{min_samples, ErrorKind, Interval, LoadState, Stats};
 use crate::results::verdict::{Attribution, Verdict};
 use crate::scenario::Slo;
+use crate::search::limits::LAG_P99_LIMIT_MS;
+use crate::search::limits::{self, Evidence, Limit, Tally};
 use crate::units::fmt_ms;
 
 /// What one step measured over its scored part (after the warm-up).
@@ -214,7 +214,7 @@ pub struct Judged {
     pub not_capacity: Option<String>,
 }
 
-/// Judges a step (rules in `metrics::limits`):
+/// Judges a step (rules in `search::limits`):
 /// 1. errors that load does not explain fail it, and say so;
 /// 2. what the target did fails it whatever the generator did: a windowed
 ///    SLO breach, its own errors over the error SLO, a service time that

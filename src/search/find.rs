@@ -11,7 +11,7 @@
 //! A step the generator could not drive for reasons of its own (CPU,
 //! connection cap, local resources) ends the search as `generator_limited`
 //! — never as a breaking point. A step the target could not serve fails,
-//! whatever the generator did (`metrics::limits`). Errors that load does
+//! whatever the generator did (`search::limits`). Errors that load does
 //! not explain (a 403 on every request, refused connections at a rate
 //! already served) end it at once as `target_unusable`.
 
@@ -398,9 +398,9 @@ pub fn knee(steps: &[Step], label: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::limits::Tally;
     use crate::metrics::{micros, new_histogram, ErrorKind};
     use crate::results::verdict::Attribution;
+    use crate::search::limits::Tally;
     use std::collections::BTreeMap;
 
     /// A service that meets p99 ≤ 100 ms below `capacity` and misses it

@@ -9,6 +9,10 @@
 //!   recovery time.
 //! * [`criteria`] — how a step is judged, and the windowed criteria that end
 //!   a failing step early.
+//! * [`limits`] — who limited the load: the target, or the generator (its
+//!   CPU, its connections, this machine's resources).
+//! * [`summary`] — a run's `summary.json` from its totals: SLOs judged,
+//!   the limit attributed.
 //! * [`probe`] — the [`Probe`](probe::Probe) seam: the search asks for
 //!   measurements at a rate or concurrency; [`EngineProbe`](probe::EngineProbe)
 //!   answers with the load engine, the tests answer with a mock.
@@ -16,8 +20,10 @@
 pub mod criteria;
 pub mod experiment;
 pub mod find;
+pub mod limits;
 pub mod probe;
 pub mod stress;
+pub mod summary;
 pub mod sweep;
 
 pub use criteria::{Measure, Watch};

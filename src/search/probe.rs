@@ -106,7 +106,7 @@ impl EngineProbe {
             .collect();
         m.tallies = paths
             .iter()
-            .map(|p| crate::metrics::limits::Tally {
+            .map(|p| crate::search::limits::Tally {
                 path: p.clone(),
                 ..Default::default()
             })

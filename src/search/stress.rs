@@ -10,7 +10,7 @@
 //!
 //! Per second: *goodput* (answers that succeeded within the latency SLO's
 //! loosest threshold), errors, refusals (503/429), whether the SLO held,
-//! and who limited the load (`metrics::limits`), so that a generator limit
+//! and who limited the load (`search::limits`), so that a generator limit
 //! never passes for a collapse. The verdict:
 //! * `graceful`: goodput stays at ≥ 90 % of R while overloaded, the excess
 //!   is refused (503/429) rather than answered late or timed out, and the
@@ -27,11 +27,11 @@ use hdrhistogram::Histogram;
 
 use super::criteria::quantile_with_timeouts;
 use super::probe::Probe;
-use crate::metrics::limits::{self, Evidence};
 use crate::metrics::{new_histogram, ErrorKind, Interval};
 use crate::results::find::SloLine;
 use crate::results::stress::{PhaseName, PhaseResult, Second, StressResult, StressVerdict, SCHEMA};
 use crate::scenario::{Profile, Slo, Stage, StressSpec};
+use crate::search::limits::{self, Evidence};
 use crate::units::{fmt_count, fmt_ms};
 
 /// Goodput at or above this share of R while overloaded is graceful …

@@ -112,7 +112,7 @@ impl Canvas<'_> {
 /// in `dir` and its subdirectories. Returns the page's path.
 pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     if !dir.is_dir() {
-        return Err(crate::exit::BadInput(format!(
+        return Err(crate::error::BadInput(format!(
             "{}: no such directory (give a results directory, such as reports/demo)",
             dir.display()
         ))
@@ -140,7 +140,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
     };
     let count: usize = parts.iter().map(reportable).sum();
     if count == 0 {
-        return Err(crate::exit::BadInput(format!(
+        return Err(crate::error::BadInput(format!(
             "{}: no summary.json, find.json, sweep.json, stress.json, plan.json, forecast.json, slo.json or compare.json here or one level down",
             dir.display()
         ))

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::ErrorKind;
+use crate::metrics::ErrorKind;
 use crate::results::verdict::Attribution;
 use crate::scenario::Slo;
 use crate::units::{fmt_count, fmt_ms};
