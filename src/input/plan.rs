@@ -46,8 +46,9 @@ use super::history::Step;
 use crate::input::Error;
 use crate::model::autoscale::Policy;
 use crate::model::cost::InstanceType;
-use crate::model::plan::{Event, EventAdd, Fleet, Sizing};
+use crate::model::plan::{Event, EventAdd, Fleet};
 use crate::model::regions::Region;
+use crate::model::sizing::Sizing;
 use crate::model::whatif::Scenario;
 
 #[derive(Deserialize)]

@@ -19,7 +19,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
-use super::http::{Answer, Failed};
+use super::answer::{Answer, Failed};
 use crate::metrics::ErrorKind;
 
 /// Most headers a response head may carry (hyper's default).

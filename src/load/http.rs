@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
+use super::answer::{Answer, Failed};
 use super::h1;
 use crate::metrics::ErrorKind;
 use crate::scenario::template::Values;
@@ -317,40 +318,6 @@ where
         Ok(Sender::H2(sender, ended))
     } else {
         Ok(Sender::H1(h1::Conn::new(io.into_stream())))
-    }
-}
-
-/// A response: status, headers, body bytes read, and the body itself when kept.
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub bytes: u64,
-    pub body: Option<Bytes>,
-}
-
-/// A request that failed; `unprocessed` when the server said it did not
-/// act on it, or it never left (safe to send again).
-#[derive(Debug)]
-pub struct Failed {
-    pub kind: ErrorKind,
-    pub unprocessed: bool,
-    /// What the client said, for the summary's sample of this kind.
-    pub error: Box<dyn std::error::Error + Send + Sync>,
-}
-
-impl Failed {
-    /// The error and its causes in words, each once.
-    pub fn said(&self) -> String {
-        let mut words = self.error.to_string();
-        let mut src = self.error.source();
-        while let Some(s) = src {
-            let next = s.to_string();
-            if !words.contains(&next) {
-                words = format!("{words}: {next}");
-            }
-            src = s.source();
-        }
-        words
     }
 }
 

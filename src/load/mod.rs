@@ -11,6 +11,7 @@
 //! stalls shows up in the percentiles (no coordinated omission); service
 //! time (from the actual send) and send lag are recorded beside it.
 
+mod answer;
 mod h1;
 mod http;
 #[doc(hidden)]

@@ -392,7 +392,7 @@ impl Shard {
             }
             let kind = match result {
                 Ok(Ok(a)) => break a,
-                Ok(Err(http::Failed {
+                Ok(Err(super::answer::Failed {
                     unprocessed: true, ..
                 })) if !retried => {
                     retried = true;

@@ -20,7 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{Candidate, DemandPoint, Sizing};
+use super::plan::DemandPoint;
+use super::sizing::{Candidate, Sizing};
 
 /// `[autoscaling]` in a plan file.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,5 +20,6 @@ pub mod forecast;
 pub mod plan;
 pub mod queueing;
 pub mod regions;
+pub mod sizing;
 pub mod usl;
 pub mod whatif;

@@ -16,9 +16,9 @@
 use chrono::{DateTime, Datelike, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use super::cost::{best_commitment, cost_per_million, monthly_cost, CommitmentMix, InstanceType};
-use super::queueing::n_plus_k;
+use super::cost::{best_commitment, cost_per_million, monthly_cost, CommitmentMix};
 use super::regions::{regional, Region, RegionNeed};
+use super::sizing::{fleet_capacity, instances_for, Candidate, Sizing};
 
 /// Version 2 added regions, events, orders with act-by dates, scenarios,
 /// commitments and autoscaling; every version-1 key is still there.
@@ -32,42 +32,6 @@ pub struct DemandPoint {
     pub mean: f64,
     /// The bound sized for (peaks, upper prediction limit).
     pub bound: f64,
-}
-
-/// An instance type with the rate one instance sustains within the SLO.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub instance: InstanceType,
-    /// Price per hour after the commitment discount.
-    pub hourly: f64,
-    /// Highest rate one instance sustains within the SLO (rps).
-    pub capacity_rps: f64,
-    /// Where the capacity came from (a number, a find result, a queue model).
-    pub capacity_source: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Sizing {
-    /// Share of measured capacity an instance may run at (0 < u ≤ 1).
-    pub utilisation: f64,
-    /// Spare instances (N+k).
-    pub redundancy: u32,
-    pub min_instances: u32,
-    /// Days from ordering capacity to serving with it (`None`: not given);
-    /// a catalog type's own lead time wins.
-    #[serde(default)]
-    pub lead_time_days: Option<f64>,
-    /// Size each region to carry its share of any other region's traffic
-    /// when that region is lost (`[sizing] survive = "region"`).
-    #[serde(default)]
-    pub survive_region_loss: bool,
-}
-
-impl Sizing {
-    /// The lead time for a type: its own (catalog), else the plan's.
-    pub fn lead_time_for(&self, c: &Candidate) -> Option<f64> {
-        c.instance.lead_time_days.or(self.lead_time_days)
-    }
 }
 
 /// Demand the forecast cannot see: from `start` (to `end`, if given), it
@@ -286,19 +250,6 @@ pub struct RegionCommitment {
     pub region: String,
     #[serde(flatten)]
     pub mix: CommitmentMix,
-}
-
-/// Instances of one type for a demand: N+k at the SLO-safe rate, at least
-/// `min_instances`. `None` when the type has no usable capacity.
-pub fn instances_for(demand_rps: f64, capacity_rps: f64, sizing: &Sizing) -> Option<u32> {
-    let usable = capacity_rps * sizing.utilisation;
-    n_plus_k(demand_rps.max(0.0), usable, sizing.redundancy).map(|n| n.max(sizing.min_instances))
-}
-
-/// Rate a fleet of `count` serves with `redundancy` instances down, at the
-/// utilisation target.
-pub fn fleet_capacity(count: u32, capacity_rps: f64, sizing: &Sizing) -> f64 {
-    f64::from(count.saturating_sub(sizing.redundancy)) * capacity_rps * sizing.utilisation
 }
 
 /// Builds the plan. `step_seconds` is the forecast step (for request
@@ -588,6 +539,7 @@ pub fn cost_curve(c: &Candidate, sizing: &Sizing, max_rps: f64, n: usize) -> Vec
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::model::cost::InstanceType;
 
     fn t(s: &str) -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339(s).unwrap()

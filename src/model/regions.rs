@@ -21,7 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::cost::{cost_per_million, monthly_cost};
-use super::plan::{instances_for, Candidate, Sizing};
+use super::sizing::{instances_for, Candidate, Sizing};
 
 /// A region (or any failure domain) serving a share of the demand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

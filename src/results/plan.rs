@@ -10,7 +10,8 @@ use crate::input::history::{parse_timestamp, History};
 use crate::input::plan::{Bound, PlanFile};
 use crate::model::autoscale::Recommendation;
 use crate::model::forecast::{Backtest, Calibration, Forecast};
-use crate::model::plan::{self, Candidate, DemandPoint, Fleet, Sizing};
+use crate::model::plan::{self, DemandPoint, Fleet};
+use crate::model::sizing::{Candidate, Sizing};
 use crate::model::whatif::Outcome;
 
 pub const FORECAST_SCHEMA: &str = "headroom.forecast/1";

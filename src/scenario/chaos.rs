@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::check::{self, Ctx};
 use super::raw;
-use super::validate::{self, Ctx};
 use super::{Error, Slo};
 use crate::embedded::TargetConfig;
 use crate::proxy::toxic::{Toxic, ToxicSpec};
@@ -171,7 +171,7 @@ fn dependency(
             .or_else(|m| cx.err(w.span(), m))?;
     }
     if let Some(st) = &r.service_time {
-        service.service_time = validate::service_time(cx, st.get_ref())?;
+        service.service_time = check::service_time(cx, st.get_ref())?;
     }
     out.dependency = Some(EmbeddedDependency {
         service,
@@ -290,7 +290,7 @@ fn toxic(
                 None => return cx.err(v.span(), "type must be a string, e.g. \"latency\""),
             },
             "stream" => spec.stream = value.as_str().map(str::to_string),
-            "toxicity" => spec.toxicity = Some(validate::share(cx, v)?),
+            "toxicity" => spec.toxicity = Some(check::share(cx, v)?),
             attr => {
                 // Toxiproxy's units: milliseconds, but microseconds for a
                 // slicer's delay.
@@ -368,7 +368,7 @@ fn experiment(
     let abort_if_bad = match &r.abort_if {
         Some(a) => {
             let v = &a.get_ref().bad_requests;
-            let share = validate::share(cx, v)?;
+            let share = check::share(cx, v)?;
             if share <= 0.0 {
                 return cx.err(v.span(), "bad_requests must be more than 0%");
             }

@@ -6,6 +6,7 @@
 //! names the file, line and column and says what was expected.
 
 pub mod chaos;
+mod check;
 pub mod flow;
 mod raw;
 pub mod template;
