@@ -9,7 +9,9 @@ use crate::results::summary::Summary;
 use crate::results::sweep::SweepResult;
 use crate::results::verdict::Attribution;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Codes have no order of their own (their numbers are not a ranking):
+/// a job of several outcomes says which wins with [`Code::and`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     /// Every SLO held (or none was set), the breaking point was found, the
     /// service degraded gracefully, no regression.
@@ -30,6 +32,28 @@ pub enum Code {
     /// Anything else that went wrong (I/O writing results, a shard that
     /// failed, …).
     Internal = 10,
+}
+
+impl Code {
+    /// The code of a job with both outcomes: what went wrong outranks
+    /// what was found, and a failure what could not be told — internal,
+    /// unreachable, bad input, failed, inconclusive, no breaking point, ok.
+    pub fn and(self, other: Code) -> Code {
+        let rank = |c: Code| match c {
+            Code::Ok => 0,
+            Code::NotBroken => 1,
+            Code::Inconclusive => 2,
+            Code::Failed => 3,
+            Code::BadInput => 4,
+            Code::Unreachable => 5,
+            Code::Internal => 6,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 impl From<Code> for std::process::ExitCode {
@@ -125,5 +149,21 @@ pub fn of_error(err: &anyhow::Error) -> Code {
         }
         Some(crate::load::RunError::BadRequest(_)) => Code::BadInput,
         _ => Code::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_outranks_no_breaking_point_whatever_their_numbers() {
+        // By number, "no breaking point" (5) was above "failed" (1).
+        assert_eq!(Code::Failed.and(Code::NotBroken), Code::Failed);
+        assert_eq!(Code::NotBroken.and(Code::Failed), Code::Failed);
+        assert_eq!(Code::Ok.and(Code::NotBroken), Code::NotBroken);
+        assert_eq!(Code::Inconclusive.and(Code::Failed), Code::Failed);
+        assert_eq!(Code::Failed.and(Code::Unreachable), Code::Unreachable);
+        assert_eq!(Code::Internal.and(Code::Ok), Code::Internal);
     }
 }

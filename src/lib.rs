@@ -38,9 +38,12 @@
 //!   [`cli`] holds the clap definitions; [`exit`] the exit codes and the
 //!   one mapping from outcomes to them.
 //!
-//! Data flows one way: `scenario → load → metrics → search → results →
-//! report`, and `input → model → results → report`. `load` knows nothing
-//! of results or reports; `model` does no I/O.
+//! The layers, bottom up — each imports only those before it, and no two
+//! files of one module import each other in a circle
+//! (`tests/architecture.rs`): `error`, `units`, `hash`, `timer` → `model`
+//! → `input` → `metrics` → `embedded` → `proxy` → `scenario` → `load` →
+//! `results` → `search` → `compare` → `report` → `exit` → `cli` → `app`.
+//! `load` knows nothing of results or reports; `model` does no I/O.
 
 pub mod app;
 pub mod cli;

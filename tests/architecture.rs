@@ -241,7 +241,29 @@ fn no_module_imports_a_module_that_imports_it() {
     );
     assert!(inner["load::shard"].contains("load::http"), "{inner:?}");
 
+    // The layers, bottom up (README, "Layout"): each imports only those
+    // before it.
+    const LAYERS: &[&str] = &[
+        "error", "units", "hash", "timer", "model", "input", "metrics", "embedded", "proxy",
+        "scenario", "load", "results", "search", "compare", "report", "exit", "cli", "app",
+    ];
+    let layer = |m: &str| LAYERS.iter().position(|l| *l == m);
     let mut found = Vec::new();
+    for m in &tops {
+        if layer(m).is_none() {
+            found.push(format!("{m}: a new module; give it its place in LAYERS"));
+        }
+    }
+    for (from, tos) in &top {
+        for to in tos {
+            if layer(to) > layer(from) {
+                found.push(format!(
+                    "{from} imports {to}, a layer above it (in {})",
+                    why[&(from.clone(), to.clone())]
+                ));
+            }
+        }
+    }
     for graph in [&top, &inner] {
         for c in cycles(graph) {
             let mut lines = Vec::new();
@@ -257,7 +279,7 @@ fn no_module_imports_a_module_that_imports_it() {
     }
     assert!(
         found.is_empty(),
-        "import cycles (a layer imports only the layers below it):\n{}",
+        "imports against the layers (each imports only the layers below it):\n{}",
         found.join("\n")
     );
 }
@@ -279,4 +301,38 @@ fn the_reader_sees_paths_in_braces_and_not_in_comments_or_tests() {
     g.entry("c".into()).or_default().insert("a".into());
     g.entry("c".into()).or_default().insert("d".into());
     assert_eq!(cycles(&g), [["a", "b", "c"]]);
+}
+
+#[test]
+fn each_result_file_is_named_once() {
+    // Every file name headroom writes is spelled in `results::files` only;
+    // the writers, `--force`, the readers and the report take it from there.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let names: Vec<String> = headroom::results::WRITTEN
+        .iter()
+        .filter(|n| n.contains('.'))
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    assert!(names.len() > 20, "{names:?}");
+    let mut spelled = Vec::new();
+    for f in &files {
+        if f.ends_with("results/mod.rs") {
+            continue;
+        }
+        let text = code(&std::fs::read_to_string(f).unwrap());
+        for n in &names {
+            if text.contains(n.as_str()) {
+                spelled.push(format!(
+                    "{n} in {}",
+                    f.strip_prefix(&src).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        spelled.is_empty(),
+        "use results::files instead: {spelled:?}"
+    );
 }

@@ -12,10 +12,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::{
-    default_dir, emit_comparison, plan_for, summarize, verdict_options, write_report, Output,
-    Recording,
-};
+use super::compare::{emit_comparison, verdict_options};
+use super::recording::{summarize, Recording};
+use super::{default_dir, plan_for, write_report, Output};
 use crate::cli::{AbArgs, TargetOpts};
 use crate::exit;
 use crate::load::{self, Observer, RunOutcome, StopFlag};
@@ -24,7 +23,10 @@ use crate::results::write_json;
 use crate::scenario::{Plan, TargetSpec};
 
 /// The arms, in the order the engine numbers them.
-const ARMS: [&str; 2] = ["base", "candidate"];
+const ARMS: [&str; 2] = [
+    crate::results::files::BASE,
+    crate::results::files::CANDIDATE,
+];
 
 /// `headroom ab`.
 pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
@@ -114,7 +116,7 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     for (k, rec) in recs.into_iter().enumerate() {
         let arm_dir = dir.join(ARMS[k]);
         let summary = summarize(&plan, &bases[k], &arm_outcome(&outcome, k, names));
-        write_json(&arm_dir.join("summary.json"), &summary)?;
+        write_json(&arm_dir.join(crate::results::files::SUMMARY), &summary)?;
         rec.finish(&arm_dir, output.format)?;
     }
     outcome
@@ -132,7 +134,7 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
                 .into(),
         );
     }
-    write_json(&dir.join("compare.json"), &c)?;
+    write_json(&dir.join(crate::results::files::COMPARE), &c)?;
     emit_comparison(&c, args.print, &args.verdict)?;
     // One page: both versions' runs and the comparison.
     write_report(&dir, &output);

@@ -207,9 +207,9 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<exit::Code> {
         .collect();
     let totals = write_seconds(&args.out, &segs, earliest, &names)?;
     let summary = summarize(&segs, earliest, totals);
-    crate::results::write_json(&args.out.join("summary.json"), &summary)?;
+    crate::results::write_json(&args.out.join(crate::results::files::SUMMARY), &summary)?;
     if let Some(info) = &segs[0].scenario {
-        crate::results::write_json(&args.out.join("scenario.json"), info)?;
+        crate::results::write_json(&args.out.join(crate::results::files::SCENARIO), info)?;
     }
     if !args.quiet {
         print!("{}", crate::report::text::summary(&summary));
@@ -264,8 +264,9 @@ fn write_seconds(
         .max()
         .unwrap_or(0);
     let start = SystemTime::from(earliest);
-    let mut hlog = HlogWriter::create(&out.join("latency.hlog"), start, names)?;
-    let mut detail = HlogWriter::create_detail(&out.join("detail.hlog"), start, names)?;
+    let mut hlog = HlogWriter::create(&out.join(crate::results::files::LATENCY_LOG), start, names)?;
+    let mut detail =
+        HlogWriter::create_detail(&out.join(crate::results::files::DETAIL_LOG), start, names)?;
     let mut rows = Vec::with_capacity(seconds);
     let fresh = || {
         (0..names.len())
@@ -321,7 +322,11 @@ fn write_seconds(
     }
     hlog.finish()?;
     detail.finish()?;
-    timeseries::write(&out.join("timeseries.csv"), &rows, timeseries::Format::Csv)?;
+    timeseries::write(
+        &out.join(crate::results::files::TIMESERIES_CSV),
+        &rows,
+        timeseries::Format::Csv,
+    )?;
     Ok(totals)
 }
 

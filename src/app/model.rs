@@ -254,10 +254,10 @@ pub fn plan_from(
     let written = match &out {
         Some(dir) => {
             crate::results::claim(dir, force, &[file])?;
-            write_json(&dir.join("plan.json"), &doc)?;
-            write_json(&dir.join("forecast.json"), &forecast_doc)?;
+            write_json(&dir.join(crate::results::files::PLAN), &doc)?;
+            write_json(&dir.join(crate::results::files::FORECAST), &forecast_doc)?;
             if let Some(a) = &doc.autoscaling {
-                crate::results::write_text(&dir.join("hpa.yaml"), &a.hpa)?;
+                crate::results::write_text(&dir.join(crate::results::files::HPA), &a.hpa)?;
             }
             Some((dir, super::render_report(dir, no_report)))
         }

@@ -94,8 +94,9 @@ pub fn run_stress(
     r: f64,
     capacity_from: String,
 ) -> anyhow::Result<StressResult> {
-    let (_target, base, dir, mut probe) = probe_for(plan, output, stop, "stress", "steps")?;
-    probe.profile_log = Some(dir.join("latency.hlog"));
+    let (_target, base, dir, mut probe) =
+        probe_for(plan, output, stop, "stress", crate::results::files::STEPS)?;
+    probe.profile_log = Some(dir.join(crate::results::files::LATENCY_LOG));
     let spec = &plan.stress;
     let quiet = output.quiet;
     if !quiet {
@@ -142,7 +143,7 @@ pub fn run_stress(
         timeout: plan.timeouts.request,
     };
     let result = stress::stress(&mut probe, &setup, &mut on_second)?;
-    write_json(&dir.join("stress.json"), &result)?;
+    write_json(&dir.join(crate::results::files::STRESS), &result)?;
     if !quiet {
         print!("{}", text(&result));
         println!("  results: {}", dir.display());

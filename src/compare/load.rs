@@ -39,8 +39,8 @@ pub const FILES: &[&str] = &[
     files::SUMMARY,
     files::LATENCY_LOG,
     files::DETAIL_LOG,
-    "timeseries.csv",
-    "timeseries.parquet",
+    crate::results::files::TIMESERIES_CSV,
+    crate::results::files::TIMESERIES_PARQUET,
 ];
 
 /// Reads a results directory, or the directory of a `summary.json` path.

@@ -435,7 +435,10 @@ mod tests {
         // one with a comma.
         let names: Vec<String> = ["all", "a b", "x,y"].map(String::from).to_vec();
         let dir = tempfile::tempdir().unwrap();
-        for (file, detail) in [("latency.hlog", false), ("detail.hlog", true)] {
+        for (file, detail) in [
+            (crate::results::files::LATENCY_LOG, false),
+            (crate::results::files::DETAIL_LOG, true),
+        ] {
             let path = dir.path().join(file);
             let mut w = if detail {
                 HlogWriter::create_detail(&path, SystemTime::UNIX_EPOCH, &names).unwrap()
@@ -484,7 +487,7 @@ mod tests {
             v = v * 11 / 10 + 1;
         }
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("latency.hlog");
+        let path = dir.path().join(crate::results::files::LATENCY_LOG);
         let mut w = HlogWriter::create(&path, SystemTime::UNIX_EPOCH, &["a".into()]).unwrap();
         let all = Stats {
             latency: h.clone(),

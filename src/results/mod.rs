@@ -30,46 +30,45 @@ use crate::error::BadInput;
 /// What headroom writes into a results directory: the files and folders
 /// [`claim`] looks for, and removes with `--force`.
 pub const WRITTEN: &[&str] = &[
-    "summary.json",
-    "scenario.json",
-    "latency.hlog",
-    "detail.hlog",
-    "timeseries.csv",
-    "timeseries.parquet",
-    "find.json",
-    "sweep.json",
-    "stress.json",
-    "plan.json",
-    "forecast.json",
-    "report.html",
-    "latency.png",
-    "throughput.png",
-    "spectrum.png",
-    "find.png",
-    "usl.png",
-    "overload-goodput.png",
-    "overload-latency.png",
-    "forecast.png",
-    "cost-curve.png",
-    "monthly-cost.png",
-    "regions.png",
-    "scenarios.png",
-    "hpa.yaml",
-    "slo.json",
-    "budget.png",
-    "sli.png",
-    "backtest.json",
-    "compare.json",
-    "steps",
-    "levels",
-    // `ab`'s two arms: only when they hold a run's results (see `claim`).
-    "base",
-    "candidate",
+    files::SUMMARY,
+    files::SCENARIO,
+    files::LATENCY_LOG,
+    files::DETAIL_LOG,
+    files::TIMESERIES_CSV,
+    files::TIMESERIES_PARQUET,
+    files::FIND,
+    files::SWEEP,
+    files::STRESS,
+    files::PLAN,
+    files::FORECAST,
+    files::BACKTEST,
+    files::SLO,
+    files::COMPARE,
+    files::HPA,
+    files::REPORT,
+    files::LATENCY_PNG,
+    files::THROUGHPUT_PNG,
+    files::SPECTRUM_PNG,
+    files::FIND_PNG,
+    files::USL_PNG,
+    files::GOODPUT_PNG,
+    files::OVERLOAD_LATENCY_PNG,
+    files::FORECAST_PNG,
+    files::COST_CURVE_PNG,
+    files::MONTHLY_COST_PNG,
+    files::REGIONS_PNG,
+    files::SCENARIOS_PNG,
+    files::BUDGET_PNG,
+    files::SLI_PNG,
+    files::STEPS,
+    files::LEVELS,
+    files::BASE,
+    files::CANDIDATE,
 ];
 
 /// Folders of [`WRITTEN`] that are headroom's only when they hold a run's
 /// `summary.json` (a user's own `base/` is left alone, `--force` or not).
-const RUN_FOLDERS: &[&str] = &["base", "candidate"];
+const RUN_FOLDERS: &[&str] = &[files::BASE, files::CANDIDATE];
 
 /// Makes `dir` ready for a command's results. A directory holding results
 /// already (any of [`WRITTEN`]) is refused unless `force`, which removes
@@ -311,20 +310,63 @@ fn missing(written: &serde_json::Value, read: &serde_json::Value, at: String) ->
     }
 }
 
-/// The file names of a results directory.
+/// The file names of a results directory: each spelled here once, and
+/// read from here by the writers, `--force`, the readers and the report.
 pub mod files {
+    /// A run's summary.
     pub const SUMMARY: &str = "summary.json";
+    /// The scenario a run ran.
     pub const SCENARIO: &str = "scenario.json";
-    pub const FIND: &str = "find.json";
-    pub const SWEEP: &str = "sweep.json";
-    pub const STRESS: &str = "stress.json";
-    pub const PLAN: &str = "plan.json";
-    pub const FORECAST: &str = "forecast.json";
-    pub const BACKTEST: &str = "backtest.json";
-    pub const SLO: &str = "slo.json";
-    pub const COMPARE: &str = "compare.json";
+    /// Per-second latency histograms.
     pub const LATENCY_LOG: &str = "latency.hlog";
+    /// Per-second service time, send lag and connect histograms.
     pub const DETAIL_LOG: &str = "detail.hlog";
+    /// One row per second.
+    pub const TIMESERIES_CSV: &str = "timeseries.csv";
+    /// One row per second, as Parquet.
+    pub const TIMESERIES_PARQUET: &str = "timeseries.parquet";
+    /// A breaking-point search.
+    pub const FIND: &str = "find.json";
+    /// A concurrency sweep.
+    pub const SWEEP: &str = "sweep.json";
+    /// A stress test.
+    pub const STRESS: &str = "stress.json";
+    /// A capacity plan.
+    pub const PLAN: &str = "plan.json";
+    /// A demand forecast.
+    pub const FORECAST: &str = "forecast.json";
+    /// A forecast's backtest.
+    pub const BACKTEST: &str = "backtest.json";
+    /// An SLO's error budget.
+    pub const SLO: &str = "slo.json";
+    /// A comparison with a baseline.
+    pub const COMPARE: &str = "compare.json";
+    /// A HorizontalPodAutoscaler.
+    pub const HPA: &str = "hpa.yaml";
+    /// The page people read.
+    pub const REPORT: &str = "report.html";
+    pub const LATENCY_PNG: &str = "latency.png";
+    pub const THROUGHPUT_PNG: &str = "throughput.png";
+    pub const SPECTRUM_PNG: &str = "spectrum.png";
+    pub const FIND_PNG: &str = "find.png";
+    pub const USL_PNG: &str = "usl.png";
+    pub const GOODPUT_PNG: &str = "overload-goodput.png";
+    pub const OVERLOAD_LATENCY_PNG: &str = "overload-latency.png";
+    pub const FORECAST_PNG: &str = "forecast.png";
+    pub const COST_CURVE_PNG: &str = "cost-curve.png";
+    pub const MONTHLY_COST_PNG: &str = "monthly-cost.png";
+    pub const REGIONS_PNG: &str = "regions.png";
+    pub const SCENARIOS_PNG: &str = "scenarios.png";
+    pub const BUDGET_PNG: &str = "budget.png";
+    pub const SLI_PNG: &str = "sli.png";
+    /// Find's and stress's steps, each a run's results.
+    pub const STEPS: &str = "steps";
+    /// A sweep's levels, each a run's results.
+    pub const LEVELS: &str = "levels";
+    /// `ab`'s baseline arm (headroom's only when it holds a summary.json).
+    pub const BASE: &str = "base";
+    /// `ab`'s candidate arm (likewise).
+    pub const CANDIDATE: &str = "candidate";
 }
 
 /// A results directory — of a run, a search, a sweep, a stress test or a
@@ -374,10 +416,16 @@ impl ResultsDir {
     /// `a find result (find.json)`, `nothing headroom wrote` …
     pub fn holds(&self) -> String {
         for (file, what) in [
-            ("find.json", "a breaking-point search (find.json)"),
-            ("sweep.json", "a concurrency sweep (sweep.json)"),
-            ("stress.json", "a stress test (stress.json)"),
-            ("plan.json", "a capacity plan (plan.json)"),
+            (
+                crate::results::files::FIND,
+                "a breaking-point search (find.json)",
+            ),
+            (
+                crate::results::files::SWEEP,
+                "a concurrency sweep (sweep.json)",
+            ),
+            (crate::results::files::STRESS, "a stress test (stress.json)"),
+            (crate::results::files::PLAN, "a capacity plan (plan.json)"),
             (files::FORECAST, "a demand forecast (forecast.json)"),
             (files::SUMMARY, "a run (summary.json)"),
         ] {

@@ -73,8 +73,8 @@ impl Format {
 
     pub fn file_name(self) -> &'static str {
         match self {
-            Format::Csv => "timeseries.csv",
-            Format::Parquet => "timeseries.parquet",
+            Format::Csv => crate::results::files::TIMESERIES_CSV,
+            Format::Parquet => crate::results::files::TIMESERIES_PARQUET,
         }
     }
 

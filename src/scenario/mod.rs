@@ -9,6 +9,7 @@ pub mod chaos;
 mod check;
 pub mod flow;
 mod raw;
+mod requests;
 pub mod template;
 mod validate;
 

@@ -117,7 +117,7 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
         })
         .collect();
     let mut down = Chart::new(
-        canvas.file("budget.png"),
+        canvas.file(crate::results::files::BUDGET_PNG),
         "Error budget left, day by day",
         ("date", Unit::Date),
         ("budget left", Unit::Share),
@@ -136,7 +136,7 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
         at: 0.0,
     });
     let mut daily = Chart::new(
-        canvas.file("sli.png"),
+        canvas.file(crate::results::files::SLI_PNG),
         "Good share per day against the objective",
         ("date", Unit::Date),
         ("good share", Unit::Share),

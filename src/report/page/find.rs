@@ -103,7 +103,7 @@ fn curve(
     canvas: &Canvas,
 ) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("find.png"),
+        canvas.file(crate::results::files::FIND_PNG),
         "Rate–latency curve of the breaking-point search",
         ("target rate", Unit::Rps),
         ("latency of the step", Unit::Ms),

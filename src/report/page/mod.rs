@@ -233,7 +233,7 @@ pub fn render(dir: &Path) -> anyhow::Result<PathBuf> {
         page.title = "headroom report".into();
     }
     let html = render_html(&page)?;
-    let path = dir.join("report.html");
+    let path = dir.join(crate::results::files::REPORT);
     std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
@@ -254,9 +254,10 @@ fn canvas<'a>(
 
 fn render_html(page: &Page) -> anyhow::Result<String> {
     let mut env = minijinja::Environment::new();
-    env.add_template("report.html", TEMPLATE)?;
+    // The name's .html turns on minijinja's HTML escaping.
+    env.add_template("page.html", TEMPLATE)?;
     Ok(env
-        .get_template("report.html")?
+        .get_template("page.html")?
         .render(minijinja::value::Serde(page))?)
 }
 

@@ -268,7 +268,7 @@ fn month_day(month: &str) -> Option<f64> {
 /// utilisation target, month by month, with the events marked.
 fn regions_chart(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("regions.png"),
+        canvas.file(crate::results::files::REGIONS_PNG),
         "Demand and capacity per region (capacity: every instance at the utilisation target)",
         ("date", Unit::Date),
         ("requests per second", Unit::Rps),
@@ -328,7 +328,7 @@ fn regions_chart(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
 /// Monthly cost of each scenario's cheapest type.
 fn scenario_cost(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("scenarios.png"),
+        canvas.file(crate::results::files::SCENARIOS_PNG),
         "Monthly cost per scenario (each scenario's cheapest type)",
         ("date", Unit::Date),
         ("cost per month", Unit::Money),
@@ -512,7 +512,7 @@ pub(super) fn forecast_section(
 
 fn forecast_chart(p: Option<&PlanDoc>, fc: &ForecastDoc, canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("forecast.png"),
+        canvas.file(crate::results::files::FORECAST_PNG),
         match p {
             Some(_) => "Demand: history, forecast and the current fleet",
             None => "Demand: history and forecast",
@@ -564,7 +564,7 @@ fn forecast_chart(p: Option<&PlanDoc>, fc: &ForecastDoc, canvas: &Canvas) -> Cha
 
 fn cost_curve(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("cost-curve.png"),
+        canvas.file(crate::results::files::COST_CURVE_PNG),
         "Monthly cost by peak demand, per instance type",
         ("peak demand", Unit::Rps),
         ("cost per month", Unit::Money),
@@ -585,7 +585,7 @@ fn cost_curve(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
 
 fn monthly_cost(p: &PlanDoc, canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("monthly-cost.png"),
+        canvas.file(crate::results::files::MONTHLY_COST_PNG),
         "Monthly cost per instance type",
         ("month", Unit::Month),
         ("cost per month", Unit::Money),

@@ -231,7 +231,7 @@ fn series(rows: &[Row], f: Column) -> Vec<(f64, f64)> {
 
 fn latency_chart(rows: &[Row], slo_lines: &[Mark], canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("latency.png"),
+        canvas.file(crate::results::files::LATENCY_PNG),
         "Latency over time",
         ("time since start (s)", Unit::Seconds),
         ("latency per second", Unit::Ms),
@@ -260,7 +260,7 @@ fn latency_chart(rows: &[Row], slo_lines: &[Mark], canvas: &Canvas) -> Chart<'st
 
 fn throughput_chart(s: &Summary, rows: &[Row], canvas: &Canvas) -> Chart<'static> {
     let mut c = Chart::new(
-        canvas.file("throughput.png"),
+        canvas.file(crate::results::files::THROUGHPUT_PNG),
         "Throughput and errors over time",
         ("time since start (s)", Unit::Seconds),
         ("requests per second", Unit::Count),
@@ -305,7 +305,7 @@ fn spectrum_chart(log: &Log, slo_lines: Vec<Mark>, canvas: &Canvas) -> Option<Ch
         })
         .collect();
     let mut c = Chart::new(
-        canvas.file("spectrum.png"),
+        canvas.file(crate::results::files::SPECTRUM_PNG),
         "Latency by percentile (whole run)",
         ("percentile", Unit::Percentile),
         ("latency", Unit::Ms),

@@ -80,7 +80,7 @@ pub(super) fn section(
             .collect()
     };
     let mut load = Chart::new(
-        canvas.file("overload-goodput.png"),
+        canvas.file(crate::results::files::GOODPUT_PNG),
         "Offered load and goodput, second by second",
         ("seconds into the run", Unit::Seconds),
         ("requests per second", Unit::Rps),
@@ -104,7 +104,7 @@ pub(super) fn section(
         at: r.sustainable_rps,
     });
     let mut lat = Chart::new(
-        canvas.file("overload-latency.png"),
+        canvas.file(crate::results::files::OVERLOAD_LATENCY_PNG),
         "Latency from the intended send time, second by second",
         ("seconds into the run", Unit::Seconds),
         ("latency", Unit::Ms),

@@ -63,7 +63,7 @@ pub(super) fn section(sw: &SweepResult, canvas: &mut Canvas) -> anyhow::Result<S
         ),
     };
     let mut c = Chart::new(
-        canvas.file("usl.png"),
+        canvas.file(crate::results::files::USL_PNG),
         "Throughput by concurrency with the USL fit",
         ("concurrent users (N)", Unit::Count),
         ("throughput X(N)", Unit::Rps),
