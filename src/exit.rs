@@ -133,6 +133,15 @@ pub fn of_comparison(c: &Comparison) -> Code {
     }
 }
 
+/// `headroom slo`: failed once the error budget is spent.
+pub fn of_budget(b: &crate::model::budget::Budget) -> Code {
+    if b.remaining > 0.0 {
+        Code::Ok
+    } else {
+        Code::Failed
+    }
+}
+
 /// An error a command ends with.
 pub fn of_error(err: &anyhow::Error) -> Code {
     if err.downcast_ref::<crate::input::Error>().is_some()

@@ -118,11 +118,7 @@ fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
             }
         }
     }
-    Ok(if doc.budget.remaining > 0.0 {
-        exit::Code::Ok
-    } else {
-        exit::Code::Failed
-    })
+    Ok(exit::of_budget(&doc.budget))
 }
 
 fn secs(s: f64) -> Duration {
