@@ -262,6 +262,34 @@ fn a_results_directory_is_never_overwritten_unless_told_to() {
         "{}",
         text(&o)
     );
+
+    // The root or a home directory: refused before any load (was: the
+    // results written into /, exit 0).
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    for (out, whose) in [
+        ("/", "the root directory"),
+        (home.to_str().unwrap(), "your home directory"),
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_headroom"))
+            .args([
+                "run",
+                "--url",
+                "embedded",
+                "--rate",
+                "10",
+                "--duration",
+                "1s",
+                "--out",
+                out,
+            ])
+            .env("HOME", &home)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(whose), "{}", text(&o));
+        assert!(!Path::new(out).join("summary.json").exists());
+    }
 }
 
 #[test]

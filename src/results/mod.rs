@@ -82,6 +82,26 @@ pub fn claim(dir: &Path, force: bool, inputs: &[&Path]) -> Result<(), BadInput> 
             dir.display()
         )));
     }
+    // Results go into a directory of their own: never the root or a home
+    // directory, where they would land among everything else (and
+    // `--force` would remove files of those names there).
+    let full = std::path::absolute(dir).map(|p| p.canonicalize().unwrap_or(p));
+    if let Ok(full) = full {
+        let home = std::env::var_os("HOME").and_then(|h| Path::new(&h).canonicalize().ok());
+        let whose = if full.parent().is_none() {
+            Some("the root directory")
+        } else if home.is_some_and(|h| h == full) {
+            Some("your home directory")
+        } else {
+            None
+        };
+        if let Some(whose) = whose {
+            return Err(BadInput(format!(
+                "{} is {whose}: give --out a directory of its own (reports/NAME)",
+                dir.display()
+            )));
+        }
+    }
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
