@@ -43,11 +43,16 @@ fn code(src: &str) -> String {
         out.push_str(&line[..cut]);
         out.push('\n');
     }
-    // Drop each `#[cfg(test)]` item: up to its matching closing brace.
+    // Drop each `#[cfg(test)]` item: up to its `;` (a `use`), or its
+    // matching closing brace.
     while let Some(at) = out.find("#[cfg(test)]") {
         let Some(open) = out[at..].find('{').map(|i| at + i) else {
             break;
         };
+        if let Some(semi) = out[at..open].find(';') {
+            out.replace_range(at..at + semi + 1, "");
+            continue;
+        }
         let mut depth = 0;
         let mut end = out.len();
         for (i, c) in out[open..].char_indices() {
@@ -288,13 +293,13 @@ fn no_module_imports_a_module_that_imports_it() {
 fn the_reader_sees_paths_in_braces_and_not_in_comments_or_tests() {
     let text = code(
         "use crate::{a::X, b, c::{D, E}};\n// crate::f\nlet u = \"http://x\"; crate::g::h();\n\
-         #[cfg(test)]\nmod tests {\n    use crate::t;\n}\n",
+         #[cfg(test)]\nmod tests {\n    use crate::t;\n}\n#[cfg(test)]\nuse crate::u;\nfn f() { crate::v(); }\n",
     );
     let got: Vec<String> = paths(&text, "crate::")
         .into_iter()
         .map(|p| p[0].clone())
         .collect();
-    assert_eq!(got, ["a", "b", "c", "g"]);
+    assert_eq!(got, ["a", "b", "c", "g", "v"]);
     let mut g = BTreeMap::<String, BTreeSet<String>>::new();
     g.entry("a".into()).or_default().insert("b".into());
     g.entry("b".into()).or_default().insert("c".into());
