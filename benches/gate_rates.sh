@@ -139,7 +139,8 @@ import json, sys
 try:
     d = json.load(open(sys.argv[1]))
     v, w = d["verdict"], d.get("warnings") or []
-    reason = (str(w[0]).splitlines() or [""])[0] if w else "(no warnings)"
+    first = w[0].get("message", "") if w and isinstance(w[0], dict) else (str(w[0]) if w else "")
+    reason = (first.splitlines() or [""])[0] if w else "(no warnings)"
     if v not in ("regression", "improvement", "no_significant_change", "inconclusive"):
         v, reason = "error", f"unknown verdict {v!r}"
 except Exception as e:
@@ -206,6 +207,15 @@ for cond in $CONDITIONS; do
         dir="$work/runs/$mode-$kind-$i"
         mkdir -p "$dir"
         gate "$mode" "$kind" "$dir" "$mode-$cond-$kind-$i"
+        # A verdict the wrong way keeps its compare.json, to see which
+        # metric moved and why.
+        case "$kind:$verdict" in
+          aa:regression | aa:improvement | slower:improvement | faster:regression)
+            mkdir -p "$work/false"
+            for f in "$dir/compare.json" "$dir/ab/compare.json"; do
+              [ -f "$f" ] && cp "$f" "$work/false/$mode-$cond-$kind-$i.json"
+            done ;;
+        esac
         rm -rf "$dir"
         echo "$mode $cond $kind $verdict" >> "$work/rows"
         if [ "$verdict" = inconclusive ]; then

@@ -23,10 +23,32 @@ fn main() -> ExitCode {
         // These print and touch no socket, where SIGPIPE must stay ignored.
         die_quietly_on_closed_pipe();
     }
+    // Commands that send load read the stop flag; the others only compute
+    // and read files, and nothing in them would.
+    let sends = matches!(
+        cli.command,
+        Command::Run(_)
+            | Command::Find(_)
+            | Command::Sweep(_)
+            | Command::Stress(_)
+            | Command::Target(_)
+            | Command::Proxy(_)
+            | Command::Demo(_)
+            | Command::Ab(_)
+    );
     let stop = StopFlag::default();
     let on_signal = stop.clone();
-    // Ctrl-C or SIGTERM: stop sending, keep and write what was measured.
-    let _ = ctrlc::set_handler(move || on_signal.stop());
+    let _ = ctrlc::set_handler(move || {
+        if sends {
+            // Ctrl-C or SIGTERM: stop sending, keep and write what was measured.
+            on_signal.stop();
+        } else {
+            // Every file is written whole or not at all (written, then
+            // renamed): what is there is complete, the rest never started.
+            eprintln!("error: interrupted");
+            std::process::exit(exit::Code::Inconclusive as i32);
+        }
+    });
     let result = match &cli.command {
         Command::Run(args) => app::run(args, &stop),
         Command::Find(args) => app::find(args, &stop),

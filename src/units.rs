@@ -94,7 +94,7 @@ pub fn fmt_count(v: f64) -> String {
 /// 1h, 1d, 1w.
 pub fn fmt_step(seconds: u64) -> String {
     for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             return format!("{}{unit}", seconds / size);
         }
     }

@@ -62,32 +62,8 @@ fn run(plan: &Plan, t: &TargetHandle) -> (Summary, Vec<(u64, u64)>) {
     let mut per_second = Vec::new();
     let mut observe = |iv: &Interval| per_second.push((iv.all.sent, iv.all.ok));
     let outcome = load::run(plan, &base, &StopFlag::default(), &mut observe).unwrap();
-    let names: Vec<_> = plan
-        .requests
-        .iter()
-        .map(|r| (r.name.clone(), "GET".into(), r.path.source.clone()))
-        .collect();
     let summary = Summary::build(
-        headroom::search::summary::RunFacts {
-            scenario: &plan.name,
-            target: t.url(),
-            started_at: outcome.started_at,
-            model: headroom::results::summary::LoadKind::Open,
-            arrivals: None,
-            concurrency: None,
-            threads: outcome.threads,
-            duration_s: outcome.duration.as_secs_f64(),
-            elapsed_s: outcome.elapsed.as_secs_f64(),
-            scheduled: outcome.scheduled,
-            totals: &outcome.totals,
-            names,
-            in_flight_at_end: outcome.in_flight_at_end,
-            no_free_connection: outcome.no_free_connection,
-            lanes: outcome.lanes,
-            timeout: plan.timeouts.request,
-            connections_opened: outcome.connections_opened,
-            interrupted: outcome.interrupted,
-        },
+        headroom::search::summary::RunFacts::of(plan, t.url(), &outcome),
         &plan.slo,
     );
     (summary, per_second)

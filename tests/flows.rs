@@ -58,33 +58,7 @@ fn run_at(plan: &Plan, url: &str) -> RunOutcome {
 
 /// The summary `headroom run` would write for this outcome.
 fn summary(plan: &Plan, o: &RunOutcome) -> Summary {
-    Summary::build(
-        RunFacts {
-            scenario: &plan.name,
-            target: String::new(),
-            started_at: o.started_at,
-            model: headroom::results::summary::LoadKind::Open,
-            arrivals: None,
-            concurrency: None,
-            threads: o.threads,
-            duration_s: o.duration.as_secs_f64(),
-            elapsed_s: o.elapsed.as_secs_f64(),
-            scheduled: o.scheduled,
-            totals: &o.totals,
-            names: plan
-                .requests
-                .iter()
-                .map(|r| (r.name.clone(), r.method.to_string(), r.path.source.clone()))
-                .collect(),
-            in_flight_at_end: o.in_flight_at_end,
-            no_free_connection: o.no_free_connection,
-            lanes: o.lanes,
-            timeout: plan.timeouts.request,
-            connections_opened: o.connections_opened,
-            interrupted: o.interrupted,
-        },
-        &plan.slo,
-    )
+    Summary::build(RunFacts::of(plan, String::new(), o), &plan.slo)
 }
 
 /// A minimal HTTP/1.1 server that keeps every request it reads (head and

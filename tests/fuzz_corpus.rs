@@ -55,3 +55,13 @@ fn response_inputs() {
         let _ = headroom::load::answer_to(&data, true);
     }
 }
+
+#[test]
+fn slo_inputs() {
+    for (_, data) in corpus("slo") {
+        if let Ok(text) = std::str::from_utf8(&data) {
+            let _ = headroom::input::slo::parse(Path::new("fuzz.yaml"), text);
+            let _ = headroom::input::slo::parse(Path::new("fuzz.toml"), text);
+        }
+    }
+}

@@ -290,6 +290,56 @@ fn a_results_directory_is_never_overwritten_unless_told_to() {
         assert!(text(&o).contains(whose), "{}", text(&o));
         assert!(!Path::new(out).join("summary.json").exists());
     }
+
+    // Someone's directory that holds no results: refused, --force or not
+    // (what --force removes there would be among their files).
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::write(theirs.join("checkout.toml"), "mine").unwrap();
+    std::fs::write(theirs.join(".gitkeep"), "").unwrap();
+    for force in [false, true] {
+        let mut args = vec![
+            "run",
+            "--url",
+            "embedded",
+            "--rate",
+            "10",
+            "--duration",
+            "1s",
+            "--out",
+            theirs.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
+        }
+        let o = headroom(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            text(&o).contains("holds other files (checkout.toml) and no headroom results"),
+            "{}",
+            text(&o)
+        );
+        assert!(!theirs.join("summary.json").exists());
+    }
+    // Hidden files alone (a .gitkeep) leave it an empty directory.
+    std::fs::remove_file(theirs.join("checkout.toml")).unwrap();
+    let o = run_into(&theirs);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+fn run_into(out: &Path) -> std::process::Output {
+    headroom(&[
+        "run",
+        "--url",
+        "embedded",
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 #[test]
@@ -884,4 +934,144 @@ fn messages_say_what_is_wrong_and_what_to_do() {
         "{err}"
     );
     server.join().unwrap();
+}
+
+/// A signal stops the commands that only compute and read (forecast, plan,
+/// slo, usl, compare, report, merge, k8s): their Ctrl-C handler set a flag
+/// only the load loops read, so `plan` with 10,000 regions and `forecast`
+/// of a long history ran on through SIGTERM until `kill -9` (issue 34).
+/// Here `forecast` waits on a Prometheus that accepted the connection and
+/// never answers (its own timeout is 60 s); SIGTERM after 1 s must end it
+/// with exit 3 (interrupted) within seconds.
+#[test]
+fn a_signal_stops_a_command_that_only_computes() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        // Accept and hold, never answer; ends when the test process does.
+        let mut open = Vec::new();
+        for c in listener.incoming().take(4) {
+            open.push(c);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(120));
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args([
+            "forecast",
+            "--prometheus",
+            &url,
+            "--query",
+            "demand",
+            "--range",
+            "1d",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "forecast ended before the signal"
+    );
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("forecast still running 15 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("interrupted"), "{}", text(&o));
+    drop(held);
+}
+
+/// `kill -9` 3-4 s into `find` left only the first step's interval log,
+/// into `stress` only `latency.hlog` (issue 34). Now the result document
+/// is rewritten (whole, then renamed) after every step and every second:
+/// a killed search keeps each judged step in a file that says it was
+/// interrupted, and the report renders it.
+#[test]
+fn a_killed_search_keeps_every_judged_step() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let killed = |args: &[&str], out: &Path, file: &str, part: &str, want: usize| -> Value {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
+            .args(args)
+            .args(["--quiet", "--no-report", "--out", out.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let on_disk = || -> Option<Value> {
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join(file)).ok()?).ok()?;
+            (v[part].as_array()?.len() >= want).then_some(v)
+        };
+        let t0 = std::time::Instant::now();
+        while on_disk().is_none() && t0.elapsed() < std::time::Duration::from_secs(30) {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{args:?} ended before the kill"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.kill().unwrap(); // SIGKILL: no handler runs.
+        child.wait().unwrap();
+        on_disk().unwrap_or_else(|| panic!("{args:?}: no {file} with {want} {part} after 30 s"))
+    };
+    let find = dir.path().join("find");
+    let f = killed(
+        &[
+            "find",
+            "--url",
+            "embedded",
+            "--slo",
+            "p99=5s",
+            "--start-rate",
+            "20",
+            "--max-rate",
+            "100000",
+            "--step",
+            "1s",
+            "--warmup",
+            "0s",
+        ],
+        &find,
+        "find.json",
+        "steps",
+        2,
+    );
+    assert_eq!(f["outcome"], "interrupted", "{f}");
+    assert!(f["sustainable_rps"].is_null(), "{f}");
+    let stress = dir.path().join("stress");
+    let s = killed(
+        &[
+            "stress",
+            "--url",
+            "embedded",
+            "--slo",
+            "p99=5s",
+            "--capacity",
+            "50",
+            "--settle",
+            "5s",
+            "--hold",
+            "30s",
+        ],
+        &stress,
+        "stress.json",
+        "seconds",
+        3,
+    );
+    assert_eq!(s["interrupted"], true, "{s}");
+    assert_eq!(s["verdict"], "inconclusive", "{s}");
+    for out in [&find, &stress] {
+        let o = headroom(&["report", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
 }

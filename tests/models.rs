@@ -247,6 +247,58 @@ fn forecast_bad_timestamp_is_located() {
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(e.contains("h.csv:4") && e.contains("`last tuesday`"), "{e}");
+    // A row without a zone among rows with one was read as UTC, silently.
+    std::fs::write(
+        &path,
+        "time,value\n2024-01-01T00:00:00+05:00,1\n2024-01-01T01:00:00+05:00,2\n2024-01-01 02:00,3\n",
+    )
+    .unwrap();
+    let out = headroom(&["forecast", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("h.csv:4") && e.contains("without a zone"), "{e}");
+}
+
+/// 100,000 one-minute steps ran past a minute and ignored SIGTERM (issue
+/// 34): a history longer than the model fits is refused at once, naming the
+/// step that would fit.
+#[test]
+fn a_history_too_long_for_the_model_is_refused_with_a_step_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("minutes.csv");
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+    let mut csv = String::from("time,value\n");
+    for i in 0..100_000i64 {
+        let t = t0 + chrono::Duration::minutes(i);
+        csv += &format!("{},{}\n", t.to_rfc3339(), 100 + i % 60);
+    }
+    std::fs::write(&path, csv).unwrap();
+    let out = headroom(&["forecast", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(
+        e.contains("100000 steps of history") && e.contains("--step 5m"),
+        "{e}"
+    );
+    // At the step it names, it forecasts.
+    let out = headroom(&[
+        "forecast",
+        path.to_str().unwrap(),
+        "--step",
+        "5m",
+        "--horizon",
+        "1d",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Values past what its arithmetic holds (1e308 printed 300-digit means).
+    let mut csv = String::from("time,value\n");
+    for i in 0..48i64 {
+        csv += &format!("{},1e308\n", (t0 + chrono::Duration::hours(i)).to_rfc3339());
+    }
+    std::fs::write(&path, csv).unwrap();
+    let out = headroom(&["forecast", path.to_str().unwrap(), "--horizon", "1d"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("beyond 1e15"), "{}", stderr(&out));
 }
 
 #[test]
@@ -499,6 +551,61 @@ fn the_sre_books_shakespeare_example_comes_out_as_the_book_says() {
     );
 }
 
+/// 10,000 `[[region]]`s surviving a region's loss: sizing every region
+/// searched every other region for its worst loss, inside a loop over the
+/// regions, so 1,000 regions took 17.6 s and 10,000 ran past 600 s and
+/// ignored SIGTERM (issue 34). Now one pass: well under a second in a
+/// release build. Not a speed assertion: the deadline is minutes, there
+/// only so that a return of the quadratic fails instead of hanging.
+#[test]
+fn ten_thousand_regions_are_sized_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut toml = format!(
+        "name = \"many\"\ncatalog = {:?}\nhorizon = \"28d\"\nbound = \"mean\"\n\
+         [demand]\nforecast = {:?}\n[sizing]\nutilisation = 1.0\nredundancy = 1\nsurvive = \"region\"\n\
+         [capacity.task]\nrps = 100\n",
+        models.join("sre-book-catalog.toml"),
+        models.join("sre-book-shakespeare-forecast.json"),
+    );
+    let weight = |i: usize| 1 + (i * 7919) % 97;
+    for i in 0..10_000 {
+        toml += &format!("[[region]]\nname = \"r{i}\"\nweight = {}\n", weight(i));
+    }
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(&plan, toml).unwrap();
+    // Into a file: 4 MB of JSON would fill a pipe nobody reads while the
+    // test waits.
+    let json_path = dir.path().join("plan.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["plan", plan.to_str().unwrap(), "--json"])
+        .stdout(std::fs::File::create(&json_path).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("plan with 10,000 regions still running after 300 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(child.wait().unwrap().success());
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let month = &v["periods"][0];
+    let regions = month["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 10_000);
+    // Every region's worst loss is the heaviest other one: weight 97, the
+    // last of them for all but itself.
+    let heaviest: Vec<usize> = (0..10_000).filter(|&i| weight(i) == 97).collect();
+    let (last, before) = (heaviest[heaviest.len() - 1], heaviest[heaviest.len() - 2]);
+    for (i, r) in regions.iter().enumerate() {
+        let worst = if i == last { before } else { last };
+        assert_eq!(r["worst_loss"], format!("r{worst}"), "{r}");
+    }
+}
+
 #[test]
 fn the_capacity_review_in_one_command() {
     // models/review.toml: events, three regions surviving a region's loss,
@@ -651,7 +758,7 @@ fn the_capacity_review_in_one_command() {
     );
     let hpa = std::fs::read_to_string(dir.path().join("hpa.yaml")).unwrap();
     assert_eq!(hpa, a["hpa"].as_str().unwrap());
-    let doc = &yaml_rust2::YamlLoader::load_from_str(&hpa).unwrap()[0];
+    let doc: serde_json::Value = serde_saphyr::from_str(&hpa).unwrap();
     assert_eq!(doc["kind"].as_str(), Some("HorizontalPodAutoscaler"));
     assert_eq!(
         doc["spec"]["minReplicas"].as_i64(),
@@ -745,6 +852,14 @@ fn plan_errors_point_at_the_line() {
             "[[scenario]]\nname = \"base\"\n[fleet]",
             "`base` is the plan itself",
         ),
+        // Numbers whose results no file could hold (issue 34: growth = 1e308
+        // wrote a plan.json headroom could not read back).
+        (
+            "[fleet]",
+            "[[scenario]]\nname = \"boom\"\ngrowth = 1e308\n[fleet]",
+            "growth must be a number from 0 to 1000",
+        ),
+        ("rps = 600", "rps = 1e-300", "rps must be from 0.001"),
         (
             "redundancy = 1",
             "redundancy = 1\nsurvive = \"region\"",

@@ -352,3 +352,142 @@ fn a_headless_browser_shows_the_page_with_every_image() {
         distinct.len()
     );
 }
+
+/// Every result document's JSON Schema, generated from the types that
+/// write it: (file stem in `src/results/schemas/`, schema).
+fn schemas() -> Vec<(&'static str, serde_json::Value)> {
+    use headroom::results as r;
+    fn of(s: schemars::Schema) -> serde_json::Value {
+        serde_json::to_value(s).unwrap()
+    }
+    vec![
+        ("summary", of(schemars::schema_for!(r::summary::Summary))),
+        (
+            "scenario",
+            of(schemars::schema_for!(r::scenario::ScenarioInfo)),
+        ),
+        ("find", of(schemars::schema_for!(r::find::FindResult))),
+        ("sweep", of(schemars::schema_for!(r::sweep::SweepResult))),
+        ("stress", of(schemars::schema_for!(r::stress::StressResult))),
+        ("plan", of(schemars::schema_for!(r::plan::PlanDoc))),
+        ("forecast", of(schemars::schema_for!(r::plan::ForecastDoc))),
+        ("backtest", of(schemars::schema_for!(r::plan::BacktestDoc))),
+        ("slo", of(schemars::schema_for!(r::slo::SloDoc))),
+        ("compare", of(schemars::schema_for!(r::compare::Comparison))),
+    ]
+}
+
+/// The checked-in schemas are the types' own (a type that changed without
+/// its schema fails here; `HEADROOM_UPDATE_SCHEMAS=1` rewrites them), and
+/// documents headroom wrote — the committed fixtures, and a backtest, an
+/// SLO report and a comparison made here — pass them.
+#[test]
+fn every_result_document_matches_its_checked_in_json_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("src/results/schemas");
+    let update = std::env::var_os("HEADROOM_UPDATE_SCHEMAS").is_some();
+    let mut stale = Vec::new();
+    let mut validators = std::collections::BTreeMap::new();
+    for (name, schema) in schemas() {
+        let path = dir.join(format!("{name}.schema.json"));
+        let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(path.display().to_string());
+        }
+        validators.insert(name, jsonschema::validator_for(&schema).unwrap());
+    }
+    assert!(
+        stale.is_empty(),
+        "schemas out of date with their types (HEADROOM_UPDATE_SCHEMAS=1 cargo test --test report every_result_document): {stale:?}"
+    );
+    let check = |name: &str, doc: &serde_json::Value, from: &str| {
+        let errors: Vec<String> = validators[name]
+            .iter_errors(doc)
+            .map(|e| format!("{}: {e}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{from} against {name}.schema.json: {errors:#?}"
+        );
+    };
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let fixtures = root.join("tests/fixtures/report");
+    for (name, file) in [
+        ("summary", "run/summary.json"),
+        ("scenario", "run/scenario.json"),
+        ("find", "find/find.json"),
+        ("sweep", "sweep/sweep.json"),
+        ("stress", "stress/stress.json"),
+        ("plan", "plan/plan.json"),
+        ("forecast", "plan/forecast.json"),
+    ] {
+        check(name, &read(&fixtures.join(file)), file);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_headroom"))
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let backtest = tmp.path().join("backtest");
+    run(&[
+        "forecast",
+        "models/demand-hourly.csv",
+        "--backtest",
+        "--horizon",
+        "7d",
+        "--out",
+        backtest.to_str().unwrap(),
+    ]);
+    check(
+        "forecast",
+        &read(&backtest.join("forecast.json")),
+        "forecast --backtest",
+    );
+    check(
+        "backtest",
+        &read(&backtest.join("backtest.json")),
+        "forecast --backtest",
+    );
+    let slo = tmp.path().join("slo");
+    run(&[
+        "slo",
+        "report",
+        "slos/checkout-availability.toml",
+        "--csv",
+        "slos/checkout-events.csv",
+        "--out",
+        slo.to_str().unwrap(),
+    ]);
+    check("slo", &read(&slo.join("slo.json")), "slo report");
+    let compare = tmp.path().join("compare.json");
+    let run_dir = fixtures.join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args([
+            "compare",
+            run_dir.to_str().unwrap(),
+            run_dir.to_str().unwrap(),
+            "--json",
+            compare.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    check("compare", &read(&compare), "compare");
+}

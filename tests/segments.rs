@@ -208,7 +208,7 @@ fn three_segments_merge_into_the_single_run() {
         "json",
     ]);
     let c: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    assert_eq!(c["schema"], "headroom.compare/1", "{}", text(&o));
+    assert_eq!(c["schema"], "headroom.compare/2", "{}", text(&o));
     assert!(matches!(o.status.code(), Some(0 | 1 | 3)), "{}", text(&o));
     let rates = c["metrics"]
         .as_array()
@@ -352,7 +352,7 @@ fn k8s_manifests_parse_and_carry_the_indexed_job() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let yaml = std::fs::read_to_string(&out).unwrap();
-    let docs = yaml_rust2::YamlLoader::load_from_str(&yaml).unwrap();
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["ConfigMap", "PersistentVolumeClaim", "Job", "Job"]);
     let cm = &docs[0];
@@ -367,7 +367,7 @@ fn k8s_manifests_parse_and_carry_the_indexed_job() {
     let c = &job["template"]["spec"]["containers"][0];
     assert_eq!(c["image"].as_str(), Some("registry.example/headroom:1.0"));
     let args: Vec<&str> = c["args"]
-        .as_vec()
+        .as_array()
         .unwrap()
         .iter()
         .map(|a| a.as_str().unwrap())

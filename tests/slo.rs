@@ -207,7 +207,20 @@ fn bad_slo_files_are_located() {
             "apiVersion: openslo/v1\nkind: SLO\nspec:\n  indicator:\n    spec:\n      thresholdMetric:\n        metricSource: {}\n",
             "thresholdMetric",
         ),
-        ("f.yaml", "apiVersion: [openslo\n", "not YAML"),
+        ("f.yaml", "apiVersion: [openslo\n", "f.yaml:"),
+        // Issue 34: an objective no measurement resolves printed "100 %
+        // good" and "spent 78717939714.6 %"; a window shorter than the
+        // data's step reported "0 bad of 0 events, 100 % left".
+        (
+            "g.toml",
+            &TOML_7D.replace("\"99%\"", "\"99.9999999999%\""),
+            "six nines",
+        ),
+        (
+            "h.toml",
+            &TOML_7D.replace("\"7d\"", "\"5m\""),
+            "shorter than the data's step",
+        ),
     ];
     for (name, body, want) in cases {
         let file = slo_file(dir.path(), name, body);
@@ -230,6 +243,34 @@ fn bad_slo_files_are_located() {
     let o = report(&slo, &bad, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("bad.csv:2"), "{}", text(&o));
+}
+
+/// A "billion laughs" file: nine levels of nine aliases, 9^9 = 387
+/// million strings if expanded. Unbounded, `slo rules` grew to 22.5 GB
+/// before the kernel killed it, and ignored SIGTERM (issue 34); now the
+/// reader stops after 100,000 replayed events with a located error. The
+/// child runs under a 4 GiB address-space limit, so a return of the bug
+/// fails this test instead of exhausting the machine.
+#[test]
+fn a_yaml_alias_bomb_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body =
+        String::from("apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: bomb\n  labels:\n");
+    body += "    l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    for i in 1..9 {
+        let prev = vec![format!("*l{}", i - 1); 9].join(", ");
+        body += &format!("    l{i}: &l{i} [{prev}]\n");
+    }
+    body += "spec:\n  service: checkout\n";
+    let bomb = slo_file(dir.path(), "bomb.yaml", &body);
+    let o = Command::new("sh")
+        .args(["-c", "ulimit -v 4194304 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_headroom"))
+        .args(["slo", "rules", bomb.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("bomb.yaml:"), "{}", text(&o));
 }
 
 fn promtool() -> Option<PathBuf> {

@@ -19,6 +19,7 @@ use crate::cli::{AbArgs, TargetOpts};
 use crate::exit;
 use crate::load::{self, Observer, RunOutcome, StopFlag};
 use crate::metrics::{Interval, Stats};
+use crate::results::compare::{Warning, WarningKind};
 use crate::results::write_json;
 use crate::scenario::{Plan, TargetSpec};
 
@@ -130,8 +131,10 @@ pub fn ab(args: &AbArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     if urls[0] == urls[1] {
         c.warnings.insert(
             0,
-            "the same URL for both versions: an A/A run, which measures the gate's own noise"
-                .into(),
+            Warning::new(
+                WarningKind::AaRun,
+                "the same URL for both versions: an A/A run, which measures the gate's own noise",
+            ),
         );
     }
     write_json(&dir.join(crate::results::files::COMPARE), &c)?;
@@ -212,6 +215,7 @@ fn arm_outcome(o: &RunOutcome, k: usize, names: usize) -> RunOutcome {
         interrupted: o.interrupted,
         threads: o.threads,
         connections_opened: o.connections_opened,
+        users_never_sent: o.users_never_sent,
         in_flight_at_end: o.in_flight_at_end,
         no_free_connection: o.no_free_connection,
         lanes: o.lanes,

@@ -65,14 +65,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         fmt_count(rate),
         plan.load.model.duration().as_secs_f64()
     );
-    let out = |sub: &str| Output {
-        // One page for the whole demo, written at the end.
-        quiet: args.quiet,
-        // The demo replaces its own last results (a fixed place).
-        force: true,
-        ..Output::quiet_to(&args.out.join(sub))
-    };
-    let report = execute(&plan, &out("run"), stop, false)?;
+    let report = execute(&plan, &out(args, "run"), stop, false)?;
     if let (Ok(q), Some(l)) = (
         crate::model::queueing::MmcQueue::new(rate, mean_s, cfg.workers),
         &report.summary.latency_ms,
@@ -90,7 +83,7 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     }
 
     println!("\n2. breaking-point search\n");
-    let found = run_find(&plan, &out("find"), stop)?;
+    let found = run_find(&plan, &out(args, "find"), stop)?;
     let truth = plan
         .slo
         .latency
@@ -129,6 +122,57 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
         "\n3. past the breaking point: {} requests/s (2 × sustainable) for 5 s on two versions of the same service\n",
         fmt_count(2.0 * r)
     );
+    if let Some(code) = overload(args, &plan, &cfg, r, stop)? {
+        return Ok(code);
+    }
+
+    println!("\n4. concurrency sweep and USL fit\n");
+    let sweep_plan = scenario::parse(Path::new("scenarios/sweep-demo.toml"), SWEEP_DEMO_SCENARIO)?;
+    let swept = run_sweep(&sweep_plan, &out(args, "sweep"), stop)?;
+    if let (
+        TargetSpec::Embedded(TargetConfig {
+            contention: Some(c),
+            ..
+        }),
+        Some(u),
+    ) = (&sweep_plan.target, &swept.usl)
+    {
+        println!(
+            "\n  the target was built with σ = {}, κ = {}; the fit found σ = {:.4}, κ = {:.5}",
+            c.sigma, c.kappa, u.sigma, u.kappa
+        );
+    }
+    if stop.is_set() {
+        return Ok(exit::Code::Inconclusive);
+    }
+
+    capacity_plan(args, found.sustainable_rps.is_some())?;
+    let page = report::page::render(&args.out)?;
+    println!("\nall results under {}", args.out.display());
+    println!("report: {}", page.display());
+    Ok(report.exit_code.and(crate::exit::of_search(found.outcome)))
+}
+
+/// Where the demo's part `sub` writes: quietly, replacing its own last
+/// results (a fixed place); one page for the whole demo comes at the end.
+fn out(args: &DemoArgs, sub: &str) -> Output {
+    Output {
+        quiet: args.quiet,
+        force: true,
+        ..Output::quiet_to(&args.out.join(sub))
+    }
+}
+
+/// Past the breaking point: the same service at 2 × `r`, once shedding
+/// what it cannot queue and once queueing without bound. `Some` when
+/// stopped.
+fn overload(
+    args: &DemoArgs,
+    plan: &scenario::Plan,
+    cfg: &TargetConfig,
+    r: f64,
+    stop: &StopFlag,
+) -> anyhow::Result<Option<exit::Code>> {
     let mut stress_plan = plan.clone();
     stress_plan.stress = scenario::StressSpec {
         capacity: scenario::Capacity::Given(r),
@@ -154,10 +198,10 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
             ..cfg.clone()
         });
         println!("  a service that {what}:");
-        let s = stress::run_stress(&p, &out(sub), stop, r, "find".into())?;
+        let s = stress::run_stress(&p, &out(args, sub), stop, r, "find".into())?;
         verdicts.push((what, s));
         if stop.is_set() {
-            return Ok(exit::Code::Inconclusive);
+            return Ok(Some(exit::Code::Inconclusive));
         }
         println!();
     }
@@ -172,33 +216,18 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
                 ))
         );
     }
+    Ok(None)
+}
 
-    println!("\n4. concurrency sweep and USL fit\n");
-    let sweep_plan = scenario::parse(Path::new("scenarios/sweep-demo.toml"), SWEEP_DEMO_SCENARIO)?;
-    let swept = run_sweep(&sweep_plan, &out("sweep"), stop)?;
-    if let (
-        TargetSpec::Embedded(TargetConfig {
-            contention: Some(c),
-            ..
-        }),
-        Some(u),
-    ) = (&sweep_plan.target, &swept.usl)
-    {
-        println!(
-            "\n  the target was built with σ = {}, κ = {}; the fit found σ = {:.4}, κ = {:.5}",
-            c.sigma, c.kappa, u.sigma, u.kappa
-        );
-    }
-    if stop.is_set() {
-        return Ok(exit::Code::Inconclusive);
-    }
-
+/// A plan of 12 months of demand on the capacity just measured (on the
+/// search's `find.json` when it found a rate).
+fn capacity_plan(args: &DemoArgs, found_rate: bool) -> anyhow::Result<()> {
     println!("\n5. capacity plan: 12 months of demand on the capacity just measured\n");
     let plan_dir = args.out.join("plan");
     let input = plan_dir.join("input");
     std::fs::create_dir_all(&input).with_context(|| format!("creating {}", input.display()))?;
     let mut plan_toml = DEMO_PLAN.to_string();
-    if found.sustainable_rps.is_some() {
+    if found_rate {
         let find_json =
             std::path::absolute(args.out.join("find").join(crate::results::files::FIND))?;
         plan_toml = plan_toml.replace(
@@ -215,8 +244,5 @@ pub fn demo(args: &DemoArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
             .with_context(|| format!("writing {}", input.join(name).display()))?;
     }
     model::plan_from(&input.join("plan.toml"), Some(plan_dir), false, true, true)?;
-    let page = report::page::render(&args.out)?;
-    println!("\nall results under {}", args.out.display());
-    println!("report: {}", page.display());
-    Ok(report.exit_code.and(crate::exit::of_search(found.outcome)))
+    Ok(())
 }

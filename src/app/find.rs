@@ -21,7 +21,8 @@ pub fn find(args: &FindArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> {
     set(&mut sp.warmup, args.warmup);
     set(&mut sp.confirm, args.confirm);
     set(&mut sp.max_time, args.max_time);
-    sp.check().map_err(crate::error::BadInput)?;
+    sp.check()
+        .map_err(|e| crate::error::BadInput(format!("search settings: {e}")))?;
     if plan.slo.is_empty() {
         return Err(crate::error::BadInput(
             "find needs an SLO: [slo] in the scenario or --slo p99=250ms (repeatable)".into(),
@@ -48,7 +49,13 @@ pub fn run_find(
             "#", "phase", "target/s", "sent/s", "p50", "p99", "errors"
         );
     }
-    let mut on_step = |s: &crate::results::find::Step| {
+    let find_json = dir.join(crate::results::files::FIND);
+    let mut on_step = |s: &crate::results::find::Step,
+                       so_far: &crate::results::find::FindResult| {
+        // Every judged step on disk at once, in a file that says the search
+        // was interrupted until it ends (a write that fails here fails the
+        // last one too, which reports it).
+        let _ = write_json(&find_json, so_far);
         if quiet {
             return;
         }
@@ -67,7 +74,7 @@ pub fn run_find(
         );
     };
     let result = search::find(&mut probe, &plan.search, &plan.slo, &mut on_step)?;
-    write_json(&dir.join(crate::results::files::FIND), &result)?;
+    write_json(&find_json, &result)?;
     if !quiet {
         let label = result.outcome.label();
         if result.reason == label {

@@ -19,7 +19,7 @@ use crate::results::summary::{SegmentInfo, SloName, Summary};
 use crate::results::timeseries::{self, Row};
 use crate::results::{files, ResultsDir};
 use crate::scenario::{LatencySlo, MinRate, RequestSlo, Slo};
-use crate::search::summary::RunFacts;
+use crate::search::summary::{Named, RunFacts};
 
 struct Seg {
     dir: PathBuf,
@@ -384,13 +384,18 @@ fn summarize(
             names: first
                 .per_request
                 .iter()
-                .map(|p| (p.name.clone(), p.method.clone(), p.path.clone()))
+                .map(|p| Named {
+                    name: p.name.clone(),
+                    method: p.method.clone(),
+                    path: p.path.clone(),
+                })
                 .collect(),
             in_flight_at_end: sum(|s| s.in_flight_at_end),
             no_free_connection: sum(|s| s.no_free_connection),
             lanes: 0,
             timeout: crate::scenario::Timeouts::default().request,
             connections_opened: sum(|s| s.connections_opened),
+            users_never_sent: sum(|s| s.users_never_sent),
             interrupted: segs.iter().any(|s| s.summary.interrupted),
         },
         &slo_of(&segs[0]),

@@ -2,7 +2,6 @@
 //! and say which exit code the outcome deserves.
 
 pub mod ab;
-mod chaos;
 mod compare;
 mod demo;
 mod find;
@@ -39,6 +38,7 @@ use crate::load::{self, StopFlag};
 use crate::results::timeseries;
 use crate::scenario::{self, BaseUrl, Overrides, Plan, TargetSpec};
 use crate::search;
+use crate::search::faults as chaos;
 
 /// Where and how a command writes its results (the command line's
 /// `OutputArgs`, or what the demo and the tests choose).

@@ -185,9 +185,36 @@ fn backtest_doc(file: &Path, h: &History, horizon: usize) -> Result<BacktestDoc,
 
 fn forecast_doc(file: &Path, h: &History, horizon: usize) -> Result<ForecastDoc, BadInput> {
     let periods = h.step.seasonal_periods(h.values.len());
-    let f = fc::forecast(&h.values, &periods, horizon)
-        .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+    let f = fc::forecast(&h.values, &periods, horizon).map_err(|e| {
+        let fix = match e {
+            fc::ForecastError::TooLong { got, max } => {
+                coarser(h.step, got, max).map_or("; give a shorter history".to_string(), |s| {
+                    format!(
+                        " at a step of {}: give --step {s} (or a shorter history)",
+                        h.step
+                    )
+                })
+            }
+            _ => String::new(),
+        };
+        BadInput(format!("{}: {e}{fix}", file.display()))
+    })?;
     Ok(ForecastDoc::new(file, h, &f))
+}
+
+/// The finest usual step at which `got` steps of `step` come to at most
+/// `max`.
+fn coarser(step: Step, got: usize, max: usize) -> Option<Step> {
+    let k = got.div_ceil(max) as u64;
+    match step {
+        Step::Months(m) => Some(Step::Months(m * k as u32)),
+        Step::Seconds(s) => [
+            60, 300, 600, 900, 1_800, 3_600, 7_200, 21_600, 43_200, 86_400, 604_800,
+        ]
+        .into_iter()
+        .find(|&c| c % s == 0 && c >= s * k)
+        .map(Step::Seconds),
+    }
 }
 
 /// `headroom plan`.
@@ -248,7 +275,11 @@ pub fn plan_from(
         doc.autoscaling = candidates
             .iter()
             .find(|c| Some(&c.instance.name) == name.as_ref())
-            .and_then(|c| autoscale::recommend(policy, &demand, step_seconds, c, &pf.sizing));
+            .and_then(|c| autoscale::recommend(policy, &demand, step_seconds, c, &pf.sizing))
+            .map(|r| crate::results::plan::Autoscaling {
+                hpa: crate::report::hpa::manifest(policy, &r),
+                recommendation: r,
+            });
     }
     // Files only where asked for: a plan is a printout first.
     let written = match &out {

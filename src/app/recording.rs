@@ -5,7 +5,6 @@ use super::Output;
 use crate::load::{self};
 use crate::metrics::Interval;
 use crate::results::hlog::HlogWriter;
-use crate::results::summary::LoadKind;
 use crate::results::summary::Summary;
 use crate::results::timeseries;
 use crate::results::write_json;
@@ -230,7 +229,7 @@ impl Recording {
 
 /// `10 s`, `500 ms`.
 pub(super) fn humantime_ms(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{} s", d.as_secs())
     } else {
         format!("{} ms", d.as_millis())
@@ -271,6 +270,7 @@ impl SoFar {
             interrupted: true,
             threads: self.plan.load.threads,
             connections_opened: 0,
+            users_never_sent: 0,
             in_flight_at_end: iv.load.in_flight,
             no_free_connection: self.no_free_connection,
             lanes: self.lanes,
@@ -304,34 +304,7 @@ pub(super) fn progress_bar(plan: &Plan, quiet: bool) -> Option<ProgressBar> {
 
 /// The summary of what a run of `plan` measured.
 pub(super) fn summarize(plan: &Plan, base: &BaseUrl, outcome: &load::RunOutcome) -> Summary {
-    let (model, arrivals, concurrency) = LoadKind::of(&plan.load.model);
-    let mut summary = Summary::build(
-        RunFacts {
-            scenario: &plan.name,
-            target: base.to_string(),
-            started_at: outcome.started_at,
-            model,
-            arrivals,
-            concurrency,
-            threads: outcome.threads,
-            duration_s: outcome.duration.as_secs_f64(),
-            elapsed_s: outcome.elapsed.as_secs_f64(),
-            scheduled: outcome.scheduled,
-            totals: &outcome.totals,
-            names: plan
-                .requests
-                .iter()
-                .map(|r| (r.name.clone(), r.method.to_string(), r.path.source.clone()))
-                .collect(),
-            in_flight_at_end: outcome.in_flight_at_end,
-            no_free_connection: outcome.no_free_connection,
-            lanes: outcome.lanes,
-            timeout: plan.timeouts.request,
-            connections_opened: outcome.connections_opened,
-            interrupted: outcome.interrupted,
-        },
-        &plan.slo,
-    );
+    let mut summary = Summary::build(RunFacts::of(plan, base.to_string(), outcome), &plan.slo);
     if plan.tls.insecure && base.is_https() {
         summary.warnings.push(
             "insecure = true: server certificates were not verified (self-signed staging only)"

@@ -1,7 +1,7 @@
 //! `headroom run`: one run of a scenario, its results written second by second.
 
 use super::recording::{live_metrics, summarize, Recording};
-use super::{chaos, default_dir, plan_for, start_target, write_report, Output};
+use super::{default_dir, plan_for, start_target, write_report, Output};
 use crate::cli::RunArgs;
 use crate::exit;
 use crate::load::{self, StopFlag};
@@ -11,6 +11,7 @@ use crate::results::summary::Summary;
 use crate::results::write_json;
 use crate::scenario::{self, Plan};
 use crate::search;
+use crate::search::faults as chaos;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -150,8 +151,8 @@ pub(super) fn execute_segment(
         summary.warnings.extend(faults.iter().filter_map(|f| {
             Some(format!(
                 "fault {:?} was not applied as planned: {}",
-                f.name,
-                f.error.as_ref()?
+                f.applied.name,
+                f.applied.error.as_ref()?
             ))
         }));
         summary.faults = faults;

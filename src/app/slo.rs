@@ -91,6 +91,19 @@ fn report(args: &SloReportArgs) -> anyhow::Result<exit::Code> {
             now -= Duration::milliseconds(1);
         }
     }
+    // A window shorter than the data's step holds no step: its report
+    // would be "0 bad of 0 events, 100 % left" whatever the data said.
+    if let budget::Window::Rolling(window_s) = s.objective.window {
+        if window_s < step_s {
+            return Err(BadInput(format!(
+            "{}: the SLO's window ({}) is shorter than the data's step ({}): give data at a finer step, or a longer window",
+            args.file.display(),
+            crate::units::fmt_step(window_s.round() as u64),
+            crate::units::fmt_step(step_s.round() as u64)
+        ))
+        .into());
+        }
+    }
     let mut doc = compute(&s, &source, &steps, step_s, now);
     for dir in &args.experiments {
         doc.experiments.push(experiment_cost(&s, dir, &doc)?);

@@ -5,7 +5,7 @@ use crate::cli::StressArgs;
 use crate::exit;
 use crate::load::StopFlag;
 use crate::results::find::Outcome;
-use crate::results::stress::{PhaseName, Second, StressResult};
+use crate::results::stress::{Second, StressResult};
 use crate::results::write_json;
 use crate::scenario::{Capacity, Plan};
 use crate::search::stress::{self, Setup};
@@ -29,7 +29,8 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
     set(&mut sp.settle, args.settle);
     set(&mut sp.recovery, args.recovery);
     set(&mut sp.recovered, args.recovered);
-    sp.check().map_err(crate::error::BadInput)?;
+    sp.check()
+        .map_err(|e| crate::error::BadInput(format!("stress settings: {e}")))?;
     if plan.slo.latency.is_empty() && plan.slo.error_share.is_none() {
         return Err(crate::error::BadInput(
             "stress needs a latency or error SLO: [slo] in the scenario or --slo p99=250ms (repeatable)"
@@ -45,8 +46,9 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
     // Claimed once here: the search (into find/) and the episode then
     // write into a directory that is theirs.
     crate::results::claim(&dir, args.output.force, &[])?;
-    if dir.join("find").exists() {
-        crate::results::claim(&dir.join("find"), args.output.force, &[])?;
+    let find_dir = dir.join(crate::results::files::FIND_DIR);
+    if find_dir.exists() {
+        crate::results::claim(&find_dir, args.output.force, &[])?;
     }
     let (r, from) = match &plan.stress.capacity {
         Capacity::Given(r) => (*r, "given".to_string()),
@@ -55,9 +57,11 @@ pub fn stress(args: &StressArgs, stop: &StopFlag) -> anyhow::Result<exit::Code> 
             path.display().to_string(),
         ),
         Capacity::Find => {
-            plan.search.check().map_err(crate::error::BadInput)?;
+            plan.search
+                .check()
+                .map_err(|e| crate::error::BadInput(format!("search settings: {e}")))?;
             let out = Output {
-                out: Some(dir.join("find")),
+                out: Some(find_dir),
                 no_report: true,
                 metrics_listen: None,
                 force: true,
@@ -115,7 +119,12 @@ pub fn run_stress(
             "s", "phase", "offered", "sent", "good", "errors", "p99", "service", "in flight"
         );
     }
-    let mut on_second = |s: &Second| {
+    let stress_json = dir.join(crate::results::files::STRESS);
+    let mut on_second = |s: &Second, so_far: &StressResult| {
+        // Every second on disk at once, in a file that says the episode
+        // was interrupted until it ends (a write that fails here fails the
+        // last one too, which reports it).
+        let _ = write_json(&stress_json, so_far);
         if quiet {
             return;
         }
@@ -123,7 +132,7 @@ pub fn run_stress(
         println!(
             "  {:>4} {:<9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>9} {:>9}  {:<5} {}",
             s.t,
-            phase_name(s.phase),
+            s.phase.label(),
             s.offered,
             s.sent,
             s.good,
@@ -143,21 +152,13 @@ pub fn run_stress(
         timeout: plan.timeouts.request,
     };
     let result = stress::stress(&mut probe, &setup, &mut on_second)?;
-    write_json(&dir.join(crate::results::files::STRESS), &result)?;
+    write_json(&stress_json, &result)?;
     if !quiet {
         print!("{}", text(&result));
         println!("  results: {}", dir.display());
     }
     write_report(&dir, output);
     Ok(result)
-}
-
-fn phase_name(p: PhaseName) -> &'static str {
-    match p {
-        PhaseName::Baseline => "baseline",
-        PhaseName::Overload => "overload",
-        PhaseName::Recovery => "recovery",
-    }
 }
 
 /// The verdict and the phases, as the terminal shows them.
@@ -173,7 +174,7 @@ pub fn text(r: &StressResult) -> String {
         let _ = writeln!(
             o,
             "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
-            phase_name(p.name),
+            p.name.label(),
             format!("{:.0}–{:.0}", p.start_s, p.end_s),
             fmt_count(p.offered_rps),
             fmt_count(p.goodput_rps),

@@ -64,7 +64,8 @@ pub mod stats;
 use std::collections::BTreeMap;
 
 use crate::results::compare::{
-    Comparison, Design, Measure, Metric, MetricChange, RunInfo, Scope, Verdict, SCHEMA,
+    Comparison, Design, Measure, Metric, MetricChange, RunInfo, Scope, Verdict, Warning,
+    WarningKind, SCHEMA,
 };
 use crate::results::hlog::{Key, Recorded, Series};
 use crate::results::summary::Summary;
@@ -322,31 +323,42 @@ pub fn compare_paired(baseline: &RunData, current: &RunData, opts: &Options) -> 
 /// when the two cannot be compared at all (different load models). The
 /// arms of a paired run differ in target by design, and in rate by the
 /// random split of one schedule.
-fn differences(bs: &Summary, cs: &Summary, design: Design, warnings: &mut Vec<String>) -> bool {
+fn differences(bs: &Summary, cs: &Summary, design: Design, warnings: &mut Vec<Warning>) -> bool {
+    let mut warn = |kind, message: String| warnings.push(Warning::new(kind, message));
     if bs.scenario != cs.scenario {
-        warnings.push(format!(
-            "different scenarios: `{}` vs `{}`",
-            bs.scenario, cs.scenario
-        ));
+        warn(
+            WarningKind::DifferentScenarios,
+            format!(
+                "different scenarios: `{}` vs `{}`",
+                bs.scenario, cs.scenario
+            ),
+        );
     }
     if bs.target != cs.target && design == Design::Separate {
-        warnings.push(format!("different targets: {} vs {}", bs.target, cs.target));
+        warn(
+            WarningKind::DifferentTargets,
+            format!("different targets: {} vs {}", bs.target, cs.target),
+        );
     }
     if let (Some(a), Some(b), Design::Separate) = (bs.target_rate, cs.target_rate, design) {
         if (a - b).abs() > 0.01 * a {
-            warnings.push(format!(
-                "different target rates: {a:.1} vs {b:.1} requests/s"
-            ));
+            warn(
+                WarningKind::DifferentRates,
+                format!("different target rates: {a:.1} vs {b:.1} requests/s"),
+            );
         }
     }
     // An open-model latency counts the wait for a connection, a closed
     // model's does not: the two measure different things.
     if bs.model != cs.model {
-        warnings.push(format!(
-            "different load models: {} vs {} (their latencies measure different things)",
-            model(bs.model),
-            model(cs.model)
-        ));
+        warn(
+            WarningKind::DifferentModels,
+            format!(
+                "different load models: {} vs {} (their latencies measure different things)",
+                model(bs.model),
+                model(cs.model)
+            ),
+        );
         return true;
     }
     false
@@ -412,12 +424,12 @@ fn p99_compared(runs: [&RunData; 2]) -> bool {
 /// tail of the highest quantile compared (0.5 % where p99 is, else 5 %),
 /// and at least 3 sends. A few sends late by a hiccup of a millisecond or
 /// two stay judged; 30 ms stops every 100 ms (30 % of the second) do not.
-fn service_disturbed(r: &RunData, late_ms: f64, p99: bool) -> Vec<usize> {
+fn service_disturbed(lag: &[Recorded], late_ms: f64, p99: bool) -> Vec<usize> {
     let share_max = if p99 { 0.005 } else { 0.05 };
     let late_us = (late_ms * 1000.0) as u64;
-    (0..r.lag.len())
+    (0..lag.len())
         .filter(|&i| {
-            let h = &r.lag[i];
+            let h = &lag[i];
             let late: u64 = h
                 .buckets()
                 .iter()
@@ -426,6 +438,20 @@ fn service_disturbed(r: &RunData, late_ms: f64, p99: bool) -> Vec<usize> {
                 .sum();
             late >= 3 && late as f64 > share_max * h.len() as f64
         })
+        .collect()
+}
+
+/// The seconds left out of a service-time comparison: those the generator
+/// stalled through for too long ([`service_disturbed`]) whose send lag
+/// also passed the latency limit. Lateness that could not move latency by
+/// the minimum effect cannot move service time, which it reaches only
+/// through answers read late. (Without the second condition, sends 0.5 ms
+/// late all through a busy runner's seconds, a debug build's, left out 5
+/// of 6.)
+fn service_left_out(lag: &[Recorded], late_ms: f64, p99: bool, limit: LagLimit) -> Vec<usize> {
+    service_disturbed(lag, late_ms, p99)
+        .into_iter()
+        .filter(|&i| past_limit(lag, limit, i))
         .collect()
 }
 
@@ -448,7 +474,7 @@ fn choose(
     runs: [&RunData; 2],
     opts: &Options,
     design: Design,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Chosen {
     let limit = lag_limit(runs, opts);
     // Send lag includes the wait for a free connection: when arrivals
@@ -488,21 +514,13 @@ fn choose(
             let median = least(runs, |r| median_second(&r.service.all, false));
             let late_ms = steady + (opts.threshold(Metric::P50) * median).max(tick_ms());
             if !late[k].is_empty() {
-                warnings.push(format!(
+                warnings.push(Warning::new(WarningKind::GeneratorLate, format!(
                     "the generator itself sent late in {} of the {which} run's seconds (send lag up to {} at its worst): judged on service time, from the actual send, which its lateness does not move",
                     late[k].len(),
                     crate::units::fmt_ms(worst(Recorded::max_ms)),
-                ));
+                )));
             }
-            // Only a second whose lag passed the limit, too: lateness that
-            // could not move its latency by the minimum effect cannot move
-            // its service time, which it reaches only through the answers
-            // read late. (Without this, sends 0.5 ms late all through a
-            // busy runner's seconds, a debug build's, left out 5 of 6.)
-            service_disturbed(r, late_ms, p99)
-                .into_iter()
-                .filter(|&i| past_limit(&r.lag, limit, i))
-                .collect()
+            service_left_out(&r.lag, late_ms, p99, limit)
         } else {
             late[k].clone()
         };
@@ -543,9 +561,9 @@ fn choose(
         let quiet_seconds = seconds.saturating_sub(out_of_seconds);
         if quiet_seconds < seconds.div_ceil(2).max(2) {
             chosen.unsound = true;
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::TooFewQuiet, format!(
                 "only {quiet_seconds} of {seconds} seconds of the {which} run were quiet: in the others {why}; run it again on a quieter machine"
-            ));
+            )));
         } else {
             // The row after the schedule (answers, no sends) is named as such.
             let mut list: Vec<String> = out
@@ -556,11 +574,11 @@ fn choose(
             if out_of_seconds < out.len() {
                 list.push("the answers after the schedule".into());
             }
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::LeftOut, format!(
                 "left out {out_of_seconds} of {seconds} seconds of the {which} run (those starting at {}) from {} and rate: {why}",
                 list.join(", "),
                 measure.label()
-            ));
+            )));
         }
         chosen.left_out[k] = out;
     }
@@ -578,7 +596,7 @@ fn choose(
 /// time, it may when no arrival waited for a connection and 98 % of its
 /// schedule was sent (what the service did is in its service time);
 /// judged on latency, when it fell behind only in the seconds left out.
-fn still_judged(which: &str, r: &RunData, out: &[usize], measure: Measure) -> Option<String> {
+fn still_judged(which: &str, r: &RunData, out: &[usize], measure: Measure) -> Option<Warning> {
     use crate::search::limits::ACHIEVED_SHARE_MIN;
     let s = &r.summary;
     let notes = s.generator_notes.join("; ");
@@ -588,16 +606,16 @@ fn still_judged(which: &str, r: &RunData, out: &[usize], measure: Measure) -> Op
                 .target_rate
                 .is_none_or(|want| s.achieved_rate >= ACHIEVED_SHARE_MIN * want);
             (s.no_free_connection == 0 && sent_enough).then(|| {
-                format!(
+                Warning::new(WarningKind::LimitedButJudged, format!(
                     "the {which} run fell behind its schedule ({notes}), with connections free and 98 % sent: its service times are judged"
-                )
+                ))
             })
         }
         Measure::Latency => behind_only_in(r, out).map(|p99| {
-            format!(
+            Warning::new(WarningKind::LimitedButJudged, format!(
                 "the {which} run fell behind its schedule only in the seconds left out ({notes}; {} without them)",
                 crate::units::fmt_ms(p99)
-            )
+            ))
         }),
     }
 }
@@ -619,16 +637,19 @@ fn judge_runs(baseline: &RunData, current: &RunData, opts: &Options, design: Des
                 Some(why) => warnings.push(why),
                 None => {
                     unsound = true;
-                    warnings.push(format!(
+                    warnings.push(Warning::new(WarningKind::GeneratorLimited, format!(
                         "the {which} run was generator-limited ({}): its latencies describe the generator",
                         s.generator_notes.join("; ")
-                    ));
+                    )));
                 }
             }
         }
         if s.interrupted {
             unsound = true;
-            warnings.push(format!("the {which} run was interrupted"));
+            warnings.push(Warning::new(
+                WarningKind::Interrupted,
+                format!("the {which} run was interrupted"),
+            ));
         }
     }
     let metrics = changes(baseline, current, &chosen, opts, design);
@@ -741,17 +762,27 @@ fn changes(
             metrics.push(judge(key, metric, c, opts.threshold(metric), &missing));
         }
         if !split_rates(baseline, current, design) {
-            let rate = stats::mean_change(
+            let (b_sent, c_sent) = (
                 b_rates.get(key).unwrap_or(&empty),
                 c_rates.get(key).unwrap_or(&empty),
-                resampling,
             );
+            let rate = stats::mean_change(b_sent, c_sent, resampling);
+            // Say which: no counts at all, or too few whole seconds of
+            // them (a 1-s run has one; an interval needs two).
+            let missing = if b_sent.is_empty() || c_sent.is_empty() {
+                "no per-second send counts (detail.hlog or the time series) in a run".to_string()
+            } else {
+                format!(
+                    "a run has {} whole second(s) of sends; the rate's interval needs 2 or more",
+                    b_sent.len().min(c_sent.len())
+                )
+            };
             metrics.push(judge(
                 key,
                 Metric::Rate,
                 rate,
                 opts.threshold(Metric::Rate),
-                "no per-second send counts (detail.hlog or the time series) in a run",
+                &missing,
             ));
         }
         let counts = |s: &Summary| match key {
@@ -824,5 +855,31 @@ mod tests {
         let mut short = quiet.clone();
         short[1] = second(40, 10.0);
         assert_eq!(disturbed(&short, limit), [1, 2]);
+    }
+
+    #[test]
+    fn service_time_leaves_out_a_stall_but_not_a_busy_runners_small_lateness() {
+        // The 10 ms service of tests/gate.rs: mean 10.2 ms, p99 28.3 ms;
+        // the minimum effect of its median, 10 %: sends later than about
+        // 1 ms disturb service time.
+        let quiet: Vec<Recorded> = (0..6).map(|_| second(0, 0.0)).collect();
+        let steady = |p99| median_second(&quiet, p99).unwrap();
+        let limit = LagLimit {
+            mean_ms: steady(false) + 0.1 * 10.2,
+            p99_ms: steady(true) + 0.1 * 28.3,
+        };
+        let late_ms = steady(false) + 0.1 * 10.0;
+        assert!(service_left_out(&quiet, late_ms, true, limit).is_empty());
+        // A busy runner (a debug build on CI): 1 % of each second's sends
+        // up to 4 ms late. Past the service-time share (0.5 %), but not
+        // past the latency limit: nothing is left out.
+        let busy: Vec<Recorded> = (0..6).map(|_| second(20, 2.0)).collect();
+        assert_eq!(service_disturbed(&busy, late_ms, true).len(), 6);
+        assert!(service_left_out(&busy, late_ms, true, limit).is_empty());
+        // An 80 ms stop at 2,000/s: 160 sends, 40 ms late on average. Its
+        // second is left out (the one after it only from latency).
+        let mut stalled = busy.clone();
+        stalled[3] = second(160, 40.0);
+        assert_eq!(service_left_out(&stalled, late_ms, true, limit), [3]);
     }
 }

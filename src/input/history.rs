@@ -253,15 +253,35 @@ pub(crate) fn instants(table: &Table, name: &str) -> Result<Vec<DateTime<FixedOf
     let expected = "expected a timestamp (2024-03-01T10:00:00Z, 2024-03-01 10:00, \
                     2024-03-01, 2024-03 or Unix seconds)";
     match table.cells(name)? {
-        Cells::Text(cells) => cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                c.as_deref()
-                    .and_then(parse_timestamp)
-                    .ok_or_else(|| bad(i, expected))
-            })
-            .collect(),
+        Cells::Text(cells) => {
+            let parsed = cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    c.as_deref()
+                        .and_then(parse_timestamp)
+                        .ok_or_else(|| bad(i, expected))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            // Rows with a zone beside rows without (read as UTC): hours
+            // apart that look alike, accepted without a word before.
+            let zoned = |c: &Option<String>| c.as_deref().is_some_and(has_zone);
+            if let (Some(with), Some(without)) = (
+                cells.iter().position(zoned),
+                cells.iter().position(|c| !zoned(c)),
+            ) {
+                return Err(bad(
+                    without,
+                    &format!(
+                        "a timestamp without a zone (read as UTC) among timestamps with one \
+                         ({}: `{}`): give every row a zone, or none",
+                        table.at(with),
+                        table.text_at(name, with)
+                    ),
+                ));
+            }
+            Ok(parsed)
+        }
         Cells::Number(cells) => cells
             .iter()
             .enumerate()
@@ -303,6 +323,21 @@ fn from_epoch(v: f64) -> Option<DateTime<FixedOffset>> {
     // Past 1e11 seconds is the year 5138: those are milliseconds.
     let secs = if v > 1e11 { v / 1000.0 } else { v };
     utc().timestamp_opt(secs.floor() as i64, 0).single()
+}
+
+/// Whether a timestamp says its zone (an offset or `Z`), or needs none
+/// (Unix seconds).
+fn has_zone(text: &str) -> bool {
+    let t = text.trim();
+    DateTime::parse_from_rfc3339(t).is_ok()
+        || [
+            "%Y-%m-%d %H:%M:%S%:z",
+            "%Y-%m-%d %H:%M:%S%z",
+            "%Y-%m-%dT%H:%M:%S%z",
+        ]
+        .iter()
+        .any(|f| DateTime::parse_from_str(t, f).is_ok())
+        || t.parse::<f64>().is_ok()
 }
 
 /// Parses one timestamp as written in a CSV cell.

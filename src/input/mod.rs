@@ -5,6 +5,7 @@
 
 mod error;
 pub mod history;
+pub mod http;
 pub mod plan;
 pub mod prometheus;
 pub mod slo;

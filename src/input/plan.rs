@@ -219,7 +219,9 @@ pub enum DemandSource {
 }
 
 /// Which forecast series the fleet is sized for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Bound {
     Mean,
@@ -297,22 +299,73 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         )
     })?;
     let commitment = commitment(&cx, &raw, &catalog)?;
-    let bound = match raw.bound.as_ref().map(|b| (b.get_ref().as_str(), b.span())) {
-        None | Some(("hi95", _)) => Bound::Hi95,
-        Some(("hi80", _)) => Bound::Hi80,
-        Some(("mean", _)) => Bound::Mean,
-        Some((other, span)) => {
-            return Err(cx.at(
-                span,
-                format!("expected `mean`, `hi80` or `hi95`, found `{other}`"),
-            ))
-        }
-    };
+    let bound = bound(&cx, &raw)?;
     // Check the horizon's form now; its length in steps needs the step.
     Step::Seconds(3600)
         .steps_in(raw.horizon.get_ref())
         .map_err(|e| cx.at(raw.horizon.span(), e))?;
     let demand = demand(&cx, &raw.demand, dir)?;
+    let sizing = sizing(&cx, &raw)?;
+    let events = events(&cx, &raw)?;
+    let regions = regions(&cx, &raw, &sizing)?;
+    let scenarios = scenarios(&cx, &raw, &events)?;
+    let capacity = capacity(&cx, &raw, &catalog, dir)?;
+    let fleet = fleet(&cx, &raw, &capacity)?;
+    let slo = match &raw.slo {
+        None => None,
+        Some(s) => Some(
+            crate::input::slo::load(&dir.join(s.get_ref()))
+                .map_err(|e| cx.at(s.span(), format!("in the SLO file this names: {e}")))?,
+        ),
+    };
+    let autoscaling = raw
+        .autoscaling
+        .as_ref()
+        .map(|a| autoscaling(&cx, a, &capacity, raw.name.as_deref().unwrap_or("service")))
+        .transpose()?;
+    Ok(PlanFile {
+        path: path.to_path_buf(),
+        name: raw.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map_or("plan".into(), |s| s.to_string_lossy().into_owned())
+        }),
+        catalog,
+        currency,
+        horizon: raw.horizon.get_ref().clone(),
+        commitment,
+        bound,
+        demand,
+        sizing,
+        fleet,
+        capacity,
+        events,
+        regions,
+        scenarios,
+        autoscaling,
+        slo,
+    })
+}
+
+/// `bound`: which forecast bound the plan sizes for (hi95 unless told).
+fn bound(cx: &Cx, raw: &RawPlan) -> Result<Bound, Error> {
+    Ok(
+        match raw.bound.as_ref().map(|b| (b.get_ref().as_str(), b.span())) {
+            None | Some(("hi95", _)) => Bound::Hi95,
+            Some(("hi80", _)) => Bound::Hi80,
+            Some(("mean", _)) => Bound::Mean,
+            Some((other, span)) => {
+                return Err(cx.at(
+                    span,
+                    format!("expected `mean`, `hi80` or `hi95`, found `{other}`"),
+                ))
+            }
+        },
+    )
+}
+
+/// `[sizing]`: utilisation, redundancy, lead time, and whether a region's
+/// loss must be survived.
+fn sizing(cx: &Cx, raw: &RawPlan) -> Result<Sizing, Error> {
     let utilisation = raw.sizing.utilisation.as_ref().map_or(Ok(0.7), |u| {
         let v = *u.get_ref();
         if v > 0.0 && v <= 1.0 {
@@ -354,17 +407,21 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
             "surviving a region's loss needs two or more [[region]] entries",
         ));
     }
-    let sizing = Sizing {
+    Ok(Sizing {
         utilisation,
         redundancy: raw.sizing.redundancy.unwrap_or(1),
         min_instances: raw.sizing.min_instances.unwrap_or(1).max(1),
         lead_time_days,
         survive_region_loss,
-    };
+    })
+}
+
+/// `[[event]]`s, each named once.
+fn events(cx: &Cx, raw: &RawPlan) -> Result<Vec<Event>, Error> {
     let events = raw
         .events
         .iter()
-        .map(|e| event(&cx, e))
+        .map(|e| event(cx, e))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(e) = raw.events.iter().enumerate().find_map(|(k, e)| {
         raw.events[..k]
@@ -374,6 +431,12 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
     }) {
         return Err(cx.at(e.get_ref().name.span(), "another [[event]] has this name"));
     }
+    Ok(events)
+}
+
+/// `[[region]]`s: weights given one way, names once, counts that add up
+/// to the fleet's.
+fn regions(cx: &Cx, raw: &RawPlan, sizing: &Sizing) -> Result<Vec<Region>, Error> {
     // Weights are all rates or all shares: "55%" beside 1430 would be read
     // as 0.55 against 1430.
     let is_share = |r: &Spanned<RawRegion>| matches!(r.get_ref().weight.get_ref(), toml::Value::String(s) if s.trim().ends_with('%'));
@@ -388,6 +451,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         ));
     }
     let mut regions: Vec<Region> = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for r in &raw.regions {
         let v = r.get_ref();
         if let (Some(l), None) = (&v.lead_time, &v.count) {
@@ -409,7 +473,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
         if !(weight.is_finite() && weight > 0.0) {
             return Err(cx.at(v.weight.span(), "a region's weight must be more than 0"));
         }
-        if regions.iter().any(|o| o.name == *v.name.get_ref()) {
+        if !names.insert(v.name.get_ref().as_str()) {
             return Err(cx.at(v.name.span(), "another [[region]] has this name"));
         }
         let zones = match &v.zones {
@@ -446,10 +510,15 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
             ));
         }
     }
+    Ok(regions)
+}
+
+/// `[[scenario]]`s, named apart from each other and from `base`.
+fn scenarios(cx: &Cx, raw: &RawPlan, events: &[Event]) -> Result<Vec<Scenario>, Error> {
     let scenarios = raw
         .scenarios
         .iter()
-        .map(|s| scenario(&cx, s, &events))
+        .map(|s| scenario(cx, s, events))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(dup) = raw.scenarios.iter().enumerate().find(|(i, s)| {
         s.get_ref().name.get_ref() == "base"
@@ -462,41 +531,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Error> {
             "scenario names must differ, and `base` is the plan itself",
         ));
     }
-    let capacity = capacity(&cx, &raw, &catalog, dir)?;
-    let fleet = fleet(&cx, &raw, &capacity)?;
-    let slo = match &raw.slo {
-        None => None,
-        Some(s) => Some(
-            crate::input::slo::load(&dir.join(s.get_ref()))
-                .map_err(|e| cx.at(s.span(), format!("in the SLO file this names: {e}")))?,
-        ),
-    };
-    let autoscaling = raw
-        .autoscaling
-        .as_ref()
-        .map(|a| autoscaling(&cx, a, &capacity, raw.name.as_deref().unwrap_or("service")))
-        .transpose()?;
-    Ok(PlanFile {
-        path: path.to_path_buf(),
-        name: raw.name.unwrap_or_else(|| {
-            path.file_stem()
-                .map_or("plan".into(), |s| s.to_string_lossy().into_owned())
-        }),
-        catalog,
-        currency,
-        horizon: raw.horizon.get_ref().clone(),
-        commitment,
-        bound,
-        demand,
-        sizing,
-        fleet,
-        capacity,
-        events,
-        regions,
-        scenarios,
-        autoscaling,
-        slo,
-    })
+    Ok(scenarios)
 }
 
 /// `[[scenario]]`: its delays and drops must name the plan's events.
@@ -524,10 +559,13 @@ fn scenario(cx: &Cx, s: &Spanned<RawScenario>, events: &[Event]) -> Result<Scena
             ))
         }
     };
+    // Up to ×1,000: past it, demand and cost overflow into numbers no
+    // file can hold (growth = 1e308 wrote a plan.json headroom could not
+    // read back).
     let factor = |v: &Option<Spanned<f64>>, what: &str| match v {
         None => Ok(1.0),
-        Some(f) if f.get_ref().is_finite() && *f.get_ref() >= 0.0 => Ok(*f.get_ref()),
-        Some(f) => Err(cx.at(f.span(), format!("{what} must be a number ≥ 0"))),
+        Some(f) if (0.0..=1000.0).contains(f.get_ref()) => Ok(*f.get_ref()),
+        Some(f) => Err(cx.at(f.span(), format!("{what} must be a number from 0 to 1000"))),
     };
     let mut delays = Vec::new();
     for (name, d) in &r.delay {
@@ -687,8 +725,10 @@ fn event(cx: &Cx, e: &Spanned<RawEvent>) -> Result<Event, Error> {
             }
             EventAdd::Share(share)
         }
-        (None, Some(r)) if r.get_ref().is_finite() => EventAdd::Rps(*r.get_ref()),
-        (None, Some(r)) => return Err(cx.at(r.span(), "rps must be a number")),
+        (None, Some(r)) if r.get_ref().abs() <= 1e9 => EventAdd::Rps(*r.get_ref()),
+        (None, Some(r)) => {
+            return Err(cx.at(r.span(), "rps must be a number within ±1,000,000,000"))
+        }
         _ => {
             return Err(cx.at(
                 e.span(),
@@ -886,8 +926,10 @@ fn names(catalog: &[InstanceType]) -> String {
 
 fn capacity_source(c: &RawCapacity, dir: &Path) -> Result<CapacitySource, String> {
     match (c.rps, &c.find, &c.queue) {
-        (Some(r), None, None) if r > 0.0 && r.is_finite() => Ok(CapacitySource::Rps(r)),
-        (Some(r), None, None) => Err(format!("rps must be positive, found {r}")),
+        (Some(r), None, None) if (0.001..=1e9).contains(&r) => Ok(CapacitySource::Rps(r)),
+        (Some(r), None, None) => Err(format!(
+            "rps must be from 0.001 to 1,000,000,000 requests/s, found {r}"
+        )),
         (None, Some(f), None) => Ok(CapacitySource::Find(dir.join(f))),
         (None, None, Some(q)) => {
             let secs = |t: &str| crate::units::parse_duration(t).map(|d| d.as_secs_f64());

@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 
 use crate::error::{BadInput, Unreachable};
@@ -184,30 +182,12 @@ fn label_set(m: &std::collections::BTreeMap<String, String>) -> String {
     format!("{{{}}}", inner.join(","))
 }
 
-async fn get(base: &BaseUrl, path: &str) -> anyhow::Result<(u16, Bytes)> {
-    let unreachable =
-        |e: &dyn std::fmt::Display| Unreachable(format!("Prometheus at {}: {e}", base.authority));
-    let stream = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::net::TcpStream::connect((base.host.as_str(), base.port)),
-    )
-    .await
-    .map_err(|_| unreachable(&"connect timed out"))?
-    .map_err(|e| unreachable(&e))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| unreachable(&e))?;
-    tokio::spawn(conn);
-    let req = hyper::Request::get(path)
-        .header(hyper::header::HOST, base.authority.as_str())
-        .body(Empty::<Bytes>::new())?;
-    let resp = tokio::time::timeout(Duration::from_secs(60), sender.send_request(req))
-        .await
-        .map_err(|_| unreachable(&"no answer within 60 s"))?
-        .map_err(|e| unreachable(&e))?;
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await?.to_bytes();
-    Ok((status, body))
+async fn get(base: &BaseUrl, path: &str) -> Result<(u16, Bytes), Unreachable> {
+    let limits = super::http::Limits {
+        connect: Duration::from_secs(10),
+        answer: Duration::from_secs(60),
+    };
+    super::http::call(base, http::Method::GET, path, None, "Prometheus", limits).await
 }
 
 #[cfg(test)]

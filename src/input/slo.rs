@@ -24,8 +24,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_saphyr::{Location, MessageFormatter, Spanned as YamlSpanned, UserMessageFormatter};
 use toml::Spanned;
-use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::input::Error;
 use crate::model::budget::{Budgeting, Calendar, Objective, Window};
@@ -321,13 +321,19 @@ pub fn load(path: &Path) -> Result<SloFile, Error> {
         path: path.to_path_buf(),
         io,
     })?;
+    parse(path, &text)
+}
+
+/// An SLO file's text, read as `path`'s extension says: OpenSLO YAML
+/// (`.yaml`, `.yml`) or TOML.
+pub fn parse(path: &Path, text: &str) -> Result<SloFile, Error> {
     let yaml = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
     if yaml {
-        openslo(path, &text)
+        OpenSlo { path, text }.read()
     } else {
-        toml_slo(path, &text)
+        toml_slo(path, text)
     }
 }
 
@@ -345,6 +351,9 @@ fn share(v: &toml::Value, up_to_all: bool) -> Result<f64, String> {
             ))
         }
     };
+    if !up_to_all && s > MAX_OBJECTIVE && s < 1.0 {
+        return Err(too_tight(s));
+    }
     match (s > 0.0 && s < 1.0) || (up_to_all && s == 1.0) {
         true => Ok(s),
         false if up_to_all => Err(format!(
@@ -354,6 +363,19 @@ fn share(v: &toml::Value, up_to_all: bool) -> Result<f64, String> {
             "expected a share between 0 and 100 % (not either), found {s}"
         )),
     }
+}
+
+/// The tightest objective read: six nines. Past it the error budget is
+/// below one request in a million, which no sampled measurement resolves
+/// (99.9999999999 % reported "100 % good" and "spent 78717939714.6 %").
+const MAX_OBJECTIVE: f64 = 0.999_999;
+
+fn too_tight(s: f64) -> String {
+    format!(
+        "an objective of {} % leaves an error budget of {:e} of all events: at most 99.9999 % (six nines) is read",
+        s * 100.0,
+        1.0 - s
+    )
 }
 
 /// `30d`, `4w` (rolling); `calendar month`, `month` … (calendar).
@@ -512,247 +534,361 @@ fn latency(l: &RawLatency) -> Result<Sli, String> {
     })
 }
 
-/// The byte offset of `key:` reached by walking `keys` in order through
-/// the text: where a YAML field is, for a located error.
-fn locate(text: &str, keys: &[&str]) -> Option<Range<usize>> {
-    let mut from = 0;
-    let mut found = None;
-    for k in keys {
-        let pat = format!("{k}:");
-        let i = text[from..].find(&pat)? + from;
-        found = Some(i..i + k.len());
-        from = i + pat.len();
-    }
-    found
+/// The parts of an OpenSLO document headroom reads; any other field, and
+/// any other kind of document, is left alone.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Doc {
+    api_version: Option<YamlSpanned<String>>,
+    kind: Option<YamlSpanned<String>>,
+    #[serde(default)]
+    metadata: Metadata,
+    spec: Option<YamlSpanned<Spec>>,
 }
 
-fn openslo(path: &Path, text: &str) -> Result<SloFile, Error> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| {
-        let m = e.marker();
-        let offset = text
-            .lines()
-            .take(m.line().saturating_sub(1))
-            .map(|l| l.len() + 1)
-            .sum::<usize>()
-            + m.col();
-        Error::at(
-            path,
-            text,
-            Some(offset..offset + 1),
-            format!("not YAML: {}", e.info()),
-        )
-    })?;
-    let bad = |keys: &[&str], m: String| Error::at(path, text, locate(text, keys), m);
-    let kind = |d: &Yaml| d["kind"].as_str().map(str::to_string);
-    let slo = docs
-        .iter()
-        .find(|d| kind(d).as_deref() == Some("SLO"))
-        .ok_or_else(|| bad(&["kind"], "no `kind: SLO` document in this file".into()))?;
-    if slo["apiVersion"].as_str() != Some("openslo/v1") {
-        return Err(bad(
-            &["apiVersion"],
-            format!(
-                "expected `apiVersion: openslo/v1`, found {:?}",
-                slo["apiVersion"].as_str().unwrap_or("nothing")
-            ),
-        ));
+#[derive(Deserialize, Default)]
+struct Metadata {
+    name: Option<String>,
+}
+
+/// The spec of a `kind: SLO` or a `kind: SLI` (one struct: a document's
+/// kind is known only once it is read).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    service: Option<String>,
+    description: Option<String>,
+    /// An SLO's: an inline SLI (its `metadata` and `spec`) …
+    indicator: Option<YamlSpanned<Box<Doc>>>,
+    /// … or the name of a `kind: SLI` in the same file.
+    indicator_ref: Option<YamlSpanned<String>>,
+    #[serde(default)]
+    time_window: Vec<YamlSpanned<TimeWindow>>,
+    budgeting_method: Option<YamlSpanned<String>>,
+    #[serde(default)]
+    objectives: Vec<YamlSpanned<RawObjective>>,
+    /// An SLI's.
+    ratio_metric: Option<YamlSpanned<RatioMetric>>,
+    threshold_metric: Option<YamlSpanned<Metric>>,
+}
+
+#[derive(Deserialize)]
+struct RatioMetric {
+    good: Option<Metric>,
+    bad: Option<Metric>,
+    total: Option<Metric>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metric {
+    metric_source: Option<YamlSpanned<MetricSource>>,
+}
+
+#[derive(Deserialize)]
+struct MetricSource {
+    #[serde(rename = "type")]
+    source: Option<String>,
+    #[serde(default)]
+    spec: SourceSpec,
+}
+
+#[derive(Deserialize, Default)]
+struct SourceSpec {
+    query: Option<YamlSpanned<String>>,
+    promql: Option<YamlSpanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimeWindow {
+    duration: Option<YamlSpanned<String>>,
+    is_rolling: Option<bool>,
+    calendar: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawObjective {
+    op: Option<YamlSpanned<String>>,
+    value: Option<f64>,
+    target: Option<YamlSpanned<f64>>,
+    time_slice_target: Option<f64>,
+    time_slice_window: Option<YamlSpanned<String>>,
+}
+
+/// Alias expansion stops here: an OpenSLO file replays a few hundred events
+/// at most, a "billion laughs" file billions (22.5 GB of memory before the
+/// kernel killed headroom, when aliases were expanded unbounded).
+const MAX_REPLAYED_EVENTS: usize = 100_000;
+
+/// An OpenSLO file being read, for located errors.
+struct OpenSlo<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl OpenSlo<'_> {
+    fn at(&self, loc: Option<&Location>, message: impl Into<String>) -> Error {
+        let span = loc.and_then(|l| {
+            let s = l.span();
+            let start = usize::try_from(s.byte_offset()?).ok()?;
+            let len = s.byte_len().and_then(|n| usize::try_from(n).ok());
+            Some(start..start + len.unwrap_or(1).max(1))
+        });
+        Error::at(self.path, self.text, span, message)
     }
-    let spec = &slo["spec"];
-    let name = slo["metadata"]["name"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| stem(path));
-    // The indicator: inline, or a `kind: SLI` of that name in the file.
-    let indicator = match (&spec["indicator"], spec["indicatorRef"].as_str()) {
-        (i, _) if !i.is_badvalue() => i.clone(),
-        (_, Some(r)) => docs
+
+    fn read(&self) -> Result<SloFile, Error> {
+        let options = serde_saphyr::options! {
+            with_snippet: false,
+            alias_limits: serde_saphyr::alias_limits! {
+                max_total_replayed_events: MAX_REPLAYED_EVENTS,
+            },
+        };
+        let docs: Vec<Doc> =
+            serde_saphyr::from_multiple_with_options(self.text, options).map_err(|e| {
+                let message = UserMessageFormatter.format_message(&e).into_owned();
+                self.at(e.location().as_ref(), message)
+            })?;
+        let is = |d: &Doc, kind: &str| d.kind.as_ref().is_some_and(|k| k.value == kind);
+        let slo = docs
             .iter()
-            .find(|d| {
-                kind(d).as_deref() == Some("SLI") && d["metadata"]["name"].as_str() == Some(r)
-            })
-            .cloned()
-            .ok_or_else(|| {
-                bad(
-                    &["indicatorRef"],
-                    format!("no `kind: SLI` named `{r}` in this file"),
-                )
-            })?,
-        _ => {
-            return Err(bad(
-                &["spec"],
-                "the SLO needs `indicator` or `indicatorRef`".into(),
-            ))
+            .find(|d| is(d, "SLO"))
+            .ok_or_else(|| self.at(None, "no `kind: SLO` document in this file"))?;
+        let kind_at = slo.kind.as_ref().map(|k| &k.referenced);
+        let version = slo.api_version.as_ref();
+        if version.map(|v| v.value.as_str()) != Some("openslo/v1") {
+            return Err(self.at(
+                version.map(|v| &v.referenced).or(kind_at),
+                format!(
+                    "expected `apiVersion: openslo/v1`, found {:?}",
+                    version.map_or("nothing", |v| v.value.as_str())
+                ),
+            ));
         }
-    };
-    let ratio = &indicator["spec"]["ratioMetric"];
-    let threshold = &indicator["spec"]["thresholdMetric"];
-    let objective = &spec["objectives"][0];
-    let source = |src: &Yaml, keys: &[&str]| -> Result<String, Error> {
-        if let Some(t) = src["type"].as_str() {
+        let spec = slo
+            .spec
+            .as_ref()
+            .ok_or_else(|| self.at(kind_at, "the SLO needs a `spec`"))?;
+        let spec_at = Some(&spec.referenced);
+        let spec = &spec.value;
+        let name = slo.metadata.name.clone().unwrap_or_else(|| stem(self.path));
+        // The indicator: inline, or a `kind: SLI` of that name in the file.
+        let indicator: &Doc = match (&spec.indicator, &spec.indicator_ref) {
+            (Some(i), _) => &i.value,
+            (None, Some(r)) => docs
+                .iter()
+                .find(|d| is(d, "SLI") && d.metadata.name.as_deref() == Some(r.value.as_str()))
+                .ok_or_else(|| {
+                    self.at(
+                        Some(&r.referenced),
+                        format!("no `kind: SLI` named `{}` in this file", r.value),
+                    )
+                })?,
+            (None, None) => {
+                return Err(self.at(spec_at, "the SLO needs `indicator` or `indicatorRef`"))
+            }
+        };
+        let objective = spec.objectives.first();
+        let sli = self.indicator(indicator, objective, spec_at)?;
+        let win = self.window(spec, spec_at)?;
+        if spec.objectives.len() > 1 {
+            eprintln!(
+                "warning: {}: only the first of the SLO's objectives is read",
+                self.path.display()
+            );
+        }
+        let need = "the SLO needs objectives: [{ target: 0.999 }]";
+        let objective = objective.ok_or_else(|| self.at(spec_at, need))?;
+        let target = objective
+            .value
+            .target
+            .as_ref()
+            .ok_or_else(|| self.at(Some(&objective.referenced), need))?;
+        if !(target.value > 0.0 && target.value < 1.0) {
+            return Err(self.at(
+                Some(&target.referenced),
+                format!("target {}: expected a share between 0 and 1", target.value),
+            ));
+        }
+        if target.value > MAX_OBJECTIVE {
+            return Err(self.at(Some(&target.referenced), too_tight(target.value)));
+        }
+        let (budgeting, slice_s) = self.budgeting(spec, objective, &sli)?;
+        Ok(SloFile {
+            path: self.path.to_path_buf(),
+            service: spec.service.clone().unwrap_or_else(|| name.clone()),
+            name,
+            description: spec.description.clone().unwrap_or_default(),
+            objective: Objective {
+                target: target.value,
+                window: win,
+                budgeting,
+            },
+            sli,
+            slice_s,
+        })
+    }
+
+    /// A Prometheus metric source's query.
+    fn source(
+        &self,
+        metric: &Metric,
+        what: &str,
+        at: &Location,
+    ) -> Result<YamlSpanned<String>, Error> {
+        let src = metric
+            .metric_source
+            .as_ref()
+            .ok_or_else(|| self.at(Some(at), format!("{what} needs a metricSource")))?;
+        if let Some(t) = &src.value.source {
             if !t.eq_ignore_ascii_case("prometheus") {
-                return Err(bad(
-                    keys,
-                    format!("metric source `{t}`: only Prometheus is read"),
+                return Err(self.at(
+                    Some(&src.referenced),
+                    format!("{what}: metric source `{t}`: only Prometheus is read"),
                 ));
             }
         }
-        src["spec"]["query"]
-            .as_str()
-            .or_else(|| src["spec"]["promql"].as_str())
-            .map(str::to_string)
-            .ok_or_else(|| bad(keys, "the metric source needs spec.query".into()))
-    };
-    let sli = if !ratio.is_badvalue() {
-        let query = |part: &str| -> Result<Option<Query>, Error> {
-            let src = &ratio[part]["metricSource"];
-            if src.is_badvalue() {
-                return Ok(None);
-            }
-            let q = source(src, &[part, "metricSource"])?;
-            Query::parse(&q)
-                .map(Some)
-                .map_err(|m| bad(&[part, "query"], m))
-        };
-        let total = query("total")?
-            .ok_or_else(|| bad(&["ratioMetric"], "the ratioMetric needs `total`".into()))?;
-        let (good, badq) = (query("good")?, query("bad")?);
-        if good.is_some() == badq.is_some() {
-            return Err(bad(
-                &["ratioMetric"],
-                "the ratioMetric needs one of `good` or `bad`".into(),
-            ));
-        }
-        Indicator::Ratio(Sli {
-            good,
-            bad: badq,
-            total,
-        })
-    } else if !threshold.is_badvalue() {
-        let query = source(&threshold["metricSource"], &["thresholdMetric"])?;
-        let op = objective["op"]
-            .as_str()
+        let spec = &src.value.spec;
+        spec.query
+            .clone()
+            .or_else(|| spec.promql.clone())
             .ok_or_else(|| {
-                bad(
-                    &["objectives"],
-                    "a thresholdMetric SLO needs objectives: [{ op, value, target }]".into(),
+                self.at(
+                    Some(&src.referenced),
+                    format!("{what}'s metricSource needs spec.query (a Prometheus query)"),
                 )
             })
-            .and_then(|o| Op::parse(o).map_err(|m| bad(&["objectives", "op"], m)))?;
-        let value = objective["value"]
-            .as_f64()
-            .or_else(|| objective["value"].as_i64().map(|i| i as f64))
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| {
-                bad(
-                    &["objectives"],
-                    "a thresholdMetric SLO needs objectives: [{ op, value, target }], the value a finite number".into(),
-                )
-            })?;
-        Indicator::Threshold(Threshold { query, op, value })
-    } else {
-        return Err(bad(
-            &["indicator", "spec"],
-            "the indicator needs a `ratioMetric` or a `thresholdMetric`".into(),
-        ));
-    };
-    let tw = &spec["timeWindow"][0];
-    let duration = tw["duration"].as_str().ok_or_else(|| {
-        bad(
-            &["timeWindow"],
-            "the SLO needs timeWindow: [{ duration, isRolling }]".into(),
-        )
-    })?;
-    let rolling = tw["isRolling"]
-        .as_bool()
-        .unwrap_or(tw["calendar"].is_badvalue());
-    let win = if rolling {
-        window(duration).map_err(|m| bad(&["timeWindow", "duration"], m))?
-    } else {
+    }
+
+    fn indicator(
+        &self,
+        sli: &Doc,
+        objective: Option<&YamlSpanned<RawObjective>>,
+        spec_at: Option<&Location>,
+    ) -> Result<Indicator, Error> {
+        let spec = sli.spec.as_ref();
+        let sli_at = spec.map(|s| &s.referenced).or(spec_at);
+        let ratio = spec.and_then(|s| s.value.ratio_metric.as_ref());
+        let threshold = spec.and_then(|s| s.value.threshold_metric.as_ref());
+        if let Some(r) = ratio {
+            let query = |part: &Option<Metric>, name: &str| -> Result<Option<Query>, Error> {
+                let Some(m) = part else { return Ok(None) };
+                let q = self.source(m, &format!("ratioMetric.{name}"), &r.referenced)?;
+                Query::parse(&q.value)
+                    .map(Some)
+                    .map_err(|m| self.at(Some(&q.referenced), m))
+            };
+            let total = query(&r.value.total, "total")?
+                .ok_or_else(|| self.at(Some(&r.referenced), "the ratioMetric needs `total`"))?;
+            let (good, bad) = (query(&r.value.good, "good")?, query(&r.value.bad, "bad")?);
+            if good.is_some() == bad.is_some() {
+                return Err(self.at(
+                    Some(&r.referenced),
+                    "the ratioMetric needs one of `good` or `bad`",
+                ));
+            }
+            return Ok(Indicator::Ratio(Sli { good, bad, total }));
+        }
+        let Some(t) = threshold else {
+            return Err(self.at(
+                sli_at,
+                "the indicator needs a `ratioMetric` or a `thresholdMetric`",
+            ));
+        };
+        let query = self.source(&t.value, "thresholdMetric", &t.referenced)?;
+        let need = "a thresholdMetric SLO needs objectives: [{ op, value, target }]";
+        let o = objective.ok_or_else(|| self.at(spec_at, need))?;
+        let op = o
+            .value
+            .op
+            .as_ref()
+            .ok_or_else(|| self.at(Some(&o.referenced), need))?;
+        let op = Op::parse(&op.value).map_err(|m| self.at(Some(&op.referenced), m))?;
+        let value = o.value.value.filter(|v| v.is_finite()).ok_or_else(|| {
+            self.at(
+                Some(&o.referenced),
+                format!("{need}, the value a finite number"),
+            )
+        })?;
+        Ok(Indicator::Threshold(Threshold {
+            query: query.value,
+            op,
+            value,
+        }))
+    }
+
+    fn window(&self, spec: &Spec, spec_at: Option<&Location>) -> Result<Window, Error> {
+        let need = "the SLO needs timeWindow: [{ duration, isRolling }]";
+        let tw = spec
+            .time_window
+            .first()
+            .ok_or_else(|| self.at(spec_at, need))?;
+        let duration = tw
+            .value
+            .duration
+            .as_ref()
+            .ok_or_else(|| self.at(Some(&tw.referenced), need))?;
+        let at = Some(&duration.referenced);
+        if tw.value.is_rolling.unwrap_or(tw.value.calendar.is_none()) {
+            return window(&duration.value).map_err(|m| self.at(at, m));
+        }
         // OpenSLO calendar durations: 1d, 1w, 1M, 1Q, 1Y.
-        Window::Calendar(match duration.trim() {
+        Ok(Window::Calendar(match duration.value.trim() {
             "1d" | "1D" => Calendar::Day,
             "1w" | "1W" => Calendar::Week,
             "1M" => Calendar::Month,
             "1Q" => Calendar::Quarter,
             "1Y" | "1y" => Calendar::Year,
             other => {
-                return Err(bad(
-                    &["timeWindow", "duration"],
+                return Err(self.at(
+                    at,
                     format!("a calendar window of `{other}`: expected 1d, 1w, 1M, 1Q or 1Y"),
                 ))
             }
-        })
-    };
-    if spec["objectives"].as_vec().is_some_and(|v| v.len() > 1) {
-        eprintln!(
-            "warning: {}: only the first of the SLO's objectives is read",
-            path.display()
-        );
+        }))
     }
-    let target = objective["target"]
-        .as_f64()
-        .or_else(|| objective["target"].as_i64().map(|i| i as f64))
-        .ok_or_else(|| {
-            bad(
-                &["objectives"],
-                "the SLO needs objectives: [{ target: 0.999 }]".into(),
-            )
-        })?;
-    if !(target > 0.0 && target < 1.0) {
-        return Err(bad(
-            &["objectives", "target"],
-            format!("target {target}: expected a share between 0 and 1"),
-        ));
-    }
-    let method = spec["budgetingMethod"].as_str().unwrap_or("Occurrences");
-    let (budgeting, slice_s) = match method {
-        "Occurrences" => (Budgeting::Occurrences, None),
-        "Timeslices" => {
-            let st = objective["timeSliceTarget"]
-                .as_f64()
-                .or_else(|| objective["timeSliceTarget"].as_i64().map(|i| i as f64));
-            // A threshold slice is good or bad as a whole: no target needed.
-            let st = match (st, &sli) {
-                (Some(t), _) if t > 0.0 && t <= 1.0 => t,
-                (None, Indicator::Threshold(_)) => 1.0,
-                _ => {
-                    return Err(bad(
-                        &["objectives"],
-                        "Timeslices budgeting needs a timeSliceTarget in (0, 1]".into(),
-                    ))
-                }
-            };
-            let w = objective["timeSliceWindow"]
-                .as_str()
-                .map(|w| crate::units::parse_duration(w).map(|d| d.as_secs_f64()))
-                .transpose()
-                .map_err(|m| bad(&["timeSliceWindow"], m))?;
-            (Budgeting::Timeslices { slice_target: st }, w)
-        }
-        other => {
-            return Err(bad(
-                &["budgetingMethod"],
-                format!("budgetingMethod `{other}`: expected Occurrences or Timeslices"),
-            ))
-        }
-    };
-    Ok(SloFile {
-        path: path.to_path_buf(),
-        service: spec["service"]
-            .as_str()
-            .map_or_else(|| name.clone(), str::to_string),
-        name,
-        description: spec["description"].as_str().unwrap_or_default().to_string(),
-        objective: Objective {
-            target,
-            window: win,
-            budgeting,
-        },
-        sli,
-        slice_s,
-    })
-}
 
+    fn budgeting(
+        &self,
+        spec: &Spec,
+        objective: &YamlSpanned<RawObjective>,
+        sli: &Indicator,
+    ) -> Result<(Budgeting, Option<f64>), Error> {
+        let method = spec.budgeting_method.as_ref();
+        match method.map_or("Occurrences", |m| m.value.as_str()) {
+            "Occurrences" => Ok((Budgeting::Occurrences, None)),
+            "Timeslices" => {
+                let o = &objective.value;
+                // A threshold slice is good or bad as a whole: no target needed.
+                let slice_target = match (o.time_slice_target, sli) {
+                    (Some(t), _) if t > 0.0 && t <= 1.0 => t,
+                    (None, Indicator::Threshold(_)) => 1.0,
+                    _ => {
+                        return Err(self.at(
+                            Some(&objective.referenced),
+                            "Timeslices budgeting needs a timeSliceTarget in (0, 1]",
+                        ))
+                    }
+                };
+                let slice_s = match &o.time_slice_window {
+                    None => None,
+                    Some(w) => Some(
+                        crate::units::parse_duration(&w.value)
+                            .map_err(|m| self.at(Some(&w.referenced), m))?
+                            .as_secs_f64(),
+                    ),
+                };
+                Ok((Budgeting::Timeslices { slice_target }, slice_s))
+            }
+            other => Err(self.at(
+                method.map(|m| &m.referenced),
+                format!("budgetingMethod `{other}`: expected Occurrences or Timeslices"),
+            )),
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

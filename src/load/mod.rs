@@ -83,6 +83,9 @@ pub struct RunOutcome {
     pub interrupted: bool,
     pub threads: usize,
     pub connections_opened: u64,
+    /// Virtual users (closed model) that never sent a request: no
+    /// connection opened for them in the whole run.
+    pub users_never_sent: u64,
     pub in_flight_at_end: u64,
     /// Arrivals that found every connection busy when due.
     pub no_free_connection: u64,
@@ -249,6 +252,7 @@ pub fn run_arms(
         interrupted,
         threads: shards,
         connections_opened: c.opened,
+        users_never_sent: c.idle_users,
         in_flight_at_end: c.abandoned,
         lanes: c.lanes,
         failures: c.failures,
@@ -362,6 +366,7 @@ struct Collected {
     agg: Aggregator,
     opened: u64,
     abandoned: u64,
+    idle_users: u64,
     lanes: u64,
     failures: Vec<String>,
     stopped_at: Option<Instant>,
@@ -469,6 +474,7 @@ impl Collected {
             agg: Aggregator::new(shards, names),
             opened: 0,
             abandoned: 0,
+            idle_users: 0,
             lanes: 0,
             failures: Vec::new(),
             stopped_at: None,
@@ -501,9 +507,11 @@ impl Collected {
                 Ok(Msg::Done {
                     connections_opened,
                     in_flight,
+                    idle_users,
                 }) => {
                     self.opened += connections_opened;
                     self.abandoned += in_flight;
+                    self.idle_users += idle_users;
                 }
                 Ok(Msg::Failed(shard, why)) => self.failures.push(format!("shard {shard}: {why}")),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -125,6 +125,8 @@ pub(super) enum Msg {
     Done {
         connections_opened: u64,
         in_flight: u64,
+        /// Virtual users (closed model) that never sent a request.
+        idle_users: u64,
     },
 }
 
@@ -156,6 +158,9 @@ struct Shard {
     budget: Cell<Option<u64>>,
     /// Flow runs this shard started (closed model).
     runs: Cell<u64>,
+    /// Virtual users that ended without a request sent: no connection
+    /// opened for them in the whole run.
+    idle_users: Cell<u64>,
     /// Virtual users of this shard (closed model).
     users: u64,
     /// This shard's share of the connection limit.
@@ -516,6 +521,7 @@ pub(super) fn run(
         opened: Cell::new(0),
         budget: Cell::new(part.budget),
         runs: Cell::new(0),
+        idle_users: Cell::new(0),
         users: u64::from(part.users),
         conn_cap: job.max_connections.div_ceil(part.of).max(1),
         pools: (0..job.addrs.len())
@@ -554,6 +560,7 @@ pub(super) fn run(
     let _ = tx.send(Msg::Interval(part.index, last));
     let abandoned = sh.in_flight.get() + sh.queue.borrow().len() as u64;
     let _ = tx.send(Msg::Done {
+        idle_users: sh.idle_users.get(),
         connections_opened: sh.opened.get(),
         in_flight: abandoned,
     });
@@ -751,6 +758,8 @@ async fn connection(sh: Rc<Shard>, lanes: Vec<Option<Sender>>) {
 async fn virtual_user(sh: Rc<Shard>, think: Duration) {
     let end = sh.job.start + sh.job.duration;
     let mut lanes: Vec<Option<Sender>> = (0..sh.job.addrs.len()).map(|_| None).collect();
+    // A run through (or data that ran out): the user got its turn.
+    let mut had_a_turn = false;
     loop {
         let now = Instant::now();
         if now >= end || sh.job.stop.is_set() {
@@ -772,12 +781,18 @@ async fn virtual_user(sh: Rc<Shard>, think: Duration) {
         match sh.run_flow(&mut lanes, index, now).await {
             // Failed to connect: do not spin.
             Ended::NoConnection => tokio::time::sleep(Duration::from_millis(10)).await,
-            Ended::Exhausted => break,
-            Ended::Done => {}
+            Ended::Exhausted => {
+                had_a_turn = true;
+                break;
+            }
+            Ended::Done => had_a_turn = true,
         }
         if !think.is_zero() {
             tokio::time::sleep(think).await;
         }
+    }
+    if !had_a_turn {
+        sh.idle_users.set(sh.idle_users.get() + 1);
     }
     sh.live.set(sh.live.get() - 1);
 }

@@ -40,7 +40,7 @@ pub struct Policy {
     pub deployment: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recommendation {
     #[serde(rename = "type")]
     pub type_name: String,
@@ -62,8 +62,6 @@ pub struct Recommendation {
     /// Lowest expected and highest sized-for demand over the horizon.
     pub trough_rps: f64,
     pub peak_rps: f64,
-    /// A Kubernetes HorizontalPodAutoscaler (autoscaling/v2) with these.
-    pub hpa: String,
 }
 
 /// The steepest relative rise between consecutive steps of the sized-for
@@ -116,7 +114,7 @@ pub fn recommend(
     let target_cpu_percent = policy
         .cpu_at_capacity
         .map(|cpu| (100.0 * cpu * target).floor().max(1.0) as u32);
-    let mut r = Recommendation {
+    Some(Recommendation {
         type_name: c.instance.name.clone(),
         capacity_rps: c.capacity_rps,
         ramp_per_hour: g * 3600.0,
@@ -129,61 +127,7 @@ pub fn recommend(
         max_replicas,
         trough_rps: trough,
         peak_rps: peak,
-        hpa: String::new(),
-    };
-    r.hpa = hpa(policy, &r);
-    Some(r)
-}
-
-/// The HorizontalPodAutoscaler manifest.
-fn hpa(policy: &Policy, r: &Recommendation) -> String {
-    let mut y = format!(
-        "# headroom plan: {:.0} rps per pod within the SLO ({}); ramp {:.1} %/h, scale-up delay {:.0} s\n\
-         # -> hold each pod at {:.1} % of that ({:.0} rps); {}..{} replicas for {:.0}..{:.0} rps\n\
-         apiVersion: autoscaling/v2\n\
-         kind: HorizontalPodAutoscaler\n\
-         metadata:\n  name: {name}\n\
-         spec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: {name}\n\
-         \x20 minReplicas: {}\n  maxReplicas: {}\n  metrics:\n\
-         \x20 - type: Pods\n    pods:\n      metric:\n        name: {}\n      target:\n        type: AverageValue\n        averageValue: \"{}\"\n",
-        r.capacity_rps,
-        r.type_name,
-        100.0 * r.ramp_per_hour,
-        r.scale_up_delay_s,
-        100.0 * r.target_utilisation,
-        r.target_rps,
-        r.min_replicas,
-        r.max_replicas,
-        r.trough_rps,
-        r.peak_rps,
-        r.min_replicas,
-        r.max_replicas,
-        quoted(&policy.metric),
-        quantity(r.target_rps),
-        name = quoted(&policy.deployment),
-    );
-    if let Some(cpu) = r.target_cpu_percent {
-        y += &format!(
-            "  - type: Resource\n    resource:\n      name: cpu\n      target:\n        type: Utilization\n        averageUtilization: {cpu}\n"
-        );
-    }
-    y
-}
-
-/// A Kubernetes quantity no larger than `v`: whole units, or milli-units
-/// below 10.
-fn quantity(v: f64) -> String {
-    if v >= 10.0 {
-        format!("{}", v.floor() as u64)
-    } else {
-        // At least 1m: a zero target is not one.
-        format!("{}m", ((v * 1000.0).floor() as u64).max(1))
-    }
-}
-
-/// A YAML double-quoted string.
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    })
 }
 
 #[cfg(test)]
@@ -240,6 +184,7 @@ mod tests {
         assert_eq!(r.max_replicas, 232);
         // CPU: 90 % at capacity × 0.7767 → 69 %.
         assert_eq!(r.target_cpu_percent, Some(69));
+        let hpa = crate::report::hpa::manifest(&policy, &r);
         for line in [
             "kind: HorizontalPodAutoscaler",
             "  minReplicas: 14",
@@ -248,7 +193,7 @@ mod tests {
             "        averageValue: \"77\"",
             "        averageUtilization: 69",
         ] {
-            assert!(r.hpa.contains(line), "{line}\n{}", r.hpa);
+            assert!(hpa.contains(line), "{line}\n{hpa}");
         }
         // A given ramp steeper than the forecast's wins: 36 %/h → 72 %/h.
         let steeper = Policy {
@@ -258,7 +203,7 @@ mod tests {
         let r2 = recommend(&steeper, &demand, 3600.0, &c, &sizing).unwrap();
         assert_eq!(r2.ramp_source, "given");
         assert!((r2.target_utilisation - 0.8 / 1.06).abs() < 1e-12);
-        assert_eq!(quantity(7.5), "7500m");
-        assert_eq!(quantity(0.0001), "1m");
+        assert_eq!(crate::report::hpa::quantity(7.5), "7500m");
+        assert_eq!(crate::report::hpa::quantity(0.0001), "1m");
     }
 }

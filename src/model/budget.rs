@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 const DAY: f64 = 86_400.0;
 
 /// A calendar period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Calendar {
     Day,
@@ -35,7 +35,7 @@ pub enum Calendar {
     Year,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Window {
     /// The last so many seconds.
@@ -43,7 +43,7 @@ pub enum Window {
     Calendar(Calendar),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Budgeting {
     Occurrences,
@@ -53,7 +53,7 @@ pub enum Budgeting {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Objective {
     /// 0.999 for 99.9 %.
     pub target: f64,
@@ -141,7 +141,7 @@ pub fn window_seconds(w: Window, now: DateTime<Utc>) -> f64 {
     (b - a).num_milliseconds() as f64 / 1e3
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Budget {
     /// RFC 3339.
     pub window_start: String,
@@ -223,7 +223,7 @@ pub const LOOKBACKS: [(&str, f64); 7] = [
     ("3d", 3.0 * DAY),
 ];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Burn {
     pub lookback: String,
     /// `null` when the data's step is longer than the lookback, or the
@@ -292,7 +292,7 @@ pub fn exhausted_at(
 }
 
 /// A stretch of steps each burning faster than 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Incident {
     pub start: String,
     /// End of its last step.
@@ -363,11 +363,33 @@ pub fn incidents(
     out
 }
 
+/// Who an alert wakes: someone now, or a ticket for working hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Page,
+    Ticket,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Page => "page",
+            Severity::Ticket => "ticket",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// One multi-window, multi-burn-rate alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertWindow {
-    /// `page` or `ticket`.
-    pub severity: String,
+    pub severity: Severity,
     pub long_s: f64,
     pub short_s: f64,
     /// Burn factor: the alert fires when both windows' bad share passes
@@ -400,10 +422,10 @@ pub fn alert_left_out(a: &AlertWindow, target: f64) -> Option<String> {
 pub fn alert_windows(window_s: f64) -> Vec<AlertWindow> {
     let scale = window_s / (30.0 * DAY);
     [
-        ("page", 3600.0, 0.02),
-        ("page", 6.0 * 3600.0, 0.05),
-        ("ticket", DAY, 0.10),
-        ("ticket", 3.0 * DAY, 0.10),
+        (Severity::Page, 3600.0, 0.02),
+        (Severity::Page, 6.0 * 3600.0, 0.05),
+        (Severity::Ticket, DAY, 0.10),
+        (Severity::Ticket, 3.0 * DAY, 0.10),
     ]
     .into_iter()
     .map(|(severity, long, share)| {
@@ -412,7 +434,7 @@ pub fn alert_windows(window_s: f64) -> Vec<AlertWindow> {
         let long_s = (long * scale).round().max(3600.0);
         let short_s = (long_s / 12.0).round();
         AlertWindow {
-            severity: severity.into(),
+            severity,
             long_s,
             short_s,
             factor: share * window_s / long_s,
@@ -654,7 +676,7 @@ mod tests {
             .iter()
             .map(|a| {
                 (
-                    a.severity.as_str(),
+                    a.severity.label(),
                     promql_duration(a.long_s),
                     promql_duration(a.short_s),
                     (a.factor * 1e6).round() / 1e6,

@@ -47,7 +47,7 @@ pub fn cost_per_million(monthly_cost: f64, requests: f64) -> Option<f64> {
 /// The cheapest way to buy a series of monthly instance counts: some
 /// instances committed for the whole horizon at a discount, the rest on
 /// demand month by month.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CommitmentMix {
     #[serde(rename = "type")]
     pub type_name: String,

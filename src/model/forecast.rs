@@ -64,8 +64,18 @@ pub enum ForecastError {
     },
     #[error("the history contains a value that is not a finite number at index {0}")]
     NotFinite(usize),
+    #[error(
+        "the history's value at index {0} is {1:e}: beyond 1e15 a forecast's arithmetic \
+         loses its digits (is the column a count of bytes, or a timestamp?)"
+    )]
+    TooLarge(usize, f64),
     #[error("the horizon must be at least one step")]
     NoHorizon,
+    #[error(
+        "{got} steps of history: the model fits at most {max} (a forecast fits it a dozen \
+         times to calibrate its intervals)"
+    )]
+    TooLong { got: usize, max: usize },
     #[error("the forecasting model failed: {0}")]
     Model(String),
 }
@@ -73,6 +83,15 @@ pub enum ForecastError {
 /// The fewest observations we forecast from: ETS with a trend has four
 /// parameters and two initial states to estimate.
 pub const MIN_OBSERVATIONS: usize = 8;
+
+/// The most: the time to fit grows with the history (100,000 one-minute
+/// steps ran past a minute, and a signal could not stop it), and a
+/// capacity forecast needs no finer step than a history this long allows.
+pub const MAX_OBSERVATIONS: usize = 20_000;
+
+/// The largest value forecast (a quadrillion a step): beyond it the log,
+/// the smoothing and the intervals overflow into numbers no file holds.
+pub const MAX_VALUE: f64 = 1e15;
 
 /// Seasonal periods (in steps) worth modelling for data sampled every
 /// `step_seconds`, given `n` observations: daily and weekly cycles for
@@ -126,8 +145,17 @@ pub fn forecast(
             got: history.len(),
         });
     }
+    if history.len() > MAX_OBSERVATIONS {
+        return Err(ForecastError::TooLong {
+            got: history.len(),
+            max: MAX_OBSERVATIONS,
+        });
+    }
     if let Some(i) = history.iter().position(|v| !v.is_finite()) {
         return Err(ForecastError::NotFinite(i));
+    }
+    if let Some(i) = history.iter().position(|v| v.abs() > MAX_VALUE) {
+        return Err(ForecastError::TooLarge(i, history[i]));
     }
     let asked = periods;
     let periods = keep_periods(periods.iter().copied(), history.len());
@@ -227,7 +255,7 @@ const CALIBRATION_MIN_ERRORS: usize = 20;
 /// How much the model's intervals were widened (or narrowed) so that they
 /// cover what they claim on the history's own recent past, and what they
 /// covered there.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Calibration {
     /// Backtest origins the model was refitted at.
     pub origins: usize,
@@ -255,6 +283,12 @@ pub struct Calibration {
 /// for hourly (issue 18) — and get the width its errors show. `None` when
 /// the history is too short for enough backtest errors.
 fn calibrate(history: &[f64], periods: &[usize], horizon: usize, log: bool) -> Option<Calibration> {
+    // A constant history (all zeros, a flat rate) is forecast exactly at
+    // every origin: its backtest errors are rounding, and a factor made of
+    // them ("scaled ×2.31 … covered 78 %") would be noise.
+    if history.iter().all(|&v| v == history[0]) {
+        return None;
+    }
     let n = history.len();
     // Windows as long as the horizon, at most an eighth of the history,
     // overlapping by two thirds: 12 origins reach back about 4.7 windows,
@@ -342,7 +376,7 @@ fn conformal(origins: &[Vec<f64>], level: f64) -> Option<(f64, f64)> {
 pub const BACKTEST_ORIGINS: usize = 6;
 
 /// Accuracy of forecasts over some steps ahead.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Accuracy {
     /// Steps ahead, 1-based, inclusive.
     pub first_step: usize,
@@ -361,7 +395,7 @@ pub struct Accuracy {
 /// How the whole forecast — model, calibration and all — did on the
 /// history's own past: refitted at rolling origins, each time on the
 /// history up to that origin alone, and scored on what came next.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Backtest {
     pub origins: usize,
     /// Steps ahead scored at each origin.
@@ -578,6 +612,23 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A flat history's backtest errors are rounding: no calibration is
+    /// made of them (it said "scaled ×2.31 … covered 78 %" before), and the
+    /// forecast is the history's level.
+    #[test]
+    fn a_constant_history_is_forecast_flat_without_a_calibration() {
+        for level in [0.0, 250.0] {
+            let f = forecast(&[level; 96], &[24], 24).unwrap();
+            assert!(f.calibration.is_none(), "{}", f.model);
+            assert!(!f.model.contains("scaled"), "{}", f.model);
+            // Within the fit's convergence tolerance (250 came back as
+            // 249.9997 through the log scale).
+            for m in &f.mean {
+                assert!((m - level).abs() <= 1e-5 * level.max(1.0), "{m}");
+            }
+        }
+    }
 
     fn air_passengers() -> Vec<f64> {
         include_str!("../../tests/fixtures/forecast/AirPassengers.csv")

@@ -17,7 +17,7 @@ use chrono::{DateTime, Datelike, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use super::cost::{best_commitment, cost_per_million, monthly_cost, CommitmentMix};
-use super::regions::{regional, Region, RegionNeed};
+use super::regions::{Region, RegionNeed, Regions};
 use super::sizing::{fleet_capacity, instances_for, Candidate, Sizing};
 
 /// Version 2 added regions, events, orders with act-by dates, scenarios,
@@ -92,7 +92,7 @@ pub fn apply_events(demand: &mut [DemandPoint], events: &[Event]) {
 }
 
 /// An event as `plan.json` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventDoc {
     pub name: String,
     /// RFC 3339.
@@ -122,14 +122,14 @@ impl EventDoc {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fleet {
     #[serde(rename = "type")]
     pub type_name: String,
     pub count: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TypeNeed {
     #[serde(rename = "type")]
     pub type_name: String,
@@ -141,7 +141,7 @@ pub struct TypeNeed {
     pub cost_per_million: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Period {
     /// `YYYY-MM`.
     pub month: String,
@@ -165,7 +165,7 @@ pub struct Period {
 
 /// Instances to add, the first moment they are needed, and the last day
 /// to order them given the type's lead time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Order {
     /// The region ordering (`null`: the fleet as a whole).
     #[serde(default)]
@@ -186,7 +186,7 @@ pub struct Order {
     pub overdue: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Runway {
     /// Rate the current fleet serves with k instances down at the target
     /// utilisation.
@@ -203,21 +203,21 @@ pub struct Runway {
     pub act_by: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CurvePoint {
     pub demand_rps: f64,
     pub instances: u32,
     pub monthly_cost: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CostCurve {
     #[serde(rename = "type")]
     pub type_name: String,
     pub points: Vec<CurvePoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cheapest {
     #[serde(rename = "type")]
     pub type_name: String,
@@ -227,7 +227,7 @@ pub struct Cheapest {
     pub final_instances: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     pub periods: Vec<Period>,
     pub runway: Option<Runway>,
@@ -245,7 +245,7 @@ pub struct Plan {
     pub region_commitments: Vec<RegionCommitment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegionCommitment {
     pub region: String,
     #[serde(flatten)]
@@ -262,89 +262,9 @@ pub fn plan(
     fleet: Option<&Fleet>,
     regions: &[Region],
 ) -> Plan {
-    let mut periods: Vec<Period> = Vec::new();
-    for d in demand {
-        let month = format!("{:04}-{:02}", d.t.year(), d.t.month());
-        if periods.last().is_none_or(|p| p.month != month) {
-            periods.push(Period {
-                month,
-                peak_rps: 0.0,
-                mean_rps: 0.0,
-                requests: 0.0,
-                options: Vec::new(),
-                fleet_needed: None,
-                regions: Vec::new(),
-                orders: Vec::new(),
-            });
-        }
-        let p = periods.last_mut().expect("pushed above");
-        p.peak_rps = p.peak_rps.max(d.bound);
-        p.requests += d.mean.max(0.0) * step_seconds;
-    }
-    for p in &mut periods {
-        let steps = demand
-            .iter()
-            .filter(|d| format!("{:04}-{:02}", d.t.year(), d.t.month()) == p.month)
-            .count();
-        p.mean_rps = p.requests / (steps as f64 * step_seconds);
-        // Cost per million on a whole month of this demand.
-        let month_requests = p.mean_rps * super::cost::HOURS_PER_MONTH * 3600.0;
-        p.options = candidates
-            .iter()
-            .filter_map(|c| {
-                let n = instances_for(p.peak_rps, c.capacity_rps, sizing)?;
-                let cost = monthly_cost(n, c.hourly);
-                Some(TypeNeed {
-                    type_name: c.instance.name.clone(),
-                    instances: n,
-                    monthly_cost: cost,
-                    utilisation: p.peak_rps / (f64::from(n) * c.capacity_rps),
-                    cost_per_million: cost_per_million(cost, month_requests),
-                })
-            })
-            .collect();
-        p.options
-            .sort_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost));
-        p.fleet_needed = fleet.and_then(|f| {
-            p.options
-                .iter()
-                .find(|o| o.type_name == f.type_name)
-                .map(|o| o.instances)
-        });
-    }
-    // One type per region for the whole horizon: the one whose months
-    // cost least in all (a region does not switch types month by month).
-    let month_requests = |p: &Period| p.mean_rps * super::cost::HOURS_PER_MONTH * 3600.0;
-    for i in 0..regions.len() {
-        let best = candidates
-            .iter()
-            .filter_map(|c| {
-                let one = std::slice::from_ref(c);
-                periods
-                    .iter()
-                    .map(|p| {
-                        regional(p.peak_rps, month_requests(p), regions, one, sizing)
-                            .get(i)
-                            .map(|r| r.monthly_cost)
-                    })
-                    .sum::<Option<f64>>()
-                    .map(|total| (c, total))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        let Some((c, _)) = best else { continue };
-        for p in periods.iter_mut() {
-            let need = regional(
-                p.peak_rps,
-                month_requests(p),
-                regions,
-                std::slice::from_ref(c),
-                sizing,
-            );
-            if let Some(r) = need.into_iter().nth(i) {
-                p.regions.push(r);
-            }
-        }
-    }
+    let mut periods = months(demand, step_seconds, candidates, sizing, fleet);
+    let all = Regions::new(regions, sizing);
+    size_regions(&mut periods, &all, candidates);
     let runway = fleet.and_then(|f| {
         let c = candidates.iter().find(|c| c.instance.name == f.type_name)?;
         let capacity = fleet_capacity(f.count, c.capacity_rps, sizing);
@@ -360,37 +280,7 @@ pub fn plan(
                 .map(|(d, lead)| days_before(d.t, lead)),
         })
     });
-    let mut orders = Vec::new();
-    if let Some((f, c)) = fleet.and_then(|f| {
-        Some((
-            f,
-            candidates.iter().find(|c| c.instance.name == f.type_name)?,
-        ))
-    }) {
-        // Regions with their own counts order for themselves (by every
-        // rule of theirs); the fleet as a whole orders only without them.
-        if !regions.iter().any(|r| r.count.is_some()) {
-            let need =
-                |d: &DemandPoint| instances_for(d.bound, c.capacity_rps, sizing).unwrap_or(0);
-            orders = order_steps(demand, need, f.count, None, c, sizing.lead_time_for(c));
-        }
-        for (i, r) in regions.iter().enumerate() {
-            let Some(count) = r.count else { continue };
-            // The region's count for the fleet's type at each step, by
-            // every rule (N+k, zones, a lost region).
-            let need = |d: &DemandPoint| {
-                regional(d.bound, 0.0, regions, std::slice::from_ref(c), sizing)
-                    .get(i)
-                    .map_or(0, |n| n.instances)
-            };
-            let lead = r.lead_time_days.or(sizing.lead_time_for(c));
-            orders.extend(order_steps(demand, need, count, Some(&r.name), c, lead));
-        }
-        orders.sort_by(|a, b| {
-            (a.act_by.as_ref().unwrap_or(&a.need_by), &a.need_by)
-                .cmp(&(b.act_by.as_ref().unwrap_or(&b.need_by), &b.need_by))
-        });
-    }
+    let orders = orders(demand, candidates, sizing, fleet, regions, &all);
     for o in &orders {
         if let Some(p) = periods.iter_mut().find(|p| o.need_by.starts_with(&p.month)) {
             p.orders.push(o.clone());
@@ -442,6 +332,144 @@ pub fn plan(
         commitment_mix,
         region_commitments,
     }
+}
+
+/// The plan's months: peak and mean demand, and what each type needs for it.
+fn months(
+    demand: &[DemandPoint],
+    step_seconds: f64,
+    candidates: &[Candidate],
+    sizing: &Sizing,
+    fleet: Option<&Fleet>,
+) -> Vec<Period> {
+    let mut periods: Vec<Period> = Vec::new();
+    // Steps of each month (a month seen again later, as no forecast's
+    // timeline does, counts apart).
+    let mut steps: Vec<usize> = Vec::new();
+    for d in demand {
+        let month = format!("{:04}-{:02}", d.t.year(), d.t.month());
+        if periods.last().is_none_or(|p| p.month != month) {
+            steps.push(0);
+            periods.push(Period {
+                month,
+                peak_rps: 0.0,
+                mean_rps: 0.0,
+                requests: 0.0,
+                options: Vec::new(),
+                fleet_needed: None,
+                regions: Vec::new(),
+                orders: Vec::new(),
+            });
+        }
+        let p = periods.last_mut().expect("pushed above");
+        *steps.last_mut().expect("pushed above") += 1;
+        p.peak_rps = p.peak_rps.max(d.bound);
+        p.requests += d.mean.max(0.0) * step_seconds;
+    }
+    for (p, steps) in periods.iter_mut().zip(steps) {
+        p.mean_rps = p.requests / (steps as f64 * step_seconds);
+        // Cost per million on a whole month of this demand.
+        let month_requests = p.mean_rps * super::cost::HOURS_PER_MONTH * 3600.0;
+        p.options = candidates
+            .iter()
+            .filter_map(|c| {
+                let n = instances_for(p.peak_rps, c.capacity_rps, sizing)?;
+                let cost = monthly_cost(n, c.hourly);
+                Some(TypeNeed {
+                    type_name: c.instance.name.clone(),
+                    instances: n,
+                    monthly_cost: cost,
+                    utilisation: p.peak_rps / (f64::from(n) * c.capacity_rps),
+                    cost_per_million: cost_per_million(cost, month_requests),
+                })
+            })
+            .collect();
+        p.options
+            .sort_by(|a, b| a.monthly_cost.total_cmp(&b.monthly_cost));
+        p.fleet_needed = fleet.and_then(|f| {
+            p.options
+                .iter()
+                .find(|o| o.type_name == f.type_name)
+                .map(|o| o.instances)
+        });
+    }
+    periods
+}
+
+/// Each region's needs month by month, of one type for the whole horizon:
+/// the one whose months cost least in all (a region does not switch types
+/// month by month).
+fn size_regions(periods: &mut [Period], all: &Regions, candidates: &[Candidate]) {
+    let month_requests = |p: &Period| p.mean_rps * super::cost::HOURS_PER_MONTH * 3600.0;
+    let needs: Vec<Vec<Option<RegionNeed>>> = (0..all.count())
+        .map(|i| {
+            let best = candidates
+                .iter()
+                .filter_map(|c| {
+                    let total = periods
+                        .iter()
+                        .map(|p| {
+                            let (n, _) = all.instances(i, p.peak_rps, c)?;
+                            Some(monthly_cost(n, c.hourly))
+                        })
+                        .sum::<Option<f64>>()?;
+                    Some((c, total))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((c, _)) = best else {
+                return Vec::new();
+            };
+            periods
+                .iter()
+                .map(|p| all.need(i, p.peak_rps, month_requests(p), std::slice::from_ref(c)))
+                .collect()
+        })
+        .collect();
+    for region in needs {
+        for (p, need) in periods.iter_mut().zip(region) {
+            p.regions.extend(need);
+        }
+    }
+}
+
+/// Orders of the fleet's type over the horizon, the earliest first: the
+/// fleet's, or each region's with a count of its own.
+fn orders(
+    demand: &[DemandPoint],
+    candidates: &[Candidate],
+    sizing: &Sizing,
+    fleet: Option<&Fleet>,
+    regions: &[Region],
+    all: &Regions,
+) -> Vec<Order> {
+    let mut orders = Vec::new();
+    if let Some((f, c)) = fleet.and_then(|f| {
+        Some((
+            f,
+            candidates.iter().find(|c| c.instance.name == f.type_name)?,
+        ))
+    }) {
+        // Regions with their own counts order for themselves (by every
+        // rule of theirs); the fleet as a whole orders only without them.
+        if !regions.iter().any(|r| r.count.is_some()) {
+            let need =
+                |d: &DemandPoint| instances_for(d.bound, c.capacity_rps, sizing).unwrap_or(0);
+            orders = order_steps(demand, need, f.count, None, c, sizing.lead_time_for(c));
+        }
+        for (i, r) in regions.iter().enumerate() {
+            let Some(count) = r.count else { continue };
+            // The region's count for the fleet's type at each step, by
+            // every rule (N+k, zones, a lost region).
+            let need = |d: &DemandPoint| all.instances(i, d.bound, c).map_or(0, |(n, _)| n);
+            let lead = r.lead_time_days.or(sizing.lead_time_for(c));
+            orders.extend(order_steps(demand, need, count, Some(&r.name), c, lead));
+        }
+        orders.sort_by(|a, b| {
+            (a.act_by.as_ref().unwrap_or(&a.need_by), &a.need_by)
+                .cmp(&(b.act_by.as_ref().unwrap_or(&b.need_by), &b.need_by))
+        });
+    }
+    orders
 }
 
 /// `t` less `days` (a lead time), RFC 3339.

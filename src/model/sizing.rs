@@ -18,7 +18,7 @@ pub struct Candidate {
     pub capacity_source: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sizing {
     /// Share of measured capacity an instance may run at (0 < u ≤ 1).
     pub utilisation: f64,

@@ -97,7 +97,7 @@ impl Scenario {
 }
 
 /// One scenario's plan in a line of the comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Outcome {
     pub name: String,
     pub description: String,

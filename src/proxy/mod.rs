@@ -121,6 +121,12 @@ impl Proxy {
         self.listen = listener
             .local_addr()
             .map_err(|e| ProxyError::Io(e.to_string()))?;
+        if loops_to(&self.upstream, self.listen) {
+            return Err(ProxyError::BadRequest(format!(
+                "upstream {} is this proxy's own listener ({}): every connection would open another to itself",
+                self.upstream, self.listen
+            )));
+        }
         let (tx, closed) = watch::channel(false);
         let toxics = self.toxics.subscribe();
         let (upstream, stats) = (self.upstream.clone(), self.stats.clone());
@@ -131,10 +137,39 @@ impl Proxy {
 }
 
 fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ProxyError> {
-    let io = |e: io::Error| ProxyError::Io(format!("cannot listen on {addr}: {e}"));
-    let std = std::net::TcpListener::bind(addr).map_err(io)?;
+    // Taken is a conflict (409, as Toxiproxy answers), not a failure.
+    let io = |e: io::Error| match e.kind() {
+        io::ErrorKind::AddrInUse => ProxyError::Conflict(format!("cannot listen on {addr}: {e}")),
+        _ => ProxyError::Io(format!("cannot listen on {addr}: {e}")),
+    };
+    // A proxy restarted on its own address (a new upstream) waits for its
+    // old listener, closed by its task a moment later: 100 ms at most.
+    let mut tries = 0;
+    let std = loop {
+        match std::net::TcpListener::bind(addr) {
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && addr.port() != 0 && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            r => break r.map_err(io)?,
+        }
+    };
     std.set_nonblocking(true).map_err(io)?;
     tokio::net::TcpListener::from_std(std).map_err(io)
+}
+
+/// Whether `upstream` resolves to `listen` itself (a proxy listening on
+/// every address is reached at loopback too).
+fn loops_to(upstream: &str, listen: SocketAddr) -> bool {
+    let Ok(addrs) = upstream.to_socket_addrs() else {
+        return false;
+    };
+    addrs.into_iter().any(|u| {
+        u.port() == listen.port()
+            && (u.ip() == listen.ip()
+                || (listen.ip().is_unspecified()
+                    && (u.ip().is_loopback() || u.ip().is_unspecified())))
+    })
 }
 
 async fn accept(
@@ -236,6 +271,15 @@ impl Proxies {
             .name
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ProxyError::BadRequest("missing required field: name".into()))?;
+        // The name is a path segment of the API (/proxies/NAME).
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ProxyError::BadRequest(format!(
+                "a proxy's name is letters, digits, '-', '_' and '.', found {name:?}"
+            )));
+        }
         let upstream = spec
             .upstream
             .filter(|u| !u.is_empty())
@@ -271,6 +315,16 @@ impl Proxies {
                 .as_deref()
                 .map(|l| resolve("listen", l))
                 .transpose()?;
+            // Refused before anything changes: a proxy pointed at itself.
+            let upstream = spec.upstream.as_deref().filter(|u| !u.is_empty());
+            if let Some(u) = upstream {
+                let at = listen.unwrap_or(p.listen);
+                if at.port() != 0 && loops_to(u, at) {
+                    return Err(ProxyError::BadRequest(format!(
+                        "upstream {u} is this proxy's own listener ({at}): every connection would open another to itself"
+                    )));
+                }
+            }
             let moved = listen.is_some_and(|l| l != p.listen)
                 || spec.upstream.as_ref().is_some_and(|u| *u != p.upstream);
             let enabled = spec.enabled.unwrap_or(p.running.is_some());
@@ -432,5 +486,64 @@ impl Drop for Server {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, listen: &str, upstream: &str) -> ProxySpec {
+        ProxySpec {
+            name: Some(name.into()),
+            listen: Some(listen.into()),
+            upstream: Some(upstream.into()),
+            enabled: None,
+        }
+    }
+
+    /// What a hostile tester found (issue 34): a proxy pointed at itself
+    /// grew to 695 MB over six connections; a port in use answered 500; a
+    /// name with a '/' made a proxy the API could never reach again.
+    #[tokio::test]
+    async fn a_proxy_refuses_itself_a_taken_port_and_a_name_the_api_cannot_reach() {
+        let p = Proxies::new(Handle::current());
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let free = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let at = |port: u16| format!("127.0.0.1:{port}");
+        let e = p.create(spec("self", &at(free), &at(free))).unwrap_err();
+        assert_eq!(e.status(), 400, "{e}");
+        assert!(e.to_string().contains("own listener"), "{e}");
+        let e = p
+            .create(spec("any", &format!(":{free}"), &at(free)))
+            .unwrap_err();
+        assert_eq!(e.status(), 400, "{e}");
+        let e = p
+            .create(spec("taken", &at(port), "127.0.0.1:9"))
+            .unwrap_err();
+        assert_eq!(e.status(), 409, "{e}");
+        let e = p
+            .create(spec("bad/name", "127.0.0.1:0", "127.0.0.1:9"))
+            .unwrap_err();
+        assert_eq!(e.status(), 400, "{e}");
+        assert!(p.list().is_empty(), "{:?}", p.list());
+        // Another port, or another host's same port, is a proxy.
+        let ok = p.create(spec("ok", &at(free), "127.0.0.2:9")).unwrap();
+        assert_eq!(ok.listen, at(free));
+        // Moving the upstream onto itself is refused too.
+        let e = p
+            .update(
+                "ok",
+                ProxySpec {
+                    upstream: Some(at(free)),
+                    ..ProxySpec::default()
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.status(), 400, "{e}");
     }
 }

@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The direction a toxic acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
     /// Client → server.
@@ -81,6 +83,41 @@ pub struct Toxic {
     /// Share of connections it applies to, 0 to 1.
     pub toxicity: f64,
     pub effect: Effect,
+}
+
+/// A toxic is written as Toxiproxy's API shows it, and read back the
+/// way a client's JSON is (a run's `summary.json` keeps its faults').
+impl schemars::JsonSchema for Toxic {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Toxic".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "A toxic as Toxiproxy's API shows it; its attributes in Toxiproxy's units (ms; KB/s for bandwidth; µs for a slicer's delay).",
+            "required": ["name", "type", "stream", "toxicity", "attributes"],
+            "properties": {
+                "name": { "type": "string" },
+                "type": { "enum": ["latency", "bandwidth", "slow_close", "timeout", "reset_peer", "limit_data", "slicer"] },
+                "stream": { "enum": ["upstream", "downstream"] },
+                "toxicity": { "type": "number", "minimum": 0, "maximum": 1 },
+                "attributes": { "type": "object", "additionalProperties": { "type": "integer", "minimum": 0 } }
+            }
+        })
+    }
+}
+
+impl Serialize for Toxic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Toxic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Toxic::new(ToxicSpec::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The wire form (Toxiproxy's JSON), partial as clients send it.
@@ -252,7 +289,22 @@ impl Effect {
                     .ok_or_else(|| format!("{kind}'s {key} must be a whole number ≥ 0, found {v}")),
             }
         };
-        let ms = |key: &str| int(key).map(Duration::from_millis);
+        // A day at most: a time past any test's end, and one a clock can
+        // add to now (18446744073709551615 ms could not).
+        let within_a_day = |key: &str, v: u64, unit: &str, day: u64| {
+            if v > day {
+                Err(format!(
+                    "{kind}'s {key} must be at most {day} {unit} (a day), found {v}"
+                ))
+            } else {
+                Ok(v)
+            }
+        };
+        let ms = |key: &str| {
+            int(key)
+                .and_then(|v| within_a_day(key, v, "ms", 86_400_000))
+                .map(Duration::from_millis)
+        };
         Ok(match kind {
             "latency" => Effect::Latency {
                 latency: ms("latency")?,
@@ -276,7 +328,12 @@ impl Effect {
             _ => Effect::Slicer {
                 average: int("average_size")?,
                 variation: int("size_variation")?,
-                delay: Duration::from_micros(int("delay")?),
+                delay: Duration::from_micros(within_a_day(
+                    "delay",
+                    int("delay")?,
+                    "µs",
+                    86_400_000_000,
+                )?),
             },
         })
     }
@@ -365,6 +422,10 @@ mod tests {
             (
                 serde_json::json!({"type": "timeout", "toxicity": 1.5}),
                 "between 0 and 1",
+            ),
+            (
+                serde_json::json!({"type": "latency", "attributes": {"latency": u64::MAX}}),
+                "at most 86400000 ms (a day)",
             ),
             (
                 serde_json::json!({"type": "timeout", "stream": "sideways"}),

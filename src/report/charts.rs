@@ -8,7 +8,12 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::anyhow;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+
+/// A chart's plotting area, on a PNG.
+type Plot<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 use crate::units::{fmt_count, fmt_money, fmt_ms};
 
@@ -209,6 +214,121 @@ impl<'a> Chart<'a> {
         Some(((x0, x1), (0.0, y1)))
     }
 
+    /// Shaded spans and bands, then the lines (stepped, dashed in pairs or
+    /// layered as asked).
+    fn areas_and_lines(
+        &self,
+        chart: &mut Plot<'_, '_>,
+        (y0, y1): (f64, f64),
+    ) -> anyhow::Result<()> {
+        for (i, (label, from, to)) in self.spans.iter().enumerate() {
+            let c = [RED, PALETTE[1], PALETTE[2]][i % 3].mix(0.12);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(*from, y0), (*to, y1)],
+                    c.filled(),
+                )))
+                .map_err(err)?
+                .label(label.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled()));
+        }
+        for (i, (label, pts)) in self.bands.iter().enumerate() {
+            let c = PALETTE[0].mix(0.15 + 0.12 * i as f64);
+            let mut poly: Vec<(f64, f64)> = pts.iter().map(|&(x, _, hi)| (x, hi)).collect();
+            poly.extend(pts.iter().rev().map(|&(x, lo, _)| (x, lo)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(poly, c.filled())))
+                .map_err(err)?
+                .label(label.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled()));
+        }
+        let n = self.lines.len();
+        for (i, l) in self.lines.iter().enumerate() {
+            let c = match self.paired {
+                true => PALETTE[(i / 2) % PALETTE.len()],
+                false => PALETTE[i % PALETTE.len()],
+            };
+            let width = match self.layered {
+                true => (2 + 2 * (n - 1 - i) as u32).min(10),
+                false => 2,
+            };
+            let style = c.stroke_width(width);
+            let dashed = self.paired && i % 2 == 1;
+            let pts: Vec<(f64, f64)> = if self.steps {
+                let mut v = Vec::with_capacity(2 * l.points.len());
+                for w in l.points.windows(2) {
+                    v.push(w[0]);
+                    v.push((w[1].0, w[0].1));
+                }
+                v.extend(l.points.last());
+                v
+            } else {
+                l.points.clone()
+            };
+            let drawn = match dashed {
+                true => chart.draw_series(DashedLineSeries::new(pts, 8, 5, style)),
+                false => chart.draw_series(LineSeries::new(pts, style)),
+            };
+            drawn
+                .map_err(err)?
+                .label(l.label.as_str())
+                .legend(move |(x, y)| match dashed {
+                    true => PathElement::new(vec![(x, y), (x + 7, y)], c.stroke_width(2)),
+                    false => PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)),
+                });
+        }
+        Ok(())
+    }
+
+    /// Point markers, and horizontal and vertical marks across the plot.
+    fn marks(
+        &self,
+        chart: &mut Plot<'_, '_>,
+        (x0, x1): (f64, f64),
+        (y0, y1): (f64, f64),
+    ) -> anyhow::Result<()> {
+        for (label, pts, filled) in &self.markers {
+            let c = if *filled { PALETTE[2] } else { RED };
+            if *filled {
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 5, c.filled())))
+                    .map_err(err)?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
+            } else {
+                chart
+                    .draw_series(pts.iter().map(|&p| Cross::new(p, 6, c.stroke_width(2))))
+                    .map_err(err)?
+                    .label(label.as_str())
+                    .legend(move |(x, y)| Cross::new((x + 9, y), 6, c.stroke_width(2)));
+            }
+        }
+        for m in &self.h_marks {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(x0, m.at), (x1, m.at)],
+                    RED.stroke_width(1),
+                ))
+                .map_err(err)?
+                .label(m.label.as_str())
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(1)));
+        }
+        for (i, m) in self.v_marks.iter().enumerate() {
+            let c = if i == 0 { GREY } else { PALETTE[3] };
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(m.at, y0), (m.at, y1)],
+                    c.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(m.label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        Ok(())
+    }
+
     /// Draws the chart into `dir/file` and returns the PNG bytes.
     pub fn draw(&self, dir: &Path) -> anyhow::Result<Vec<u8>> {
         register_font();
@@ -248,107 +368,8 @@ impl<'a> Chart<'a> {
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(err)?;
-            for (i, (label, from, to)) in self.spans.iter().enumerate() {
-                let c = [RED, PALETTE[1], PALETTE[2]][i % 3].mix(0.12);
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(*from, y0), (*to, y1)],
-                        c.filled(),
-                    )))
-                    .map_err(err)?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled())
-                    });
-            }
-            for (i, (label, pts)) in self.bands.iter().enumerate() {
-                let c = PALETTE[0].mix(0.15 + 0.12 * i as f64);
-                let mut poly: Vec<(f64, f64)> = pts.iter().map(|&(x, _, hi)| (x, hi)).collect();
-                poly.extend(pts.iter().rev().map(|&(x, lo, _)| (x, lo)));
-                chart
-                    .draw_series(std::iter::once(Polygon::new(poly, c.filled())))
-                    .map_err(err)?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled())
-                    });
-            }
-            let n = self.lines.len();
-            for (i, l) in self.lines.iter().enumerate() {
-                let c = match self.paired {
-                    true => PALETTE[(i / 2) % PALETTE.len()],
-                    false => PALETTE[i % PALETTE.len()],
-                };
-                let width = match self.layered {
-                    true => (2 + 2 * (n - 1 - i) as u32).min(10),
-                    false => 2,
-                };
-                let style = c.stroke_width(width);
-                let dashed = self.paired && i % 2 == 1;
-                let pts: Vec<(f64, f64)> = if self.steps {
-                    let mut v = Vec::with_capacity(2 * l.points.len());
-                    for w in l.points.windows(2) {
-                        v.push(w[0]);
-                        v.push((w[1].0, w[0].1));
-                    }
-                    v.extend(l.points.last());
-                    v
-                } else {
-                    l.points.clone()
-                };
-                let drawn = match dashed {
-                    true => chart.draw_series(DashedLineSeries::new(pts, 8, 5, style)),
-                    false => chart.draw_series(LineSeries::new(pts, style)),
-                };
-                drawn
-                    .map_err(err)?
-                    .label(l.label.as_str())
-                    .legend(move |(x, y)| match dashed {
-                        true => PathElement::new(vec![(x, y), (x + 7, y)], c.stroke_width(2)),
-                        false => PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)),
-                    });
-            }
-            for (label, pts, filled) in &self.markers {
-                let c = if *filled { PALETTE[2] } else { RED };
-                if *filled {
-                    chart
-                        .draw_series(pts.iter().map(|&p| Circle::new(p, 5, c.filled())))
-                        .map_err(err)?
-                        .label(label.as_str())
-                        .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
-                } else {
-                    chart
-                        .draw_series(pts.iter().map(|&p| Cross::new(p, 6, c.stroke_width(2))))
-                        .map_err(err)?
-                        .label(label.as_str())
-                        .legend(move |(x, y)| Cross::new((x + 9, y), 6, c.stroke_width(2)));
-                }
-            }
-            for m in &self.h_marks {
-                chart
-                    .draw_series(LineSeries::new(
-                        vec![(x0, m.at), (x1, m.at)],
-                        RED.stroke_width(1),
-                    ))
-                    .map_err(err)?
-                    .label(m.label.as_str())
-                    .legend(|(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(1))
-                    });
-            }
-            for (i, m) in self.v_marks.iter().enumerate() {
-                let c = if i == 0 { GREY } else { PALETTE[3] };
-                chart
-                    .draw_series(LineSeries::new(
-                        vec![(m.at, y0), (m.at, y1)],
-                        c.stroke_width(2),
-                    ))
-                    .map_err(err)?
-                    .label(m.label.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                    });
-            }
+            self.areas_and_lines(&mut chart, (y0, y1))?;
+            self.marks(&mut chart, (x0, x1), (y0, y1))?;
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperLeft)

@@ -3,6 +3,7 @@
 //! renders is read through `results`.
 
 pub mod charts;
+pub mod hpa;
 pub mod model;
 pub mod page;
 pub mod slo;

@@ -263,6 +263,33 @@ pub fn plan_text(d: &PlanDoc) -> String {
             fmt_money(c.hourly)
         );
     }
+    months_text(&mut o, d);
+    regions_text(&mut o, d);
+    slo_and_runway_text(&mut o, d);
+    if let Some(c) = &p.cheapest {
+        let _ = writeln!(
+            o,
+            "cheapest over the horizon: {} ({} in total, {} instances in the last month)",
+            c.type_name,
+            fmt_money(c.total_cost),
+            c.final_instances
+        );
+    }
+    if let Some(m) = &p.commitment_mix {
+        let _ = writeln!(o, "buying it: {}", mix_line(m));
+    }
+    for r in &p.region_commitments {
+        let _ = writeln!(o, "  {:<18} {}", r.region, mix_line(&r.mix));
+    }
+    scenarios_text(&mut o, d);
+    autoscaling_text(&mut o, d);
+    o
+}
+
+/// The month by month table: peak and mean demand, the fleet's type, the
+/// cheapest, cost per million requests, what to order by when.
+fn months_text(o: &mut String, d: &PlanDoc) {
+    let p = &d.plan;
     let fleet_type = d.fleet.as_ref().map(|f| f.type_name.as_str());
     let _ = writeln!(
         o,
@@ -304,7 +331,11 @@ pub fn plan_text(d: &PlanDoc) -> String {
             month_act_by(m)
         );
     }
-    regions_text(&mut o, d);
+}
+
+/// The SLO's budget against the forecast, and the fleet's runway.
+fn slo_and_runway_text(o: &mut String, d: &PlanDoc) {
+    let p = &d.plan;
     if let Some(s) = &d.slo {
         let _ = writeln!(
             o,
@@ -352,23 +383,12 @@ pub fn plan_text(d: &PlanDoc) -> String {
             }
         );
     }
-    if let Some(c) = &p.cheapest {
-        let _ = writeln!(
-            o,
-            "cheapest over the horizon: {} ({} in total, {} instances in the last month)",
-            c.type_name,
-            fmt_money(c.total_cost),
-            c.final_instances
-        );
-    }
-    if let Some(m) = &p.commitment_mix {
-        let _ = writeln!(o, "buying it: {}", mix_line(m));
-    }
-    for r in &p.region_commitments {
-        let _ = writeln!(o, "  {:<18} {}", r.region, mix_line(&r.mix));
-    }
-    scenarios_text(&mut o, d);
-    if let Some(a) = &d.autoscaling {
+}
+
+/// The autoscaling policy and its HPA.
+fn autoscaling_text(o: &mut String, d: &PlanDoc) {
+    if let Some(auto) = &d.autoscaling {
+        let a = &auto.recommendation;
         let _ = writeln!(
             o,
             "\nautoscaling ({}): hold each instance at {:.1} % of its measured {} rps = {} rps \
@@ -385,11 +405,10 @@ pub fn plan_text(d: &PlanDoc) -> String {
             a.min_replicas,
             a.max_replicas
         );
-        for line in a.hpa.lines() {
+        for line in auto.hpa.lines() {
             let _ = writeln!(o, "    {line}");
         }
     }
-    o
 }
 
 /// The month's orders by their act-by dates: `2027-02-08 +1 us-east`.

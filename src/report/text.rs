@@ -48,6 +48,13 @@ pub fn summary(s: &Summary) -> String {
             s.no_free_connection
         );
     }
+    if s.users_never_sent > 0 {
+        let _ = writeln!(
+            o,
+            "  users that never sent a request (no connection opened): {}",
+            s.users_never_sent
+        );
+    }
     let _ = writeln!(
         o,
         "\n  {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -67,6 +74,41 @@ pub fn summary(s: &Summary) -> String {
     for w in &s.warnings {
         let _ = writeln!(o, "  warning: {w}");
     }
+    per_request_and_slo(&mut o, s);
+    faults(&mut o, s);
+    if let Some(why) = &s.target_unusable {
+        let _ = writeln!(o, "\n  TARGET UNUSABLE — {why}");
+    }
+    if s.generator_limited {
+        let _ = writeln!(
+            o,
+            "\n  GENERATOR LIMITED — these numbers describe the generator, not only the target:"
+        );
+        for n in &s.generator_notes {
+            let _ = writeln!(o, "    {n}");
+        }
+    } else if s.attribution == crate::results::verdict::Attribution::TargetSaturated {
+        let _ = writeln!(
+            o,
+            "\n  TARGET SATURATED — it could not carry the offered load:"
+        );
+        for n in &s.generator_notes {
+            let _ = writeln!(o, "    {n}");
+        }
+    }
+    if s.interrupted {
+        let _ = writeln!(
+            o,
+            "\n  INTERRUPTED — results cover the first {:.1} s.",
+            s.duration_s
+        );
+    }
+    o
+}
+
+/// Latency per request name (when there are several), and each SLO line
+/// with its verdict.
+fn per_request_and_slo(o: &mut String, s: &Summary) {
     if s.per_request.len() > 1 {
         let _ = writeln!(o, "\n  per request (latency):");
         let labels: Vec<String> = s
@@ -112,35 +154,6 @@ pub fn summary(s: &Summary) -> String {
             let _ = writeln!(o, "    aborted early: {why}");
         }
     }
-    faults(&mut o, s);
-    if let Some(why) = &s.target_unusable {
-        let _ = writeln!(o, "\n  TARGET UNUSABLE — {why}");
-    }
-    if s.generator_limited {
-        let _ = writeln!(
-            o,
-            "\n  GENERATOR LIMITED — these numbers describe the generator, not only the target:"
-        );
-        for n in &s.generator_notes {
-            let _ = writeln!(o, "    {n}");
-        }
-    } else if s.attribution == crate::results::verdict::Attribution::TargetSaturated {
-        let _ = writeln!(
-            o,
-            "\n  TARGET SATURATED — it could not carry the offered load:"
-        );
-        for n in &s.generator_notes {
-            let _ = writeln!(o, "    {n}");
-        }
-    }
-    if s.interrupted {
-        let _ = writeln!(
-            o,
-            "\n  INTERRUPTED — results cover the first {:.1} s.",
-            s.duration_s
-        );
-    }
-    o
 }
 
 /// Why a run did not end with exit 0, in one line (what `--quiet` still
@@ -258,18 +271,19 @@ pub fn fault_lines(s: &Summary) -> Vec<String> {
     };
     let mut lines = Vec::new();
     for f in &s.faults {
-        let kind = f.toxic.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+        let a = &f.applied;
         let mut head = format!(
-            "{}: {kind} on {} from {} to {}",
-            f.name,
-            f.proxy,
-            secs(f.started_s),
-            secs(f.ended_s)
+            "{}: {} on {} from {} to {}",
+            a.name,
+            a.toxic.effect.kind(),
+            a.proxy,
+            secs(a.started_s),
+            secs(a.ended_s)
         );
-        if f.removed_by_abort {
+        if a.removed_by_abort {
             head.push_str(" (removed by abort_if)");
         }
-        if let Some(e) = &f.error {
+        if let Some(e) = &a.error {
             head.push_str(&format!(" — error: {e}"));
         }
         lines.push(head);

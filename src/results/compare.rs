@@ -1,12 +1,15 @@
-//! `compare.json` (schema `headroom.compare/1`): a run against a baseline,
-//! metric by metric, with the verdicts.
+//! `compare.json` (schema `headroom.compare/2`): a run against a baseline,
+//! metric by metric, with the verdicts. Version 2 made each warning
+//! `{kind, message}`; version 1's plain strings read as kind `other`.
 
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA: &str = "headroom.compare/1";
+pub const SCHEMA: &str = "headroom.compare/2";
 
 /// What is compared, for all requests and for each request name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     P50,
@@ -76,7 +79,7 @@ impl std::fmt::Display for Metric {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
     Ms,
@@ -84,7 +87,7 @@ pub enum Unit {
     Share,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Regression,
@@ -105,14 +108,14 @@ impl Verdict {
 }
 
 /// Whether a metric covers all requests or one request name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     All,
     Request,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MetricChange {
     /// A request name, or `all` for all requests (then `scope` is `all`:
     /// a request may itself be named `all`).
@@ -134,7 +137,7 @@ pub struct MetricChange {
     pub note: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunInfo {
     pub path: String,
     pub scenario: String,
@@ -149,7 +152,9 @@ pub struct RunInfo {
 }
 
 /// What the latency metrics (p50, p90, p99, mean) were computed from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// From each request's intended send (the default).
@@ -170,7 +175,9 @@ impl Measure {
 }
 
 /// How the two runs were paired, if they were.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Design {
     /// Two runs one after the other (a stored baseline).
@@ -181,7 +188,7 @@ pub enum Design {
     Paired,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Comparison {
     pub schema: String,
     pub verdict: Verdict,
@@ -195,8 +202,83 @@ pub struct Comparison {
     pub current: RunInfo,
     pub confidence: f64,
     pub method: String,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub metrics: Vec<MetricChange>,
+}
+
+/// What a comparison warns of: the kind for a program (and a test) to
+/// branch on, the message for a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(from = "WarningAsWritten")]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub message: String,
+}
+
+impl Warning {
+    pub fn new(kind: WarningKind, message: impl Into<String>) -> Warning {
+        Warning {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The runs ran different scenarios.
+    DifferentScenarios,
+    /// Two separate runs against different targets.
+    DifferentTargets,
+    /// Two separate runs at different target rates.
+    DifferentRates,
+    /// Open against closed: their latencies measure different things (the
+    /// comparison is inconclusive).
+    DifferentModels,
+    /// The generator sent late: judged on service time.
+    GeneratorLate,
+    /// Seconds the machine disturbed were left out.
+    LeftOut,
+    /// Too few quiet seconds to judge (inconclusive).
+    TooFewQuiet,
+    /// A generator-limited run is still judged (and why it may be).
+    LimitedButJudged,
+    /// A generator-limited run: its latencies describe the generator
+    /// (inconclusive).
+    GeneratorLimited,
+    /// A run was interrupted (inconclusive).
+    Interrupted,
+    /// `ab` with the same URL twice: the gate's own noise.
+    AaRun,
+    /// A version-1 file's warning, a plain string.
+    Other,
+}
+
+/// A warning as files hold it: `{kind, message}`, or a version-1 string.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum WarningAsWritten {
+    Typed { kind: WarningKind, message: String },
+    Text(String),
+}
+
+impl From<WarningAsWritten> for Warning {
+    fn from(w: WarningAsWritten) -> Warning {
+        match w {
+            WarningAsWritten::Typed { kind, message } => Warning { kind, message },
+            WarningAsWritten::Text(message) => Warning {
+                kind: WarningKind::Other,
+                message,
+            },
+        }
+    }
 }
 
 impl Comparison {
@@ -204,5 +286,28 @@ impl Comparison {
         self.metrics
             .iter()
             .filter(|m| m.verdict == Verdict::Regression)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_typed_and_version_1_strings_still_read() {
+        let w: Vec<Warning> = serde_json::from_str(
+            r#"["prose of a version-1 file", {"kind": "left_out", "message": "m"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            w[0],
+            Warning::new(WarningKind::Other, "prose of a version-1 file")
+        );
+        assert_eq!(w[1], Warning::new(WarningKind::LeftOut, "m"));
+        assert_eq!(
+            serde_json::to_value(&w[1]).unwrap(),
+            serde_json::json!({"kind": "left_out", "message": "m"})
+        );
+        assert_eq!(w[1].to_string(), "m");
     }
 }

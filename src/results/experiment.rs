@@ -5,17 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One `[[fault]]`: when it was in effect and what the service did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultResult {
+/// A fault as it was applied (the run's clock, seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Applied {
     pub name: String,
     pub proxy: String,
     /// The remote proxy's API, when not a proxy of this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<String>,
     /// The toxic, as Toxiproxy's API shows it.
-    pub toxic: serde_json::Value,
+    pub toxic: crate::proxy::toxic::Toxic,
     pub planned_start_s: f64,
     /// `null`: until the run's end.
     pub planned_end_s: Option<f64>,
@@ -28,7 +27,16 @@ pub struct FaultResult {
     /// Applying or removing it failed, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The seconds it was in effect (more than half of each).
+}
+
+/// One `[[fault]]`: when it was in effect and what the service did.
+/// (Unknown fields are not refused here: serde cannot with `flatten`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FaultResult {
+    /// The fault as it was applied …
+    #[serde(flatten)]
+    pub applied: Applied,
+    /// … and judged: the seconds it was in effect (more than half of each).
     pub during: Window,
     /// The seconds from its end to the next fault's start, or the run's end.
     pub after: Window,
@@ -41,7 +49,7 @@ pub struct FaultResult {
 }
 
 /// Requests in a span of whole seconds, judged against the SLO.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     pub from_s: u64,
@@ -58,7 +66,7 @@ pub struct Window {
     pub slo_held: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The SLO held during and after every fault, and recovered in time.
@@ -79,7 +87,7 @@ impl Verdict {
 }
 
 /// `[experiment]`: the hypothesis, judged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentResult {
     pub hypothesis: String,

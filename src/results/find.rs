@@ -10,7 +10,7 @@ use crate::scenario::Slo;
 
 pub const SCHEMA: &str = "headroom.find/1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Exponential,
@@ -20,7 +20,7 @@ pub enum Phase {
 }
 
 /// One measured step, as `find.json` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Step {
     pub index: usize,
     pub phase: Phase,
@@ -60,7 +60,7 @@ pub struct Step {
     pub scored_s: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A confirmed sustainable rate and a breaking rate above it.
@@ -109,9 +109,10 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SloLine {
-    pub name: String,
+    /// A latency quantile's label (`p99`) or `errors`.
+    pub name: super::summary::SloName,
     /// Milliseconds for latency, a share for errors.
     pub threshold: f64,
 }
@@ -123,13 +124,16 @@ impl SloLine {
             .latency
             .iter()
             .map(|l| SloLine {
-                name: l.label.clone(),
+                name: super::summary::SloName::Latency {
+                    label: l.label.clone(),
+                    quantile: l.quantile,
+                },
                 threshold: l.max.as_secs_f64() * 1000.0,
             })
             .collect();
         if let Some(e) = slo.error_share {
             lines.push(SloLine {
-                name: "errors".into(),
+                name: super::summary::SloName::Errors,
                 threshold: e,
             });
         }
@@ -137,7 +141,7 @@ impl SloLine {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FindResult {
     pub schema: String,
     pub outcome: Outcome,

@@ -126,7 +126,18 @@ pub fn claim(dir: &Path, force: bool, inputs: &[&Path]) -> Result<(), BadInput> 
             }
         })
         .collect();
-    if !present.is_empty() {
+    if present.is_empty() {
+        // Not a results directory: only an empty one is taken (what
+        // `--force` would remove among someone's files is not headroom's).
+        let others = others_in(dir, inputs);
+        if !others.is_empty() {
+            return Err(BadInput(format!(
+                "{} holds other files ({}) and no headroom results: give --out a new or empty directory",
+                dir.display(),
+                others.join(", ")
+            )));
+        }
+    } else {
         if !force {
             return Err(BadInput(format!(
                 "{} already holds results ({}): give another --out, or --force to replace them",
@@ -151,6 +162,43 @@ pub fn claim(dir: &Path, force: bool, inputs: &[&Path]) -> Result<(), BadInput> 
     std::fs::write(&probe, b"")
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|e| BadInput(format!("cannot write into {}: {e}", dir.display())))
+}
+
+/// The first few entries of `dir` that headroom did not write (hidden
+/// ones aside: `.gitkeep`, a file manager's own), nor hold the command's
+/// `inputs` (the demo's plan and `merge`'s segments live inside the
+/// directory their results go to).
+fn others_in(dir: &Path, inputs: &[&Path]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let inputs: Vec<std::path::PathBuf> = inputs
+        .iter()
+        .filter_map(|i| i.canonicalize().ok())
+        .collect();
+    let holds_input = |name: &std::ffi::OsStr| {
+        dir.join(name)
+            .canonicalize()
+            .is_ok_and(|p| inputs.iter().any(|i| i.starts_with(&p)))
+    };
+    let mut others: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| !holds_input(&e.file_name()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            !n.starts_with('.')
+                && !n.ends_with(".part")
+                && !WRITTEN.contains(&n.as_str())
+                && n != files::FIND_DIR
+        })
+        .collect();
+    others.sort();
+    if others.len() > 3 {
+        let more = others.len() - 3;
+        others.truncate(3);
+        others.push(format!("{more} more"));
+    }
+    others
 }
 
 /// Pretty JSON with a final newline, written whole or not at all (into a
@@ -256,8 +304,14 @@ where
             e.column()
         ))
     };
-    let value: T = serde_json::from_str(&text).map_err(located)?;
     let written: serde_json::Value = serde_json::from_str(&text).map_err(located)?;
+    if let Some((theirs, ours)) = newer(&written) {
+        return Err(BadInput(format!(
+            "{}: written by a newer headroom ({theirs}; this one reads up to {ours}): read it with that version",
+            path.display()
+        )));
+    }
+    let value: T = serde_json::from_str(&text).map_err(located)?;
     let read =
         serde_json::to_value(&value).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
     if let Some(field) = missing(&written, &read, String::new()) {
@@ -269,12 +323,42 @@ where
     Ok(value)
 }
 
+/// Every document's schema, as this build writes it.
+const SCHEMAS: &[&str] = &[
+    summary::SCHEMA,
+    find::SCHEMA,
+    sweep::SCHEMA,
+    stress::SCHEMA,
+    slo::SCHEMA,
+    compare::SCHEMA,
+    plan::FORECAST_SCHEMA,
+    plan::BACKTEST_SCHEMA,
+    crate::model::plan::SCHEMA,
+];
+
+/// A document's schema when it is a later version than this build writes
+/// (`headroom.summary/9` against `headroom.summary/1`): its fields may
+/// mean what this build cannot know.
+fn newer(written: &serde_json::Value) -> Option<(String, &'static str)> {
+    let theirs = written.get("schema")?.as_str()?;
+    let (kind, version) = theirs.rsplit_once('/')?;
+    let ours = SCHEMAS
+        .iter()
+        .find(|o| o.rsplit_once('/').is_some_and(|(k, _)| k == kind))?;
+    let number = |v: &str| v.parse::<u32>().ok();
+    (number(version)? > number(ours.rsplit_once('/')?.1)?).then(|| (theirs.to_string(), *ours))
+}
+
 /// Fields added to a format after files were first written: files from
 /// before them lack them, and read them as their default.
 const ADDED_LATER: &[&str] = &[
     // summary.json
     "no_free_connection",
+    "users_never_sent",
     "attribution",
+    // stress.json phases and seconds
+    "error_kinds",
+    "answered",
     // find.json steps
     "dropped",
     "in_flight_end",
@@ -387,6 +471,8 @@ pub mod files {
     pub const BASE: &str = "base";
     /// `ab`'s candidate arm (likewise).
     pub const CANDIDATE: &str = "candidate";
+    /// `stress`: the search for its sustainable rate.
+    pub const FIND_DIR: &str = "find";
 }
 
 /// A results directory — of a run, a search, a sweep, a stress test or a
@@ -571,7 +657,20 @@ impl ResultsDir {
 
 #[cfg(test)]
 mod tests {
-    use super::{tidy, to_json};
+    use super::{newer, tidy, to_json};
+
+    #[test]
+    fn a_document_of_a_newer_schema_is_told_apart() {
+        let doc = |s: &str| serde_json::json!({ "schema": s });
+        assert_eq!(
+            newer(&doc("headroom.summary/9")),
+            Some(("headroom.summary/9".into(), super::summary::SCHEMA))
+        );
+        assert_eq!(newer(&doc(super::summary::SCHEMA)), None);
+        assert_eq!(newer(&doc("headroom.plan/1")), None);
+        assert_eq!(newer(&doc("someone.else/9")), None);
+        assert_eq!(newer(&serde_json::json!({})), None);
+    }
 
     #[test]
     fn json_numbers_lose_float_noise_and_negative_zero() {

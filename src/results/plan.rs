@@ -18,7 +18,17 @@ pub const FORECAST_SCHEMA: &str = "headroom.forecast/1";
 pub const BACKTEST_SCHEMA: &str = "headroom.backtest/1";
 
 /// `backtest.json`: how the forecast did on the history's own past.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The autoscaling recommendation and its manifest, as `plan.json` holds
+/// them (the numbers, and `hpa` beside them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Autoscaling {
+    #[serde(flatten)]
+    pub recommendation: Recommendation,
+    /// A Kubernetes HorizontalPodAutoscaler (autoscaling/v2) with these.
+    pub hpa: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BacktestDoc {
     pub schema: String,
     pub source: String,
@@ -28,7 +38,7 @@ pub struct BacktestDoc {
     pub backtest: Backtest,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ForecastPoint {
     /// Start of the step, RFC 3339 with the history's offset.
     pub t: String,
@@ -39,13 +49,13 @@ pub struct ForecastPoint {
     pub hi95: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HistoryPoint {
     pub t: String,
     pub value: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ForecastDoc {
     pub schema: String,
     pub model: String,
@@ -145,7 +155,7 @@ impl ForecastDoc {
 }
 
 /// A plan read beside its SLO.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanSlo {
     pub name: String,
     pub objective: f64,
@@ -162,7 +172,7 @@ pub struct PlanSlo {
     pub allowed_per_window: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CapacityLine {
     #[serde(rename = "type")]
     pub type_name: String,
@@ -173,7 +183,7 @@ pub struct CapacityLine {
     pub memory_gib: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanDoc {
     pub schema: String,
     pub name: String,
@@ -198,7 +208,7 @@ pub struct PlanDoc {
     pub scenarios: Vec<Outcome>,
     /// `[autoscaling]`: the autoscaler's target and the HPA manifest.
     #[serde(default)]
-    pub autoscaling: Option<Recommendation>,
+    pub autoscaling: Option<Autoscaling>,
     /// `slo = "…"`: when the fleet starts to spend that SLO's budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<PlanSlo>,

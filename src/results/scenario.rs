@@ -2,7 +2,7 @@
 
 /// `scenario.json`: what was run, for a report to stand on its own. Header
 /// values that carry secrets are redacted; bodies are not written.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
     pub name: String,
     pub target: String,
@@ -14,7 +14,7 @@ pub struct ScenarioInfo {
     pub min_rate: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RequestInfo {
     pub name: String,
     pub method: String,

@@ -7,7 +7,7 @@ use crate::model::budget::{Budget, Budgeting, Burn, Incident, Window};
 
 pub const SCHEMA: &str = "headroom.slo/1";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SloDoc {
     pub schema: String,
     pub name: String,
@@ -43,7 +43,7 @@ pub struct SloDoc {
 }
 
 /// A load test, fault experiment or stress test priced in this budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExperimentCost {
     /// Its results directory.
     pub dir: String,
@@ -56,7 +56,7 @@ pub struct ExperimentCost {
     pub remaining_share: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Day {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,

@@ -8,7 +8,7 @@ use super::verdict::Attribution;
 
 pub const SCHEMA: &str = "headroom.stress/1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseName {
     Baseline,
@@ -16,7 +16,17 @@ pub enum PhaseName {
     Recovery,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl PhaseName {
+    pub fn label(self) -> &'static str {
+        match self {
+            PhaseName::Baseline => "baseline",
+            PhaseName::Overload => "overload",
+            PhaseName::Recovery => "recovery",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StressVerdict {
     Graceful,
@@ -26,7 +36,7 @@ pub enum StressVerdict {
 }
 
 /// One second of the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Second {
     /// Seconds from the start of the run.
     pub t: u64,
@@ -52,11 +62,15 @@ pub struct Second {
     pub queued: u64,
     /// Every SLO held in this second.
     pub within_slo: bool,
+    /// Requests the target answered, with any status (not timeouts,
+    /// resets or connections refused; absent in older files).
+    #[serde(default)]
+    pub answered: u64,
     pub attribution: Attribution,
 }
 
 /// One phase, all its seconds together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseResult {
     pub name: PhaseName,
     pub start_s: f64,
@@ -74,9 +88,13 @@ pub struct PhaseResult {
     pub no_free_connection: u64,
     /// Seconds the generator's own limits decided.
     pub generator_limited_s: u64,
+    /// Its errors by kind (`connect_refused`, `reset`, `http_503`, …;
+    /// absent in older files).
+    #[serde(default)]
+    pub error_kinds: std::collections::BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StressResult {
     pub schema: String,
     /// R: the sustainable rate the episode is measured against.

@@ -1,5 +1,6 @@
 //! `summary.json`: the versioned, documented result of one run
-//! (schema `headroom.summary/1`, JSON Schema in `src/results/summary.schema.json`).
+//! (schema `headroom.summary/1`, JSON Schema in `src/results/schemas/summary.schema.json`,
+//! generated from these types and checked by `tests/report.rs`).
 
 use std::collections::BTreeMap;
 
@@ -13,14 +14,14 @@ use crate::scenario::Arrivals;
 pub const SCHEMA: &str = "headroom.summary/1";
 
 /// The JSON Schema that every `summary.json` satisfies.
-pub const JSON_SCHEMA: &str = include_str!("summary.schema.json");
+pub const JSON_SCHEMA: &str = include_str!("schemas/summary.schema.json");
 
 /// Reads a `summary.json`.
 pub fn read(path: &std::path::Path) -> Result<Summary, crate::error::BadInput> {
     super::read_json(path, "a headroom run summary (summary.json)")
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LatencySummary {
     pub mean: f64,
     pub p50: f64,
@@ -48,13 +49,13 @@ impl LatencySummary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Errors {
     pub total: u64,
     /// connect_refused, connect_timeout, connect_error, request_timeout,
@@ -67,7 +68,7 @@ pub struct Errors {
     pub samples: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Requests {
     /// Requests with an outcome: ok + errors.
     pub total: u64,
@@ -96,7 +97,7 @@ impl Requests {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PerRequest {
     pub name: String,
     pub method: String,
@@ -107,7 +108,7 @@ pub struct PerRequest {
 }
 
 /// The load model a run used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadKind {
     /// Arrivals at a rate.
@@ -166,6 +167,19 @@ impl SloName {
     }
 }
 
+impl schemars::JsonSchema for SloName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SloName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A latency quantile's label (p50, p99, p999, max …), `errors` or `min_rate`."
+        })
+    }
+}
+
 impl Serialize for SloName {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.label())
@@ -183,7 +197,7 @@ impl<'de> Deserialize<'de> for SloName {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SloVerdict {
     /// `p99`, `errors`, `min_rate`, …: which threshold, and so its unit.
     pub name: SloName,
@@ -193,6 +207,7 @@ pub struct SloVerdict {
     pub request: Option<String>,
     /// Milliseconds for latency, a share for errors, requests/s for min_rate.
     #[serde(deserialize_with = "null_as_nan")]
+    #[schemars(with = "Option<f64>")]
     pub threshold: f64,
     /// `None` when nothing was measured.
     pub measured: Option<f64>,
@@ -200,7 +215,7 @@ pub struct SloVerdict {
     pub pass: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub schema: String,
     pub tool: Tool,
@@ -230,6 +245,11 @@ pub struct Summary {
     /// those that waited past the request timeout were dropped.
     #[serde(default)]
     pub no_free_connection: u64,
+    /// Virtual users (closed model) that never sent a request: no
+    /// connection opened for them in the whole run (absent in older
+    /// files).
+    #[serde(default)]
+    pub users_never_sent: u64,
     pub connections_opened: u64,
     pub latency_ms: Option<LatencySummary>,
     pub service_time_ms: Option<LatencySummary>,
@@ -274,7 +294,7 @@ pub struct Summary {
 }
 
 /// Which run a segment belongs to, for `headroom merge`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SegmentInfo {
     pub run_id: String,
     /// This segment's index (0-based); absent in a merged summary.

@@ -9,7 +9,7 @@ use super::verdict::{Attribution, Verdict};
 
 pub const SCHEMA: &str = "headroom.sweep/1";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Point {
     pub concurrency: u32,
     /// Successful responses per second.
@@ -24,7 +24,7 @@ pub struct Point {
     pub attribution: Attribution,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UslReport {
     pub sigma: f64,
     pub kappa: f64,
@@ -68,7 +68,7 @@ impl UslReport {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepResult {
     pub schema: String,
     pub points: Vec<Point>,

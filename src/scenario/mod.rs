@@ -10,10 +10,11 @@ mod check;
 pub mod flow;
 mod raw;
 mod requests;
+mod searches;
 pub mod template;
 mod validate;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use http::{HeaderName, Method};
@@ -22,6 +23,7 @@ pub use crate::input::slo::LatencySlo;
 pub use crate::input::url::BaseUrl;
 pub use crate::input::Error;
 pub use flow::{DataOrder, DataSource, Expect, Extraction, FlowSpec};
+pub use searches::{parse_factor, Capacity, SearchSpec, StressSpec, SweepSpec};
 pub use template::Text;
 pub use validate::parse_quantile_label;
 
@@ -81,7 +83,7 @@ pub struct TlsSpec {
 }
 
 /// `http = "auto" | "1.1" | "2"` in `[target]`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub enum HttpVersion {
     /// https://: offer h2 and http/1.1 by ALPN, use what the server picks;
     /// http://: HTTP/1.1.
@@ -288,7 +290,9 @@ impl LoadModel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Arrivals {
     /// Evenly spaced by the profile's rate.
@@ -452,7 +456,9 @@ impl Slo {
     /// replacing any of the same name.
     pub fn apply_flags(&mut self, flags: &[(String, String)]) -> Result<(), Error> {
         for (name, value) in flags {
-            if name == "min_rate" || name == "rate" {
+            // The keys a scenario's [slo] takes, no others (an alias
+            // `rate` was taken here and refused in a file).
+            if name == "min_rate" {
                 self.min_rate = Some(
                     MinRate::parse(value)
                         .map_err(|e| Error::Flags(format!("--slo {name}: {e}")))?,
@@ -490,210 +496,6 @@ impl Slo {
             && self.error_share.is_none()
             && self.min_rate.is_none()
             && self.requests.is_empty()
-    }
-}
-
-/// How `headroom find` searches for the breaking point.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchSpec {
-    /// First rate tried (requests/s).
-    pub start_rate: f64,
-    /// Rate factor between steps of the exponential phase (> 1).
-    pub growth: f64,
-    /// Bisection stops when fail/pass − 1 is at most this (relative).
-    pub precision: f64,
-    /// Scored length of each step, after its warm-up.
-    pub step: Duration,
-    pub warmup: Duration,
-    /// Scored length of the confirmation step at the found rate.
-    pub confirm: Duration,
-    /// Give up (no breaking point) above this rate.
-    pub max_rate: f64,
-    /// Total load time the search may take.
-    pub max_time: Duration,
-    /// A latency quantile above its threshold this many seconds in a row ends a step.
-    pub breach_seconds: u32,
-    /// Error share over this many seconds (sliding) above its threshold ends a step.
-    pub error_window: u32,
-}
-
-impl Default for SearchSpec {
-    fn default() -> Self {
-        SearchSpec {
-            start_rate: 50.0,
-            growth: 2.0,
-            precision: 0.03,
-            step: Duration::from_secs(4),
-            warmup: Duration::from_secs(1),
-            confirm: Duration::from_secs(10),
-            max_rate: 1_000_000.0,
-            max_time: Duration::from_secs(300),
-            breach_seconds: 3,
-            error_window: 3,
-        }
-    }
-}
-
-impl SearchSpec {
-    /// What every search needs, however its settings were given.
-    pub fn check(&self) -> Result<(), String> {
-        let finite =
-            self.start_rate.is_finite() && self.max_rate.is_finite() && self.growth.is_finite();
-        if !(finite && self.start_rate > 0.0 && self.max_rate >= self.start_rate) {
-            return Err("search settings: need start_rate > 0 and max_rate ≥ start_rate".into());
-        }
-        if !(self.growth > 1.0 && self.precision > 0.0) {
-            return Err("search settings: need growth > 1 and precision > 0".into());
-        }
-        if self.step.is_zero() || self.confirm.is_zero() || self.max_time.is_zero() {
-            return Err(
-                "search settings: step, confirm and max_time must be longer than zero".into(),
-            );
-        }
-        Ok(())
-    }
-}
-
-/// How `headroom stress` drives a service past its breaking point:
-/// baseline, overload, recovery, in one run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StressSpec {
-    /// Where the sustainable rate R comes from.
-    pub capacity: Capacity,
-    /// The overload, as a multiple of R.
-    pub overload: f64,
-    /// How long the overload lasts.
-    pub hold: Duration,
-    /// The baseline (before and after the overload), as a share of R.
-    pub baseline: f64,
-    /// How long the baseline runs before the overload.
-    pub settle: Duration,
-    /// The most time to wait for recovery after the overload.
-    pub recovery: Duration,
-    /// Consecutive seconds within the SLO that count as recovered.
-    pub recovered: u32,
-}
-
-/// The sustainable rate a stress test starts from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Capacity {
-    /// Run the breaking-point search first.
-    Find,
-    /// Requests/s, as given.
-    Given(f64),
-    /// The sustainable rate of a `find.json`.
-    FindFile(PathBuf),
-}
-
-impl Default for StressSpec {
-    fn default() -> Self {
-        StressSpec {
-            capacity: Capacity::Find,
-            overload: 2.0,
-            hold: Duration::from_secs(30),
-            baseline: 0.5,
-            settle: Duration::from_secs(10),
-            recovery: Duration::from_secs(120),
-            recovered: 5,
-        }
-    }
-}
-
-impl StressSpec {
-    /// What every stress test needs, however its settings were given.
-    pub fn check(&self) -> Result<(), String> {
-        if !(self.overload.is_finite() && self.overload > 1.0) {
-            return Err(format!(
-                "overload must be more than 1× the sustainable rate, found {}",
-                self.overload
-            ));
-        }
-        if !(self.baseline > 0.0 && self.baseline < 1.0) {
-            return Err(format!(
-                "baseline must be a share of the sustainable rate between 0 and 100 %, found {}",
-                self.baseline
-            ));
-        }
-        if self.hold.as_secs() == 0 || self.settle.as_secs() == 0 || self.recovery.as_secs() == 0 {
-            return Err("hold, settle and recovery must be at least 1 s".into());
-        }
-        if self.recovered == 0 {
-            return Err("recovered must be at least 1 (seconds within the SLO)".into());
-        }
-        if let Capacity::Given(r) = self.capacity {
-            if !(r.is_finite() && r > 0.0) {
-                return Err(format!("capacity must be > 0 requests/s, found {r}"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// "2x", "2×", "2" or 2.0 → 2.0.
-pub fn parse_factor(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let t = t
-        .strip_suffix('x')
-        .or_else(|| t.strip_suffix('×'))
-        .unwrap_or(t)
-        .trim();
-    t.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("expected a factor such as 2x or 1.5, found {s:?}"))
-}
-
-/// How `headroom sweep` steps through concurrency levels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepSpec {
-    /// Explicit levels; empty means 1, 2, 4, … up to `max_concurrency`.
-    pub levels: Vec<u32>,
-    pub max_concurrency: u32,
-    pub step: Duration,
-    pub warmup: Duration,
-}
-
-impl Default for SweepSpec {
-    fn default() -> Self {
-        SweepSpec {
-            levels: Vec::new(),
-            max_concurrency: 256,
-            step: Duration::from_secs(4),
-            warmup: Duration::from_secs(1),
-        }
-    }
-}
-
-impl SweepSpec {
-    /// Explicit levels must rise from 1 up.
-    pub fn check_levels(levels: &[u32]) -> Result<(), String> {
-        if levels.is_empty() || levels.contains(&0) || levels.windows(2).any(|w| w[0] >= w[1]) {
-            return Err("levels must be increasing concurrency values ≥ 1, e.g. 1, 2, 4, 8".into());
-        }
-        Ok(())
-    }
-
-    /// What every sweep needs, however its settings were given.
-    pub fn check(&self) -> Result<(), String> {
-        if !self.levels.is_empty() {
-            SweepSpec::check_levels(&self.levels)?;
-        }
-        if self.max_concurrency == 0 {
-            return Err("max_concurrency must be at least 1".into());
-        }
-        if self.step.is_zero() {
-            return Err("step must be longer than zero".into());
-        }
-        Ok(())
-    }
-
-    pub fn levels(&self) -> Vec<u32> {
-        if !self.levels.is_empty() {
-            return self.levels.clone();
-        }
-        std::iter::successors(Some(1u32), |n| n.checked_mul(2))
-            .take_while(|&n| n <= self.max_concurrency)
-            .collect()
     }
 }
 

@@ -327,6 +327,28 @@ fn step(
         Some(e) => expect(cx, e, scope)?,
         None => Expect::default(),
     };
+    let extract = extractions(cx, r, scope, extracted)?;
+    Ok(RequestSpec {
+        name,
+        method,
+        path,
+        headers,
+        body,
+        weight,
+        expect,
+        extract,
+        think_time,
+    })
+}
+
+/// A flow step's `extract`: each value a named slot of the flow (a new
+/// name takes the next one); outside flows, none may be given.
+fn extractions(
+    cx: &Ctx,
+    r: &raw::Request,
+    scope: &Scope,
+    extracted: Option<&mut Vec<(String, usize)>>,
+) -> Result<Vec<Extraction>, Error> {
     let mut extract = Vec::new();
     if let Some(slots) = extracted {
         for (xname, x) in &r.extract {
@@ -354,17 +376,7 @@ fn step(
             "extract applies to flow steps (a later step uses the value)",
         );
     }
-    Ok(RequestSpec {
-        name,
-        method,
-        path,
-        headers,
-        body,
-        weight,
-        expect,
-        extract,
-        think_time,
-    })
+    Ok(extract)
 }
 
 fn expect(cx: &Ctx, e: &Spanned<raw::Expect>, scope: &Scope) -> Result<Expect, Error> {

@@ -1,11 +1,13 @@
 //! Raw scenario → [`Plan`]: every value checked once, every error located.
 
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
 use super::check::{service_time, share, share_value, Ctx};
 use super::raw;
 use super::requests::{data, requests_and_flows};
+use super::searches::Invalid;
 use super::{
     check_model, Arrivals, BaseUrl, DataOrder, Error, HttpVersion, LatencySlo, LoadModel, LoadSpec,
     MinRate, Plan, Profile, RequestSlo, RequestSpec, SearchSpec, Slo, Stage, StressSpec, SweepSpec,
@@ -50,11 +52,11 @@ pub(super) fn plan(path: &Path, text: &str, raw: raw::Scenario) -> Result<Plan, 
         None => Slo::default(),
     };
     let search = match &raw.search {
-        Some(s) => search(&cx, s.get_ref())?,
+        Some(s) => search(&cx, s)?,
         None => SearchSpec::default(),
     };
     let sweep = match &raw.sweep {
-        Some(s) => sweep(&cx, s.get_ref())?,
+        Some(s) => sweep(&cx, s)?,
         None => SweepSpec::default(),
     };
     let stress = match &raw.stress {
@@ -430,60 +432,59 @@ fn stage(cx: &Ctx, s: &Spanned<raw::Stage>, out: &mut Vec<Stage>) -> Result<(), 
     Ok(())
 }
 
-fn search(cx: &Ctx, s: &raw::Search) -> Result<SearchSpec, Error> {
+/// A rule of the search settings broken in the file: the error points at
+/// the key's value, or at the table when the key was left to its default.
+fn located(cx: &Ctx, table: Range<usize>, at: Option<Range<usize>>, e: Invalid) -> Error {
+    Error::at(cx.path, cx.text, Some(at.unwrap_or(table)), e.message)
+}
+
+fn search(cx: &Ctx, raw: &Spanned<raw::Search>) -> Result<SearchSpec, Error> {
+    let s = raw.get_ref();
     let mut out = SearchSpec::default();
-    let positive = |v: &Spanned<f64>, what: &str| -> Result<f64, Error> {
-        let x = *v.get_ref();
-        if x.is_finite() && x > 0.0 {
-            Ok(x)
-        } else {
-            cx.err(v.span(), format!("{what} must be a number > 0, found {x}"))
+    let set = |slot: &mut f64, v: &Option<Spanned<f64>>| {
+        if let Some(v) = v {
+            *slot = *v.get_ref();
         }
     };
-    if let Some(v) = &s.start_rate {
-        out.start_rate = positive(v, "start_rate")?;
-    }
-    if let Some(v) = &s.growth {
-        out.growth = positive(v, "growth")?;
-        if out.growth <= 1.0 {
-            return cx.err(
-                v.span(),
-                "growth must be > 1 (the rate factor between steps)",
-            );
-        }
-    }
+    set(&mut out.start_rate, &s.start_rate);
+    set(&mut out.growth, &s.growth);
+    set(&mut out.max_rate, &s.max_rate);
     if let Some(v) = &s.precision {
         out.precision = share(cx, v)?;
-        if out.precision <= 0.0 {
-            return cx.err(v.span(), "precision must be > 0, e.g. \"3%\"");
-        }
     }
-    if let Some(v) = &s.max_rate {
-        out.max_rate = positive(v, "max_rate")?;
-    }
-    if let Some(v) = &s.step {
-        out.step = cx.positive_duration(v, "step")?;
-    }
-    if let Some(v) = &s.warmup {
-        out.warmup = cx.duration(v)?;
-    }
-    if let Some(v) = &s.confirm {
-        out.confirm = cx.positive_duration(v, "confirm")?;
-    }
-    if let Some(v) = &s.max_time {
-        out.max_time = cx.positive_duration(v, "max_time")?;
-    }
-    for (v, slot, what) in [
-        (&s.breach_seconds, &mut out.breach_seconds, "breach_seconds"),
-        (&s.error_window, &mut out.error_window, "error_window"),
+    for (v, slot) in [
+        (&s.step, &mut out.step),
+        (&s.warmup, &mut out.warmup),
+        (&s.confirm, &mut out.confirm),
+        (&s.max_time, &mut out.max_time),
     ] {
         if let Some(v) = v {
-            if *v.get_ref() == 0 {
-                return cx.err(v.span(), format!("{what} must be at least 1"));
-            }
+            *slot = cx.duration(v)?;
+        }
+    }
+    for (v, slot) in [
+        (&s.breach_seconds, &mut out.breach_seconds),
+        (&s.error_window, &mut out.error_window),
+    ] {
+        if let Some(v) = v {
             *slot = *v.get_ref();
         }
     }
+    out.check().map_err(|e| {
+        let at = match e.key {
+            "start_rate" => s.start_rate.as_ref().map(Spanned::span),
+            "growth" => s.growth.as_ref().map(Spanned::span),
+            "max_rate" => s.max_rate.as_ref().map(Spanned::span),
+            "precision" => s.precision.as_ref().map(Spanned::span),
+            "step" => s.step.as_ref().map(Spanned::span),
+            "confirm" => s.confirm.as_ref().map(Spanned::span),
+            "max_time" => s.max_time.as_ref().map(Spanned::span),
+            "breach_seconds" => s.breach_seconds.as_ref().map(Spanned::span),
+            "error_window" => s.error_window.as_ref().map(Spanned::span),
+            _ => None,
+        };
+        located(cx, raw.span(), at, e)
+    })?;
     Ok(out)
 }
 
@@ -493,16 +494,7 @@ fn stress(cx: &Ctx, raw: &Spanned<raw::Stress>) -> Result<StressSpec, Error> {
     let mut out = StressSpec::default();
     match (&s.capacity, &s.find) {
         (Some(_), Some(f)) => return cx.err(f.span(), "give capacity or find, not both"),
-        (Some(c), None) => {
-            let r = *c.get_ref();
-            if !(r.is_finite() && r > 0.0) {
-                return cx.err(
-                    c.span(),
-                    format!("capacity must be > 0 requests/s, found {r}"),
-                );
-            }
-            out.capacity = super::Capacity::Given(r);
-        }
+        (Some(c), None) => out.capacity = super::Capacity::Given(*c.get_ref()),
         (None, Some(f)) => {
             let p = cx.path.parent().unwrap_or(Path::new(".")).join(f.get_ref());
             if !p.is_file() {
@@ -527,65 +519,62 @@ fn stress(cx: &Ctx, raw: &Spanned<raw::Stress>) -> Result<StressSpec, Error> {
                 )
             }
         };
-        if !(out.overload.is_finite() && out.overload > 1.0) {
-            return cx.err(
-                v.span(),
-                "overload must be more than 1× the sustainable rate",
-            );
-        }
     }
     if let Some(v) = &s.baseline {
         out.baseline = share(cx, v)?;
-        if !(out.baseline > 0.0 && out.baseline < 1.0) {
-            return cx.err(
-                v.span(),
-                "baseline must lie between 0 and 100 % of the sustainable rate",
-            );
-        }
     }
-    for (v, slot, what) in [
-        (&s.hold, &mut out.hold, "hold"),
-        (&s.settle, &mut out.settle, "settle"),
-        (&s.recovery, &mut out.recovery, "recovery"),
+    for (v, slot) in [
+        (&s.hold, &mut out.hold),
+        (&s.settle, &mut out.settle),
+        (&s.recovery, &mut out.recovery),
     ] {
         if let Some(v) = v {
-            let d = cx.duration(v)?;
-            if d.as_secs() == 0 {
-                return cx.err(v.span(), format!("{what} must be at least 1 s"));
-            }
-            *slot = d;
+            *slot = cx.duration(v)?;
         }
     }
     if let Some(v) = &s.recovered {
-        if *v.get_ref() == 0 {
-            return cx.err(
-                v.span(),
-                "recovered must be at least 1 (seconds within the SLO)",
-            );
-        }
         out.recovered = *v.get_ref();
     }
+    out.check().map_err(|e| {
+        let at = match e.key {
+            "capacity" => s.capacity.as_ref().map(Spanned::span),
+            "overload" => s.overload.as_ref().map(Spanned::span),
+            "baseline" => s.baseline.as_ref().map(Spanned::span),
+            "hold" => s.hold.as_ref().map(Spanned::span),
+            "settle" => s.settle.as_ref().map(Spanned::span),
+            "recovery" => s.recovery.as_ref().map(Spanned::span),
+            "recovered" => s.recovered.as_ref().map(Spanned::span),
+            _ => None,
+        };
+        located(cx, raw.span(), at, e)
+    })?;
     Ok(out)
 }
 
-fn sweep(cx: &Ctx, s: &raw::Sweep) -> Result<SweepSpec, Error> {
+fn sweep(cx: &Ctx, raw: &Spanned<raw::Sweep>) -> Result<SweepSpec, Error> {
+    let s = raw.get_ref();
     let mut out = SweepSpec::default();
     if let Some(v) = &s.levels {
-        SweepSpec::check_levels(v.get_ref()).or_else(|m| cx.err(v.span(), m))?;
         out.levels = v.get_ref().clone();
     }
     if let Some(v) = &s.max_concurrency {
-        if *v.get_ref() == 0 {
-            return cx.err(v.span(), "max_concurrency must be at least 1");
-        }
         out.max_concurrency = *v.get_ref();
     }
     if let Some(v) = &s.step {
-        out.step = cx.positive_duration(v, "step")?;
+        out.step = cx.duration(v)?;
     }
     if let Some(v) = &s.warmup {
         out.warmup = cx.duration(v)?;
     }
+    out.check().map_err(|e| {
+        let at = match e.key {
+            "levels" => s.levels.as_ref().map(Spanned::span),
+            "max_concurrency" => s.max_concurrency.as_ref().map(Spanned::span),
+            "step" => s.step.as_ref().map(Spanned::span),
+            _ => None,
+        };
+        located(cx, raw.span(), at, e)
+    })?;
     Ok(out)
 }
 

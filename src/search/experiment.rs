@@ -8,6 +8,7 @@
 //! (timeouts count as longer than every answer).
 
 use crate::metrics::{ErrorKind, Interval};
+pub use crate::results::experiment::Applied;
 use crate::results::experiment::{ExperimentResult, FaultResult, Verdict, Window};
 use crate::scenario::chaos::Experiment;
 use crate::scenario::Slo;
@@ -100,21 +101,6 @@ impl AbortGuard {
     }
 }
 
-/// A fault as it was applied (the run's clock, seconds).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Applied {
-    pub name: String,
-    pub proxy: String,
-    pub api: Option<String>,
-    pub toxic: serde_json::Value,
-    pub planned_start_s: f64,
-    pub planned_end_s: Option<f64>,
-    pub started_s: Option<f64>,
-    pub ended_s: Option<f64>,
-    pub removed_by_abort: bool,
-    pub error: Option<String>,
-}
-
 /// Judges the faults of a run from its seconds: each fault's "after" (and
 /// its recovery) ends where the next fault begins. `aborted`: when the guard
 /// fired and the share it saw.
@@ -163,16 +149,7 @@ pub fn judge(
 
 fn fault(a: &Applied, seconds: &[Tally], slo: &Slo, k: u32, end: u64) -> FaultResult {
     let mut r = FaultResult {
-        name: a.name.clone(),
-        proxy: a.proxy.clone(),
-        api: a.api.clone(),
-        toxic: a.toxic.clone(),
-        planned_start_s: a.planned_start_s,
-        planned_end_s: a.planned_end_s,
-        started_s: a.started_s,
-        ended_s: a.ended_s,
-        removed_by_abort: a.removed_by_abort,
-        error: a.error.clone(),
+        applied: a.clone(),
         during: Window::default(),
         after: Window::default(),
         time_to_detect_s: None,
@@ -258,16 +235,17 @@ fn verdict(
     }
     let mut broken = Vec::new();
     for f in faults {
-        if let Some(err) = &f.error {
-            broken.push(format!("{}: not applied ({err})", f.name));
+        let name = &f.applied.name;
+        if let Some(err) = &f.applied.error {
+            broken.push(format!("{name}: not applied ({err})"));
         } else if !f.during.slo_held {
-            broken.push(format!("{}: the SLO failed during it", f.name));
+            broken.push(format!("{name}: the SLO failed during it"));
         } else if !f.after.slo_held {
-            broken.push(format!("{}: the SLO failed after it", f.name));
+            broken.push(format!("{name}: the SLO failed after it"));
         } else if f.recovery_s.is_none() {
             broken.push(format!(
-                "{}: the SLO did not hold {} seconds in a row after it before the run ended",
-                f.name, e.recovery_windows
+                "{name}: the SLO did not hold {} seconds in a row after it before the run ended",
+                e.recovery_windows
             ));
         }
     }
@@ -317,7 +295,10 @@ mod tests {
             name: "db".into(),
             proxy: "dependency".into(),
             api: None,
-            toxic: serde_json::Value::Null,
+            toxic: crate::proxy::toxic::Toxic::new(
+                serde_json::from_value(serde_json::json!({"type": "latency"})).unwrap(),
+            )
+            .unwrap(),
             planned_start_s: start.round(),
             planned_end_s: Some(end.round()),
             started_s: Some(start),

@@ -28,7 +28,7 @@ struct Search<'a> {
     probe: &'a mut dyn Probe,
     spec: &'a SearchSpec,
     slo: &'a Slo,
-    on_step: &'a mut dyn FnMut(&Step),
+    on_step: &'a mut dyn FnMut(&Step, &FindResult),
     steps: Vec<Step>,
     spent: Duration,
     interrupted: bool,
@@ -69,6 +69,27 @@ fn end<T>(outcome: Outcome, breaking: Option<f64>, reason: impl Into<String>) ->
 }
 
 impl Search<'_> {
+    /// The search so far, as `find.json` holds it until the search ends:
+    /// a process killed mid-search leaves every judged step in a valid
+    /// file that says it was interrupted.
+    fn so_far(&self) -> FindResult {
+        FindResult {
+            schema: SCHEMA.into(),
+            outcome: Outcome::Interrupted,
+            reason: format!(
+                "the search ended after step {}, before its phases were through (the process stopped)",
+                self.steps.len()
+            ),
+            sustainable_rps: None,
+            breaking_rps: None,
+            knee_rps: knee(&self.steps, &knee_label(self.slo)),
+            precision: self.spec.precision,
+            slo: SloLine::of(self.slo),
+            load_time_s: self.spent.as_secs_f64(),
+            steps: self.steps.clone(),
+        }
+    }
+
     fn can_afford(&self, scored: Duration) -> bool {
         self.spent + self.spec.warmup + scored <= self.spec.max_time
     }
@@ -124,8 +145,9 @@ impl Search<'_> {
             stop_reason: m.stopped.as_ref().map(|s| s.why.clone()),
             scored_s: m.seconds,
         };
-        (self.on_step)(&step);
         self.steps.push(step);
+        let so_far = self.so_far();
+        (self.on_step)(&so_far.steps[so_far.steps.len() - 1], &so_far);
         if let Some(why) = judged.not_capacity {
             // No breaking point: what failed was not capacity.
             return end(Outcome::TargetUnusable, None, why);
@@ -314,12 +336,13 @@ impl Search<'_> {
     }
 }
 
-/// Runs the search. `on_step` sees each step as it finishes.
+/// Runs the search. `on_step` sees each step as it finishes, with the
+/// search so far (outcome `interrupted`: what a file written then holds).
 pub fn find(
     probe: &mut dyn Probe,
     spec: &SearchSpec,
     slo: &Slo,
-    on_step: &mut dyn FnMut(&Step),
+    on_step: &mut dyn FnMut(&Step, &FindResult),
 ) -> anyhow::Result<FindResult> {
     let mut s = Search {
         probe,
@@ -349,22 +372,25 @@ pub fn find(
     } else {
         answer.outcome
     };
-    let knee_label = slo
-        .latency
-        .first()
-        .map_or("p99".to_string(), |l| l.label.clone());
     Ok(FindResult {
         schema: SCHEMA.into(),
         outcome,
         reason: answer.reason,
         sustainable_rps: answer.sustainable.filter(|_| outcome == Outcome::Found),
         breaking_rps: answer.breaking,
-        knee_rps: knee(&s.steps, &knee_label),
+        knee_rps: knee(&s.steps, &knee_label(slo)),
         precision: spec.precision,
         slo: SloLine::of(slo),
         load_time_s: s.spent.as_secs_f64(),
         steps: s.steps,
     })
+}
+
+/// The quantile the knee is found on: the SLO's first, or p99.
+fn knee_label(slo: &Slo) -> String {
+    slo.latency
+        .first()
+        .map_or("p99".to_string(), |l| l.label.clone())
 }
 
 /// The knee of the rate–latency curve: the measured point farthest below
@@ -498,7 +524,7 @@ mod tests {
     #[test]
     fn finds_the_capacity_within_the_precision() {
         let mut m = model(1234.0, 1e9);
-        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        let r = find(&mut m, &spec(), &slo(), &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
         let (lo, hi) = (r.sustainable_rps.unwrap(), r.breaking_rps.unwrap());
         assert!(lo <= 1234.0 && hi > 1234.0, "[{lo}, {hi}]");
@@ -510,9 +536,28 @@ mod tests {
     }
 
     #[test]
+    fn each_step_comes_with_the_search_so_far_marked_interrupted() {
+        let mut m = model(1234.0, 1e9);
+        let mut seen = Vec::new();
+        let r = find(&mut m, &spec(), &slo(), &mut |step, so_far| {
+            assert_eq!(so_far.outcome, Outcome::Interrupted);
+            assert_eq!(so_far.steps.len(), step.index);
+            assert_eq!(so_far.steps.last(), Some(step));
+            assert_eq!(so_far.sustainable_rps, None);
+            seen.push(so_far.clone());
+        })
+        .unwrap();
+        assert_eq!(seen.len(), r.steps.len());
+        // The last file written during the search holds every step the
+        // finished one does.
+        assert_eq!(seen.last().unwrap().steps, r.steps);
+        assert_eq!(r.outcome, Outcome::Found);
+    }
+
+    #[test]
     fn a_generator_that_cannot_keep_up_is_never_a_breaking_point() {
         let mut m = model(5000.0, 700.0);
-        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        let r = find(&mut m, &spec(), &slo(), &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::GeneratorLimited);
         assert_eq!(r.sustainable_rps, None);
         assert_eq!(r.breaking_rps, None);
@@ -522,7 +567,7 @@ mod tests {
     #[test]
     fn a_first_failing_step_descends() {
         let mut m = model(30.0, 1e9);
-        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        let r = find(&mut m, &spec(), &slo(), &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
         assert!(r.sustainable_rps.unwrap() <= 30.0 && r.breaking_rps.unwrap() > 30.0);
         assert_eq!(r.steps[1].phase, Phase::Descent);
@@ -538,7 +583,7 @@ mod tests {
                 ..spec()
             },
             &slo(),
-            &mut |_| {},
+            &mut |_, _| {},
         )
         .unwrap();
         assert_eq!(r.outcome, Outcome::NoBreakingPoint);
@@ -556,7 +601,7 @@ mod tests {
             max_time: Duration::from_secs(20),
             ..spec()
         };
-        let r = find(&mut m, &s, &slo(), &mut |_| {}).unwrap();
+        let r = find(&mut m, &s, &slo(), &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TimeBudget);
         assert!(r.load_time_s <= 20.0);
     }
@@ -569,7 +614,7 @@ mod tests {
             unbounded: true,
             ..model(1234.0, 1e9)
         };
-        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        let r = find(&mut m, &spec(), &slo(), &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::Found, "{}", r.reason);
         assert!(r.sustainable_rps.unwrap() <= 1234.0 && r.breaking_rps.unwrap() > 1234.0);
         let over: Vec<&Step> = r.steps.iter().filter(|s| s.target_rate > 1234.0).collect();
@@ -588,7 +633,7 @@ mod tests {
             errors: Some((403, 1.0)),
             ..model(1234.0, 1e9)
         };
-        let r = find(&mut m, &spec(), &slo(), &mut |_| {}).unwrap();
+        let r = find(&mut m, &spec(), &slo(), &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
         assert_eq!(m.calls, [100.0]);
         assert_eq!(
@@ -613,7 +658,7 @@ mod tests {
             error_share: Some(0.01),
             ..slo()
         };
-        let r = find(&mut m, &spec(), &errors, &mut |_| {}).unwrap();
+        let r = find(&mut m, &spec(), &errors, &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
         assert_eq!(m.calls, [100.0, 50.0, 25.0]);
         crate::testing::starts(&r.reason, "errors do not fall with the load");
@@ -622,7 +667,7 @@ mod tests {
             errors: Some((500, 0.3)),
             ..model(1234.0, 1e9)
         };
-        let r = find(&mut m, &spec(), &errors, &mut |_| {}).unwrap();
+        let r = find(&mut m, &spec(), &errors, &mut |_, _| {}).unwrap();
         assert_eq!(r.outcome, Outcome::TargetUnusable, "{}", r.reason);
         assert_eq!(m.calls, [100.0, 50.0, 25.0]);
     }

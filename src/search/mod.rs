@@ -19,6 +19,7 @@
 
 pub mod criteria;
 pub mod experiment;
+pub mod faults;
 pub mod find;
 pub mod limits;
 pub mod probe;

@@ -21,6 +21,7 @@
 //! * `inconclusive`: the baseline itself missed the SLO, the generator
 //!   could not drive the overload, or the run was interrupted.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -148,6 +149,7 @@ fn second(
         queued: iv.load.queued,
         within_slo: within_slo(iv, slo),
         attribution: limit.attribution,
+        answered: s.answered(),
     }
 }
 
@@ -177,11 +179,12 @@ pub struct Setup<'a> {
 }
 
 /// Runs the episode and judges it. `on_second` sees each second as it
-/// completes.
+/// completes, with the episode so far judged as interrupted (what a file
+/// written then holds, so that a killed process leaves every second).
 pub fn stress(
     probe: &mut dyn Probe,
     setup: &Setup,
-    on_second: &mut (dyn FnMut(&Second) + Send),
+    on_second: &mut (dyn FnMut(&Second, &StressResult) + Send),
 ) -> anyhow::Result<StressResult> {
     let (spec, slo, r) = (setup.spec, setup.slo, setup.sustainable);
     let tl = Timeline::new(spec);
@@ -211,18 +214,30 @@ pub fn stress(
     let good_us = good_ms.map(|v| (v * 1000.0).round() as u64);
     let mut seconds: Vec<Second> = Vec::new();
     let mut latency: Vec<Histogram<u64>> = (0..3).map(|_| new_histogram()).collect();
+    let mut kinds: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); 3];
     let interrupted = probe.profile(profile, &mut |iv, started| {
         if iv.index >= tl.end {
             return false;
         }
         let phase = tl.phase(iv.index);
         let _ = latency[phase as usize].add(&iv.all.latency);
-        let s = second(iv, started, phase, slo, good_us, setup.timeout);
-        on_second(&s);
-        seconds.push(s);
+        for (k, n) in &iv.all.errors {
+            *kinds[phase as usize].entry(k.label()).or_default() += n;
+        }
+        seconds.push(second(iv, started, phase, slo, good_us, setup.timeout));
+        let so_far = judge(setup, tl, good_ms, &seconds, &latency, &kinds, true);
+        on_second(&seconds[seconds.len() - 1], &so_far);
         recovered_at(&seconds, spec.recovered).is_some()
     })?;
-    Ok(judge(setup, tl, good_ms, &seconds, &latency, interrupted))
+    Ok(judge(
+        setup,
+        tl,
+        good_ms,
+        &seconds,
+        &latency,
+        &kinds,
+        interrupted,
+    ))
 }
 
 fn judge(
@@ -231,6 +246,7 @@ fn judge(
     good_ms: Option<f64>,
     seconds: &[Second],
     latency: &[Histogram<u64>],
+    kinds: &[BTreeMap<String, u64>],
     interrupted: bool,
 ) -> StressResult {
     let (spec, r) = (setup.spec, setup.sustainable);
@@ -258,6 +274,7 @@ fn judge(
             late: sum(|s| s.ok - s.good),
             no_free_connection: sum(|s| s.no_free_connection),
             generator_limited_s: ss.iter().filter(|s| s.attribution.is_generator()).count() as u64,
+            error_kinds: kinds[name as usize].clone(),
         })
     })
     .collect();
@@ -285,6 +302,7 @@ fn judge(
     let bad_requests: u64 = seconds.iter().map(|s| s.errors + s.ok - s.good).sum();
     let (verdict, reason) = verdict(
         setup,
+        stopped_answering(seconds),
         overload,
         goodput_ratio,
         shed_share,
@@ -316,8 +334,21 @@ fn judge(
     }
 }
 
+/// The second from which the target answered nothing to the end (two
+/// seconds at least): every request after it failed, refused, reset or
+/// timed out. A target that died.
+fn stopped_answering(seconds: &[Second]) -> Option<&Second> {
+    let from = seconds
+        .iter()
+        .rposition(|s| s.answered > 0 || s.errors == 0)
+        .map_or(0, |i| i + 1);
+    (seconds.len().saturating_sub(from) >= 2).then(|| &seconds[from])
+}
+
+#[allow(clippy::too_many_arguments)]
 fn verdict(
     setup: &Setup,
+    stopped: Option<&Second>,
     overload: Option<&PhaseResult>,
     goodput_ratio: f64,
     shed_share: f64,
@@ -329,6 +360,22 @@ fn verdict(
     use StressVerdict::*;
     if interrupted {
         return (Inconclusive, "interrupted".into());
+    }
+    if let Some(s) = stopped {
+        let how = format!(
+            "the target stopped answering at {} s, in the {} phase, and did not answer again: every request after failed (the phases' error_kinds say how)",
+            s.t,
+            s.phase.label()
+        );
+        return match s.phase {
+            PhaseName::Baseline => (
+                Inconclusive,
+                format!("{how}; no verdict on an overload it never met"),
+            ),
+            PhaseName::Overload | PhaseName::Recovery => {
+                (Collapse, format!("{how}: it did not survive the overload"))
+            }
+        };
     }
     let Some(o) = overload else {
         return (Inconclusive, "the run ended before the overload".into());
@@ -405,6 +452,8 @@ mod tests {
         queue: Option<f64>,
         /// The generator can send at most this many requests/s.
         generator_max: f64,
+        /// From this second on nothing answers: every connection refused.
+        dies_at: Option<u64>,
     }
 
     impl Fluid {
@@ -416,6 +465,7 @@ mod tests {
                 service_ms,
                 queue: None,
                 generator_max: 1e9,
+                dies_at: None,
             }
         }
     }
@@ -461,6 +511,11 @@ mod tests {
                     s.sent = sent as u64;
                     s.errors
                         .insert(ErrorKind::Http(503), refused.round() as u64);
+                    if self.dies_at.is_some_and(|d| t >= d) {
+                        s = Stats::default();
+                        s.sent = sent as u64;
+                        s.errors.insert(ErrorKind::ConnectRefused, sent as u64);
+                    }
                     let iv = Interval {
                         index: t,
                         scheduled: rate as u64,
@@ -507,7 +562,39 @@ mod tests {
             capacity_from: "given".into(),
             timeout: Duration::from_secs(10),
         };
-        stress(f, &setup, &mut |_| {}).unwrap()
+        stress(f, &setup, &mut |_, _| {}).unwrap()
+    }
+
+    /// A target killed mid-episode was "degraded, goodput 97 % of the
+    /// sustainable" (issue 34): the goodput measured before it died.
+    #[test]
+    fn a_target_that_dies_collapsed_or_gives_no_verdict_and_says_when() {
+        for (dies, phase, verdict) in [
+            (7, "overload", StressVerdict::Collapse),
+            (11, "recovery", StressVerdict::Collapse),
+            (2, "baseline", StressVerdict::Inconclusive),
+        ] {
+            let mut f = Fluid {
+                dies_at: Some(dies),
+                ..Fluid::new(200.0, 20.0)
+            };
+            let r = run(&mut f, &spec());
+            assert_eq!(r.verdict, verdict, "{}", r.reason);
+            crate::testing::has(
+                &r.reason,
+                &format!("stopped answering at {dies} s, in the {phase} phase"),
+            );
+            let last = r.phases.last().unwrap();
+            assert!(
+                last.error_kinds
+                    .get("connect_refused")
+                    .copied()
+                    .unwrap_or(0)
+                    > 0,
+                "{:?}",
+                last.error_kinds
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,10 @@
     misbehave.py forbidden                403 Forbidden to every request
     misbehave.py deaf                     listens (backlog 1) and never accepts:
                                           a server whose accept queue is full
+    misbehave.py few N                    accepts N connections and answers 200
+                                          on them (keep-alive), then closes its
+                                          listening socket: later connections
+                                          are refused
     misbehave.py failing PERCENT          500 to PERCENT % of requests (drawn
                                           at random, seeded), 200 to the rest,
                                           at any load
@@ -92,6 +96,32 @@ if MODE == "deaf":
     deaf.bind(("127.0.0.1", 0))
     deaf.listen(1)
     print(deaf.getsockname()[1], flush=True)
+    time.sleep(600)
+    sys.exit(0)
+
+if MODE == "few":
+    import socket
+
+    few = socket.socket()
+    few.bind(("127.0.0.1", 0))
+    few.listen(1)
+    print(few.getsockname()[1], flush=True)
+
+    def serve(conn):
+        buf = b""
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buf += data
+            while b"\r\n\r\n" in buf:
+                _, buf = buf.split(b"\r\n\r\n", 1)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+
+    for _ in range(int(sys.argv[2])):
+        conn, _ = few.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    few.close()
     time.sleep(600)
     sys.exit(0)
 

@@ -62,7 +62,69 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
             "good"
         },
     );
-    let summary = format!(
+    let summary = summary(s, spent);
+    let burn = s
+        .burn
+        .iter()
+        .map(|x| {
+            BTreeMap::from([
+                ("lookback", x.lookback.clone()),
+                ("rate", x.rate.map_or("—".into(), |r| format!("{r:.2}"))),
+            ])
+        })
+        .collect();
+    let incidents = s
+        .incidents
+        .iter()
+        .map(|i| {
+            BTreeMap::from([
+                ("start", short(&i.start)),
+                ("end", short(&i.end)),
+                ("bad", fmt_count(i.bad)),
+                ("share", format!("{:.1} %", 100.0 * i.budget_share)),
+                ("peak", format!("{:.1}", i.peak_burn)),
+            ])
+        })
+        .collect();
+    let charts = charts(s, canvas)?;
+    Ok(Section {
+        name: s.name.clone(),
+        verdict: if spent {
+            "spent".into()
+        } else {
+            format!("{:.1} % left", 100.0 * b.remaining)
+        },
+        class: if spent { "fail" } else { "pass" },
+        summary,
+        burn,
+        incidents,
+        experiments: s
+            .experiments
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {} bad of {} requests would spend {:.1} % of this window's budget{}.",
+                    e.dir,
+                    fmt_count(e.bad as f64),
+                    fmt_count(e.requests as f64),
+                    100.0 * e.budget_share,
+                    e.remaining_share
+                        .map_or(" (none is left)".into(), |r| format!(
+                            ", {:.1} % of what is left",
+                            100.0 * r
+                        ))
+                )
+            })
+            .collect(),
+        charts,
+    })
+}
+
+/// The section's sentence: objective, window, SLI, budget spent, when it
+/// runs out, what would fire.
+fn summary(s: &SloDoc, spent: bool) -> String {
+    let b = &s.budget;
+    format!(
         "{} ({}): {:.3} % good over {} from {}. Window {} to {} (now {}): SLI {}; {:.1} % of the budget spent. {}{}",
         s.name,
         s.service,
@@ -92,30 +154,11 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
         } else {
             format!(" Alerts that would fire now: {}.", s.firing.join("; "))
         }
-    );
-    let burn = s
-        .burn
-        .iter()
-        .map(|x| {
-            BTreeMap::from([
-                ("lookback", x.lookback.clone()),
-                ("rate", x.rate.map_or("—".into(), |r| format!("{r:.2}"))),
-            ])
-        })
-        .collect();
-    let incidents = s
-        .incidents
-        .iter()
-        .map(|i| {
-            BTreeMap::from([
-                ("start", short(&i.start)),
-                ("end", short(&i.end)),
-                ("bad", fmt_count(i.bad)),
-                ("share", format!("{:.1} %", 100.0 * i.budget_share)),
-                ("peak", format!("{:.1}", i.peak_burn)),
-            ])
-        })
-        .collect();
+    )
+}
+
+/// The burn-down and the daily SLI against the objective.
+fn charts(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Vec<Img>> {
     let mut down = Chart::new(
         canvas.file(crate::results::files::BUDGET_PNG),
         "Error budget left, day by day",
@@ -154,35 +197,5 @@ pub(super) fn section(s: &SloDoc, canvas: &mut Canvas) -> anyhow::Result<Section
         label: format!("objective {:.3} %", 100.0 * s.objective),
         at: s.objective,
     });
-    Ok(Section {
-        name: s.name.clone(),
-        verdict: if spent {
-            "spent".into()
-        } else {
-            format!("{:.1} % left", 100.0 * b.remaining)
-        },
-        class: if spent { "fail" } else { "pass" },
-        summary,
-        burn,
-        incidents,
-        experiments: s
-            .experiments
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}: {} bad of {} requests would spend {:.1} % of this window's budget{}.",
-                    e.dir,
-                    fmt_count(e.bad as f64),
-                    fmt_count(e.requests as f64),
-                    100.0 * e.budget_share,
-                    e.remaining_share
-                        .map_or(" (none is left)".into(), |r| format!(
-                            ", {:.1} % of what is left",
-                            100.0 * r
-                        ))
-                )
-            })
-            .collect(),
-        charts: vec![canvas.img(&down)?, canvas.img(&daily)?],
-    })
+    Ok(vec![canvas.img(&down)?, canvas.img(&daily)?])
 }

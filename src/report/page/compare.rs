@@ -44,6 +44,6 @@ pub(super) fn section(c: &Comparison, canvas: &mut Canvas) -> Section {
             c.method
         ),
         rows: c.metrics.iter().map(render::row).collect(),
-        warnings: c.warnings.clone(),
+        warnings: c.warnings.iter().map(|w| w.message.clone()).collect(),
     }
 }

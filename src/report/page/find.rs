@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{opt_ms, Canvas, Img};
 use crate::report::charts::{Chart, Line, Mark, Unit};
 use crate::results::find::{FindResult, Step};
+use crate::results::summary::SloName;
 use crate::results::verdict::Verdict;
 use crate::units::{fmt_count, fmt_ms};
 
@@ -43,8 +44,8 @@ pub(super) fn section(f: &FindResult, canvas: &mut Canvas) -> anyhow::Result<Sec
     let slo: Vec<(&str, f64)> = f
         .slo
         .iter()
-        .filter(|l| l.name != "errors")
-        .map(|l| (l.name.as_str(), l.threshold))
+        .filter(|l| l.name != SloName::Errors)
+        .map(|l| (l.name.label(), l.threshold))
         .collect();
     let mut quantiles: Vec<String> = slo.iter().map(|(n, _)| n.to_string()).collect();
     if quantiles.is_empty() {

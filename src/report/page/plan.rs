@@ -83,28 +83,7 @@ pub(super) fn section(
     }
     charts.push(canvas.img(&cost_curve(p, canvas))?);
     charts.push(canvas.img(&monthly_cost(p, canvas))?);
-    let summary = format!(
-        "{} ahead, sized for the {} forecast bound ({}), at most {:.0} % of measured capacity per instance, N+{}. {}{}",
-        p.horizon,
-        p.bound.label(),
-        p.forecast_model,
-        100.0 * p.sizing.utilisation,
-        p.sizing.redundancy,
-        match &until {
-            Some(u) => format!("The current fleet runs out on {}. ", date(u)),
-            None if fleet_type.is_some() => "The current fleet lasts the whole horizon. ".into(),
-            None => String::new(),
-        },
-        p.plan.cheapest.as_ref().map_or(String::new(), |c| format!(
-            "Cheapest over the horizon: {} ({} in total).",
-            c.type_name,
-            fmt_money(c.total_cost)
-        ))
-    );
-    let summary = match &p.forecast_calibration {
-        Some(c) => format!("{summary} The forecast's {}.", calibration_line(c)),
-        None => summary,
-    };
+    let summary = summary(p, fleet_type.is_some(), until.as_deref());
     let (region_names, regions, region_notes) = regions_table(p);
     let mut commitments: Vec<String> = p
         .plan
@@ -118,27 +97,7 @@ pub(super) fn section(
             .iter()
             .map(|r| format!("{}: {}.", r.region, mix_line(&r.mix))),
     );
-    let (autoscaling, hpa) = match &p.autoscaling {
-        Some(a) => (
-            format!(
-                "Hold each {} at {:.1} % of its measured {} rps ({} rps): the {:.0} % ceiling less room for demand to grow {:.1} % an hour ({}) during a {:.0} s scale-up delay. {}–{} replicas for {}–{} rps.",
-                a.type_name,
-                100.0 * a.target_utilisation,
-                fmt_count(a.capacity_rps),
-                fmt_count(a.target_rps),
-                100.0 * p.sizing.utilisation,
-                100.0 * a.ramp_per_hour,
-                a.ramp_source,
-                a.scale_up_delay_s,
-                a.min_replicas,
-                a.max_replicas,
-                fmt_count(a.trough_rps),
-                fmt_count(a.peak_rps)
-            ),
-            a.hpa.clone(),
-        ),
-        None => (String::new(), String::new()),
-    };
+    let (autoscaling, hpa) = autoscaling(p);
     Ok(Section {
         name: p.name.clone(),
         summary,
@@ -156,53 +115,103 @@ pub(super) fn section(
         regions,
         region_notes,
         commitments,
-        scenarios: p
-            .scenarios
-            .iter()
-            .map(|s| {
-                BTreeMap::from([
-                    ("name", s.name.clone()),
-                    ("what", s.description.clone()),
-                    (
-                        "peak",
-                        format!("{} rps ({})", fmt_count(s.peak_rps), s.peak_month),
-                    ),
-                    ("instances", s.instances_text()),
-                    ("total", s.total_cost.map_or("—".into(), fmt_money)),
-                    (
-                        "per_million",
-                        s.cost_per_million
-                            .map_or("—".into(), |c| format!("${c:.4}")),
-                    ),
-                    (
-                        "runway",
-                        s.runway_until
-                            .as_deref()
-                            .map_or("whole horizon".into(), |u| date(u).to_string()),
-                    ),
-                    (
-                        "act_by",
-                        s.act_by
-                            .as_deref()
-                            .map_or("—".into(), |a| date(a).to_string()),
-                    ),
-                    (
-                        "commit",
-                        s.commitment_mix
-                            .as_ref()
-                            .map_or("—".into(), |m| match &m.commitment {
-                                Some(c) => {
-                                    format!("{} on {c}: {}", m.committed, fmt_money(m.total_cost))
-                                }
-                                None => "on demand".into(),
-                            }),
-                    ),
-                ])
-            })
-            .collect(),
+        scenarios: p.scenarios.iter().map(scenario_row).collect(),
         autoscaling,
         hpa,
     })
+}
+
+/// The section's opening sentence: horizon, bound, sizing, runway, cheapest.
+fn summary(p: &PlanDoc, has_fleet: bool, until: Option<&str>) -> String {
+    let summary = format!(
+        "{} ahead, sized for the {} forecast bound ({}), at most {:.0} % of measured capacity per instance, N+{}. {}{}",
+        p.horizon,
+        p.bound.label(),
+        p.forecast_model,
+        100.0 * p.sizing.utilisation,
+        p.sizing.redundancy,
+        match until {
+            Some(u) => format!("The current fleet runs out on {}. ", date(u)),
+            None if has_fleet => "The current fleet lasts the whole horizon. ".into(),
+            None => String::new(),
+        },
+        p.plan.cheapest.as_ref().map_or(String::new(), |c| format!(
+            "Cheapest over the horizon: {} ({} in total).",
+            c.type_name,
+            fmt_money(c.total_cost)
+        ))
+    );
+    match &p.forecast_calibration {
+        Some(c) => format!("{summary} The forecast's {}.", calibration_line(c)),
+        None => summary,
+    }
+}
+
+/// The autoscaling policy in words, and its HPA.
+fn autoscaling(p: &PlanDoc) -> (String, String) {
+    match &p.autoscaling {
+        Some(auto) => (
+            format!(
+                "Hold each {} at {:.1} % of its measured {} rps ({} rps): the {:.0} % ceiling less room for demand to grow {:.1} % an hour ({}) during a {:.0} s scale-up delay. {}–{} replicas for {}–{} rps.",
+                auto.recommendation.type_name,
+                100.0 * auto.recommendation.target_utilisation,
+                fmt_count(auto.recommendation.capacity_rps),
+                fmt_count(auto.recommendation.target_rps),
+                100.0 * p.sizing.utilisation,
+                100.0 * auto.recommendation.ramp_per_hour,
+                auto.recommendation.ramp_source,
+                auto.recommendation.scale_up_delay_s,
+                auto.recommendation.min_replicas,
+                auto.recommendation.max_replicas,
+                fmt_count(auto.recommendation.trough_rps),
+                fmt_count(auto.recommendation.peak_rps)
+            ),
+            auto.hpa.clone(),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// One what-if scenario's row.
+fn scenario_row(s: &crate::model::whatif::Outcome) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("name", s.name.clone()),
+        ("what", s.description.clone()),
+        (
+            "peak",
+            format!("{} rps ({})", fmt_count(s.peak_rps), s.peak_month),
+        ),
+        ("instances", s.instances_text()),
+        ("total", s.total_cost.map_or("—".into(), fmt_money)),
+        (
+            "per_million",
+            s.cost_per_million
+                .map_or("—".into(), |c| format!("${c:.4}")),
+        ),
+        (
+            "runway",
+            s.runway_until
+                .as_deref()
+                .map_or("whole horizon".into(), |u| date(u).to_string()),
+        ),
+        (
+            "act_by",
+            s.act_by
+                .as_deref()
+                .map_or("—".into(), |a| date(a).to_string()),
+        ),
+        (
+            "commit",
+            s.commitment_mix
+                .as_ref()
+                .map_or("—".into(), |m| match &m.commitment {
+                    Some(c) => {
+                        format!("{} on {c}: {}", m.committed, fmt_money(m.total_cost))
+                    }
+                    None => "on demand".into(),
+                }),
+        ),
+    ])
 }
 
 /// Regions month by month: instances and utilisation at the peak.

@@ -115,6 +115,7 @@ fn notes(s: &Summary) -> Vec<String> {
 fn fault_spans(s: &Summary) -> Vec<charts::Span> {
     s.faults
         .iter()
+        .map(|f| &f.applied)
         .filter_map(|f| Some((format!("fault: {}", f.name), f.started_s?, f.ended_s?)))
         .collect()
 }

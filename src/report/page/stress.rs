@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{format_rate, opt_ms, Canvas, Img};
 use crate::report::charts::{Chart, Line, Mark, Span, Unit};
 use crate::results::stress::{PhaseName, Second, StressResult, StressVerdict};
+use crate::results::summary::SloName;
 use crate::units::{fmt_count, fmt_ms};
 
 #[derive(Serialize)]
@@ -24,11 +25,6 @@ pub(super) fn section(
     dir_name: &str,
     canvas: &mut Canvas,
 ) -> anyhow::Result<Section> {
-    let phase_name = |p: PhaseName| match p {
-        PhaseName::Baseline => "baseline",
-        PhaseName::Overload => "overload",
-        PhaseName::Recovery => "recovery",
-    };
     let (verdict, class, tone) = match r.verdict {
         StressVerdict::Graceful => ("graceful", "pass", "good"),
         StressVerdict::Degraded => ("degraded", "fail", "warn"),
@@ -56,7 +52,7 @@ pub(super) fn section(
         .iter()
         .map(|p| {
             let mut m = BTreeMap::new();
-            m.insert("name", phase_name(p.name).to_string());
+            m.insert("name", p.name.label().to_string());
             m.insert("span", format!("{:.0}–{:.0} s", p.start_s, p.end_s));
             m.insert("offered", format_rate(p.offered_rps));
             m.insert("goodput", format_rate(p.goodput_rps));
@@ -67,11 +63,34 @@ pub(super) fn section(
             m
         })
         .collect();
+    let charts = charts(r, canvas)?;
+    Ok(Section {
+        summary: format!(
+            "{}. Sustainable rate {} rps ({}); baseline {} rps, overload {} rps. Bad requests (errors and answers later than {}): {} ({:.2} % of the run).",
+            r.reason,
+            fmt_count(r.sustainable_rps),
+            r.capacity_from,
+            fmt_count(r.baseline_rps),
+            fmt_count(r.overload_rps),
+            r.good_latency_ms.map_or("the SLO".into(), fmt_ms),
+            r.bad_requests,
+            100.0 * r.bad_share
+        ),
+        verdict: verdict.into(),
+        class,
+        phases,
+        charts,
+    })
+}
+
+/// Offered load and goodput, and latency, second by second, with the
+/// phases shaded and the recovery marked.
+fn charts(r: &StressResult, canvas: &mut Canvas) -> anyhow::Result<Vec<Img>> {
     let spans: Vec<Span> = r
         .phases
         .iter()
         .filter(|p| p.name != PhaseName::Baseline)
-        .map(|p| (phase_name(p.name).to_string(), p.start_s, p.end_s))
+        .map(|p| (p.name.label().to_string(), p.start_s, p.end_s))
         .collect();
     let series = |f: &dyn Fn(&Second) -> Option<f64>| -> Vec<(f64, f64)> {
         r.seconds
@@ -138,27 +157,11 @@ pub(super) fn section(
     lat.h_marks = r
         .slo
         .iter()
-        .filter(|l| l.name != "errors")
+        .filter(|l| l.name != SloName::Errors)
         .map(|l| Mark {
-            label: format!("SLO {} ≤ {}", l.name, fmt_ms(l.threshold)),
+            label: format!("SLO {} ≤ {}", l.name.label(), fmt_ms(l.threshold)),
             at: l.threshold,
         })
         .collect();
-    Ok(Section {
-        summary: format!(
-            "{}. Sustainable rate {} rps ({}); baseline {} rps, overload {} rps. Bad requests (errors and answers later than {}): {} ({:.2} % of the run).",
-            r.reason,
-            fmt_count(r.sustainable_rps),
-            r.capacity_from,
-            fmt_count(r.baseline_rps),
-            fmt_count(r.overload_rps),
-            r.good_latency_ms.map_or("the SLO".into(), fmt_ms),
-            r.bad_requests,
-            100.0 * r.bad_share
-        ),
-        verdict: verdict.into(),
-        class,
-        phases,
-        charts: vec![canvas.img(&load)?, canvas.img(&lat)?],
-    })
+    Ok(vec![canvas.img(&load)?, canvas.img(&lat)?])
 }

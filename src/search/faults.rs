@@ -3,19 +3,20 @@
 //! fault's toxic on the run's own clock — on a proxy of this run, or
 //! through the HTTP API of one elsewhere (`headroom proxy`, Toxiproxy).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::experiment::Applied;
 use crate::embedded::{self, Dependency, TargetHandle};
+use crate::input::http::Limits;
+use crate::input::url::BaseUrl;
 use crate::metrics::live::Live;
 use crate::proxy::{ProxySpec, Server};
 use crate::scenario::chaos::{Fault, DEPENDENCY_PROXY};
 use crate::scenario::{Plan, TargetSpec};
-use crate::search::experiment::Applied;
 
 /// What a run with faults keeps running beside the load.
 pub struct Running {
@@ -112,7 +113,7 @@ impl Driver {
                 name: f.name.clone(),
                 proxy: f.proxy.clone(),
                 api: f.api.clone(),
-                toxic: f.toxic.to_json(),
+                toxic: f.toxic.clone(),
                 planned_start_s: f.at.as_secs_f64(),
                 planned_end_s: f.duration.map(|d| (f.at + d).as_secs_f64()),
                 started_s: None,
@@ -166,7 +167,7 @@ impl Driver {
         let st = self.shared.lock();
         let mut out = Vec::new();
         for a in &st.applied {
-            let kind = a.toxic.get("type").and_then(|t| t.as_str()).unwrap_or("?");
+            let kind = a.toxic.effect.kind();
             for (what, at) in [("began", a.started_s), ("ended", a.ended_s)] {
                 if let Some(t) = at.filter(|t| (from..to).contains(t)) {
                     out.push(format!(
@@ -323,9 +324,9 @@ fn apply(f: &Fault, local: Option<&crate::proxy::Proxies>) -> Result<(), String>
     match (&f.api, local) {
         (Some(api), _) => call(
             api,
-            "POST",
+            http::Method::POST,
             &format!("/proxies/{}/toxics", f.proxy),
-            Some(&f.toxic.to_json().to_string()),
+            Some(f.toxic.to_json().to_string()),
         ),
         (None, Some(p)) => p
             .insert_toxic(&f.proxy, f.toxic.clone())
@@ -339,7 +340,7 @@ fn remove(f: &Fault, local: Option<&crate::proxy::Proxies>) -> Result<(), String
     match (&f.api, local) {
         (Some(api), _) => call(
             api,
-            "DELETE",
+            http::Method::DELETE,
             &format!("/proxies/{}/toxics/{}", f.proxy, f.toxic.name),
             None,
         ),
@@ -350,39 +351,33 @@ fn remove(f: &Fault, local: Option<&crate::proxy::Proxies>) -> Result<(), String
     }
 }
 
-/// One call to a proxy API (`http://HOST:PORT`): HTTP/1.1, `Connection:
-/// close`, 5 s at most; a 2xx answer is success.
-fn call(api: &str, method: &str, path: &str, body: Option<&str>) -> Result<(), String> {
-    let authority = api.trim_start_matches("http://");
-    let addr: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(authority)
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| format!("cannot resolve {authority}"))?;
-    let limit = Duration::from_secs(5);
-    let mut s = TcpStream::connect_timeout(&addr, limit).map_err(|e| format!("{api}: {e}"))?;
-    let _ = s.set_read_timeout(Some(limit));
-    let _ = s.set_write_timeout(Some(limit));
-    let body = body.unwrap_or("");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes())
+/// One call to a proxy API (`http://HOST:PORT`), 5 s at most; a 2xx
+/// answer is success.
+fn call(api: &str, method: http::Method, path: &str, body: Option<String>) -> Result<(), String> {
+    let base = BaseUrl::parse(api).map_err(|e| format!("{api}: {e}"))?;
+    let limits = Limits {
+        connect: Duration::from_secs(5),
+        answer: Duration::from_secs(5),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .map_err(|e| format!("{api}: {e}"))?;
-    let mut answer = Vec::new();
-    s.take(1 << 20)
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("{api}: {e}"))?;
-    let text = String::from_utf8_lossy(&answer);
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("{api}: not an HTTP answer"))?;
+    let what = "the proxy API";
+    let (status, answer) = rt
+        .block_on(crate::input::http::call(
+            &base,
+            method.clone(),
+            path,
+            body,
+            what,
+            limits,
+        ))
+        .map_err(|e| e.to_string())?;
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").trim();
-        Err(format!("{method} {api}{path}: {status} {body}"))
+        let text = String::from_utf8_lossy(&answer);
+        Err(format!("{method} {api}{path}: {status} {}", text.trim()))
     }
 }
