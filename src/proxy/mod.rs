@@ -89,6 +89,10 @@ struct Proxy {
     /// Present while enabled: dropping it stops the listener and every
     /// connection.
     running: Option<watch::Sender<bool>>,
+    /// The bound socket while enabled: a restart on the same address (a
+    /// new upstream) serves it again, where a new bind would find the old
+    /// listener, closed by its task a moment later, still holding it.
+    socket: Option<std::net::TcpListener>,
     stats: Arc<ProxyStats>,
 }
 
@@ -103,9 +107,14 @@ impl Proxy {
         }
     }
 
-    fn disable(&mut self) {
+    /// Stops the listener and drops every connection; `keep_socket` holds
+    /// the address bound for a restart on it.
+    fn disable(&mut self, keep_socket: bool) {
         if let Some(tx) = self.running.take() {
             let _ = tx.send(true);
+        }
+        if !keep_socket {
+            self.socket = None;
         }
     }
 
@@ -114,19 +123,23 @@ impl Proxy {
         if self.running.is_some() {
             return Ok(());
         }
-        let listener = {
-            let _in = rt.enter();
-            bind(self.listen)?
+        let io = |e: io::Error| ProxyError::Io(e.to_string());
+        let socket = match self.socket.take() {
+            Some(s) if s.local_addr().ok() == Some(self.listen) => s,
+            _ => bind(self.listen)?,
         };
-        self.listen = listener
-            .local_addr()
-            .map_err(|e| ProxyError::Io(e.to_string()))?;
+        self.listen = socket.local_addr().map_err(io)?;
         if loops_to(&self.upstream, self.listen) {
             return Err(ProxyError::BadRequest(format!(
                 "upstream {} is this proxy's own listener ({}): every connection would open another to itself",
                 self.upstream, self.listen
             )));
         }
+        let listener = {
+            let _in = rt.enter();
+            tokio::net::TcpListener::from_std(socket.try_clone().map_err(io)?).map_err(io)?
+        };
+        self.socket = Some(socket);
         let (tx, closed) = watch::channel(false);
         let toxics = self.toxics.subscribe();
         let (upstream, stats) = (self.upstream.clone(), self.stats.clone());
@@ -136,26 +149,15 @@ impl Proxy {
     }
 }
 
-fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ProxyError> {
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, ProxyError> {
     // Taken is a conflict (409, as Toxiproxy answers), not a failure.
     let io = |e: io::Error| match e.kind() {
         io::ErrorKind::AddrInUse => ProxyError::Conflict(format!("cannot listen on {addr}: {e}")),
         _ => ProxyError::Io(format!("cannot listen on {addr}: {e}")),
     };
-    // A proxy restarted on its own address (a new upstream) waits for its
-    // old listener, closed by its task a moment later: 100 ms at most.
-    let mut tries = 0;
-    let std = loop {
-        match std::net::TcpListener::bind(addr) {
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse && addr.port() != 0 && tries < 50 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            r => break r.map_err(io)?,
-        }
-    };
-    std.set_nonblocking(true).map_err(io)?;
-    tokio::net::TcpListener::from_std(std).map_err(io)
+    let socket = std::net::TcpListener::bind(addr).map_err(io)?;
+    socket.set_nonblocking(true).map_err(io)?;
+    Ok(socket)
 }
 
 /// Whether `upstream` resolves to `listen` itself (a proxy listening on
@@ -295,6 +297,7 @@ impl Proxies {
             upstream,
             toxics: watch::channel(Arc::new(Vec::new())).0,
             running: None,
+            socket: None,
             stats: Arc::default(),
         };
         if spec.enabled != Some(false) {
@@ -329,7 +332,9 @@ impl Proxies {
                 || spec.upstream.as_ref().is_some_and(|u| *u != p.upstream);
             let enabled = spec.enabled.unwrap_or(p.running.is_some());
             if moved || !enabled {
-                p.disable();
+                // The same address, still enabled: its socket is served again.
+                let same = listen.is_none_or(|l| l == p.listen);
+                p.disable(same && enabled);
             }
             if let Some(l) = listen {
                 p.listen = l;
@@ -349,7 +354,7 @@ impl Proxies {
             .lock()
             .remove(name)
             .ok_or_else(|| ProxyError::NotFound(format!("proxy not found: {name:?}")))?;
-        p.disable();
+        p.disable(false);
         Ok(())
     }
 
@@ -545,5 +550,21 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(e.status(), 400, "{e}");
+        // Another upstream on the same address: restarted on its own socket
+        // (a new bind had found the old listener still there: 409).
+        let moved = p
+            .update(
+                "ok",
+                ProxySpec {
+                    upstream: Some("127.0.0.3:9".into()),
+                    ..ProxySpec::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            (moved.listen, moved.upstream),
+            (at(free), "127.0.0.3:9".into())
+        );
+        assert!(std::net::TcpStream::connect(at(free)).is_ok());
     }
 }
