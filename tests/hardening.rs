@@ -298,21 +298,7 @@ fn a_results_directory_is_never_overwritten_unless_told_to() {
     std::fs::write(theirs.join("checkout.toml"), "mine").unwrap();
     std::fs::write(theirs.join(".gitkeep"), "").unwrap();
     for force in [false, true] {
-        let mut args = vec![
-            "run",
-            "--url",
-            "embedded",
-            "--rate",
-            "10",
-            "--duration",
-            "1s",
-            "--out",
-            theirs.to_str().unwrap(),
-        ];
-        if force {
-            args.push("--force");
-        }
-        let o = headroom(&args);
+        let o = run_into(&theirs, if force { &["--force"] } else { &[] });
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(
             text(&o).contains("holds other files (checkout.toml) and no headroom results"),
@@ -323,12 +309,12 @@ fn a_results_directory_is_never_overwritten_unless_told_to() {
     }
     // Hidden files alone (a .gitkeep) leave it an empty directory.
     std::fs::remove_file(theirs.join("checkout.toml")).unwrap();
-    let o = run_into(&theirs);
+    let o = run_into(&theirs, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
-fn run_into(out: &Path) -> std::process::Output {
-    headroom(&[
+fn run_into(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
         "run",
         "--url",
         "embedded",
@@ -339,7 +325,9 @@ fn run_into(out: &Path) -> std::process::Output {
         "--quiet",
         "--out",
         out.to_str().unwrap(),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    headroom(&args)
 }
 
 #[test]
